@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+@testable import Kernels
+
+/// Deterministic xorshift generator so failures reproduce.
+struct XorShift: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
+    mutating func next() -> UInt64 {
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        return state
+    }
+}
+
+func randomFloats(_ n: Int, _ range: ClosedRange<Float> = -3...3, seed: UInt64) -> [Float] {
+    var g = XorShift(seed: seed)
+    return (0..<n).map { _ in Float.random(in: range, using: &g) }
+}
+
+func maxAbsDiff(_ a: [Float], _ b: [Double]) -> Double {
+    zip(a, b).map { abs(Double($0) - $1) }.max() ?? 0
+}
+
+@Suite struct KernelsTests {
+    // Odd column counts exercise the scalar tails.
+    @Test(arguments: [(7, 384), (3, 1536), (5, 37), (2, 5)])
+    func layerNormMatchesScalar(rows: Int, cols: Int) {
+        let x = randomFloats(rows * cols, seed: 1).enumerated().map { $0.element + Float($0.offset % 3) }
+        let g = randomFloats(cols, 0.5...1.5, seed: 2), b = randomFloats(cols, seed: 3)
+        var out = [Float](repeating: 0, count: rows * cols)
+        layerNorm(&out, x, g, b, rows: rows, cols: cols, eps: 1e-12)
+        var ref = [Double](repeating: 0, count: rows * cols)
+        for r in 0..<rows {
+            let row = x[(r * cols)..<((r + 1) * cols)].map(Double.init)
+            let mean = row.reduce(0, +) / Double(cols)
+            let v = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(cols)
+            for c in 0..<cols { ref[r * cols + c] = (row[c] - mean) / (v + 1e-12).squareRoot() * Double(g[c]) + Double(b[c]) }
+        }
+        #expect(maxAbsDiff(out, ref) < 5e-6)
+    }
+
+    @Test func geluMatchesErfReference() {
+        var x = stride(from: Float(-12), through: 12, by: 0.001).map { $0 }
+        x += [0, -0, 1e-20, -1e-20, 30, -30, 87, -87, .greatestFiniteMagnitude / 2]
+        var out = [Float](repeating: .nan, count: x.count)
+        gelu(&out, x, count: x.count)
+        var worst = 0.0
+        for (xi, yi) in zip(x, out) {
+            let xd = Double(xi)
+            let ref = 0.5 * xd * (1 + erf(xd / 2.0.squareRoot()))
+            // absolute error for small outputs, relative for large ones
+            let err = abs(Double(yi) - ref) / max(1, abs(ref))
+            worst = max(worst, err)
+        }
+        #expect(worst < 1e-6, "worst error \(worst)")
+    }
+
+    @Test(arguments: [(4, 16), (3, 50), (2, 1), (1, 128)])
+    func softmaxMatchesScalar(rows: Int, cols: Int) {
+        let x = randomFloats(rows * cols, -20...20, seed: 4)
+        var out = [Float](repeating: 0, count: x.count)
+        softmax(&out, x, rows: rows, cols: cols)
+        var ref = [Double](repeating: 0, count: x.count)
+        for r in 0..<rows {
+            let row = x[(r * cols)..<((r + 1) * cols)].map(Double.init)
+            let m = row.max()!
+            let e = row.map { Foundation.exp($0 - m) }
+            let s = e.reduce(0, +)
+            for c in 0..<cols { ref[r * cols + c] = e[c] / s }
+        }
+        #expect(maxAbsDiff(out, ref) < 1e-6)
+    }
+
+    @Test func expIsAccurate() {
+        var worst: Float = 0
+        for x in stride(from: Float(-87), through: 88, by: 0.0137) {
+            let e = exp1(x)
+            worst = max(worst, abs(e - Foundation.exp(x)) / Foundation.exp(x))
+        }
+        #expect(worst < 5e-7)
+        #expect(exp1(-200) == 0)
+    }
+
+    @Test func biasAndAdd() {
+        let x = randomFloats(3 * 20, seed: 5), b = randomFloats(20, seed: 6), y = randomFloats(60, seed: 7)
+        var out = [Float](repeating: 0, count: 60)
+        addBias(&out, x, b, rows: 3, cols: 20)
+        #expect(out == (0..<60).map { x[$0] + b[$0 % 20] })
+        add(&out, x, y, count: 60)
+        #expect(out == (0..<60).map { x[$0] + y[$0] })
+    }
+
+    @Test func matmulWithBiasAndResidual() {
+        let (m, n, k) = (5, 24, 33)
+        let a = randomFloats(m * k, seed: 8), w = randomFloats(n * k, seed: 9)
+        let b = randomFloats(n, seed: 10), r = randomFloats(m * n, seed: 11)
+        var ref = [Double](repeating: 0, count: m * n)
+        for i in 0..<m { for j in 0..<n {
+            var s = Double(b[j])
+            for e in 0..<k { s += Double(a[i * k + e]) * Double(w[j * k + e]) }
+            ref[i * n + j] = s
+        } }
+        var out = [Float](repeating: 0, count: m * n)
+        matmulTransposed(&out, a, w, b, m: m, n: n, k: k)
+        #expect(maxAbsDiff(out, ref) < 1e-4)
+        matmulTransposedResidual(&out, a, w, b, residual: r, m: m, n: n, k: k)
+        #expect(maxAbsDiff(out, zip(ref, r).map { $0 + Double($1) }) < 1e-4)
+    }
+
+    @Test(arguments: [1, 5, 16, 17, 40])
+    func attentionMatchesScalar(tokens t: Int) {
+        let (h, d) = (3, 32)
+        let c = h * d, stride = 3 * c + 8   // padded stride checks stride handling
+        let qkv = randomFloats(t * stride, -2...2, seed: UInt64(12 + t))
+        var out = [Float](repeating: .nan, count: t * c)
+        var scratch = [Float](repeating: .nan, count: attentionScratchCount(tokens: t, headDim: d))
+        attention(&out, outStride: c, qkv, qkvStride: stride, tokens: t, heads: h, headDim: d, scratch: &scratch)
+        var ref = [Double](repeating: 0, count: t * c)
+        for hh in 0..<h { for i in 0..<t {
+            var sc = (0..<t).map { j in
+                (0..<d).reduce(0.0) { $0 + Double(qkv[i * stride + hh * d + $1]) * Double(qkv[j * stride + c + hh * d + $1]) } / Double(d).squareRoot()
+            }
+            let m = sc.max()!
+            sc = sc.map { Foundation.exp($0 - m) }
+            let s = sc.reduce(0, +)
+            for e in 0..<d {
+                ref[i * c + hh * d + e] = (0..<t).reduce(0.0) { $0 + sc[$1] / s * Double(qkv[$1 * stride + 2 * c + hh * d + e]) }
+            }
+        } }
+        #expect(maxAbsDiff(out, ref) < 1e-5)
+    }
+}
