@@ -1,0 +1,76 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "plutchik-stream",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "plutchik", targets: ["PlutchikCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+    ],
+    targets: [
+        // C libraries, found through pkg-config. Exactly one Swift module imports each.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+
+        // Kafka I/O over librdkafka: consumer, producer, embedded mock cluster.
+        .target(
+            name: "Kafka",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // Numeric kernels: GEMM on OpenBLAS, vectorised layernorm/GELU/softmax.
+        .target(
+            name: "Kernels",
+            dependencies: ["COpenBLAS"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"])]
+        ),
+
+        // The model: tokenizer, MiniLM encoder, emotion heads, escalation ODE.
+        .target(
+            name: "EmotionModel",
+            dependencies: [
+                "Kernels",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // The `plutchik` command line: the only place that reads the environment
+        // and bootstraps logging.
+        .executableTarget(
+            name: "PlutchikCLI",
+            dependencies: [
+                "Kafka",
+                "EmotionModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "EmotionModelTests", dependencies: ["EmotionModel"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,4 @@
+#ifndef PLUTCHIK_COPENBLAS_SHIM_H
+#define PLUTCHIK_COPENBLAS_SHIM_H
+#include <cblas.h>
+#endif

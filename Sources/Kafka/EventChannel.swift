@@ -1,0 +1,113 @@
+import Foundation
+
+/// A bounded single-consumer channel from a plain thread (librdkafka's poll loop) to an async caller.
+///
+/// The sending thread blocks while the buffer is full, which is the consumer's backpressure:
+/// it stops polling, and librdkafka stops fetching once its own queue fills. `sendAndWaitForAck`
+/// additionally blocks until the receiver has asked for the next element, which is how a
+/// revocation waits for the caller to finish and commit its in-flight work.
+final class EventChannel<Element: Sendable>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var buffer: [Element] = []
+    private var head = 0
+    private var waiter: CheckedContinuation<Element?, any Error>?
+    private var finished = false
+    private var failure: (any Error)?
+    /// Sequence numbers: elements sent, delivered to the receiver, and acknowledged by its next call.
+    private var sent = 0
+    private var acknowledged = 0
+    private var delivered = 0
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(1, capacity)
+    }
+
+    private var count: Int { buffer.count - head }
+
+    /// Sends an element, blocking while the buffer is full. Returns its sequence number,
+    /// or nil once the channel is finished.
+    @discardableResult
+    func send(_ element: Element) -> Int? {
+        condition.lock()
+        while !finished && count >= capacity && waiter == nil { condition.wait() }
+        guard !finished else { condition.unlock(); return nil }
+        sent += 1
+        let seq = sent
+        if let w = waiter {
+            waiter = nil
+            delivered = seq
+            condition.unlock()
+            w.resume(returning: element)
+            return seq
+        }
+        buffer.append(element)
+        condition.unlock()
+        return seq
+    }
+
+    /// Sends an element and blocks until the receiver asks for the next one (or the channel finishes).
+    func sendAndWaitForAck(_ element: Element) {
+        guard let seq = send(element) else { return }
+        condition.lock()
+        while !finished && acknowledged < seq { condition.wait() }
+        condition.unlock()
+    }
+
+    /// Ends the channel: the receiver gets nil (or `error`) and buffered elements are dropped.
+    func finish(throwing error: (any Error)? = nil) {
+        condition.lock()
+        guard !finished else { condition.unlock(); return }
+        finished = true
+        failure = error
+        buffer.removeAll()
+        head = 0
+        let w = waiter
+        waiter = nil
+        condition.broadcast()
+        condition.unlock()
+        if let w {
+            if let error { w.resume(throwing: error) } else { w.resume(returning: nil) }
+        }
+    }
+
+    /// Receives the next element; also acknowledges every element received before.
+    func next() async throws -> Element? {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Element?, any Error>) in
+                condition.lock()
+                acknowledged = delivered
+                if count > 0 {
+                    let e = buffer[head]
+                    head += 1
+                    if head > 1024 && head * 2 > buffer.count {
+                        buffer.removeFirst(head)
+                        head = 0
+                    }
+                    delivered += 1
+                    condition.broadcast()
+                    condition.unlock()
+                    c.resume(returning: e)
+                } else if finished {
+                    let f = failure
+                    failure = nil
+                    condition.unlock()
+                    if let f { c.resume(throwing: f) } else { c.resume(returning: nil) }
+                } else if Task.isCancelled {
+                    condition.unlock()
+                    c.resume(returning: nil)
+                } else {
+                    waiter = c
+                    condition.broadcast()
+                    condition.unlock()
+                }
+            }
+        } onCancel: {
+            condition.lock()
+            let w = waiter
+            waiter = nil
+            condition.unlock()
+            w?.resume(returning: nil)
+        }
+    }
+}

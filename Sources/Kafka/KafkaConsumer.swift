@@ -1,0 +1,253 @@
+import CRdKafka
+import Foundation
+import Logging
+import Synchronization
+
+/// What a ``KafkaConsumer`` delivers, in order.
+public enum KafkaConsumerEvent: Sendable, Hashable {
+    /// A record to process.
+    case record(KafkaRecord)
+    /// Partitions were added to this member's assignment. Records of these partitions come after this event.
+    case partitionsAssigned([KafkaTopicPartition])
+    /// Partitions are leaving this member's assignment. The consumer waits until the caller asks for
+    /// the next event before it gives them up, so the caller can finish and commit their records first.
+    /// With the cooperative-sticky strategy only the moved partitions are revoked.
+    case partitionsRevoked([KafkaTopicPartition])
+    /// Partitions were lost (the member was evicted); committing their offsets will fail.
+    case partitionsLost([KafkaTopicPartition])
+}
+
+/// A consumer-group member over librdkafka.
+///
+/// Records arrive through ``events``, an `AsyncSequence` of ``KafkaConsumerEvent``. Offsets are
+/// committed only when the caller calls ``commit(_:)``: auto-commit is never on. A dedicated
+/// thread polls librdkafka, so no blocking C call runs on Swift's cooperative thread pool.
+///
+/// ```swift
+/// let consumer = try KafkaConsumer(configuration: config, logger: logger)
+/// for try await event in consumer.events {
+///     if case .record(let record) = event { ...; try await consumer.commit([record]) }
+/// }
+/// ```
+public final class KafkaConsumer: Sendable {
+    private let client: RdKafkaClient
+    private let channel: EventChannel<KafkaConsumerEvent>
+    private let state: Mutex<State>
+    private let configuration: KafkaConsumerConfiguration
+
+    private struct State {
+        var stopRequested = false
+        var closed = false
+        var closeWaiters: [CheckedContinuation<Void, Never>] = []
+        var pollThreadDone = false
+    }
+
+    /// Creates the consumer, subscribes to the configured topics and starts polling.
+    public init(configuration: KafkaConsumerConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        let properties = try configuration.rdKafkaProperties()
+        self.client = try RdKafkaClient(type: RD_KAFKA_CONSUMER, properties: properties, logger: logger) { conf in
+            rd_kafka_conf_set_rebalance_cb(conf) { _, err, partitions, opaque in
+                guard let client = rdKafkaClient(fromOpaque: opaque), let partitions else { return }
+                client.onRebalance?(err, partitions)
+            }
+        }
+        self.channel = EventChannel(capacity: configuration.bufferCapacity)
+        self.state = Mutex(State())
+        client.onRebalance = { [weak self] err, partitions in self?.rebalance(err, partitions) }
+        rd_kafka_poll_set_consumer(client.handle)
+        let topics = makePartitionList(configuration.topics.map {
+            (KafkaTopicPartition(topic: $0, partition: Int32(RD_KAFKA_PARTITION_UA)), nil)
+        })
+        defer { rd_kafka_topic_partition_list_destroy(topics) }
+        let err = rd_kafka_subscribe(client.handle, topics)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(rdKafka: err, "subscribe to \(configuration.topics.joined(separator: ","))")
+        }
+        let thread = Thread { [self] in pollLoop() }
+        thread.name = "kafka.consumer.poll"
+        thread.start()
+    }
+
+    /// The events: records and rebalances, in the order librdkafka produced them.
+    /// There is one stream per consumer; iterate it from one task.
+    public var events: Events { Events(channel: channel) }
+
+    /// The consumer's events as an `AsyncSequence`.
+    public struct Events: AsyncSequence, Sendable {
+        public typealias Element = KafkaConsumerEvent
+        let channel: EventChannel<KafkaConsumerEvent>
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            let channel: EventChannel<KafkaConsumerEvent>
+            public mutating func next() async throws -> KafkaConsumerEvent? { try await channel.next() }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(channel: channel) }
+    }
+
+    /// Waits until a broker answers a metadata request, or throws a clear error after `timeout`.
+    public func waitUntilReachable(timeout: Duration? = nil) async throws {
+        let client = self.client
+        let t = timeout ?? configuration.common.connectTimeout
+        try await runBlocking("kafka.consumer.metadata") { try client.checkReachable(timeout: t) }
+    }
+
+    /// Commits the given next-offsets-to-read and waits for the group coordinator's answer.
+    public func commit(_ offsets: [KafkaTopicPartition: Int64]) async throws {
+        guard !offsets.isEmpty else { return }
+        let client = self.client
+        let items = offsets.map { ($0.key, Optional($0.value)) }
+        try await runBlocking("kafka.consumer.commit") {
+            let list = makePartitionList(items)
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let err = rd_kafka_commit(client.handle, list, 0)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw KafkaError(rdKafka: err, "commit offsets")
+            }
+            for i in 0..<Int(list.pointee.cnt) where list.pointee.elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                let e = list.pointee.elems[i]
+                throw KafkaError(rdKafka: e.err, "commit \(String(cString: e.topic))/\(e.partition)")
+            }
+        }
+    }
+
+    /// Commits past the given records: each partition's highest offset plus one.
+    public func commit(_ records: [KafkaRecord]) async throws {
+        var next: [KafkaTopicPartition: Int64] = [:]
+        for r in records { next[r.topicPartition] = max(next[r.topicPartition] ?? 0, r.offset + 1) }
+        try await commit(next)
+    }
+
+    /// The group's committed next-offsets for these partitions (nil where none is committed).
+    public func committed(_ partitions: [KafkaTopicPartition], timeout: Duration = .seconds(10)) async throws -> [KafkaTopicPartition: Int64?] {
+        let client = self.client
+        return try await runBlocking("kafka.consumer.committed") {
+            let list = makePartitionList(partitions.map { ($0, nil) })
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let err = rd_kafka_committed(client.handle, list, Int32(clamping: timeout.milliseconds))
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: err, "fetch committed offsets") }
+            var out: [KafkaTopicPartition: Int64?] = [:]
+            for i in 0..<Int(list.pointee.cnt) {
+                let e = list.pointee.elems[i]
+                out[KafkaTopicPartition(topic: String(cString: e.topic), partition: e.partition)] = e.offset >= 0 ? e.offset : nil
+            }
+            return out
+        }
+    }
+
+    /// Stops fetching these partitions until ``resume(_:)``; for backpressure.
+    public func pause(_ partitions: [KafkaTopicPartition]) throws {
+        try pauseOrResume(partitions, pause: true)
+    }
+
+    /// Resumes fetching partitions paused with ``pause(_:)``.
+    public func resume(_ partitions: [KafkaTopicPartition]) throws {
+        try pauseOrResume(partitions, pause: false)
+    }
+
+    private func pauseOrResume(_ partitions: [KafkaTopicPartition], pause: Bool) throws {
+        guard !partitions.isEmpty else { return }
+        let list = makePartitionList(partitions.map { ($0, nil) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = pause ? rd_kafka_pause_partitions(client.handle, list) : rd_kafka_resume_partitions(client.handle, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(rdKafka: err, pause ? "pause partitions" : "resume partitions")
+        }
+    }
+
+    /// The partitions currently assigned to this member.
+    public func assignment() throws -> [KafkaTopicPartition] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        let err = rd_kafka_assignment(client.handle, &list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { throw KafkaError(rdKafka: err, "read assignment") }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        return readPartitionList(list)
+    }
+
+    /// Leaves the group cleanly and stops polling. Records not yet received are not delivered;
+    /// their offsets stay uncommitted, so the next owner reads them. Idempotent.
+    public func close() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { s -> Bool in
+                s.stopRequested = true
+                if s.pollThreadDone { return true }
+                s.closeWaiters.append(c)
+                return false
+            }
+            // Wake a poll thread blocked on a full buffer or waiting for an acknowledgement.
+            channel.finish()
+            if done { c.resume() }
+        }
+    }
+
+    private var stopRequested: Bool { state.withLock { $0.stopRequested } }
+
+    private func pollLoop() {
+        let rk = client.handle
+        var failure: KafkaError?
+        while !stopRequested {
+            guard let message = rd_kafka_consumer_poll(rk, 100) else { continue }
+            defer { rd_kafka_message_destroy(message) }
+            let err = message.pointee.err
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                if let fatal = client.fatalError() {
+                    failure = fatal
+                    break
+                }
+                client.logger.warning("kafka consume error", metadata: [
+                    "kafka.error": "\(String(cString: rd_kafka_err2name(err)))",
+                    "kafka.reason": "\(String(cString: rd_kafka_err2str(err)))",
+                ])
+                continue
+            }
+            channel.send(.record(KafkaRecord(message)))
+        }
+        // Leave the group: this runs the revocation through the rebalance callback.
+        rd_kafka_consumer_close(rk)
+        channel.finish(throwing: failure)
+        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.pollThreadDone = true
+            s.closed = true
+            defer { s.closeWaiters = [] }
+            return s.closeWaiters
+        }
+        waiters.forEach { $0.resume() }
+        client.logger.debug("kafka consumer closed", metadata: ["kafka.group": "\(configuration.groupID)"])
+    }
+
+    /// Runs inside librdkafka's poll on the poll thread.
+    private func rebalance(_ err: rd_kafka_resp_err_t, _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+        let rk = client.handle
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+        let list = readPartitionList(partitions)
+        switch err {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            if cooperative {
+                if let e = rd_kafka_incremental_assign(rk, partitions) {
+                    client.logger.error("kafka assign failed", metadata: ["kafka.error": "\(KafkaError(consuming: e, "assign"))"])
+                }
+            } else {
+                rd_kafka_assign(rk, partitions)
+            }
+            client.logger.info("kafka partitions assigned", metadata: ["kafka.partitions": "\(list)"])
+            if !stopRequested { channel.send(.partitionsAssigned(list)) }
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            let lost = rd_kafka_assignment_lost(rk) != 0
+            client.logger.info("kafka partitions revoked", metadata: ["kafka.partitions": "\(list)", "kafka.lost": "\(lost)"])
+            if !stopRequested {
+                channel.sendAndWaitForAck(lost ? .partitionsLost(list) : .partitionsRevoked(list))
+            }
+            if cooperative {
+                if let e = rd_kafka_incremental_unassign(rk, partitions) {
+                    client.logger.error("kafka unassign failed", metadata: ["kafka.error": "\(KafkaError(consuming: e, "unassign"))"])
+                }
+            } else {
+                rd_kafka_assign(rk, nil)
+            }
+        default:
+            client.logger.error("kafka rebalance error", metadata: ["kafka.error": "\(String(cString: rd_kafka_err2str(err)))"])
+            rd_kafka_assign(rk, nil)
+        }
+    }
+}

@@ -1,0 +1,14 @@
+import ArgumentParser
+
+/// `plutchik`: the stream processor's command line.
+@main
+struct Plutchik: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plutchik",
+        abstract: "Emotion and escalation inference over live conversations in Kafka.",
+        subcommands: [
+            BrokerCommand.self,
+            SmokeCommand.self,
+        ]
+    )
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+@testable import Kafka
+
+@Suite("Consumer groups on the embedded broker", .timeLimit(.minutes(3)))
+struct KafkaConsumerGroupTests {
+    @Test("a restarted consumer resumes from its committed offsets: nothing lost, nothing duplicated")
+    func resumeFromCommitted() async throws {
+        let topic = uniqueName("resume")
+        let group = uniqueName("g")
+        let kafka = try KafkaTestCluster(topics: [topic: 3])
+        let producer = try kafka.producer()
+        _ = try await producer.sendAll((0..<60).map { KafkaProducerMessage(topic: topic, key: "k\($0 % 7)", value: "\($0)") })
+
+        // First run: read 25 records, commit exactly those, leave.
+        let first = try kafka.consumer(group: group, topics: [topic])
+        let firstRecords = try await collect(25, from: first)
+        try await first.commit(firstRecords)
+        let committed = try await first.committed((0..<3).map { KafkaTopicPartition(topic: topic, partition: $0) })
+        for r in firstRecords {
+            #expect((committed[r.topicPartition] ?? nil).map { $0 > r.offset } == true)
+        }
+        await first.close()
+
+        // Second run: the rest, and nothing of the first run again.
+        let second = try kafka.consumer(group: group, topics: [topic])
+        let secondRecords = try await collect(35, from: second)
+        try await second.commit(secondRecords)
+        await second.close()
+
+        let all = (firstRecords + secondRecords).map { String(decoding: $0.value!, as: UTF8.self) }
+        #expect(all.count == 60)
+        #expect(Set(all) == Set((0..<60).map(String.init)))
+        try await producer.close()
+    }
+
+    @Test("two members split six partitions; when one leaves the other takes all six")
+    func rebalance() async throws {
+        let topic = uniqueName("split")
+        let group = uniqueName("g")
+        let kafka = try KafkaTestCluster(topics: [topic: 6])
+        let a = try kafka.consumer(group: group, topics: [topic])
+        let b = try kafka.consumer(group: group, topics: [topic])
+        let trackA = AssignmentTracker(consumer: a)
+        let trackB = AssignmentTracker(consumer: b)
+
+        try await waitUntil("the two members split six partitions", limit: .seconds(40)) {
+            let (pa, pb) = (trackA.partitions, trackB.partitions)
+            return pa.count + pb.count == 6 && pa.isDisjoint(with: pb) && !pa.isEmpty && !pb.isEmpty
+        }
+        let bBefore = trackB.partitions
+        await a.close()
+        try await waitUntil("the survivor holds all six partitions", limit: .seconds(40)) {
+            trackB.partitions.count == 6
+        }
+        // Cooperative-sticky: the survivor kept what it had and only gained.
+        #expect(bBefore.isSubset(of: trackB.partitions))
+        #expect(trackB.revokedEver.isEmpty)
+        await b.close()
+        trackA.stop()
+        trackB.stop()
+    }
+
+    @Test("a paused partition delivers nothing until resumed")
+    func pauseResume() async throws {
+        let topic = uniqueName("pause")
+        let kafka = try KafkaTestCluster(topics: [topic: 1])
+        let producer = try kafka.producer()
+        let consumer = try kafka.consumer(group: uniqueName("g"), topics: [topic])
+        let tp = KafkaTopicPartition(topic: topic, partition: 0)
+        _ = try await producer.send(KafkaProducerMessage(topic: topic, key: nil, value: "before"))
+        _ = try await collect(1, from: consumer)
+        try consumer.pause([tp])
+        _ = try await producer.send(KafkaProducerMessage(topic: topic, key: nil, value: "while paused"))
+        await #expect(throws: DeadlineExceeded.self) { _ = try await collect(1, from: consumer, limit: .seconds(2)) }
+        try consumer.resume([tp])
+        let after = try await collect(1, from: consumer)
+        #expect(after.first.map { String(decoding: $0.value!, as: UTF8.self) } == "while paused")
+        await consumer.close()
+        try await producer.close()
+    }
+}
+
+/// Follows a consumer's rebalance events on a task of its own.
+final class AssignmentTracker: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _partitions: Set<KafkaTopicPartition> = []
+    private var _revoked: Set<KafkaTopicPartition> = []
+    private var task: Task<Void, Never>?
+
+    init(consumer: KafkaConsumer) {
+        task = Task {
+            do {
+                for try await event in consumer.events {
+                    switch event {
+                    case .partitionsAssigned(let ps): lock.withLock { _partitions.formUnion(ps) }
+                    case .partitionsRevoked(let ps), .partitionsLost(let ps):
+                        lock.withLock { _partitions.subtract(ps); _revoked.formUnion(ps) }
+                    case .record: break
+                    }
+                }
+            } catch {}
+        }
+    }
+
+    var partitions: Set<KafkaTopicPartition> { lock.withLock { _partitions } }
+    var revokedEver: Set<KafkaTopicPartition> { lock.withLock { _revoked } }
+    func stop() { task?.cancel() }
+}
+
+func waitUntil(_ what: String, limit: Duration, _ condition: @escaping @Sendable () -> Bool) async throws {
+    let deadline = ContinuousClock.now + limit
+    while !condition() {
+        if ContinuousClock.now > deadline { throw DeadlineExceeded(what: what, limit: limit) }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+}
