@@ -1,0 +1,168 @@
+import Foundation
+import Kernels
+
+/// How an encoder runs.
+public struct EncoderConfiguration: Sendable {
+    /// OpenBLAS threads (process-wide). One leaves the other core to Kafka and PostgreSQL.
+    public var threads: Int
+    /// Longest accepted token sequence, [CLS] and [SEP] included (at most 512).
+    public var maxLength: Int
+    /// Sequences per forward pass; larger inputs are split into batches of this size.
+    public var batchSize: Int
+
+    public init(threads: Int = 1, maxLength: Int = 128, batchSize: Int = 32) {
+        self.threads = threads
+        self.maxLength = maxLength
+        self.batchSize = batchSize
+    }
+}
+
+/// The all-MiniLM-L6-v2 sentence encoder: BERT forward pass, mean pooling, L2 normalisation.
+///
+/// A batch's sequences are packed without padding into one (tokens, 384) matrix, so the
+/// dense layers run over real tokens only; attention runs per sequence. Scratch buffers
+/// are kept between calls, so an encoder is not safe to share between threads: give each
+/// task its own.
+public final class MiniLMEncoder {
+    /// Width of an embedding.
+    public var dimension: Int { cf.hidden }
+    public let configuration: EncoderConfiguration
+
+    let w: MiniLMWeights
+    let cf: MiniLMConfig
+    // Scratch, sized for `capacity` packed tokens; grown on demand, never shrunk.
+    var capacity = 0
+    var x: UnsafeMutablePointer<Float>      // (N, C) hidden state
+    var y: UnsafeMutablePointer<Float>      // (N, C) residual sums
+    var ctx: UnsafeMutablePointer<Float>    // (N, C) attention output
+    var qkv: UnsafeMutablePointer<Float>    // (N, 3C)
+    var ffn: UnsafeMutablePointer<Float>    // (N, F)
+    var attnScratch: UnsafeMutablePointer<Float>
+
+    /// Loads the weights from `model.safetensors` (or the directory holding it).
+    public convenience init(modelFile: URL, configuration: EncoderConfiguration = .init()) throws {
+        var url = modelFile
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue {
+            url = url.appendingPathComponent("model.safetensors")
+        }
+        let st = try SafeTensors(url: url)
+        try self.init(weights: MiniLMWeights(file: st), configuration: configuration)
+    }
+
+    init(weights: MiniLMWeights, configuration: EncoderConfiguration) throws {
+        guard (1...weights.config.maxPositions).contains(configuration.maxLength), configuration.batchSize >= 1 else {
+            throw ModelError(.invalidInput, "maxLength must be 1...\(weights.config.maxPositions) and batchSize ≥ 1")
+        }
+        self.w = weights
+        self.cf = weights.config
+        self.configuration = configuration
+        setBLASThreads(configuration.threads)
+        x = .allocate(capacity: 0); y = .allocate(capacity: 0); ctx = .allocate(capacity: 0)
+        qkv = .allocate(capacity: 0); ffn = .allocate(capacity: 0)
+        attnScratch = .allocate(capacity: attentionScratchCount(tokens: configuration.maxLength, headDim: cf.headDim))
+    }
+
+    deinit {
+        for p in [x, y, ctx, qkv, ffn, attnScratch] { p.deallocate() }
+    }
+
+    func reserve(tokens n: Int) {
+        guard n > capacity else { return }
+        for p in [x, y, ctx, qkv, ffn] { p.deallocate() }
+        let c = cf.hidden
+        x = .allocate(capacity: n * c); y = .allocate(capacity: n * c); ctx = .allocate(capacity: n * c)
+        qkv = .allocate(capacity: n * 3 * c); ffn = .allocate(capacity: n * cf.ffn)
+        capacity = n
+    }
+
+    /// Embeds each token-id sequence (as produced by the WordPiece tokenizer, with [CLS] and
+    /// [SEP]) into a unit-length vector.
+    ///
+    /// - Throws: `ModelError(.invalidInput)` for an empty sequence, one longer than
+    ///   `maxLength`, or an id outside the vocabulary.
+    public func encode(_ batch: [[Int32]]) throws -> [[Float]] {
+        var flat = [Float](repeating: 0, count: batch.count * cf.hidden)
+        try flat.withUnsafeMutableBufferPointer { try encode(batch, into: $0.baseAddress!) }
+        return (0..<batch.count).map { Array(flat[($0 * cf.hidden)..<(($0 + 1) * cf.hidden)]) }
+    }
+
+    /// Embeds `batch` into `out`, a (B, 384) row-major buffer.
+    public func encode(_ batch: [[Int32]], into out: UnsafeMutablePointer<Float>) throws {
+        for (i, ids) in batch.enumerated() {
+            guard !ids.isEmpty, ids.count <= configuration.maxLength else {
+                throw ModelError(.invalidInput, "sequence \(i) has \(ids.count) tokens; expected 1...\(configuration.maxLength)")
+            }
+            if let bad = ids.first(where: { $0 < 0 || Int($0) >= cf.vocabSize }) {
+                throw ModelError(.invalidInput, "sequence \(i) has token id \(bad) outside the vocabulary of \(cf.vocabSize)")
+            }
+        }
+        var start = 0
+        while start < batch.count {
+            let end = min(batch.count, start + configuration.batchSize)
+            forward(batch[start..<end], out + start * cf.hidden)
+            start = end
+        }
+    }
+
+    /// Multiply-adds ×2 for one forward pass over sequences of these lengths.
+    public static func flops(sequenceLengths: some Sequence<Int>, config cf: MiniLMConfig = .allMiniLML6) -> Double {
+        let c = Double(cf.hidden), f = Double(cf.ffn)
+        let perToken = 2 * (3 * c * c + c * c + 2 * c * f)
+        var total = 0.0
+        for t in sequenceLengths {
+            let td = Double(t)
+            total += td * perToken + 2 * 2 * td * td * c   // dense layers + QKᵀ and PV
+        }
+        return total * Double(cf.layers)
+    }
+
+    /// One packed forward pass; inputs already checked.
+    func forward(_ batch: ArraySlice<[Int32]>, _ out: UnsafeMutablePointer<Float>) {
+        let c = cf.hidden, f = cf.ffn
+        let n = batch.reduce(0) { $0 + $1.count }
+        reserve(tokens: n)
+
+        // Embeddings: word + position + token type 0, then layernorm.
+        var row = 0
+        for ids in batch {
+            for (pos, id) in ids.enumerated() {
+                let xr = x + (row + pos) * c
+                add(xr, w.wordEmb + Int(id) * c, w.posEmb + pos * c, count: c)
+                add(xr, xr, w.typeEmb, count: c)
+            }
+            row += ids.count
+        }
+        layerNorm(x, x, w.embLnG, w.embLnB, rows: n, cols: c, eps: cf.layerNormEps)
+
+        for l in w.layers {
+            matmulTransposed(qkv, x, l.qkvW, l.qkvB, m: n, n: 3 * c, k: c)             // (N, 3C)
+            row = 0
+            for ids in batch {
+                attention(ctx + row * c, outStride: c, qkv + row * 3 * c, qkvStride: 3 * c,
+                          tokens: ids.count, heads: cf.heads, headDim: cf.headDim, scratch: attnScratch)
+                row += ids.count
+            }
+            matmulTransposedResidual(y, ctx, l.attnOutW, l.attnOutB, residual: x, m: n, n: c, k: c)
+            layerNorm(x, y, l.ln1G, l.ln1B, rows: n, cols: c, eps: cf.layerNormEps)
+            matmulTransposed(ffn, x, l.ffnInW, l.ffnInB, m: n, n: f, k: c)              // (N, F)
+            gelu(ffn, ffn, count: n * f)
+            matmulTransposedResidual(y, ffn, l.ffnOutW, l.ffnOutB, residual: x, m: n, n: c, k: f)
+            layerNorm(x, y, l.ln2G, l.ln2B, rows: n, cols: c, eps: cf.layerNormEps)
+        }
+
+        // Mean pooling over each sequence, then L2 normalisation.
+        row = 0
+        for (b, ids) in batch.enumerated() {
+            let o = out + b * c
+            o.update(repeating: 0, count: c)
+            for t in 0..<ids.count { add(o, o, x + (row + t) * c, count: c) }
+            let inv = 1 / Float(ids.count)
+            var norm: Float = 0
+            for i in 0..<c { o[i] *= inv; norm += o[i] * o[i] }
+            let scale = 1 / max(norm.squareRoot(), 1e-12)
+            for i in 0..<c { o[i] *= scale }
+            row += ids.count
+        }
+    }
+}
