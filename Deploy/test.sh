@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test of plutchik-stream on a fresh Debian 12 machine with Swift 6.3:
+# installs what is missing (apt packages, the model files, Python reference tools), builds,
+# checks the CLI against the embedded broker, then runs the Swift test suite.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+Deploy/install-deps.sh
+
+echo "== build" >&2
+swift build --build-tests 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Wrapping|Write|Linking)' || true
+swift build --build-tests >/dev/null  # fail here if the build failed
+
+echo "== CLI: plutchik broker, kcat, SIGTERM" >&2
+Deploy/check-broker.sh .build/debug/plutchik
+
+echo "== CLI: plutchik smoke" >&2
+.build/debug/plutchik smoke --messages 500 --log-level warning
+
+echo "== swift test" >&2
+log="$(mktemp)"
+set +e
+swift test --skip-build 2>&1 | grep --line-buffered -Ev '^(◇|↳) |^\[[0-9]+/[0-9]+\] ' | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# An empty run is a failure too.
+grep -Eq 'Test run with [1-9][0-9]* tests?' "$log" || { echo "test.sh: swift test ran no test" >&2; exit 1; }
+exit "$status"
