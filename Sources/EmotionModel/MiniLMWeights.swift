@@ -12,6 +12,12 @@ public struct MiniLMConfig: Sendable, Equatable {
     public var typeVocab = 2
     public var layerNormEps: Float = 1e-12
 
+    public init(vocabSize: Int = 30_522, hidden: Int = 384, heads: Int = 12, headDim: Int = 32, ffn: Int = 1536,
+                layers: Int = 6, maxPositions: Int = 512, typeVocab: Int = 2, layerNormEps: Float = 1e-12) {
+        self.vocabSize = vocabSize; self.hidden = hidden; self.heads = heads; self.headDim = headDim; self.ffn = ffn
+        self.layers = layers; self.maxPositions = maxPositions; self.typeVocab = typeVocab; self.layerNormEps = layerNormEps
+    }
+
     /// sentence-transformers/all-MiniLM-L6-v2.
     public static let allMiniLML6 = MiniLMConfig()
 }
