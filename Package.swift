@@ -55,6 +55,9 @@ let package = Package(
             ]
         ),
 
+        // The PostgreSQL audit sink over libpq: migrations, idempotent batched writes, state loads.
+        .target(name: "AuditStore", dependencies: ["CLibPQ"]),
+
         // The `plutchik` command line: the only place that reads the environment
         // and bootstraps logging.
         .executableTarget(
@@ -69,8 +72,9 @@ let package = Package(
         ),
 
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
+        .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
-        .testTarget(name: "EmotionModelTests", dependencies: ["EmotionModel"]),
+        .testTarget(name: "EmotionModelTests", dependencies: ["EmotionModel"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

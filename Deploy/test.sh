@@ -7,6 +7,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 Deploy/install-deps.sh
 
+echo "== PostgreSQL on loopback" >&2
+pgdir="$(mktemp -d -u /tmp/plutchik-test-pg.XXXXXX)"
+PLUTCHIK_TEST_DATABASE_URL="$(Deploy/postgres.sh start "$pgdir")"
+export PLUTCHIK_TEST_DATABASE_URL
+trap 'Deploy/postgres.sh stop "$pgdir"' EXIT
+
 echo "== build" >&2
 swift build --build-tests 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Wrapping|Write|Linking)' || true
 swift build --build-tests >/dev/null  # fail here if the build failed

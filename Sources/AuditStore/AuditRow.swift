@@ -1,0 +1,122 @@
+import Foundation
+
+/// One processed turn, as written to `emotion_audit`.
+public struct AuditRow: Sendable, Hashable {
+    public var eventID: String
+    public var sourceTopic: String
+    public var sourcePartition: Int32
+    public var sourceOffset: Int64
+    public var dialogueID: String
+    public var turnID: String
+    public var speaker: String
+    public var role: String?
+    public var tenant: String?
+    public var scenario: String?
+    public var topic: String?
+    public var channel: String?
+    /// The turn's text; the store keeps only its SHA-256 when ``AuditWriter/Configuration/hashTexts`` is on.
+    public var text: String
+    public var emotion: String
+    public var confidence: Float
+    public var sector: String
+    public var ring: String
+    public var sarcasm: Float
+    public var intensity: Float
+    public var escalationRisk: Float?
+    public var escalationAlert: Bool
+    public var modelVersion: String
+    public var turnTimestamp: Date
+    public var processedAt: Date
+    /// The event exactly as published (JSON), so a replay can re-publish it unchanged.
+    public var eventJSON: String
+
+    public init(eventID: String, sourceTopic: String, sourcePartition: Int32, sourceOffset: Int64,
+                dialogueID: String, turnID: String, speaker: String, role: String? = nil,
+                tenant: String? = nil, scenario: String? = nil, topic: String? = nil, channel: String? = nil,
+                text: String, emotion: String, confidence: Float, sector: String, ring: String,
+                sarcasm: Float, intensity: Float, escalationRisk: Float? = nil, escalationAlert: Bool = false,
+                modelVersion: String, turnTimestamp: Date, processedAt: Date, eventJSON: String) {
+        self.eventID = eventID
+        self.sourceTopic = sourceTopic
+        self.sourcePartition = sourcePartition
+        self.sourceOffset = sourceOffset
+        self.dialogueID = dialogueID
+        self.turnID = turnID
+        self.speaker = speaker
+        self.role = role
+        self.tenant = tenant
+        self.scenario = scenario
+        self.topic = topic
+        self.channel = channel
+        self.text = text
+        self.emotion = emotion
+        self.confidence = confidence
+        self.sector = sector
+        self.ring = ring
+        self.sarcasm = sarcasm
+        self.intensity = intensity
+        self.escalationRisk = escalationRisk
+        self.escalationAlert = escalationAlert
+        self.modelVersion = modelVersion
+        self.turnTimestamp = turnTimestamp
+        self.processedAt = processedAt
+        self.eventJSON = eventJSON
+    }
+}
+
+/// A dialogue's compact state after its last applied turn, as written to `dialogue_state`.
+public struct DialogueStateRow: Sendable, Hashable {
+    public var dialogueID: String
+    public var sourceTopic: String
+    public var sourcePartition: Int32
+    /// The offset of the last turn applied to ``state``.
+    public var lastOffset: Int64
+    public var state: [UInt8]
+
+    public init(dialogueID: String, sourceTopic: String, sourcePartition: Int32, lastOffset: Int64, state: [UInt8]) {
+        self.dialogueID = dialogueID
+        self.sourceTopic = sourceTopic
+        self.sourcePartition = sourcePartition
+        self.lastOffset = lastOffset
+        self.state = state
+    }
+}
+
+/// An escalation alert, as written to `escalation_event`.
+public struct EscalationRow: Sendable, Hashable {
+    public var eventID: String
+    public var dialogueID: String
+    public var turnID: String
+    public var tenant: String?
+    public var risk: Float
+    public var horizonSeconds: Float?
+    public var trend: String?
+    public var alertJSON: String
+    public var raisedAt: Date
+
+    public init(eventID: String, dialogueID: String, turnID: String, tenant: String?, risk: Float,
+                horizonSeconds: Float?, trend: String?, alertJSON: String, raisedAt: Date) {
+        self.eventID = eventID
+        self.dialogueID = dialogueID
+        self.turnID = turnID
+        self.tenant = tenant
+        self.risk = risk
+        self.horizonSeconds = horizonSeconds
+        self.trend = trend
+        self.alertJSON = alertJSON
+        self.raisedAt = raisedAt
+    }
+}
+
+/// What one processed micro-batch writes, in one transaction.
+public struct AuditBatch: Sendable {
+    public var audits: [AuditRow] = []
+    public var states: [DialogueStateRow] = []
+    public var escalations: [EscalationRow] = []
+
+    public init(audits: [AuditRow] = [], states: [DialogueStateRow] = [], escalations: [EscalationRow] = []) {
+        self.audits = audits
+        self.states = states
+        self.escalations = escalations
+    }
+}

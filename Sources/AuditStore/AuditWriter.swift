@@ -1,0 +1,232 @@
+import Foundation
+
+/// Writes audits, escalation alerts and dialogue state to PostgreSQL, one transaction per batch.
+///
+/// Each batch is COPYed into temporary staging tables, then moved with
+/// `INSERT … ON CONFLICT DO NOTHING`, so writing the same batch twice changes nothing:
+/// a replay after a crash never duplicates an audit row.
+public final class AuditWriter: Sendable {
+    /// How the writer connects and what it stores.
+    public struct Configuration: Sendable {
+        /// A `postgresql://` URL; TLS follows its `sslmode`.
+        public var url: String
+        /// Store the SHA-256 of each text instead of the text (PII option).
+        public var hashTexts: Bool = false
+
+        public init(url: String, hashTexts: Bool = false) {
+            self.url = url
+            self.hashTexts = hashTexts
+        }
+    }
+
+    public let configuration: Configuration
+    private let connection: PostgresConnection
+
+    /// Connects; throws a retriable ``PostgresError`` if the server cannot be reached.
+    public init(configuration: Configuration) throws {
+        self.configuration = configuration
+        connection = try PostgresConnection(url: configuration.url)
+    }
+
+    /// The URL with its password hidden.
+    public var redactedURL: String { connection.redactedURL }
+
+    /// Applies the migrations in `directory`; returns the versions applied now.
+    public func migrate(directory: URL) async throws -> [String] {
+        try await connection.run { try SchemaMigrator(directory: directory).migrate($0) }
+    }
+
+    /// Checks the server answers.
+    public func ping() async throws {
+        _ = try await connection.run { try $0.query("SELECT 1") }
+    }
+
+    /// Writes one batch in one transaction. Idempotent.
+    public func write(_ batch: AuditBatch) async throws {
+        let hash = configuration.hashTexts
+        try await connection.run { c in
+            try c.execute("BEGIN")
+            do {
+                try Self.write(batch, hashTexts: hash, on: c)
+                try c.execute("COMMIT")
+            } catch {
+                try? c.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    private static let auditColumns = [
+        "event_id", "source_topic", "source_partition", "source_offset", "dialogue_id", "turn_id", "speaker",
+        "role", "tenant", "scenario", "topic", "channel", "text", "text_sha256", "emotion", "confidence",
+        "sector", "ring", "sarcasm", "intensity", "escalation_risk", "escalation_alert", "model_version",
+        "turn_ts", "processed_at", "event",
+    ]
+    private static let stateColumns = ["dialogue_id", "source_topic", "source_partition", "last_offset", "state"]
+    private static let escalationColumns = [
+        "event_id", "dialogue_id", "turn_id", "tenant", "risk", "horizon_seconds", "trend", "alert", "raised_at",
+    ]
+
+    private static func write(_ batch: AuditBatch, hashTexts: Bool, on c: PostgresConnection) throws {
+        if !batch.audits.isEmpty {
+            try c.execute("""
+                CREATE TEMP TABLE IF NOT EXISTS audit_stage AS SELECT \(auditColumns.joined(separator: ", "))
+                FROM emotion_audit WITH NO DATA
+                """)
+            try c.execute("TRUNCATE audit_stage")
+            var copy = CopyEncoder()
+            for a in batch.audits {
+                copy.row([
+                    a.eventID, a.sourceTopic, String(a.sourcePartition), String(a.sourceOffset), a.dialogueID, a.turnID,
+                    a.speaker, a.role, a.tenant, a.scenario, a.topic, a.channel, a.text, "", a.emotion,
+                    String(a.confidence), a.sector, a.ring, String(a.sarcasm), String(a.intensity),
+                    a.escalationRisk.map { String($0) }, a.escalationAlert ? "t" : "f", a.modelVersion,
+                    timestamp(a.turnTimestamp), timestamp(a.processedAt), a.eventJSON,
+                ])
+            }
+            try c.copyIn("COPY audit_stage (\(auditColumns.joined(separator: ", "))) FROM STDIN", copy.bytes)
+            // The server hashes the text, and drops it when texts are stored hashed.
+            let select = auditColumns.map { col -> String in
+                switch col {
+                case "text_sha256": return "encode(sha256(convert_to(text, 'UTF8')), 'hex')"
+                case "text": return hashTexts ? "NULL" : "text"
+                default: return col
+                }
+            }
+            try c.execute("""
+                INSERT INTO emotion_audit (\(auditColumns.joined(separator: ", ")))
+                SELECT \(select.joined(separator: ", ")) FROM audit_stage
+                ON CONFLICT (source_topic, source_partition, source_offset) DO NOTHING
+                """)
+        }
+        if !batch.states.isEmpty {
+            try c.execute("""
+                CREATE TEMP TABLE IF NOT EXISTS state_stage AS SELECT \(stateColumns.joined(separator: ", "))
+                FROM dialogue_state WITH NO DATA
+                """)
+            try c.execute("TRUNCATE state_stage")
+            var copy = CopyEncoder()
+            // One row per dialogue: the last state in the batch wins.
+            var last: [String: DialogueStateRow] = [:]
+            for s in batch.states { last[s.dialogueID] = s }
+            for s in last.values.sorted(by: { $0.dialogueID < $1.dialogueID }) {
+                copy.row([s.dialogueID, s.sourceTopic, String(s.sourcePartition), String(s.lastOffset), hexBytea(s.state)])
+            }
+            try c.copyIn("COPY state_stage (\(stateColumns.joined(separator: ", "))) FROM STDIN", copy.bytes)
+            // A replayed (older) state never overwrites a newer one from the same partition.
+            try c.execute("""
+                INSERT INTO dialogue_state (\(stateColumns.joined(separator: ", ")))
+                SELECT \(stateColumns.joined(separator: ", ")) FROM state_stage
+                ON CONFLICT (dialogue_id) DO UPDATE SET
+                    source_topic = EXCLUDED.source_topic, source_partition = EXCLUDED.source_partition,
+                    last_offset = EXCLUDED.last_offset, state = EXCLUDED.state, updated_at = now()
+                WHERE dialogue_state.source_topic <> EXCLUDED.source_topic
+                   OR dialogue_state.source_partition <> EXCLUDED.source_partition
+                   OR dialogue_state.last_offset < EXCLUDED.last_offset
+                """)
+        }
+        if !batch.escalations.isEmpty {
+            try c.execute("""
+                CREATE TEMP TABLE IF NOT EXISTS escalation_stage AS SELECT \(escalationColumns.joined(separator: ", "))
+                FROM escalation_event WITH NO DATA
+                """)
+            try c.execute("TRUNCATE escalation_stage")
+            var copy = CopyEncoder()
+            for e in batch.escalations {
+                copy.row([e.eventID, e.dialogueID, e.turnID, e.tenant, String(e.risk), e.horizonSeconds.map { String($0) },
+                          e.trend, e.alertJSON, timestamp(e.raisedAt)])
+            }
+            try c.copyIn("COPY escalation_stage (\(escalationColumns.joined(separator: ", "))) FROM STDIN", copy.bytes)
+            try c.execute("""
+                INSERT INTO escalation_event (\(escalationColumns.joined(separator: ", ")))
+                SELECT \(escalationColumns.joined(separator: ", ")) FROM escalation_stage
+                ON CONFLICT (event_id) DO NOTHING
+                """)
+        }
+    }
+
+    /// The stored state of every dialogue last seen on these partitions of `topic`.
+    public func loadStates(topic: String, partitions: [Int32]) async throws -> [DialogueStateRow] {
+        guard !partitions.isEmpty else { return [] }
+        let list = "{" + partitions.map(String.init).joined(separator: ",") + "}"
+        return try await connection.run { c in
+            try c.query("""
+                SELECT dialogue_id, source_partition, last_offset, encode(state, 'hex')
+                FROM dialogue_state WHERE source_topic = $1 AND source_partition = ANY($2::int[])
+                """, [topic, list]).map { r in
+                DialogueStateRow(dialogueID: r[0] ?? "", sourceTopic: topic, sourcePartition: Int32(r[1] ?? "") ?? 0,
+                                 lastOffset: Int64(r[2] ?? "") ?? -1, state: bytes(fromHex: r[3] ?? ""))
+            }
+        }
+    }
+
+    /// The published events of already-audited turns at these offsets of one partition, by offset.
+    public func loadEvents(topic: String, partition: Int32, offsets: [Int64]) async throws -> [Int64: String] {
+        guard !offsets.isEmpty else { return [:] }
+        let list = "{" + offsets.map(String.init).joined(separator: ",") + "}"
+        return try await connection.run { c in
+            let rows = try c.query("""
+                SELECT source_offset, event::text FROM emotion_audit
+                WHERE source_topic = $1 AND source_partition = $2 AND source_offset = ANY($3::bigint[])
+                """, [topic, String(partition), list])
+            var out: [Int64: String] = [:]
+            for r in rows { if let o = r[0].flatMap({ Int64($0) }), let e = r[1] { out[o] = e } }
+            return out
+        }
+    }
+
+    /// Runs a read-only query and returns text rows; for tests and tools.
+    public func query(_ sql: String, _ parameters: [String?] = []) async throws -> [[String?]] {
+        try await connection.run { try $0.query(sql, parameters) }
+    }
+}
+
+/// Rows in COPY's text format.
+struct CopyEncoder {
+    private(set) var bytes: [UInt8] = []
+
+    mutating func row(_ fields: [String?]) {
+        for (i, f) in fields.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: "\t")) }
+            guard let f else { bytes.append(contentsOf: Array(#"\N"#.utf8)); continue }
+            for b in f.utf8 {
+                switch b {
+                case UInt8(ascii: "\\"): bytes.append(contentsOf: [92, 92])
+                case UInt8(ascii: "\t"): bytes.append(contentsOf: [92, UInt8(ascii: "t")])
+                case UInt8(ascii: "\n"): bytes.append(contentsOf: [92, UInt8(ascii: "n")])
+                case UInt8(ascii: "\r"): bytes.append(contentsOf: [92, UInt8(ascii: "r")])
+                case 0: continue  // PostgreSQL text cannot hold NUL
+                default: bytes.append(b)
+                }
+            }
+        }
+        bytes.append(UInt8(ascii: "\n"))
+    }
+}
+
+/// `bytea` in hex input form, `\x0a1b…`.
+func hexBytea(_ data: [UInt8]) -> String {
+    let hex = Array("0123456789abcdef".utf8)
+    var out = Array(#"\x"#.utf8)
+    out.reserveCapacity(2 + data.count * 2)
+    for b in data { out.append(hex[Int(b >> 4)]); out.append(hex[Int(b & 0xf)]) }
+    return String(decoding: out, as: UTF8.self)
+}
+
+func bytes(fromHex s: String) -> [UInt8] {
+    func v(_ c: UInt8) -> UInt8 { c <= 57 ? c - 48 : (c | 0x20) - 87 }
+    let u = Array(s.utf8)
+    return stride(from: 0, to: u.count - 1, by: 2).map { v(u[$0]) << 4 | v(u[$0 + 1]) }
+}
+
+/// A timestamptz literal in UTC with microseconds, e.g. `2026-11-25 12:00:00.123456+00`.
+func timestamp(_ date: Date) -> String {
+    let t = date.timeIntervalSince1970
+    var secs = time_t(t.rounded(.down))
+    let micros = Int(((t - Double(secs)) * 1_000_000).rounded())
+    var tm = tm()
+    gmtime_r(&secs, &tm)
+    func pad(_ v: Int32, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
+    let us = String(min(micros, 999_999))
+    return "\(tm.tm_year + 1900)-\(pad(tm.tm_mon + 1, 2))-\(pad(tm.tm_mday, 2)) \(pad(tm.tm_hour, 2)):\(pad(tm.tm_min, 2)):\(pad(tm.tm_sec, 2)).\(String(repeating: "0", count: 6 - us.count) + us)+00"
+}

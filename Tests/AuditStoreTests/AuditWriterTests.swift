@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+@testable import AuditStore
+
+@Suite("PostgreSQL audit store", .timeLimit(.minutes(2)))
+struct AuditWriterTests {
+    func audit(_ offset: Int64, dialogue: String = "d1", text: String = "hello\tworld\n\\ \"quoted\" ✓") -> AuditRow {
+        AuditRow(eventID: "turns/0/\(offset)", sourceTopic: "turns", sourcePartition: 0, sourceOffset: offset,
+                 dialogueID: dialogue, turnID: "\(offset)", speaker: "customer", role: "customer", tenant: "acme",
+                 scenario: "billing", text: text, emotion: "anger", confidence: 0.7, sector: "anger", ring: "primary",
+                 sarcasm: 0.1, intensity: 0.5, escalationRisk: 0.4, escalationAlert: offset == 2, modelVersion: "test",
+                 turnTimestamp: Date(timeIntervalSince1970: 1_764_000_000.25 + Double(offset)), processedAt: Date(),
+                 eventJSON: #"{"event_id":"turns/0/\#(offset)","text":"a\tb"}"#)
+    }
+
+    @Test("migrations apply once and are idempotent")
+    func migrationsIdempotent() async throws {
+        let db = try TestDatabase()
+        let writer = try AuditWriter(configuration: .init(url: db.url))
+        let first = try await writer.migrate(directory: TestDatabase.migrations)
+        #expect(first == ["001_init"])
+        let second = try await writer.migrate(directory: TestDatabase.migrations)
+        #expect(second.isEmpty)
+        let views = try await writer.query("SELECT count(*) FROM pg_views WHERE viewname IN ('dialogue_summary', 'emotion_mix_hourly')")
+        #expect(views[0][0] == "2")
+    }
+
+    @Test("writing the same batch twice stores each audit once, with text and hash round-tripped")
+    func idempotentWrites() async throws {
+        let db = try TestDatabase()
+        let writer = try AuditWriter(configuration: .init(url: db.url))
+        try await writer.migrate(directory: TestDatabase.migrations)
+        let batch = AuditBatch(
+            audits: (0..<5).map { audit($0) },
+            states: [DialogueStateRow(dialogueID: "d1", sourceTopic: "turns", sourcePartition: 0, lastOffset: 4, state: [0, 1, 2, 255])],
+            escalations: [EscalationRow(eventID: "turns/0/2", dialogueID: "d1", turnID: "2", tenant: "acme", risk: 0.8,
+                                        horizonSeconds: 120, trend: "rising", alertJSON: "{}", raisedAt: Date())])
+        try await writer.write(batch)
+        try await writer.write(batch)
+        let rows = try await writer.query("SELECT count(*), count(DISTINCT source_offset) FROM emotion_audit")
+        #expect(rows[0] == ["5", "5"])
+        let text = try await writer.query("SELECT text, text_sha256, turn_ts = to_timestamp(1764000000.25) FROM emotion_audit WHERE source_offset = 0")
+        #expect(text[0][0] == audit(0).text)
+        #expect(text[0][1]?.count == 64)
+        #expect(text[0][2] == "t")
+        let escalations = try await writer.query("SELECT count(*) FROM escalation_event")
+        #expect(escalations[0][0] == "1")
+        let states = try await writer.loadStates(topic: "turns", partitions: [0])
+        #expect(states == [DialogueStateRow(dialogueID: "d1", sourceTopic: "turns", sourcePartition: 0, lastOffset: 4, state: [0, 1, 2, 255])])
+        let events = try await writer.loadEvents(topic: "turns", partition: 0, offsets: [1, 3, 99])
+        #expect(events.keys.sorted() == [1, 3])
+        #expect(events[1]?.contains("turns/0/1") == true)
+    }
+
+    @Test("an older state never overwrites a newer one")
+    func stateMonotonic() async throws {
+        let db = try TestDatabase()
+        let writer = try AuditWriter(configuration: .init(url: db.url))
+        try await writer.migrate(directory: TestDatabase.migrations)
+        func state(_ offset: Int64) -> AuditBatch {
+            AuditBatch(states: [DialogueStateRow(dialogueID: "d", sourceTopic: "turns", sourcePartition: 1, lastOffset: offset, state: [UInt8(offset)])])
+        }
+        try await writer.write(state(10))
+        try await writer.write(state(7))
+        #expect(try await writer.loadStates(topic: "turns", partitions: [1]).first?.lastOffset == 10)
+        try await writer.write(state(12))
+        #expect(try await writer.loadStates(topic: "turns", partitions: [1]).first?.state == [12])
+    }
+
+    @Test("with hashTexts on, only the hash is stored")
+    func hashedTexts() async throws {
+        let db = try TestDatabase()
+        let writer = try AuditWriter(configuration: .init(url: db.url, hashTexts: true))
+        try await writer.migrate(directory: TestDatabase.migrations)
+        try await writer.write(AuditBatch(audits: [audit(0, text: "abc")]))
+        let row = try await writer.query("SELECT text, text_sha256 FROM emotion_audit")
+        #expect(row[0][0] == nil)
+        #expect(row[0][1] == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test("a failed batch rolls back entirely and the writer stays usable")
+    func rollback() async throws {
+        let db = try TestDatabase()
+        let writer = try AuditWriter(configuration: .init(url: db.url))
+        try await writer.migrate(directory: TestDatabase.migrations)
+        var bad = audit(1)
+        bad.eventJSON = "not json"
+        await #expect(throws: PostgresError.self) { try await writer.write(AuditBatch(audits: [audit(0), bad])) }
+        #expect(try await writer.query("SELECT count(*) FROM emotion_audit")[0][0] == "0")
+        try await writer.write(AuditBatch(audits: [audit(0)]))
+        #expect(try await writer.query("SELECT count(*) FROM emotion_audit")[0][0] == "1")
+    }
+
+    @Test("an unreachable server is a retriable connection error, and the password never shows")
+    func unreachable() throws {
+        #expect {
+            _ = try AuditWriter(configuration: .init(url: "postgresql://u:s3cret@127.0.0.1:1/x?connect_timeout=2"))
+        } throws: { error in
+            guard let e = error as? PostgresError else { return false }
+            return e.code == .connection && e.isRetriable && !"\(e)".contains("s3cret")
+        }
+        #expect(PostgresConnection.redact("host=x password=hunter2 user=u") == "host=x password=*** user=u")
+    }
+}
