@@ -9,11 +9,16 @@ public struct EncoderConfiguration: Sendable {
     public var maxLength: Int
     /// Sequences per forward pass; larger inputs are split into batches of this size.
     public var batchSize: Int
+    /// Run the dense layers in bf16 (AVX512-BF16, weights rounded once at load, fp32
+    /// accumulation). About twice the fp32 speed, cosine to fp32 ≈ 0.9999. Ignored, with
+    /// fp32 used instead, on CPUs without AVX512-BF16.
+    public var bf16: Bool
 
-    public init(threads: Int = 1, maxLength: Int = 128, batchSize: Int = 32) {
+    public init(threads: Int = 1, maxLength: Int = 128, batchSize: Int = 32, bf16: Bool = false) {
         self.threads = threads
         self.maxLength = maxLength
         self.batchSize = batchSize
+        self.bf16 = bf16
     }
 }
 
@@ -30,6 +35,18 @@ public final class MiniLMEncoder {
 
     let w: MiniLMWeights
     let cf: MiniLMConfig
+    /// The dense weights in bf16, one entry per layer, when running the bf16 path.
+    let packed: [PackedLayer]?
+
+    struct PackedLayer {
+        var qkv: PackedBF16Matrix       // (3C, C)
+        var attnOut: PackedBF16Matrix   // (C, C)
+        var ffnIn: PackedBF16Matrix     // (F, C)
+        var ffnOut: PackedBF16Matrix    // (C, F)
+    }
+
+    /// Whether the dense layers run in bf16 (requested and supported by the CPU).
+    public var usesBF16: Bool { packed != nil }
     // Scratch, sized for `capacity` packed tokens; grown on demand, never shrunk.
     var capacity = 0
     var x: UnsafeMutablePointer<Float>      // (N, C) hidden state
@@ -38,6 +55,7 @@ public final class MiniLMEncoder {
     var qkv: UnsafeMutablePointer<Float>    // (N, 3C)
     var ffn: UnsafeMutablePointer<Float>    // (N, F)
     var attnScratch: UnsafeMutablePointer<Float>
+    var bf16Scratch: UnsafeMutablePointer<UInt16>   // A in bf16 for the bf16 GEMM
 
     /// Loads the weights from `model.safetensors` (or the directory holding it).
     public convenience init(modelFile: URL, configuration: EncoderConfiguration = .init()) throws {
@@ -59,12 +77,20 @@ public final class MiniLMEncoder {
         self.configuration = configuration
         setBLASThreads(configuration.threads)
         x = .allocate(capacity: 0); y = .allocate(capacity: 0); ctx = .allocate(capacity: 0)
-        qkv = .allocate(capacity: 0); ffn = .allocate(capacity: 0)
+        qkv = .allocate(capacity: 0); ffn = .allocate(capacity: 0); bf16Scratch = .allocate(capacity: 0)
+        let (c, f) = (weights.config.hidden, weights.config.ffn)
+        packed = configuration.bf16 && CPUFeatures.avx512bf16
+            ? weights.layers.map { l in
+                PackedLayer(qkv: PackedBF16Matrix(l.qkvW, n: 3 * c, k: c), attnOut: PackedBF16Matrix(l.attnOutW, n: c, k: c),
+                            ffnIn: PackedBF16Matrix(l.ffnInW, n: f, k: c), ffnOut: PackedBF16Matrix(l.ffnOutW, n: c, k: f))
+            }
+            : nil
         attnScratch = .allocate(capacity: attentionScratchCount(tokens: configuration.maxLength, headDim: cf.headDim))
     }
 
     deinit {
         for p in [x, y, ctx, qkv, ffn, attnScratch] { p.deallocate() }
+        bf16Scratch.deallocate()
     }
 
     func reserve(tokens n: Int) {
@@ -73,6 +99,8 @@ public final class MiniLMEncoder {
         let c = cf.hidden
         x = .allocate(capacity: n * c); y = .allocate(capacity: n * c); ctx = .allocate(capacity: n * c)
         qkv = .allocate(capacity: n * 3 * c); ffn = .allocate(capacity: n * cf.ffn)
+        bf16Scratch.deallocate()
+        bf16Scratch = .allocate(capacity: packed == nil ? 0 : bf16ScratchCount(m: n, k: max(c, cf.ffn)))
         capacity = n
     }
 
@@ -117,6 +145,17 @@ public final class MiniLMEncoder {
         return total * Double(cf.layers)
     }
 
+    /// ctx = attention(qkv) for each sequence of the packed batch.
+    func attentionAll(_ batch: ArraySlice<[Int32]>) {
+        let c = cf.hidden
+        var row = 0
+        for ids in batch {
+            attention(ctx + row * c, outStride: c, qkv + row * 3 * c, qkvStride: 3 * c,
+                      tokens: ids.count, heads: cf.heads, headDim: cf.headDim, scratch: attnScratch)
+            row += ids.count
+        }
+    }
+
     /// One packed forward pass; inputs already checked.
     func forward(_ batch: ArraySlice<[Int32]>, _ out: UnsafeMutablePointer<Float>) {
         let c = cf.hidden, f = cf.ffn
@@ -135,14 +174,21 @@ public final class MiniLMEncoder {
         }
         layerNorm(x, x, w.embLnG, w.embLnB, rows: n, cols: c, eps: cf.layerNormEps)
 
-        for l in w.layers {
-            matmulTransposed(qkv, x, l.qkvW, l.qkvB, m: n, n: 3 * c, k: c)             // (N, 3C)
-            row = 0
-            for ids in batch {
-                attention(ctx + row * c, outStride: c, qkv + row * 3 * c, qkvStride: 3 * c,
-                          tokens: ids.count, heads: cf.heads, headDim: cf.headDim, scratch: attnScratch)
-                row += ids.count
+        for (li, l) in w.layers.enumerated() {
+            if let p = packed?[li] {
+                // The same layer with the dense products in bf16.
+                matmulBF16(qkv, x, p.qkv, l.qkvB, residual: nil, m: n, scratch: bf16Scratch)
+                attentionAll(batch)
+                matmulBF16(y, ctx, p.attnOut, l.attnOutB, residual: x, m: n, scratch: bf16Scratch)
+                layerNorm(x, y, l.ln1G, l.ln1B, rows: n, cols: c, eps: cf.layerNormEps)
+                matmulBF16(ffn, x, p.ffnIn, l.ffnInB, residual: nil, m: n, scratch: bf16Scratch)
+                gelu(ffn, ffn, count: n * f)
+                matmulBF16(y, ffn, p.ffnOut, l.ffnOutB, residual: x, m: n, scratch: bf16Scratch)
+                layerNorm(x, y, l.ln2G, l.ln2B, rows: n, cols: c, eps: cf.layerNormEps)
+                continue
             }
+            matmulTransposed(qkv, x, l.qkvW, l.qkvB, m: n, n: 3 * c, k: c)             // (N, 3C)
+            attentionAll(batch)
             matmulTransposedResidual(y, ctx, l.attnOutW, l.attnOutB, residual: x, m: n, n: c, k: c)
             layerNorm(x, y, l.ln1G, l.ln1B, rows: n, cols: c, eps: cf.layerNormEps)
             matmulTransposed(ffn, x, l.ffnInW, l.ffnInB, m: n, n: f, k: c)              // (N, F)

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Exact GELU, out = x · Φ(x) = ½ · x · (1 + erf(x / √2)), in place allowed.
 ///
 /// erfc(a) for a ≥ 0 is evaluated as t · P(t) · e^(−a²) with t = 1 / (1 + a/2) and P a
@@ -7,6 +9,15 @@
 /// - out: (N)
 /// - x:   (N)
 public func gelu(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+    if CPUFeatures.avx512 {
+        ck_gelu_avx512(out, x, count)   // the same formula in 512-bit code with FMA
+    } else {
+        geluPortable(out, x, count: count)
+    }
+}
+
+/// `gelu` in SIMD16<Float> Swift, for CPUs without AVX-512.
+func geluPortable(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
     let vec = count & ~15
     var i = 0
     while i < vec {

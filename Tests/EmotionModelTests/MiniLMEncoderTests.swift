@@ -56,6 +56,20 @@ private func cosine(_ a: [Float], _ b: [Float]) -> Float {
         print("encoder vs reference, batch \(batchSize): max abs diff \(worstDiff), min cosine \(worstCos)")
     }
 
+    /// The bf16 path stays within cosine 0.999 of the reference (fp32 on CPUs without AVX512-BF16).
+    @Test func bf16PathIsClose() throws {
+        let enc = try MiniLMEncoder(modelFile: encoderModelDirectory(), configuration: .init(batchSize: 16, bf16: true))
+        let cases = try goldenCases()
+        let got = try enc.encode(cases.map(\.ids))
+        var worstCos: Float = 1, worstDiff: Float = 0
+        for (c, e) in zip(cases, got) {
+            worstCos = min(worstCos, cosine(c.embedding, e))
+            worstDiff = max(worstDiff, zip(c.embedding, e).map { abs($0 - $1) }.max()!)
+        }
+        #expect(worstCos >= 0.999, "min cosine \(worstCos)")
+        print("encoder bf16=\(enc.usesBF16) vs reference: min cosine \(worstCos), max abs diff \(worstDiff)")
+    }
+
     /// The same sequence gives the same embedding whatever else is in its batch.
     @Test func batchCompositionDoesNotMatter() throws {
         let enc = try MiniLMEncoder(modelFile: encoderModelDirectory(), configuration: .init(batchSize: 8))

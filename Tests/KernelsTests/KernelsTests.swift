@@ -130,3 +130,38 @@ func maxAbsDiff(_ a: [Float], _ b: [Double]) -> Double {
         #expect(maxAbsDiff(out, ref) < 1e-5)
     }
 }
+
+@Suite struct BF16KernelsTests {
+    @Test(arguments: [(1, 32, 32), (13, 64, 384), (30, 96, 1536)])
+    func bf16GemmCloseToFP32(m: Int, n: Int, k: Int) throws {
+        try #require(CPUFeatures.avx512bf16, "no AVX512-BF16 on this CPU")
+        let a = randomFloats(m * k, -1...1, seed: 20), w = randomFloats(n * k, -1...1, seed: 21)
+        let b = randomFloats(n, seed: 22), r = randomFloats(m * n, seed: 23)
+        var ref = [Float](repeating: 0, count: m * n)
+        matmulTransposedResidual(&ref, a, w, b, residual: r, m: m, n: n, k: k)
+        let packed = PackedBF16Matrix(w, n: n, k: k)
+        var scratch = [UInt16](repeating: 0, count: bf16ScratchCount(m: m, k: k))
+        var out = [Float](repeating: .nan, count: m * n)
+        matmulBF16(&out, a, packed, b, residual: r, m: m, scratch: &scratch)
+        // bf16 keeps 8 significant bits: error ~ 2^-8 · sqrt(K) · |a||w|.
+        let tol = Double(k).squareRoot() * 0.01
+        #expect(maxAbsDiff(out, ref.map(Double.init)) < tol)
+        matmulBF16(&out, a, packed, b, residual: nil, m: m, scratch: &scratch)
+        #expect(maxAbsDiff(out, zip(ref, r).map { Double($0 - $1) }) < tol)
+    }
+}
+
+@Suite struct PortableKernelsTests {
+    /// The SIMD16 Swift GELU used on CPUs without AVX-512.
+    @Test func portableGeluMatchesErf() {
+        let x = stride(from: Float(-12), through: 12, by: 0.0013).map { $0 }
+        var out = [Float](repeating: .nan, count: x.count)
+        geluPortable(&out, x, count: x.count)
+        var worst = 0.0
+        for (xi, yi) in zip(x, out) {
+            let xd = Double(xi), ref = 0.5 * xd * (1 + erf(xd / 2.0.squareRoot()))
+            worst = max(worst, abs(Double(yi) - ref) / max(1, abs(ref)))
+        }
+        #expect(worst < 1e-6, "worst error \(worst)")
+    }
+}

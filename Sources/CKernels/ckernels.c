@@ -1,0 +1,159 @@
+#include "ckernels.h"
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+#define AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
+
+int ck_has_avx512(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+}
+
+int ck_has_avx512bf16(void) {
+    return ck_has_avx512() && __builtin_cpu_supports("avx512bf16");
+}
+
+// fp32 -> bf16, round to nearest even (inputs are finite).
+static inline uint16_t to_bf16(float f) {
+    uint32_t b;
+    memcpy(&b, &f, 4);
+    b += 0x7FFF + ((b >> 16) & 1);
+    return (uint16_t)(b >> 16);
+}
+
+size_t ck_bf16_packed_count(int n, int k) { return (size_t)n * (size_t)k; }
+
+void ck_bf16_pack_weights(uint16_t *packed, const float *w, int n, int k) {
+    int pairs = k / 2;
+    for (int p = 0; p < n / 32; p++)
+        for (int q = 0; q < pairs; q++)
+            for (int c = 0; c < 32; c++)
+                for (int e = 0; e < 2; e++)
+                    packed[(((size_t)p * pairs + q) * 32 + c) * 2 + e] = to_bf16(w[(size_t)(p * 32 + c) * k + 2 * q + e]);
+}
+
+enum { MR = 12 };
+
+size_t ck_bf16_scratch_count(int m, int k) { return (size_t)((m + MR - 1) / MR * MR) * (size_t)k; }
+
+// A (M, K) fp32 -> bf16 rows, padded with zero rows to a multiple of MR.
+AVX512BF16 static void convert_a(uint16_t *abf, const float *a, int m, int k) {
+    int mp = (m + MR - 1) / MR * MR;
+    for (int i = 0; i < m; i++) {
+        const float *ar = a + (size_t)i * k;
+        uint16_t *br = abf + (size_t)i * k;
+        for (int c = 0; c < k; c += 32) {
+            __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(ar + c + 16), _mm512_loadu_ps(ar + c));
+            _mm512_storeu_si512(br + c, (__m512i)v);
+        }
+    }
+    memset(abf + (size_t)m * k, 0, (size_t)(mp - m) * k * 2);
+}
+
+// One MR x 32 tile over the full K.
+AVX512BF16 static inline void tile(float *out, const uint16_t *abf, const uint16_t *bp, const float *bias,
+                                   const float *residual, int rows, int n, int k, int n0) {
+    __m512 acc[MR][2];
+    for (int i = 0; i < MR; i++) { acc[i][0] = _mm512_setzero_ps(); acc[i][1] = _mm512_setzero_ps(); }
+    int pairs = k / 2;
+    for (int q = 0; q < pairs; q++) {
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512(bp + (size_t)q * 64);
+        __m512bh b1 = (__m512bh)_mm512_loadu_si512(bp + (size_t)q * 64 + 32);
+        for (int i = 0; i < MR; i++) {
+            int32_t pair;
+            memcpy(&pair, abf + (size_t)i * k + 2 * q, 4);
+            __m512bh av = (__m512bh)_mm512_set1_epi32(pair);
+            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], av, b0);
+            acc[i][1] = _mm512_dpbf16_ps(acc[i][1], av, b1);
+        }
+    }
+    __m512 bias0 = _mm512_loadu_ps(bias + n0), bias1 = _mm512_loadu_ps(bias + n0 + 16);
+    for (int i = 0; i < rows; i++) {
+        __m512 r0 = _mm512_add_ps(acc[i][0], bias0), r1 = _mm512_add_ps(acc[i][1], bias1);
+        if (residual) {
+            r0 = _mm512_add_ps(r0, _mm512_loadu_ps(residual + (size_t)i * n + n0));
+            r1 = _mm512_add_ps(r1, _mm512_loadu_ps(residual + (size_t)i * n + n0 + 16));
+        }
+        _mm512_storeu_ps(out + (size_t)i * n + n0, r0);
+        _mm512_storeu_ps(out + (size_t)i * n + n0 + 16, r1);
+    }
+}
+
+AVX512BF16 void ck_bf16_gemm(float *out, const float *a, const uint16_t *wpacked, const float *bias,
+                             const float *residual, int m, int n, int k, uint16_t *scratch) {
+    convert_a(scratch, a, m, k);
+    for (int p = 0; p < n / 32; p++) {
+        const uint16_t *bp = wpacked + (size_t)p * k * 32;
+        for (int i0 = 0; i0 < m; i0 += MR) {
+            int rows = m - i0 < MR ? m - i0 : MR;
+            tile(out + (size_t)i0 * n, scratch + (size_t)i0 * k, bp, bias,
+                 residual ? residual + (size_t)i0 * n : NULL, rows, n, k, p * 32);
+        }
+    }
+}
+
+// e^x for x <= 0 region and beyond; same scheme as the Swift exp16 (0 below -87.3).
+AVX512 static inline __m512 exp512(__m512 x) {
+    __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));
+    x = _mm512_min_ps(x, _mm512_set1_ps(88.7f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.69314575f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.4286068e-6f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    __m512 y = _mm512_scalef_ps(p, n);
+    return _mm512_maskz_mov_ps((__mmask16)~under, y);
+}
+
+// GELU with erfc(a) = t·P(t)·e^(-a²), t = 1/(1 + a/2): the same fit as Kernels.gelu16.
+AVX512 static inline __m512 gelu512(__m512 x) {
+    __m512 a = _mm512_abs_ps(_mm512_mul_ps(x, _mm512_set1_ps(0.70710677f)));
+    a = _mm512_min_ps(a, _mm512_set1_ps(10.0f));
+    __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(a, _mm512_set1_ps(0.5f), _mm512_set1_ps(1.0f)));
+    __m512 p = _mm512_set1_ps(-0.051091600f);
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.34036958f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.87855190f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.97611260f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.34981775f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.43216145f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.24562173f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.28519592f));
+    __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(a, a)));
+    __m512 half_erfc = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), t), _mm512_mul_ps(p, e));
+    __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+    __m512 phi = _mm512_mask_mov_ps(_mm512_sub_ps(_mm512_set1_ps(1.0f), half_erfc), neg, half_erfc);
+    return _mm512_mul_ps(x, phi);
+}
+
+AVX512 void ck_gelu_avx512(float *out, const float *x, long count) {
+    long i = 0;
+    for (; i + 16 <= count; i += 16) _mm512_storeu_ps(out + i, gelu512(_mm512_loadu_ps(x + i)));
+    if (i < count) {
+        __mmask16 m = (__mmask16)((1u << (count - i)) - 1);
+        _mm512_mask_storeu_ps(out + i, m, gelu512(_mm512_maskz_loadu_ps(m, x + i)));
+    }
+}
+
+#else
+int ck_has_avx512(void) { return 0; }
+int ck_has_avx512bf16(void) { return 0; }
+size_t ck_bf16_packed_count(int n, int k) { return (size_t)n * (size_t)k; }
+void ck_bf16_pack_weights(uint16_t *packed, const float *w, int n, int k) { (void)packed; (void)w; (void)n; (void)k; }
+size_t ck_bf16_scratch_count(int m, int k) { return (size_t)m * (size_t)k; }
+void ck_bf16_gemm(float *out, const float *a, const uint16_t *wpacked, const float *bias,
+                  const float *residual, int m, int n, int k, uint16_t *scratch) {
+    (void)out; (void)a; (void)wpacked; (void)bias; (void)residual; (void)m; (void)n; (void)k; (void)scratch;
+}
+void ck_gelu_avx512(float *out, const float *x, long count) { (void)out; (void)x; (void)count; }
+#endif

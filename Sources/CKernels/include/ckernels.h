@@ -1,0 +1,31 @@
+#ifndef PLUTCHIK_CKERNELS_H
+#define PLUTCHIK_CKERNELS_H
+// AVX-512 kernels with run-time CPU detection. Each function is compiled for AVX-512
+// through target attributes, so this file builds for baseline x86-64 and callers check
+// ck_has_* before calling. On other architectures the checks return 0.
+#include <stddef.h>
+#include <stdint.h>
+
+/// 1 when the CPU has AVX-512 F/BW/VL/DQ (for the fp32 kernels).
+int ck_has_avx512(void);
+/// 1 when the CPU also has AVX512-BF16 (for the bf16 GEMM).
+int ck_has_avx512bf16(void);
+
+/// bf16 GEMM: weights W (N, K) fp32 are packed once into panels of 32 output columns,
+/// k in pairs: packed[((p * K/2 + q) * 32 + c) * 2 + e] = bf16(W[p*32 + c][2q + e]).
+/// N must be a multiple of 32 and K a multiple of 32.
+size_t ck_bf16_packed_count(int n, int k);
+void ck_bf16_pack_weights(uint16_t *packed, const float *w, int n, int k);
+
+/// uint16 elements of scratch ck_bf16_gemm needs for A.
+size_t ck_bf16_scratch_count(int m, int k);
+
+/// out (M, N) = A (M, K) · Wᵀ + bias (N) [+ residual (M, N) if not NULL], with A and W
+/// rounded to bf16 and fp32 accumulation. residual may not alias out.
+void ck_bf16_gemm(float *out, const float *a, const uint16_t *wpacked, const float *bias,
+                  const float *residual, int m, int n, int k, uint16_t *scratch);
+
+/// Exact GELU (erf form, error < 1e-6) over count floats; out may equal x.
+void ck_gelu_avx512(float *out, const float *x, long count);
+
+#endif

@@ -1,0 +1,51 @@
+import CKernels
+
+/// What this CPU can run, detected once at start-up.
+public enum CPUFeatures {
+    /// AVX-512 F/BW/VL/DQ: the fp32 GELU uses 512-bit code when present.
+    public static let avx512: Bool = ck_has_avx512() != 0
+    /// AVX512-BF16: the bf16 GEMM path is available.
+    public static let avx512bf16: Bool = ck_has_avx512bf16() != 0
+}
+
+/// A linear layer's weights (N, K), [out, in], rounded to bf16 and packed once for
+/// `matmulBF16`. N and K must be multiples of 32.
+public final class PackedBF16Matrix: @unchecked Sendable {
+    public let n: Int
+    public let k: Int
+    let data: UnsafeMutablePointer<UInt16>
+
+    /// Packs `w` (N, K). Requires `CPUFeatures.avx512bf16` only for use, not for packing.
+    public init(_ w: UnsafePointer<Float>, n: Int, k: Int) {
+        precondition(n % 32 == 0 && k % 32 == 0, "bf16 GEMM needs N and K multiples of 32")
+        self.n = n
+        self.k = k
+        data = .allocate(capacity: ck_bf16_packed_count(Int32(n), Int32(k)))
+        ck_bf16_pack_weights(data, w, Int32(n), Int32(k))
+    }
+
+    deinit { data.deallocate() }
+}
+
+/// UInt16 elements of scratch `matmulBF16` needs for an (M, K) input.
+public func bf16ScratchCount(m: Int, k: Int) -> Int {
+    ck_bf16_scratch_count(Int32(m), Int32(k))
+}
+
+/// out = a · wᵀ + bias [+ residual], with a and w rounded to bf16 and fp32 accumulation
+/// (AVX512-BF16 `vdpbf16ps`). Only call when `CPUFeatures.avx512bf16`.
+///
+/// - a:        (M, K)
+/// - w:        packed (N, K)
+/// - bias:     (N)
+/// - residual: (M, N) or nil; may not alias out
+/// - out:      (M, N)
+/// - scratch:  bf16ScratchCount(m: M, k: K) elements
+public func matmulBF16(
+    _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ w: PackedBF16Matrix,
+    _ bias: UnsafePointer<Float>, residual: UnsafePointer<Float>?, m: Int,
+    scratch: UnsafeMutablePointer<UInt16>
+) {
+    precondition(CPUFeatures.avx512bf16, "this CPU has no AVX512-BF16")
+    ck_bf16_gemm(out, a, w.data, bias, residual, Int32(m), Int32(w.n), Int32(w.k), scratch)
+}
