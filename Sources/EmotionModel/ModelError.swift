@@ -12,6 +12,10 @@ public struct ModelError: Error, CustomStringConvertible, Sendable {
         public static let invalidFile = Code("invalid_file")
         /// An input does not fit the model (empty batch, too many tokens, bad ids).
         public static let invalidInput = Code("invalid_input")
+        /// An ODE solver hit its step-count limit or its minimum step size (a stiff or blowing-up system).
+        public static let solverStepLimit = Code("solver_step_limit")
+        /// An ODE solver produced a non-finite state (NaN or infinity).
+        public static let solverNonFinite = Code("solver_non_finite")
     }
 
     /// The kind of error.

@@ -1,0 +1,69 @@
+import Foundation
+
+/// Synthetic inter-turn gaps for dialogues without timestamps.
+///
+/// A reply's gap = typing time + reaction latency:
+/// - typing: the reply's characters at `typingCharsPerSecond` (4 chars/s ≈ 45 words a minute);
+/// - latency: log-normal, median `latencyMedianSeconds` (6 s), log-sd `latencySigma` (1.0), i.e.
+///   heavy-tailed: the 90th percentile is about 3.6× the median, and one reply in a few hundred
+///   waits over 2 minutes;
+/// clamped to [`minSeconds`, `maxSeconds`]. A ~80-character reply thus has a median gap of ~26 s.
+/// Gaps are drawn independently of the emotions (no timing signal is planted), from a generator
+/// seeded by (seed, dialogue id), so a dialogue gets the same gaps on every run.
+public struct EscalationGaps: Sendable, Codable, Equatable {
+    public var typingCharsPerSecond = 4.0
+    public var latencyMedianSeconds = 6.0
+    public var latencySigma = 1.0
+    public var minSeconds = 1.0
+    public var maxSeconds = 3600.0
+
+    public init() {}
+
+    /// Timestamps (first turn at 0) for turns with these character counts.
+    public func timestamps(characters: [Int], dialogueID: String, seed: UInt64) -> [Double] {
+        var rng = EscalationRandom(seed: seed ^ EscalationRandom.fnv1a(dialogueID))
+        var t = 0.0, out: [Double] = []
+        for (i, c) in characters.enumerated() {
+            if i > 0 {
+                let latency = latencyMedianSeconds * exp(latencySigma * rng.gaussian())
+                t += min(max(Double(c) / typingCharsPerSecond + latency, minSeconds), maxSeconds)
+            }
+            out.append(t)
+        }
+        return out
+    }
+}
+
+/// SplitMix64 with a Box–Muller normal: small, seedable, identical on every platform.
+struct EscalationRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
+
+    mutating func gaussian() -> Double {
+        let u1 = max(uniform(), 1e-300), u2 = uniform()
+        return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+    }
+
+    /// Fisher–Yates, the same on every platform.
+    mutating func shuffle(_ a: inout [Int]) {
+        guard a.count > 1 else { return }
+        for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, Int(next() % UInt64(i + 1))) }
+    }
+
+    static func fnv1a(_ s: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
+    }
+}
