@@ -58,6 +58,16 @@ let package = Package(
         // The PostgreSQL audit sink over libpq: migrations, idempotent batched writes, state loads.
         .target(name: "AuditStore", dependencies: ["CLibPQ"]),
 
+        // The stream processor: validation, windows, micro-batches, publish, audit, commit.
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "Kafka", "EmotionModel", "AuditStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // The `plutchik` command line: the only place that reads the environment
         // and bootstraps logging.
         .executableTarget(
@@ -73,6 +83,7 @@ let package = Package(
 
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Kafka", "AuditStore", "EmotionModel"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "EmotionModelTests", dependencies: ["EmotionModel"], exclude: ["Fixtures"]),
     ],

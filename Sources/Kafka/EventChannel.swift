@@ -71,8 +71,34 @@ final class EventChannel<Element: Sendable>: @unchecked Sendable {
         }
     }
 
+    /// Receives the next element, or nil after `timeout` with nothing received.
+    /// Throws ``KafkaError/Code/closed`` once the channel is finished (or its failure, if any).
+    func next(timeout: Duration) async throws -> Element? {
+        let token = UInt64.random(in: 1...UInt64.max)
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            self.cancelWaiter(token: token)
+        }
+        defer { timer.cancel() }
+        return try await receive(token: token, finishedIsError: true)
+    }
+
+    private var waiterToken: UInt64 = 0
+
+    private func cancelWaiter(token: UInt64) {
+        condition.lock()
+        guard waiterToken == token, let w = waiter else { condition.unlock(); return }
+        waiter = nil
+        condition.unlock()
+        w.resume(returning: nil)
+    }
+
     /// Receives the next element; also acknowledges every element received before.
     func next() async throws -> Element? {
+        try await receive(token: 0, finishedIsError: false)
+    }
+
+    private func receive(token: UInt64, finishedIsError: Bool) async throws -> Element? {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Element?, any Error>) in
                 condition.lock()
@@ -89,7 +115,7 @@ final class EventChannel<Element: Sendable>: @unchecked Sendable {
                     condition.unlock()
                     c.resume(returning: e)
                 } else if finished {
-                    let f = failure
+                    let f = failure ?? (finishedIsError ? KafkaError(.closed, "the consumer is closed") : nil)
                     failure = nil
                     condition.unlock()
                     if let f { c.resume(throwing: f) } else { c.resume(returning: nil) }
@@ -98,6 +124,7 @@ final class EventChannel<Element: Sendable>: @unchecked Sendable {
                     c.resume(returning: nil)
                 } else {
                     waiter = c
+                    waiterToken = token
                     condition.broadcast()
                     condition.unlock()
                 }

@@ -56,17 +56,22 @@ public final class KafkaConsumer: Sendable {
         self.state = Mutex(State())
         client.onRebalance = { [weak self] err, partitions in self?.rebalance(err, partitions) }
         rd_kafka_poll_set_consumer(client.handle)
-        let topics = makePartitionList(configuration.topics.map {
+        // With no topics the consumer only answers offset queries (``committed(_:timeout:)``).
+        if !configuration.topics.isEmpty { try subscribe(configuration.topics) }
+        let thread = Thread { [self] in pollLoop() }
+        thread.name = "kafka.consumer.poll"
+        thread.start()
+    }
+
+    private func subscribe(_ names: [String]) throws {
+        let topics = makePartitionList(names.map {
             (KafkaTopicPartition(topic: $0, partition: Int32(RD_KAFKA_PARTITION_UA)), nil)
         })
         defer { rd_kafka_topic_partition_list_destroy(topics) }
         let err = rd_kafka_subscribe(client.handle, topics)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError(rdKafka: err, "subscribe to \(configuration.topics.joined(separator: ","))")
+            throw KafkaError(rdKafka: err, "subscribe to \(names.joined(separator: ","))")
         }
-        let thread = Thread { [self] in pollLoop() }
-        thread.name = "kafka.consumer.poll"
-        thread.start()
     }
 
     /// The events: records and rebalances, in the order librdkafka produced them.
@@ -84,6 +89,13 @@ public final class KafkaConsumer: Sendable {
         }
 
         public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(channel: channel) }
+    }
+
+    /// The next event, or nil if none arrives within `timeout`; for callers that batch by time.
+    /// Throws ``KafkaError/Code/closed`` once the consumer is closed. Do not mix with iterating ``events``
+    /// from another task.
+    public func nextEvent(timeout: Duration) async throws -> KafkaConsumerEvent? {
+        try await channel.next(timeout: timeout)
     }
 
     /// Waits until a broker answers a metadata request, or throws a clear error after `timeout`.

@@ -1,0 +1,70 @@
+import Foundation
+import Kafka
+
+/// The live dialogues' state, bounded in count and age.
+///
+/// A plain state machine: no I/O, no clock of its own. When it holds more than `maxDialogues`,
+/// it evicts the least recently used 1% at once (amortising the cost); ``evictIdle(now:)``
+/// drops dialogues idle longer than `idleTTL`. An evicted dialogue that comes back starts a fresh
+/// window unless its state is reloaded from PostgreSQL on assignment.
+public struct DialogueStore<State: Sendable>: Sendable {
+    /// One dialogue's entry.
+    public struct Entry: Sendable {
+        public var state: State
+        public var source: KafkaTopicPartition
+        /// The offset of the last turn applied to `state`.
+        public var lastOffset: Int64
+        /// The time of the last turn applied (the turn's own timestamp).
+        public var lastTurnAt: Date
+        var lastUsed: UInt64
+    }
+
+    public let maxDialogues: Int
+    public let idleTTL: TimeInterval
+    private var entries: [String: Entry] = [:]
+    private var tick: UInt64 = 0
+    /// Dialogues evicted so far, for metrics.
+    public private(set) var evictions = 0
+
+    public init(maxDialogues: Int = 100_000, idleTTL: TimeInterval = 30 * 60) {
+        self.maxDialogues = max(1, maxDialogues)
+        self.idleTTL = idleTTL
+    }
+
+    public var count: Int { entries.count }
+
+    /// The entry of a dialogue, marking it used.
+    public mutating func entry(_ dialogueID: String) -> Entry? {
+        guard var e = entries[dialogueID] else { return nil }
+        tick += 1
+        e.lastUsed = tick
+        entries[dialogueID] = e
+        return e
+    }
+
+    /// Stores a dialogue's state after a turn; evicts the least recently used if over capacity.
+    public mutating func put(_ dialogueID: String, state: State, source: KafkaTopicPartition, lastOffset: Int64, lastTurnAt: Date) {
+        tick += 1
+        entries[dialogueID] = Entry(state: state, source: source, lastOffset: lastOffset, lastTurnAt: lastTurnAt, lastUsed: tick)
+        if entries.count > maxDialogues {
+            let n = max(1, maxDialogues / 100, entries.count - maxDialogues)
+            let oldest = entries.sorted { $0.value.lastUsed < $1.value.lastUsed }.prefix(n)
+            for (id, _) in oldest { entries[id] = nil }
+            evictions += oldest.count
+        }
+    }
+
+    /// Drops dialogues whose last turn is older than `idleTTL` before `now`; returns how many.
+    @discardableResult
+    public mutating func evictIdle(now: Date) -> Int {
+        let before = entries.count
+        entries = entries.filter { now.timeIntervalSince($0.value.lastTurnAt) <= idleTTL }
+        evictions += before - entries.count
+        return before - entries.count
+    }
+
+    /// Drops the dialogues last seen on these partitions (on revocation).
+    public mutating func remove(partitions: Set<KafkaTopicPartition>) {
+        entries = entries.filter { !partitions.contains($0.value.source) }
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+
+/// Settings of ``StreamProcessor``, with the defaults of `plutchik run`.
+public struct PipelineConfiguration: Sendable {
+    /// The topic turns are read from; keyed by dialogue id.
+    public var inputTopic = "plutchik.turns"
+    /// Enriched emotion events, keyed by dialogue id.
+    public var eventsTopic = "plutchik.emotions"
+    /// Escalation alerts, keyed by dialogue id.
+    public var escalationsTopic = "plutchik.escalations"
+    /// Invalid records, with their original bytes and headers naming the error.
+    public var deadLetterTopic = "plutchik.dlq"
+    /// The most turns in one micro-batch.
+    public var maxBatchSize = 32
+    /// How long a micro-batch waits to fill once its first turn arrived.
+    public var maxBatchWait: Duration = .milliseconds(10)
+    /// Turns in a dialogue's context window.
+    public var windowTurns = 8
+    /// A dialogue idle longer than this starts a new window and may be evicted.
+    public var windowIdle: TimeInterval = 30 * 60
+    /// The most live dialogues held in memory.
+    public var maxLiveDialogues = 100_000
+    /// Record validation.
+    public var validator = TurnValidator()
+    /// How many times a failing batch is retried before its turns go to the dead-letter topic one by one.
+    public var maxAttempts = 5
+    /// The first retry delay; doubles per attempt, with jitter.
+    public var retryBackoff: Duration = .milliseconds(200)
+
+    public init() {}
+}

@@ -1,0 +1,354 @@
+import AuditStore
+import EmotionModel
+import Foundation
+import Kafka
+import Logging
+import ServiceLifecycle
+
+/// The stream processor: turns in, events, alerts and audits out, offsets committed last.
+///
+/// Per micro-batch: validate (invalid records go to the dead-letter topic), re-publish turns already
+/// audited (a replay after a crash; no recomputation), analyze the rest, publish events and alerts
+/// and wait for their delivery reports, write audits and dialogue state in one PostgreSQL
+/// transaction, and only then commit the batch's offsets. A crash at any point therefore loses
+/// no turn and duplicates no audit; a duplicated event repeats an `event_id` already published.
+public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
+    public let configuration: PipelineConfiguration
+    let analyzer: Analyzer
+    let consumer: KafkaConsumer
+    let producer: KafkaProducer
+    let writer: AuditWriter
+    let logger: Logger
+    private var dialogues: DialogueStore<Analyzer.State>
+    private var assigned: Set<KafkaTopicPartition> = []
+    /// Counters for the progress line and tests.
+    public private(set) var stats = Stats()
+
+    /// What the processor has done so far.
+    public struct Stats: Sendable {
+        public var turns = 0
+        public var events = 0
+        public var replayed = 0
+        public var deadLettered = 0
+        public var alerts = 0
+        public var batches = 0
+    }
+
+    public init(configuration: PipelineConfiguration, analyzer: Analyzer, consumer: KafkaConsumer,
+                producer: KafkaProducer, writer: AuditWriter, logger: Logger) {
+        self.configuration = configuration
+        self.analyzer = analyzer
+        self.consumer = consumer
+        self.producer = producer
+        self.writer = writer
+        self.logger = logger
+        dialogues = DialogueStore(maxDialogues: configuration.maxLiveDialogues, idleTTL: configuration.windowIdle)
+    }
+
+    /// Runs until graceful shutdown: then stops fetching, finishes the in-flight batch, flushes,
+    /// commits and leaves the group.
+    public func run() async throws {
+        let stop = StopFlag()
+        try await withGracefulShutdownHandler {
+            do {
+                while !stop.isSet {
+                    let batch = try await nextBatch(stop: stop)
+                    if !batch.isEmpty { try await process(batch) }
+                }
+            } catch let e as KafkaError where e.code == .closed {
+                // Closed underneath us: nothing in flight.
+            }
+            try await producer.flush()
+            await consumer.close()
+        } onGracefulShutdown: {
+            stop.set()
+        }
+    }
+
+    /// Collects up to `maxBatchSize` records, waiting at most `maxBatchWait` after the first.
+    /// Rebalance events are handled in order; a revocation first finishes the records collected so far.
+    private func nextBatch(stop: StopFlag) async throws -> [KafkaRecord] {
+        var batch: [KafkaRecord] = []
+        var deadline: ContinuousClock.Instant?
+        while batch.count < configuration.maxBatchSize && !stop.isSet {
+            let wait = deadline.map { max(.zero, $0 - .now) } ?? .milliseconds(100)
+            guard let event = try await consumer.nextEvent(timeout: wait) else {
+                if deadline != nil { break }
+                continue
+            }
+            switch event {
+            case .record(let r):
+                batch.append(r)
+                if deadline == nil { deadline = .now + configuration.maxBatchWait }
+            case .partitionsAssigned(let ps):
+                try await loadStates(for: ps)
+            case .partitionsRevoked(let ps), .partitionsLost(let ps):
+                // Finish what was collected before giving the partitions up; the consumer
+                // waits for our next call before it unassigns.
+                if !batch.isEmpty { try await process(batch); batch.removeAll(); deadline = nil }
+                assigned.subtract(ps)
+                dialogues.remove(partitions: Set(ps))
+            }
+        }
+        return batch
+    }
+
+    private func loadStates(for partitions: [KafkaTopicPartition]) async throws {
+        assigned.formUnion(partitions)
+        var byTopic: [String: [Int32]] = [:]
+        for p in partitions { byTopic[p.topic, default: []].append(p.partition) }
+        var loaded = 0
+        for (topic, ps) in byTopic {
+            let rows = try await retrying("load dialogue state") { try await self.writer.loadStates(topic: topic, partitions: ps) }
+            for row in rows {
+                guard let state = try? analyzer.decode(row.state) else {
+                    logger.warning("dialogue state unreadable; starting fresh", metadata: ["dialogue.id": "\(row.dialogueID)"])
+                    continue
+                }
+                dialogues.put(row.dialogueID, state: state,
+                              source: KafkaTopicPartition(topic: topic, partition: row.sourcePartition),
+                              lastOffset: row.lastOffset, lastTurnAt: Date())
+                loaded += 1
+            }
+        }
+        logger.info("dialogue state loaded", metadata: ["kafka.partitions": "\(partitions)", "dialogue.count": "\(loaded)"])
+    }
+
+    /// One record's fate within a batch.
+    private enum Item {
+        case invalid(KafkaRecord, DeadLetterReason)
+        case replay(KafkaRecord)
+        case fresh(KafkaRecord, TimedTurn)
+    }
+
+    private func process(_ records: [KafkaRecord]) async throws {
+        let now = Date()
+        // 1. Validate, and spot replays of turns already applied.
+        var items: [Item] = []
+        for r in records {
+            do {
+                let turn = try configuration.validator.validate(r.value, recordTimestampMs: r.timestampMs, now: now)
+                if let e = dialogues.entry(turn.turn.dialogueID), e.source == r.topicPartition, e.lastOffset >= r.offset {
+                    items.append(.replay(r))
+                } else {
+                    items.append(.fresh(r, turn))
+                }
+            } catch {
+                items.append(.invalid(r, error))
+            }
+        }
+
+        // 2. Analyze the fresh turns, carrying each dialogue's state.
+        var fresh: [(KafkaRecord, TimedTurn)] = []
+        for case .fresh(let r, let t) in items { fresh.append((r, t)) }
+        var states: [String: Analyzer.State] = [:]
+        for (_, t) in fresh where states[t.turn.dialogueID] == nil {
+            if let e = dialogues.entry(t.turn.dialogueID),
+               t.timestamp.timeIntervalSince(e.lastTurnAt) <= configuration.windowIdle {
+                states[t.turn.dialogueID] = e.state
+            }
+        }
+        var analyses: [TurnAnalysis] = []
+        var failure: String?
+        if !fresh.isEmpty {
+            do {
+                analyses = try await analyze(fresh.map(\.1), states: &states)
+            } catch {
+                failure = "\(error)"
+            }
+        }
+
+        // 3. Build what to publish and audit.
+        let encoder = JSONEncoder.events()
+        var messages: [KafkaProducerMessage] = []
+        var batch = AuditBatch()
+        var dlq = 0, alerts = 0
+        for case .invalid(let r, let e) in items {
+            messages.append(deadLetter(r, code: e.code, reason: e.reason))
+            dlq += 1
+        }
+        if let failure {
+            // The model failed on this batch even after retries: the turns go to the dead-letter
+            // topic rather than blocking their partitions.
+            for (r, _) in fresh { messages.append(deadLetter(r, code: "processing_failed", reason: failure)) }
+            dlq += fresh.count
+        } else {
+            for ((r, timed), analysis) in zip(fresh, analyses) {
+                let turn = timed.turn
+                let event = TurnEvent(timed: timed, record: r, analysis: analysis, modelVersion: analyzer.modelVersion, processedAt: now)
+                let json = try encoder.encode(event)
+                let key = Array(turn.dialogueID.utf8)
+                messages.append(KafkaProducerMessage(topic: configuration.eventsTopic, key: key, value: Array(json)))
+                let p = analysis.prediction
+                batch.audits.append(AuditRow(
+                    eventID: event.event_id, sourceTopic: r.topic, sourcePartition: r.partition, sourceOffset: r.offset,
+                    dialogueID: turn.dialogueID, turnID: String(turn.turnID), speaker: turn.speaker, role: turn.role?.rawValue,
+                    tenant: turn.tenant, scenario: turn.scenario, topic: turn.topic, channel: turn.channel, text: turn.text,
+                    emotion: p.label.rawValue, confidence: p.confidence, sector: p.label.sector.name, ring: p.label.ring.rawValue,
+                    sarcasm: p.sarcasm, intensity: p.intensity, escalationRisk: analysis.escalation?.risk,
+                    escalationAlert: analysis.escalation?.alert ?? false, modelVersion: analyzer.modelVersion,
+                    turnTimestamp: timed.timestamp, processedAt: now, eventJSON: String(decoding: json, as: UTF8.self)))
+                if let esc = analysis.escalation, esc.alert {
+                    let alert = EscalationAlert(event: event, escalation: esc)
+                    let alertJSON = try encoder.encode(alert)
+                    messages.append(KafkaProducerMessage(topic: configuration.escalationsTopic, key: key, value: Array(alertJSON)))
+                    batch.escalations.append(EscalationRow(
+                        eventID: event.event_id, dialogueID: turn.dialogueID, turnID: String(turn.turnID), tenant: turn.tenant,
+                        risk: esc.risk, horizonSeconds: esc.horizonSeconds, trend: esc.trend,
+                        alertJSON: String(decoding: alertJSON, as: UTF8.self), raisedAt: now))
+                    alerts += 1
+                }
+            }
+            // The state after each dialogue's last turn in this batch.
+            var lastTurn: [String: KafkaRecord] = [:]
+            for (r, t) in fresh { lastTurn[t.turn.dialogueID] = r }
+            for (id, r) in lastTurn {
+                guard let s = states[id] else { continue }
+                batch.states.append(DialogueStateRow(dialogueID: id, sourceTopic: r.topic, sourcePartition: r.partition,
+                                                     lastOffset: r.offset, state: try analyzer.encode(s)))
+            }
+        }
+        // Replays: re-publish the audited event unchanged.
+        var replayed = 0
+        let replays = items.compactMap { if case .replay(let r) = $0 { r } else { nil } }
+        for (tp, rs) in Dictionary(grouping: replays, by: \.topicPartition) {
+            let stored = try await retrying("load audited events") {
+                try await self.writer.loadEvents(topic: tp.topic, partition: tp.partition, offsets: rs.map(\.offset))
+            }
+            for r in rs {
+                if let json = stored[r.offset] {
+                    messages.append(KafkaProducerMessage(topic: configuration.eventsTopic, key: r.key, value: Array(json.utf8)))
+                    replayed += 1
+                } else {
+                    messages.append(deadLetter(r, code: "replay_missing_audit",
+                                               reason: "offset is at or below the dialogue's applied state but has no audit row"))
+                    dlq += 1
+                }
+            }
+        }
+
+        // 4. Publish and wait for every delivery report; 5. audit; 6. commit.
+        let toSend = messages
+        try await retrying("publish events") { _ = try await self.producer.sendAll(toSend) }
+        let auditBatch = batch
+        if !auditBatch.audits.isEmpty || !auditBatch.states.isEmpty {
+            try await retrying("write audits") { try await self.writer.write(auditBatch) }
+        }
+        for (r, t) in fresh where failure == nil {
+            if let s = states[t.turn.dialogueID] {
+                dialogues.put(t.turn.dialogueID, state: s, source: r.topicPartition, lastOffset: r.offset, lastTurnAt: t.timestamp)
+            }
+        }
+        try await retrying("commit offsets") { try await self.consumer.commit(records) }
+
+        stats.batches += 1
+        stats.turns += records.count
+        stats.events += failure == nil ? fresh.count : 0
+        stats.replayed += replayed
+        stats.deadLettered += dlq
+        stats.alerts += alerts
+        logger.debug("batch done", metadata: [
+            "batch.size": "\(records.count)", "batch.dlq": "\(dlq)", "batch.replayed": "\(replayed)", "batch.alerts": "\(alerts)",
+        ])
+    }
+
+    private func analyze(_ turns: [TimedTurn], states: inout [String: Analyzer.State]) async throws -> [TurnAnalysis] {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let snapshot = states
+            let analyzer = self.analyzer
+            do {
+                // The arithmetic runs on a thread of its own, off the cooperative pool.
+                let (out, newStates) = try await runOnThread {
+                    var s = snapshot
+                    let out = try analyzer.analyze(turns, states: &s)
+                    return (out, s)
+                }
+                states = newStates
+                return out
+            } catch {
+                guard attempt < configuration.maxAttempts else { throw error }
+                logger.warning("analysis failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                try await Task.sleep(for: backoff(attempt))
+            }
+        }
+    }
+
+    private func deadLetter(_ r: KafkaRecord, code: String, reason: String) -> KafkaProducerMessage {
+        KafkaProducerMessage(
+            topic: configuration.deadLetterTopic, key: r.key, value: r.value,
+            headers: r.headers + [
+                KafkaHeader(key: "plutchik.error.code", string: code),
+                KafkaHeader(key: "plutchik.error.reason", string: reason),
+                KafkaHeader(key: "plutchik.source.topic", string: r.topic),
+                KafkaHeader(key: "plutchik.source.partition", string: String(r.partition)),
+                KafkaHeader(key: "plutchik.source.offset", string: String(r.offset)),
+            ])
+    }
+
+    /// Retries a retriable failure with exponential backoff and jitter, without limit: a slow or
+    /// absent database or broker holds the batch (and so the partitions) until it is back.
+    private func retrying<T: Sendable>(_ what: String, _ body: @Sendable () async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await body()
+            } catch let e as PostgresError where e.isRetriable {
+                attempt += 1
+                logger.warning("\(what) failed; retrying", metadata: ["error": "\(e)", "attempt": "\(attempt)"])
+            } catch let e as KafkaError where e.isRetriable && !e.isFatal {
+                attempt += 1
+                logger.warning("\(what) failed; retrying", metadata: ["error": "\(e)", "attempt": "\(attempt)"])
+            }
+            try await Task.sleep(for: backoff(attempt))
+        }
+    }
+
+    private func backoff(_ attempt: Int) -> Duration {
+        let base = configuration.retryBackoff * (1 << min(attempt - 1, 6))
+        return base * Double.random(in: 0.5...1.5)
+    }
+}
+
+/// The escalation-alert message (`Schemas/escalation-alert.schema.json`).
+struct EscalationAlert: Codable, Sendable {
+    var event_id: String
+    var dialogue_id: String
+    var turn_id: String
+    var tenant: String?
+    var scenario: String?
+    var emotion: String
+    var escalation: EscalationSummary
+    var source: TurnEvent.Source
+    var raised_at: String
+
+    init(event: TurnEvent, escalation: EscalationSummary) {
+        event_id = event.event_id
+        dialogue_id = event.dialogue_id
+        turn_id = event.turn_id
+        tenant = event.tenant
+        scenario = event.scenario
+        emotion = event.emotion.label
+        self.escalation = escalation
+        source = event.source
+        raised_at = event.processed_at
+    }
+}
+
+/// A flag set from the graceful-shutdown handler.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
+}
+
+/// Runs CPU-heavy work on a thread of its own, off Swift's cooperative pool.
+func runOnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+}

@@ -1,0 +1,66 @@
+import EmotionModel
+
+/// The model side of the pipeline: turns in, predictions out, per-dialogue state carried along.
+///
+/// The pipeline owns batching, state storage, publishing and auditing; an analyzer owns the
+/// arithmetic. Implementations must be deterministic for a given state and turn, so a replayed
+/// turn recomputed after a crash yields the same event.
+public protocol TurnAnalyzer: Sendable {
+    /// The compact state one dialogue carries between turns (context summary, escalation state).
+    associatedtype State: Sendable
+
+    /// The model version written into every event and audit.
+    var modelVersion: String { get }
+    /// A new dialogue's state.
+    func initialState() -> State
+    /// Analyzes `turns` in order. `states` holds the state of each turn's dialogue before the
+    /// batch (missing: new dialogue) and is updated in place; turns of one dialogue apply in order.
+    func analyze(_ turns: [TimedTurn], states: inout [String: State]) throws -> [TurnAnalysis]
+    /// Serialises a state for `dialogue_state`.
+    func encode(_ state: State) throws -> [UInt8]
+    /// Restores a state written by ``encode(_:)``.
+    func decode(_ bytes: [UInt8]) throws -> State
+}
+
+/// What the model says about one turn.
+public struct TurnAnalysis: Sendable {
+    public var prediction: EmotionPrediction
+    public var escalation: EscalationSummary?
+
+    public init(prediction: EmotionPrediction, escalation: EscalationSummary? = nil) {
+        self.prediction = prediction
+        self.escalation = escalation
+    }
+}
+
+/// The escalation forecast as published in events and alerts.
+public struct EscalationSummary: Sendable, Codable, Hashable {
+    /// Risk that one of the next 2 turns escalates, in [0, 1].
+    public var risk: Float
+    /// Risk of escalation within ``horizonSeconds``.
+    public var horizonRisk: Float
+    public var horizonSeconds: Float
+    /// `rising`, `steady` or `falling`.
+    public var trend: String
+    /// Expected seconds until escalation, when the forecast sees one coming.
+    public var timeToEscalationSeconds: Float?
+    /// Whether this turn raised an alert (the risk crossed the upper threshold upward).
+    public var alert: Bool
+
+    public init(risk: Float, horizonRisk: Float, horizonSeconds: Float, trend: String,
+                timeToEscalationSeconds: Float?, alert: Bool) {
+        self.risk = risk
+        self.horizonRisk = horizonRisk
+        self.horizonSeconds = horizonSeconds
+        self.trend = trend
+        self.timeToEscalationSeconds = timeToEscalationSeconds
+        self.alert = alert
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case risk, trend, alert
+        case horizonRisk = "horizon_risk"
+        case horizonSeconds = "horizon_s"
+        case timeToEscalationSeconds = "time_to_escalation_s"
+    }
+}

@@ -1,0 +1,160 @@
+import AuditStore
+import EmotionModel
+import Foundation
+import Kafka
+import Logging
+import ServiceLifecycle
+import Testing
+@testable import Pipeline
+
+/// A deterministic stand-in for the model: angry words → rage, otherwise joy; it counts turns
+/// per dialogue as its state and raises an alert on the second angry turn of a dialogue.
+struct KeywordAnalyzer: TurnAnalyzer {
+    struct State: Sendable, Equatable { var turns = 0; var angry = 0 }
+    var modelVersion: String { "keyword-test" }
+    func initialState() -> State { State() }
+    func analyze(_ turns: [TimedTurn], states: inout [String: State]) throws -> [TurnAnalysis] {
+        turns.map { timed in
+            let t = timed.turn
+            var s = states[t.dialogueID] ?? State()
+            s.turns += 1
+            let angry = t.text.lowercased().contains("furious")
+            if angry { s.angry += 1 }
+            states[t.dialogueID] = s
+            var probs = [Float](repeating: 0.01, count: 32)
+            probs[(angry ? PlutchikEmotion.rage : .joy).index] = 1 - 0.31
+            let risk: Float = angry ? 0.9 : 0.1
+            return TurnAnalysis(
+                prediction: EmotionPrediction(probabilities: probs, sarcasm: 0.1, intensity: angry ? 1 : 0.5),
+                escalation: EscalationSummary(risk: risk, horizonRisk: risk, horizonSeconds: 120, trend: "steady",
+                                              timeToEscalationSeconds: nil, alert: angry && s.angry == 2))
+        }
+    }
+    func encode(_ state: State) throws -> [UInt8] { [UInt8(state.turns), UInt8(state.angry)] }
+    func decode(_ bytes: [UInt8]) throws -> State { State(turns: Int(bytes[0]), angry: Int(bytes[1])) }
+}
+
+@Suite("The stream processor end to end", .timeLimit(.minutes(3)))
+struct PipelineEndToEndTests {
+    @Test("N turns in give N events out, audits match events, bad records land in the DLQ, alerts once")
+    func endToEnd() async throws {
+        var logger = Logger(label: "pipeline-test")
+        logger.logLevel = .critical
+        let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
+        var config = PipelineConfiguration()
+        let suffix = UInt32.random(in: 0...UInt32.max)
+        config.inputTopic = "turns-\(suffix)"
+        config.eventsTopic = "events-\(suffix)"
+        config.escalationsTopic = "alerts-\(suffix)"
+        config.deadLetterTopic = "dlq-\(suffix)"
+        for t in [config.inputTopic, config.eventsTopic, config.escalationsTopic, config.deadLetterTopic] {
+            try cluster.createTopic(t, partitions: 3)
+        }
+        let db = try PipelineTestDatabase()
+        let writer = try AuditWriter(configuration: .init(url: db.url))
+        _ = try await writer.migrate(directory: PipelineTestDatabase.migrations)
+
+        // 20 dialogues × 4 turns; dialogue 0 is furious three times (one alert expected).
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        var messages: [KafkaProducerMessage] = []
+        for turn in 1...4 {
+            for d in 0..<20 {
+                let text = d == 0 && turn > 1 ? "I am furious about this" : "thanks, that helps"
+                let json = #"{"dialogue_id":"d\#(d)","turn_id":\#(turn),"speaker":"c","role":"customer","text":"\#(text)"}"#
+                messages.append(KafkaProducerMessage(topic: config.inputTopic, key: "d\(d)", value: json))
+            }
+        }
+        let bad: [(String, String)] = [
+            ("{not json", "invalid_json"),
+            (#"{"dialogue_id":"x","turn_id":1,"speaker":"c"}"#, "missing_field"),
+            (#"{"dialogue_id":"x","turn_id":1,"speaker":"c","text":"hi","role":"boss"}"#, "invalid_field"),
+            (#"{"dialogue_id":"x","turn_id":1,"speaker":"c","text":"\#(String(repeating: "a", count: 5001))"}"#, "text_too_long"),
+            (#"{"dialogue_id":"x","turn_id":1,"speaker":"c","text":"hi","ts":"1990-01-01T00:00:00Z"}"#, "timestamp_out_of_range"),
+        ]
+        for (value, _) in bad { messages.append(KafkaProducerMessage(topic: config.inputTopic, key: "x", value: value)) }
+        messages.append(KafkaProducerMessage(topic: config.inputTopic, key: Array("x".utf8), value: [0xff, 0xfe, 0x7b]))
+        _ = try await producer.sendAll(messages)
+
+        var consumerConfig = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "p-\(suffix)", topics: [config.inputTopic])
+        consumerConfig.sessionTimeout = .seconds(6)
+        let consumer = try KafkaConsumer(configuration: consumerConfig, logger: logger)
+        let processor = StreamProcessor(configuration: config, analyzer: KeywordAnalyzer(), consumer: consumer,
+                                        producer: producer, writer: writer, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: processor)], logger: logger))
+        let running = Task { try await group.run() }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while await processor.stats.turns < messages.count && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        await group.triggerGracefulShutdown()
+        try await running.value
+        let stats = await processor.stats
+        #expect(stats.turns == messages.count)
+        #expect(stats.events == 80)
+        #expect(stats.deadLettered == bad.count + 1)
+        #expect(stats.alerts == 1)
+
+        // What reached the output topics.
+        let events = try await readAll(cluster, topic: config.eventsTopic, count: 80, logger: logger)
+        let eventIDs = Set(events.map { (try? JSONSerialization.jsonObject(with: Data($0.value!)) as? [String: Any])?["event_id"] as? String })
+        #expect(eventIDs.count == 80)
+        let dlq = try await readAll(cluster, topic: config.deadLetterTopic, count: bad.count + 1, logger: logger)
+        let codes = dlq.compactMap { $0.header("plutchik.error.code") }
+        #expect(Set(codes) == Set(bad.map(\.1) + ["invalid_utf8"]))
+        #expect(dlq.allSatisfy { $0.header("plutchik.source.topic") == config.inputTopic && $0.header("plutchik.error.reason") != nil })
+        #expect(dlq.contains { $0.value == [0xff, 0xfe, 0x7b] })
+        let alerts = try await readAll(cluster, topic: config.escalationsTopic, count: 1, logger: logger)
+        #expect(alerts.count == 1)
+
+        // The audits match the events, one row per turn.
+        let audits = try await writer.query("SELECT event_id FROM emotion_audit")
+        #expect(Set(audits.map { $0[0] }) == eventIDs)
+        let states = try await writer.query("SELECT count(*) FROM dialogue_state")
+        #expect(states[0][0] == "20")
+        let committed = try await readCommitted(cluster, group: "p-\(suffix)", topic: config.inputTopic, logger: logger)
+        #expect(committed == messages.count)
+    }
+}
+
+func readAll(_ cluster: KafkaMockCluster, topic: String, count: Int, logger: Logger) async throws -> [KafkaRecord] {
+    var config = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "reader-\(UInt32.random(in: 0...UInt32.max))", topics: [topic])
+    config.sessionTimeout = .seconds(6)
+    let c = try KafkaConsumer(configuration: config, logger: logger)
+    var out: [KafkaRecord] = []
+    let deadline = ContinuousClock.now + .seconds(30)
+    while out.count < count && ContinuousClock.now < deadline {
+        if case .record(let r)? = try await c.nextEvent(timeout: .milliseconds(200)) { out.append(r) }
+    }
+    // Anything beyond `count` arriving shortly after is a duplicate we want to see.
+    while case .record(let r)? = try await c.nextEvent(timeout: .milliseconds(500)) { out.append(r) }
+    await c.close()
+    return out
+}
+
+func readCommitted(_ cluster: KafkaMockCluster, group: String, topic: String, logger: Logger) async throws -> Int {
+    let c = try KafkaConsumer(configuration: .init(bootstrapServers: cluster.bootstrapServers, groupID: group, topics: []), logger: logger)
+    defer { Task { await c.close() } }
+    let offsets = try await c.committed((0..<3).map { KafkaTopicPartition(topic: topic, partition: $0) })
+    return offsets.values.reduce(0) { $0 + Int($1 ?? 0) }
+}
+
+/// A fresh database on the server `Deploy/test.sh` starts; fails (not skips) without one.
+struct PipelineTestDatabase {
+    let url: String
+    static var migrations: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Schemas/postgres")
+    }
+    init() throws {
+        guard let server = ProcessInfo.processInfo.environment["PLUTCHIK_TEST_DATABASE_URL"], let slash = server.lastIndex(of: "/") else {
+            throw PipelineTestSetupError(description: "PLUTCHIK_TEST_DATABASE_URL is not set: run the tests with Deploy/test.sh, which installs and starts a local PostgreSQL")
+        }
+        let name = "p_\(UInt32.random(in: 0...UInt32.max))"
+        try PostgresConnection(url: server).execute("CREATE DATABASE \(name)")
+        url = server[..<slash] + "/" + name
+    }
+}
+
+struct PipelineTestSetupError: Error, CustomStringConvertible {
+    let description: String
+}
