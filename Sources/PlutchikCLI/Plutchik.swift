@@ -9,6 +9,8 @@ struct Plutchik: AsyncParsableCommand {
         subcommands: [
             BrokerCommand.self,
             SmokeCommand.self,
+            EmbedCommand.self,
+            BenchCommand.self,
         ]
     )
 }

@@ -1,0 +1,71 @@
+import ArgumentParser
+import EmotionModel
+import Foundation
+
+/// `--model-dir` and `--threads`, shared by the commands that run the encoder.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "Directory holding model.safetensors and vocab.txt (default: $PLUTCHIK_MODEL_DIR or ~/.cache/plutchik/all-MiniLM-L6-v2).")
+    var modelDir: String = ModelOptions.defaultModelDir
+
+    @Option(help: "OpenBLAS threads for the encoder.")
+    var threads: Int = 1
+
+    @Flag(help: "Run the encoder's dense layers in bf16 (AVX512-BF16; falls back to fp32 on other CPUs).")
+    var bf16 = false
+
+    static var defaultModelDir: String {
+        if let dir = ProcessInfo.processInfo.environment["PLUTCHIK_MODEL_DIR"], !dir.isEmpty { return dir }
+        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/plutchik/all-MiniLM-L6-v2").path
+    }
+
+    func validate() throws {
+        guard (1...64).contains(threads) else { throw ValidationError("--threads must be 1...64, got \(threads)") }
+    }
+
+    /// Loads the tokenizer and the encoder, with a hint to fetch the model when it is missing.
+    func load(batchSize: Int, maxLength: Int = 128) throws -> (WordPieceTokenizer, MiniLMEncoder) {
+        let dir = URL(fileURLWithPath: modelDir)
+        for f in ["vocab.txt", "model.safetensors"] where !FileManager.default.fileExists(atPath: dir.appendingPathComponent(f).path) {
+            throw ValidationError("\(dir.appendingPathComponent(f).path) not found: run Deploy/fetch-model.sh or set --model-dir")
+        }
+        let tokenizer = try WordPieceTokenizer(vocabulary: dir.appendingPathComponent("vocab.txt"))
+        let encoder = try MiniLMEncoder(
+            modelFile: dir.appendingPathComponent("model.safetensors"),
+            configuration: .init(threads: threads, maxLength: maxLength, batchSize: batchSize, bf16: bf16))
+        return (tokenizer, encoder)
+    }
+}
+
+/// Reads lines from a C stream with getline, without the trailing newline.
+struct LineReader {
+    let file: UnsafeMutablePointer<FILE>
+    let owned: Bool
+    var buffer: UnsafeMutablePointer<CChar>? = nil
+    var capacity = 0
+
+    init(path: String?) throws {
+        if let path {
+            guard let f = fopen(path, "r") else { throw ValidationError("cannot open \(path): \(String(cString: strerror(errno)))") }
+            file = f
+            owned = true
+        } else {
+            file = fdopen(STDIN_FILENO, "r")
+            owned = false
+        }
+    }
+
+    mutating func next() -> String? {
+        let n = getline(&buffer, &capacity, file)
+        guard n >= 0, let buffer else { return nil }
+        var len = n
+        while len > 0, buffer[len - 1] == 0x0A || buffer[len - 1] == 0x0D { len -= 1 }
+        return buffer.withMemoryRebound(to: UInt8.self, capacity: len) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: len), as: UTF8.self)
+        }
+    }
+
+    func close() {
+        free(buffer)
+        if owned { fclose(file) }
+    }
+}
