@@ -1,0 +1,124 @@
+import Foundation
+
+/// The enriched event emitted for every turn (`Schemas/emotion-event.schema.json`).
+///
+/// `escalation` and `source` are left for later stages: they hold arbitrary JSON objects here
+/// and are omitted when nil.
+public struct EmotionEvent: Sendable, Codable, Equatable {
+    public var eventID: String
+    public var dialogueID: String
+    public var turnID: Int
+    public var speaker: String
+    public var role: Turn.Role
+    public var emotion: Emotion
+    /// The 8 primary scores by sector name.
+    public var primaries: [String: Float]
+    public var sarcasm: Sarcasm
+    public var intensity: Float
+    public var model: Model
+    /// When the event was built (RFC 3339, UTC, milliseconds).
+    public var processedAt: String
+    public var escalation: JSONObject?
+    public var source: JSONObject?
+
+    public struct Emotion: Sendable, Codable, Equatable {
+        public var label: PlutchikEmotion
+        public var confidence: Float
+        /// The sector name (a dyad reports its first sector).
+        public var sector: String
+        public var ring: PlutchikRing
+        /// All 32 class probabilities by emotion name.
+        public var probs: [String: Float]
+    }
+
+    public struct Sarcasm: Sendable, Codable, Equatable {
+        public var probability: Float
+    }
+
+    public struct Model: Sendable, Codable, Equatable {
+        public var version: String
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case eventID = "event_id", dialogueID = "dialogue_id", turnID = "turn_id", speaker, role, emotion, primaries
+        case sarcasm, intensity, model, processedAt = "processed_at", escalation, source
+    }
+
+    /// Builds the event for `turn` from the heads' prediction. The event id is derived from the
+    /// dialogue, turn and model version, so re-processing a turn yields the same id.
+    public init(turn: Turn, prediction p: EmotionPrediction, modelVersion: String, processedAt: Date = Date()) {
+        eventID = Self.eventID(dialogueID: turn.dialogueID, turnID: turn.turnID, modelVersion: modelVersion)
+        dialogueID = turn.dialogueID
+        turnID = turn.turnID
+        speaker = turn.speaker
+        role = turn.role ?? .other
+        emotion = Emotion(label: p.label, confidence: p.confidence, sector: p.label.sector.name, ring: p.label.ring,
+                          probs: Dictionary(uniqueKeysWithValues: PlutchikEmotion.allCases.map { ($0.rawValue, p.probabilities[$0.index]) }))
+        primaries = Dictionary(uniqueKeysWithValues: PlutchikSector.allCases.map { ($0.name, p.primaries[$0.rawValue]) })
+        sarcasm = Sarcasm(probability: p.sarcasm)
+        intensity = p.intensity
+        model = Model(version: modelVersion)
+        self.processedAt = Self.timestamp(processedAt)
+    }
+
+    /// A UUID-formatted id from SHA-256 of `dialogue_id`, `turn_id` and the model version.
+    public static func eventID(dialogueID: String, turnID: Int, modelVersion: String) -> String {
+        var b = SHA256.hash(Data("\(dialogueID)\u{0}\(turnID)\u{0}\(modelVersion)".utf8)).prefix(16).map { $0 }
+        b[6] = (b[6] & 0x0F) | 0x80   // version 8 (custom), RFC 9562
+        b[8] = (b[8] & 0x3F) | 0x80
+        let hex = b.map { String(format: "%02x", $0) }.joined()
+        let i = hex.startIndex
+        func part(_ from: Int, _ to: Int) -> Substring { hex[hex.index(i, offsetBy: from)..<hex.index(i, offsetBy: to)] }
+        return "\(part(0, 8))-\(part(8, 12))-\(part(12, 16))-\(part(16, 20))-\(part(20, 32))"
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
+    }
+}
+
+/// An arbitrary JSON object, for the parts of an event other stages own.
+public struct JSONObject: Sendable, Codable, Equatable {
+    public var json: Data   // the object's JSON text
+
+    public init(json: Data) { self.json = json }
+
+    public init(from decoder: any Decoder) throws {
+        let v = try AnyJSON(from: decoder)
+        guard case .object = v else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected an object"))
+        }
+        json = try JSONEncoder().encode(v)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try JSONDecoder().decode(AnyJSON.self, from: json).encode(to: encoder)
+    }
+}
+
+/// Any JSON value, round-trippable through Codable.
+indirect enum AnyJSON: Codable, Equatable {
+    case null, bool(Bool), number(Double), string(String), array([AnyJSON]), object([String: AnyJSON])
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let d = try? c.decode(Double.self) { self = .number(d) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([AnyJSON].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: AnyJSON].self)) }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .number(let d): try c.encode(d)
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+
+/// The trained emotion, sarcasm and intensity heads over MiniLM sentence embeddings.
+///
+/// Load them from a directory holding `manifest.json` and the weight file it names (the committed
+/// ones live in `Models/heads/` at the repository top). Immutable, so safe to share between tasks.
+public final class EmotionHeads: Sendable {
+    /// What the heads are; `manifest.version` goes into every event.
+    public let manifest: HeadsManifest
+    let network: HeadsNetwork
+    let builder: HeadsFeatureBuilder
+
+    /// The emoji vocabulary the heads were trained with.
+    public var emojiVocabulary: EmojiVocabulary { builder.vocabulary }
+    /// The embedding width the heads expect.
+    public var embeddingDimension: Int { builder.embeddingDimension }
+
+    /// Loads `manifest.json` and the weights from `directory`.
+    public convenience init(directory: URL) throws {
+        let manifestURL = directory.appendingPathComponent("manifest.json")
+        let manifest: HeadsManifest
+        do {
+            manifest = try JSONDecoder().decode(HeadsManifest.self, from: Data(contentsOf: manifestURL))
+        } catch let e as DecodingError {
+            throw ModelError(.invalidFile, "\(manifestURL.path): \(e)")
+        } catch {
+            throw ModelError(.fileNotFound, "cannot read \(manifestURL.path)", cause: error)
+        }
+        let weightsURL = directory.appendingPathComponent(manifest.weightsFile)
+        guard let data = try? Data(contentsOf: weightsURL) else {
+            throw ModelError(.fileNotFound, "cannot read \(weightsURL.path)")
+        }
+        let h = manifest.hidden, d = manifest.inputs, o = HeadsNetwork.outputs
+        let expected = (h * d + h + o * h + o) * 4
+        guard data.count == expected else {
+            throw ModelError(.invalidFile, "\(weightsURL.path) has \(data.count) bytes; expected \(expected) for D=\(d), H=\(h)")
+        }
+        let builder = HeadsFeatureBuilder(embeddingDimension: manifest.embeddingDimension, vocabulary: manifest.emojiVocabulary)
+        guard builder.count == d else {
+            throw ModelError(.invalidFile, "manifest says \(d) inputs but the feature layout has \(builder.count)")
+        }
+        var floats = [Float](repeating: 0, count: data.count / 4)
+        floats.withUnsafeMutableBytes { dst in
+            data.withUnsafeBytes { src in dst.copyMemory(from: src) }
+        }
+        for i in floats.indices { floats[i] = Float(bitPattern: UInt32(littleEndian: floats[i].bitPattern)) }
+        var off = 0
+        func take(_ n: Int) -> [Float] { defer { off += n }; return Array(floats[off..<(off + n)]) }
+        let network = HeadsNetwork(inputs: d, hidden: h, w1: take(h * d), b1: take(h), w2: take(o * h), b2: take(o))
+        self.init(manifest: manifest, network: network, builder: builder)
+    }
+
+    init(manifest: HeadsManifest, network: HeadsNetwork, builder: HeadsFeatureBuilder) {
+        self.manifest = manifest
+        self.network = network
+        self.builder = builder
+    }
+
+    /// The weights as the little-endian float32 file `init(directory:)` reads.
+    static func weightData(_ network: HeadsNetwork) -> Data {
+        var data = Data(capacity: (network.w1.count + network.b1.count + network.w2.count + network.b2.count) * 4)
+        for array in [network.w1, network.b1, network.w2, network.b2] {
+            for v in array { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        }
+        return data
+    }
+
+    /// Writes the weight file and `manifest.json` into `directory` (created if needed).
+    public func save(to directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Self.weightData(network).write(to: directory.appendingPathComponent(manifest.weightsFile))
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try enc.encode(manifest).write(to: directory.appendingPathComponent("manifest.json"))
+    }
+
+    /// The emoji features of a turn's raw text, over the heads' vocabulary.
+    public func emojiFeatures(text: String) -> EmojiFeatures {
+        EmojiFeatures(text: text, vocabulary: builder.vocabulary)
+    }
+
+    /// Predicts one turn from its embedding, its emoji, the dialogue so far and its speaker.
+    /// Afterwards, call `context.append(embedding:speaker:emoji:)` with the same turn.
+    public func predict(embedding: [Float], emojiFeatures: EmojiFeatures, context: DialogueContext, speaker: String) -> EmotionPrediction {
+        predict([HeadsInput(embedding: embedding, emojiFeatures: emojiFeatures, context: context, speaker: speaker)])[0]
+    }
+
+    /// Predicts a batch of turns in one pass (each input carries its own context).
+    public func predict(_ inputs: [HeadsInput]) -> [EmotionPrediction] {
+        guard !inputs.isEmpty else { return [] }
+        let d = builder.count
+        var x = [Float](repeating: 0, count: inputs.count * d)
+        for (r, input) in inputs.enumerated() {
+            var slice = x[(r * d)..<((r + 1) * d)]
+            builder.write(into: &slice, embedding: input.embedding, emoji: input.emojiFeatures, context: input.context, speaker: input.speaker)
+            x.replaceSubrange((r * d)..<((r + 1) * d), with: slice)
+        }
+        return Self.predictions(logits: network.forward(x, batch: inputs.count).z, batch: inputs.count)
+    }
+
+    /// Turns raw outputs (B, 34) into predictions.
+    static func predictions(logits z: [Float], batch: Int) -> [EmotionPrediction] {
+        let o = HeadsNetwork.outputs, c = PlutchikEmotion.count
+        return (0..<batch).map { r in
+            let row = z[(r * o)..<((r + 1) * o)]
+            let mx = row.prefix(c).max()!
+            var p = row.prefix(c).map { exp($0 - mx) }
+            let sum = p.reduce(0, +)
+            for i in p.indices { p[i] /= sum }
+            return EmotionPrediction(probabilities: p, sarcasm: sigmoid(row[row.startIndex + HeadsNetwork.sarcasmOutput]),
+                                     intensity: sigmoid(row[row.startIndex + HeadsNetwork.intensityOutput]))
+        }
+    }
+}
+
+/// One turn as the heads see it.
+public struct HeadsInput: Sendable {
+    public var embedding: [Float]
+    public var emojiFeatures: EmojiFeatures
+    public var context: DialogueContext
+    public var speaker: String
+
+    public init(embedding: [Float], emojiFeatures: EmojiFeatures, context: DialogueContext, speaker: String) {
+        self.embedding = embedding
+        self.emojiFeatures = emojiFeatures
+        self.context = context
+        self.speaker = speaker
+    }
+}
+
+extension EmotionHeads {
+    /// Predicts turns given in dialogue order (each dialogue's turns in order; dialogues may
+    /// interleave), carrying a `DialogueContext` per dialogue as the stream does.
+    public func predictDialogues(_ turns: [(dialogueID: String, speaker: String, text: String)], embeddings: [[Float]]) -> [EmotionPrediction] {
+        var contexts: [String: DialogueContext] = [:]
+        return zip(turns, embeddings).map { turn, e in
+            var ctx = contexts[turn.dialogueID] ?? DialogueContext()
+            let emoji = emojiFeatures(text: turn.text)
+            let p = predict(embedding: e, emojiFeatures: emoji, context: ctx, speaker: turn.speaker)
+            ctx.append(embedding: e, speaker: turn.speaker, emoji: emoji)
+            contexts[turn.dialogueID] = ctx
+            return p
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+
+/// Lays out the heads' input vector for one turn:
+///
+///   [embedding (E) | previous turn's embedding (E) | summary of earlier turns (E) |
+///    has-previous, speaker-change, log turn position (3) | emoji (V + 2) | previous turn's emoji (V)]
+///
+/// Embeddings are unit-length, so they are scaled up to sit on the same footing as the 0/1 features.
+struct HeadsFeatureBuilder: Sendable, Equatable {
+    var embeddingDimension: Int
+    var vocabulary: EmojiVocabulary
+    var embeddingScale: Float = 4
+
+    var count: Int { 3 * embeddingDimension + 3 + vocabulary.featureCount + vocabulary.count }
+
+    /// Writes the features into `out[0..<count]`.
+    func write(into out: inout ArraySlice<Float>, embedding: [Float], emoji: EmojiFeatures, context: DialogueContext, speaker: String) {
+        precondition(embedding.count == embeddingDimension, "embedding has \(embedding.count) values; expected \(embeddingDimension)")
+        var i = out.startIndex
+        func put(_ v: Float) { out[i] = v; i += 1 }
+        for v in embedding { put(v * embeddingScale) }
+        for vector in [context.previous, context.summary] {
+            if let vector { for v in vector.floats { put(v * embeddingScale) } } else { for _ in 0..<embeddingDimension { put(0) } }
+        }
+        put(context.turns > 0 ? 1 : 0)
+        put(context.previousSpeaker.map { $0 != speaker ? 1 : 0 } ?? 0)
+        put(log(1 + Float(context.turns)) / log(10))
+        for v in emoji.values { put(v) }
+        let start = i
+        for _ in 0..<vocabulary.count { put(0) }
+        for k in context.previousEmoji where k < vocabulary.count { out[start + k] = 1 }
+    }
+
+    func features(embedding: [Float], emoji: EmojiFeatures, context: DialogueContext, speaker: String) -> [Float] {
+        var out = [Float](repeating: 0, count: count)
+        var slice = out[...]
+        write(into: &slice, embedding: embedding, emoji: emoji, context: context, speaker: speaker)
+        out = Array(slice)
+        return out
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import EmotionModel
+import Foundation
+
+/// `plutchik eval`: scores labelled JSONL in dialogue order with context and prints the metrics.
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate the heads on labelled JSONL: emotion macro-F1/accuracy (as given and text-only), wheel error, sarcasm F1/AUROC, intensity MAE.")
+
+    @Option(name: .long, help: "Labelled JSONL (dataset format).") var data: String
+    @Flag(name: .long, help: "Print one JSON object.") var json = false
+    @Flag(name: .long, help: "Do not read or write the embedding cache.") var noCache = false
+    @OptionGroup var heads: HeadsOptions
+    @OptionGroup var logging: LoggingOptions
+
+    func run() throws {
+        _ = try logging.makeLogger(label: "plutchik.eval")
+        let model = try heads.loadHeads()
+        let turns = try LabelledTurn.load(URL(fileURLWithPath: data))
+        let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, cacheDirectory: noCache ? nil : HeadsOptions.cacheDirectory)
+        let texts = turns.map(\.text), stripped = texts.map(EmojiFeatures.strip)
+        let all = try embedder.embed(texts + stripped)
+        let full = model.predictDialogues(turns.map { ($0.dialogueID, $0.speaker, $0.text) }, embeddings: Array(all[0..<turns.count]))
+        let textOnly = model.predictDialogues(zip(turns, stripped).map { ($0.dialogueID, $0.speaker, $1) }, embeddings: Array(all[turns.count...]))
+        let report = EvaluationReport.emotion(predictions: full, textOnly: textOnly, labels: turns.map(\.emotion), sarcasm: turns.map(\.sarcasm))
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.sortedKeys]
+            print(String(decoding: try enc.encode(report), as: UTF8.self))
+        } else {
+            let f = { (v: Float?) in v.map { String(format: "%.4f", $0) } ?? "-" }
+            print("""
+                n                           \(report.n)
+                emotion macro-F1            \(f(report.emotionMacroF1))   accuracy \(f(report.emotionAccuracy))
+                emotion macro-F1 text-only  \(f(report.emotionMacroF1TextOnly))   accuracy \(f(report.emotionAccuracyTextOnly))
+                emotion wheel error         \(f(report.emotionWheelError))
+                sarcasm F1                  \(f(report.sarcasmF1))   AUROC \(f(report.sarcasmAUROC))
+                intensity MAE               \(f(report.intensityMAE))
+                """)
+        }
+    }
+}
