@@ -39,10 +39,13 @@ let package = Package(
             ]
         ),
 
+        // Hand-written C kernels (AVX-512 / AVX512-BF16 with runtime dispatch and fallbacks).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+
         // Numeric kernels: GEMM on OpenBLAS, vectorised layernorm/GELU/softmax.
         .target(
             name: "Kernels",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", "CKernels"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"])]
         ),
 
@@ -75,6 +78,8 @@ let package = Package(
             dependencies: [
                 "Kafka",
                 "EmotionModel",
+                "AuditStore",
+                "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
-# The main job on embedded defaults: installs what is missing, builds, and runs the demo.
+# The main job on embedded defaults: installs what is missing, builds, and runs `plutchik demo`:
+# an embedded Kafka broker, the bundled dialogues, the processor, audits to PostgreSQL.
+# Without DATABASE_URL a throw-away PostgreSQL on loopback is started and removed afterwards.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 Deploy/install-deps.sh
-swift build -c release --product plutchik 2>&1 | grep -E 'error|warning: |Compiling plutchik|Build complete' || true
+echo "== build (release)" >&2
+swift build -c release --product plutchik 2>&1 | grep -E 'error|warning: |Build complete' || true
 swift build -c release --product plutchik >/dev/null
-exec .build/release/plutchik smoke "$@"
+if [ -z "${DATABASE_URL:-}" ]; then
+  pgdir="$(mktemp -d -u /tmp/plutchik-demo-pg.XXXXXX)"
+  DATABASE_URL="$(Deploy/postgres.sh start "$pgdir")"
+  export DATABASE_URL
+  trap 'Deploy/postgres.sh stop "$pgdir"' EXIT
+fi
+.build/release/plutchik demo "$@"

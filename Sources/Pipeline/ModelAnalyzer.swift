@@ -1,0 +1,95 @@
+import EmotionModel
+import Foundation
+
+/// The real model behind the pipeline: WordPiece + MiniLM (each turn encoded once, batched and
+/// packed), the emotion heads over the turn and its dialogue context, and the escalation ODE-RNN.
+///
+/// Not re-entrant: the processor analyzes one batch at a time, and a lock makes sure of it.
+public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
+    /// What one dialogue carries between turns: a context summary and the escalation state.
+    public struct State: Sendable, Codable, Equatable {
+        public var context: DialogueContext
+        public var escalation: EscalationState
+    }
+
+    private let tokenizer: WordPieceTokenizer
+    private let encoder: MiniLMEncoder
+    private let heads: EmotionHeads
+    private let forecaster: EscalationForecaster
+    private let lock = NSLock()
+    private var cache: EmbeddingCache
+    public let modelVersion: String
+
+    /// Loads the encoder from `modelDirectory`, the heads and the forecaster from theirs.
+    public init(modelDirectory: URL, headsDirectory: URL, escalationDirectory: URL,
+                encoder configuration: EncoderConfiguration = .init(), cacheCapacity: Int = 10_000) throws {
+        tokenizer = try WordPieceTokenizer(vocabulary: modelDirectory.appendingPathComponent("vocab.txt"))
+        encoder = try MiniLMEncoder(modelFile: modelDirectory.appendingPathComponent("model.safetensors"), configuration: configuration)
+        heads = try EmotionHeads(directory: headsDirectory)
+        forecaster = try EscalationForecaster(directory: escalationDirectory)
+        cache = EmbeddingCache(capacity: cacheCapacity)
+        modelVersion = "minilm-l6-v2+heads-\(heads.manifest.version)"
+    }
+
+    /// The embedding cache's hit rate so far.
+    public var cacheHitRate: Double { lock.withLock { cache.hitRate } }
+
+    public func initialState() -> State {
+        State(context: DialogueContext(), escalation: forecaster.initialState())
+    }
+
+    public func analyze(_ turns: [TimedTurn], states: inout [String: State]) throws -> [TurnAnalysis] {
+        try lock.withLock {
+            let embeddings = try embed(turns.map(\.turn.text))
+            var out: [TurnAnalysis] = []
+            out.reserveCapacity(turns.count)
+            for (timed, embedding) in zip(turns, embeddings) {
+                let turn = timed.turn
+                var state = states[turn.dialogueID] ?? initialState()
+                let emoji = heads.emojiFeatures(text: turn.text)
+                let prediction = heads.predict(embedding: embedding, emojiFeatures: emoji, context: state.context, speaker: turn.speaker)
+                let role: EscalationForecaster.Role = switch turn.role {
+                case .customer: .customer
+                case .agent, .bot: .agent
+                case .other, nil: .unknown
+                }
+                let f = try forecaster.update(&state.escalation, prediction: prediction, role: role,
+                                              timestamp: timed.timestamp.timeIntervalSince1970)
+                state.context.append(embedding: embedding, speaker: turn.speaker, emoji: emoji)
+                states[turn.dialogueID] = state
+                out.append(TurnAnalysis(prediction: prediction, escalation: EscalationSummary(
+                    risk: f.risk, horizonRisk: f.riskHorizon, horizonSeconds: Float(f.horizonSeconds), trend: f.trend.rawValue,
+                    timeToEscalationSeconds: f.timeToEscalationSeconds.map(Float.init), alert: f.alert)))
+            }
+            return out
+        }
+    }
+
+    /// Embeds texts once each: cache hits skip the encoder, the rest go through in one packed batch.
+    private func embed(_ texts: [String]) throws -> [[Float]] {
+        var out = [[Float]?](repeating: nil, count: texts.count)
+        var missing: [Int] = []
+        for (i, t) in texts.enumerated() {
+            if let v = cache.get(t) { out[i] = v } else { missing.append(i) }
+        }
+        if !missing.isEmpty {
+            let ids = missing.map { tokenizer.encode(texts[$0], maxLength: encoder.configuration.maxLength) }
+            let vectors = try encoder.encode(ids)
+            for (i, v) in zip(missing, vectors) {
+                out[i] = v
+                cache.put(texts[i], v)
+            }
+        }
+        return out.map { $0! }
+    }
+
+    public func encode(_ state: State) throws -> [UInt8] {
+        let encoder = PropertyListEncoder()
+        encoder.outputFormat = .binary
+        return Array(try encoder.encode(state))
+    }
+
+    public func decode(_ bytes: [UInt8]) throws -> State {
+        try PropertyListDecoder().decode(State.self, from: Data(bytes))
+    }
+}

@@ -1,0 +1,102 @@
+import ArgumentParser
+import AuditStore
+import Foundation
+import Kafka
+import Logging
+import Pipeline
+import ServiceLifecycle
+
+/// `plutchik demo`: the whole product on an embedded broker with bundled dialogues.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Replay the bundled contact-centre dialogues through an embedded broker and the processor.",
+        discussion: "Needs DATABASE_URL (Deploy/demo.sh starts a throw-away PostgreSQL when none is given).")
+
+    @Option(help: "Turns per second to replay (0: as fast as possible).") var rate: Double = 50
+    @Option(help: "The dialogues to replay (JSONL turns). Default: <repo>/Deploy/demo/dialogues.jsonl.") var dialogues: String?
+    @OptionGroup var pipeline: PipelineOptions
+    @OptionGroup var heads: HeadsOptions
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        var logger = try logging.makeLogger(label: "plutchik.demo")
+        if logging.logLevel == nil && ProcessInfo.processInfo.environment["PLUTCHIK_LOG_LEVEL"] == nil { logger.logLevel = .warning }
+        guard let file = dialogues.map({ URL(fileURLWithPath: $0) })
+                ?? locateInRepository("Deploy/demo", containing: "dialogues.jsonl")?.appendingPathComponent("dialogues.jsonl") else {
+            throw ValidationError("no demo dialogues found: pass --dialogues")
+        }
+        let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n").map(String.init)
+        let config = try pipeline.pipelineConfiguration()
+
+        let broker = try EmbeddedBroker(brokers: 1, topics: [
+            TopicSpec(argument: "\(config.inputTopic):6")!, TopicSpec(argument: "\(config.eventsTopic):6")!,
+            TopicSpec(argument: "\(config.escalationsTopic):6")!, TopicSpec(argument: "\(config.deadLetterTopic):1")!,
+        ], logger: logger)
+        var migrated = pipeline
+        migrated.migrate = true
+        let processor = try await makeProcessor(
+            pipeline: migrated, heads: heads, threads: 1, bootstrap: broker.bootstrapServers,
+            databaseURL: try pipeline.database(), groupID: "plutchik-demo", logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: processor)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let running = Task { try await group.run() }
+
+        // Replay: each dialogue's turns at its own pace, interleaved, at `rate` turns per second overall.
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: broker.bootstrapServers), logger: logger)
+        let start = Date()
+        let replay = Task {
+            let base = Date().timeIntervalSince1970 * 1000
+            for (i, line) in lines.enumerated() {
+                var object = (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
+                let key = object["dialogue_id"] as? String
+                if let offset = object.removeValue(forKey: "ts_offset_s") as? Double { object["ts"] = Int64(base + offset * 1000) }
+                let value = (try? JSONSerialization.data(withJSONObject: object)) ?? Data(line.utf8)
+                _ = try await producer.send(KafkaProducerMessage(topic: config.inputTopic, key: key.map { Array($0.utf8) }, value: Array(value)))
+                if rate > 0 { try await Task.sleep(for: .seconds(Double(i + 1) / rate - Date().timeIntervalSince(start))) }
+            }
+        }
+
+        // Progress line until every turn is processed.
+        var last = 0
+        while true {
+            try await Task.sleep(for: .milliseconds(500))
+            let s = await processor.stats
+            let elapsed = Date().timeIntervalSince(start)
+            let lag = lines.count - s.turns
+            FileHandle.standardError.write(Data(String(
+                format: "\r  %4d/%d turns  %6.1f turns/s  lag %4d  escalations %3d  dlq %d   ",
+                s.turns, lines.count, Double(s.turns) / max(elapsed, 0.001), lag, s.alerts, s.deadLettered).utf8))
+            if s.turns >= lines.count || (s.turns == last && elapsed > 120) { break }
+            last = s.turns
+        }
+        FileHandle.standardError.write(Data("\n".utf8))
+        try await replay.value
+        try await producer.close()
+        await group.triggerGracefulShutdown()
+        try await running.value
+
+        // Summary from the audit store.
+        let writer = try AuditWriter(configuration: .init(url: try pipeline.database()))
+        let mix = try await writer.query("""
+            SELECT emotion, count(*) FROM emotion_audit WHERE model_version IS NOT NULL
+            GROUP BY emotion ORDER BY count(*) DESC, emotion LIMIT 12
+            """)
+        let totals = try await writer.query("SELECT (SELECT count(*) FROM emotion_audit), (SELECT count(*) FROM escalation_event), (SELECT count(DISTINCT dialogue_id) FROM escalation_event)")
+        print("\nEmotion mix (top 12)")
+        print("  emotion           turns")
+        for row in mix { print("  " + (row[0] ?? "").padding(toLength: 16, withPad: " ", startingAt: 0) + (row[1] ?? "").leftPadded(7)) }
+        let s = await processor.stats
+        print("\nSummary")
+        print("  turns processed      \(String(s.turns).leftPadded(6))")
+        print("  events published     \(String(s.events).leftPadded(6))")
+        print("  escalations raised   \(String(s.alerts).leftPadded(6))  (\(totals[0][2] ?? "0") dialogues)")
+        print("  dead-lettered        \(String(s.deadLettered).leftPadded(6))")
+        print("  audits in database   \((totals[0][0] ?? "0").leftPadded(6))")
+        print("  throughput           \(String(format: "%.1f", Double(s.turns) / Date().timeIntervalSince(start))) turns/s at --rate \(rate)")
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
+}

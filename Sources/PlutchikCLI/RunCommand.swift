@@ -1,0 +1,59 @@
+import ArgumentParser
+import AuditStore
+import EmotionModel
+import Foundation
+import Kafka
+import Logging
+import Pipeline
+import ServiceLifecycle
+
+/// `plutchik run`: the stream processor.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Consume turns, publish emotion events and escalation alerts, audit to PostgreSQL.",
+        discussion: "SIGTERM or SIGINT drains gracefully: stop fetching, finish the batch, flush, commit, leave the group.")
+
+    @OptionGroup var pipeline: PipelineOptions
+    @OptionGroup var heads: HeadsOptions
+    @Option(help: "OpenBLAS threads for the encoder.") var threads = 1
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = try logging.makeLogger(label: "plutchik.run")
+        let processor = try await makeProcessor(
+            pipeline: pipeline, heads: heads, threads: threads, bootstrap: try pipeline.bootstrapServers(),
+            databaseURL: try pipeline.database(), groupID: pipeline.groupID ?? ProcessInfo.processInfo.environment["PLUTCHIK_GROUP_ID"] ?? "plutchik",
+            logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: processor)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        let s = await processor.stats
+        logger.info("stopped", metadata: ["turns": "\(s.turns)", "events": "\(s.events)", "dlq": "\(s.deadLettered)"])
+    }
+}
+
+/// Builds a processor: model, Kafka clients, audit writer (migrated when asked).
+func makeProcessor(pipeline: PipelineOptions, heads: HeadsOptions, threads: Int, bootstrap: String,
+                   databaseURL: String, groupID: String, logger: Logger) async throws -> StreamProcessor<ModelAnalyzer> {
+    let config = try pipeline.pipelineConfiguration()
+    let analyzer = try ModelAnalyzer(
+        modelDirectory: heads.modelDirectory, headsDirectory: try heads.headsDirectory(),
+        escalationDirectory: try pipeline.escalationDirectory(),
+        encoder: EncoderConfiguration(threads: threads, batchSize: config.maxBatchSize))
+    let writer = try AuditWriter(configuration: .init(url: databaseURL, hashTexts: pipeline.storesHashedTexts))
+    if pipeline.migrate { _ = try await writer.migrate(directory: try pipeline.migrationsDirectory()) }
+    let properties = try pipeline.rdKafkaProperties()
+    var producerConfig = KafkaProducerConfiguration(bootstrapServers: bootstrap)
+    producerConfig.common.properties = properties
+    let producer = try KafkaProducer(configuration: producerConfig, logger: logger)
+    try await producer.waitUntilReachable()
+    var consumerConfig = KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: groupID, topics: [config.inputTopic])
+    consumerConfig.common.properties = properties
+    let consumer = try KafkaConsumer(configuration: consumerConfig, logger: logger)
+    logger.info("processor starting", metadata: [
+        "kafka.bootstrap": "\(bootstrap)", "kafka.topic": "\(config.inputTopic)", "kafka.group": "\(groupID)",
+        "db.url": "\(writer.redactedURL)", "model.version": "\(analyzer.modelVersion)",
+    ])
+    return StreamProcessor(configuration: config, analyzer: analyzer, consumer: consumer, producer: producer, writer: writer, logger: logger)
+}
