@@ -9,6 +9,9 @@ struct Plutchik: AsyncParsableCommand {
         subcommands: [
             BrokerCommand.self,
             SmokeCommand.self,
+            RunCommand.self,
+            MigrateCommand.self,
+            DemoCommand.self,
             EmbedCommand.self,
             BenchCommand.self,
         ]
