@@ -9,6 +9,8 @@ struct Plutchik: AsyncParsableCommand {
         subcommands: [
             BrokerCommand.self,
             SmokeCommand.self,
+            TrainEscalationCommand.self,
+            EvalEscalationCommand.self,
             RunCommand.self,
             MigrateCommand.self,
             DemoCommand.self,
