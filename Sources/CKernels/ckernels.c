@@ -1,4 +1,5 @@
 #include "ckernels.h"
+#include <math.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -34,6 +35,15 @@ void ck_bf16_pack_weights(uint16_t *packed, const float *w, int n, int k) {
             for (int c = 0; c < 32; c++)
                 for (int e = 0; e < 2; e++)
                     packed[(((size_t)p * pairs + q) * 32 + c) * 2 + e] = to_bf16(w[(size_t)(p * 32 + c) * k + 2 * q + e]);
+}
+
+void ck_bf16_pack_from_f32_panels(uint16_t *packed, const float *wpanels, int n, int k) {
+    int pairs = k / 2;
+    for (int p = 0; p < n / 32; p++)
+        for (int q = 0; q < pairs; q++)
+            for (int c = 0; c < 32; c++)
+                for (int e = 0; e < 2; e++)
+                    packed[(((size_t)p * pairs + q) * 32 + c) * 2 + e] = to_bf16(wpanels[((size_t)p * k + 2 * q + e) * 32 + c]);
 }
 
 enum { MR = 12 };
@@ -96,6 +106,63 @@ AVX512BF16 void ck_bf16_gemm(float *out, const float *a, const uint16_t *wpacked
     }
 }
 
+size_t ck_f32_packed_count(int n, int k) { return (size_t)n * (size_t)k; }
+
+void ck_f32_pack_weights(float *packed, const float *w, int n, int k) {
+    for (int p = 0; p < n / 32; p++)
+        for (int kk = 0; kk < k; kk++)
+            for (int c = 0; c < 32; c++)
+                packed[((size_t)p * k + kk) * 32 + c] = w[(size_t)(p * 32 + c) * k + kk];
+}
+
+// One rows x 32 tile (rows <= MR) over the full K, A read in place.
+AVX512 static inline void tile_f32(float *out, const float *a, const float *bp, const float *bias,
+                                   const float *residual, int rows, int n, int k, int n0) {
+    __m512 acc[MR][2];
+    for (int i = 0; i < MR; i++) { acc[i][0] = _mm512_setzero_ps(); acc[i][1] = _mm512_setzero_ps(); }
+    if (rows == MR) {
+        for (int kk = 0; kk < k; kk++) {
+            __m512 b0 = _mm512_loadu_ps(bp + (size_t)kk * 32), b1 = _mm512_loadu_ps(bp + (size_t)kk * 32 + 16);
+            for (int i = 0; i < MR; i++) {
+                __m512 av = _mm512_set1_ps(a[(size_t)i * k + kk]);
+                acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
+                acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
+            }
+        }
+    } else {
+        for (int kk = 0; kk < k; kk++) {
+            __m512 b0 = _mm512_loadu_ps(bp + (size_t)kk * 32), b1 = _mm512_loadu_ps(bp + (size_t)kk * 32 + 16);
+            for (int i = 0; i < rows; i++) {
+                __m512 av = _mm512_set1_ps(a[(size_t)i * k + kk]);
+                acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
+                acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
+            }
+        }
+    }
+    __m512 bias0 = _mm512_loadu_ps(bias + n0), bias1 = _mm512_loadu_ps(bias + n0 + 16);
+    for (int i = 0; i < rows; i++) {
+        __m512 r0 = _mm512_add_ps(acc[i][0], bias0), r1 = _mm512_add_ps(acc[i][1], bias1);
+        if (residual) {
+            r0 = _mm512_add_ps(r0, _mm512_loadu_ps(residual + (size_t)i * n + n0));
+            r1 = _mm512_add_ps(r1, _mm512_loadu_ps(residual + (size_t)i * n + n0 + 16));
+        }
+        _mm512_storeu_ps(out + (size_t)i * n + n0, r0);
+        _mm512_storeu_ps(out + (size_t)i * n + n0 + 16, r1);
+    }
+}
+
+AVX512 void ck_f32_gemm(float *out, const float *a, const float *wpacked, const float *bias,
+                        const float *residual, int m, int n, int k) {
+    for (int p = 0; p < n / 32; p++) {
+        const float *bp = wpacked + (size_t)p * k * 32;
+        for (int i0 = 0; i0 < m; i0 += MR) {
+            int rows = m - i0 < MR ? m - i0 : MR;
+            tile_f32(out + (size_t)i0 * n, a + (size_t)i0 * k, bp, bias,
+                     residual ? residual + (size_t)i0 * n : NULL, rows, n, k, p * 32);
+        }
+    }
+}
+
 // e^x for x <= 0 region and beyond; same scheme as the Swift exp16 (0 below -87.3).
 AVX512 static inline __m512 exp512(__m512 x) {
     __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
@@ -136,6 +203,53 @@ AVX512 static inline __m512 gelu512(__m512 x) {
     return _mm512_mul_ps(x, phi);
 }
 
+AVX512 void ck_attention_avx512(float *out, int out_stride, const float *qkv, int qkv_stride,
+                                int t, int heads, int d, float *scratch) {
+    int c = heads * d, tp = (t + 15) & ~15, chunks = tp / 16, dv = d / 16;
+    float *kt = scratch, *s = scratch + (size_t)d * tp;
+    float scale = 1.0f / sqrtf((float)d);
+    __mmask16 tail = (__mmask16)(t - (chunks - 1) * 16 == 16 ? 0xFFFF : (1u << (t - (chunks - 1) * 16)) - 1);
+    for (int h = 0; h < heads; h++) {
+        const float *q0 = qkv + h * d, *k0 = qkv + c + h * d, *v0 = qkv + 2 * c + h * d;
+        for (int j = 0; j < t; j++)
+            for (int e = 0; e < d; e++) kt[(size_t)e * tp + j] = k0[(size_t)j * qkv_stride + e] * scale;
+        for (int j = t; j < tp; j++)
+            for (int e = 0; e < d; e++) kt[(size_t)e * tp + j] = 0;
+        for (int i = 0; i < t; i++) {
+            const float *qr = q0 + (size_t)i * qkv_stride;
+            __m512 mx = _mm512_set1_ps(-INFINITY);
+            for (int ch = 0; ch < chunks; ch++) {
+                __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+                const float *ktp = kt + ch * 16;
+                for (int e = 0; e < d; e += 2) {
+                    acc0 = _mm512_fmadd_ps(_mm512_set1_ps(qr[e]), _mm512_loadu_ps(ktp + (size_t)e * tp), acc0);
+                    acc1 = _mm512_fmadd_ps(_mm512_set1_ps(qr[e + 1]), _mm512_loadu_ps(ktp + (size_t)(e + 1) * tp), acc1);
+                }
+                __m512 acc = _mm512_add_ps(acc0, acc1);
+                if (ch == chunks - 1) acc = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), tail, acc);
+                mx = _mm512_max_ps(mx, acc);
+                _mm512_storeu_ps(s + ch * 16, acc);
+            }
+            __m512 mv = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+            __m512 sum = _mm512_setzero_ps();
+            for (int ch = 0; ch < chunks; ch++) {
+                __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(s + ch * 16), mv));
+                sum = _mm512_add_ps(sum, e);
+                _mm512_storeu_ps(s + ch * 16, e);
+            }
+            __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+            __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+            const float *vr = v0;
+            for (int j = 0; j < t; j++, vr += qkv_stride) {
+                __m512 p = _mm512_set1_ps(s[j]);
+                for (int u = 0; u < dv; u++) a[u] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vr + 16 * u), a[u]);
+            }
+            float *or_ = out + (size_t)i * out_stride + h * d;
+            for (int u = 0; u < dv; u++) _mm512_storeu_ps(or_ + 16 * u, _mm512_mul_ps(a[u], inv));
+        }
+    }
+}
+
 AVX512 void ck_gelu_avx512(float *out, const float *x, long count) {
     long i = 0;
     for (; i + 16 <= count; i += 16) _mm512_storeu_ps(out + i, gelu512(_mm512_loadu_ps(x + i)));
@@ -156,4 +270,15 @@ void ck_bf16_gemm(float *out, const float *a, const uint16_t *wpacked, const flo
     (void)out; (void)a; (void)wpacked; (void)bias; (void)residual; (void)m; (void)n; (void)k; (void)scratch;
 }
 void ck_gelu_avx512(float *out, const float *x, long count) { (void)out; (void)x; (void)count; }
+void ck_bf16_pack_from_f32_panels(uint16_t *packed, const float *wpanels, int n, int k) { (void)packed; (void)wpanels; (void)n; (void)k; }
+size_t ck_f32_packed_count(int n, int k) { return (size_t)n * (size_t)k; }
+void ck_f32_pack_weights(float *packed, const float *w, int n, int k) { (void)packed; (void)w; (void)n; (void)k; }
+void ck_f32_gemm(float *out, const float *a, const float *wpacked, const float *bias,
+                 const float *residual, int m, int n, int k) {
+    (void)out; (void)a; (void)wpacked; (void)bias; (void)residual; (void)m; (void)n; (void)k;
+}
+void ck_attention_avx512(float *out, int out_stride, const float *qkv, int qkv_stride,
+                         int t, int heads, int d, float *scratch) {
+    (void)out; (void)out_stride; (void)qkv; (void)qkv_stride; (void)t; (void)heads; (void)d; (void)scratch;
+}
 #endif

@@ -65,7 +65,9 @@ public final class MiniLMEncoder {
             url = url.appendingPathComponent("model.safetensors")
         }
         let st = try SafeTensors(url: url)
-        try self.init(weights: MiniLMWeights(file: st), configuration: configuration)
+        // The AVX-512 GEMM is single-threaded; with more BLAS threads keep OpenBLAS's layout.
+        let panels = CPUFeatures.avx512 && configuration.threads == 1
+        try self.init(weights: MiniLMWeights(file: st, panels32: panels), configuration: configuration)
     }
 
     init(weights: MiniLMWeights, configuration: EncoderConfiguration) throws {
@@ -81,8 +83,11 @@ public final class MiniLMEncoder {
         let (c, f) = (weights.config.hidden, weights.config.ffn)
         packed = configuration.bf16 && CPUFeatures.avx512bf16
             ? weights.layers.map { l in
-                PackedLayer(qkv: PackedBF16Matrix(l.qkvW, n: 3 * c, k: c), attnOut: PackedBF16Matrix(l.attnOutW, n: c, k: c),
-                            ffnIn: PackedBF16Matrix(l.ffnInW, n: f, k: c), ffnOut: PackedBF16Matrix(l.ffnOutW, n: c, k: f))
+                func pack(_ p: UnsafePointer<Float>, _ n: Int, _ k: Int) -> PackedBF16Matrix {
+                    weights.panels32 ? PackedBF16Matrix(panels32: p, n: n, k: k) : PackedBF16Matrix(p, n: n, k: k)
+                }
+                return PackedLayer(qkv: pack(l.qkvW, 3 * c, c), attnOut: pack(l.attnOutW, c, c),
+                                   ffnIn: pack(l.ffnInW, f, c), ffnOut: pack(l.ffnOutW, c, f))
             }
             : nil
         attnScratch = .allocate(capacity: attentionScratchCount(tokens: configuration.maxLength, headDim: cf.headDim))
@@ -145,6 +150,24 @@ public final class MiniLMEncoder {
         return total * Double(cf.layers)
     }
 
+    /// out = a · Wᵀ + bias [+ residual] on this encoder's kernel: bf16, packed AVX-512 fp32,
+    /// or OpenBLAS.
+    func linear(
+        _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>,
+        _ wf: UnsafePointer<Float>, _ wb: PackedBF16Matrix?, _ bias: UnsafePointer<Float>,
+        residual: UnsafePointer<Float>?, m: Int, n: Int, k: Int
+    ) {
+        if let wb {
+            matmulBF16(out, a, wb, bias, residual: residual, m: m, scratch: bf16Scratch)
+        } else if w.panels32 {
+            matmulPacked(out, a, wf, bias, residual: residual, m: m, n: n, k: k)
+        } else if let residual {
+            matmulTransposedResidual(out, a, wf, bias, residual: residual, m: m, n: n, k: k)
+        } else {
+            matmulTransposed(out, a, wf, bias, m: m, n: n, k: k)
+        }
+    }
+
     /// ctx = attention(qkv) for each sequence of the packed batch.
     func attentionAll(_ batch: ArraySlice<[Int32]>) {
         let c = cf.hidden
@@ -175,25 +198,14 @@ public final class MiniLMEncoder {
         layerNorm(x, x, w.embLnG, w.embLnB, rows: n, cols: c, eps: cf.layerNormEps)
 
         for (li, l) in w.layers.enumerated() {
-            if let p = packed?[li] {
-                // The same layer with the dense products in bf16.
-                matmulBF16(qkv, x, p.qkv, l.qkvB, residual: nil, m: n, scratch: bf16Scratch)
-                attentionAll(batch)
-                matmulBF16(y, ctx, p.attnOut, l.attnOutB, residual: x, m: n, scratch: bf16Scratch)
-                layerNorm(x, y, l.ln1G, l.ln1B, rows: n, cols: c, eps: cf.layerNormEps)
-                matmulBF16(ffn, x, p.ffnIn, l.ffnInB, residual: nil, m: n, scratch: bf16Scratch)
-                gelu(ffn, ffn, count: n * f)
-                matmulBF16(y, ffn, p.ffnOut, l.ffnOutB, residual: x, m: n, scratch: bf16Scratch)
-                layerNorm(x, y, l.ln2G, l.ln2B, rows: n, cols: c, eps: cf.layerNormEps)
-                continue
-            }
-            matmulTransposed(qkv, x, l.qkvW, l.qkvB, m: n, n: 3 * c, k: c)             // (N, 3C)
-            attentionAll(batch)
-            matmulTransposedResidual(y, ctx, l.attnOutW, l.attnOutB, residual: x, m: n, n: c, k: c)
+            let p = packed?[li]
+            linear(qkv, x, l.qkvW, p?.qkv, l.qkvB, residual: nil, m: n, n: 3 * c, k: c)        // (N, 3C)
+            attentionAll(batch)                                                                // (N, C)
+            linear(y, ctx, l.attnOutW, p?.attnOut, l.attnOutB, residual: x, m: n, n: c, k: c)
             layerNorm(x, y, l.ln1G, l.ln1B, rows: n, cols: c, eps: cf.layerNormEps)
-            matmulTransposed(ffn, x, l.ffnInW, l.ffnInB, m: n, n: f, k: c)              // (N, F)
+            linear(ffn, x, l.ffnInW, p?.ffnIn, l.ffnInB, residual: nil, m: n, n: f, k: c)     // (N, F)
             gelu(ffn, ffn, count: n * f)
-            matmulTransposedResidual(y, ffn, l.ffnOutW, l.ffnOutB, residual: x, m: n, n: c, k: f)
+            linear(y, ffn, l.ffnOutW, p?.ffnOut, l.ffnOutB, residual: x, m: n, n: c, k: f)
             layerNorm(x, y, l.ln2G, l.ln2B, rows: n, cols: c, eps: cf.layerNormEps)
         }
 

@@ -41,8 +41,12 @@ struct MiniLMLayerWeights {
 
 /// All encoder weights in one float block, copied out of a safetensors file with every
 /// name, dtype and shape checked. Immutable after init.
+///
+/// With `panels32`, the four dense matrices of each layer are stored in `packPanels32`
+/// layout for the AVX-512 GEMM instead of row-major [out, in].
 final class MiniLMWeights: @unchecked Sendable {
     let config: MiniLMConfig
+    let panels32: Bool
     let storage: UnsafeMutablePointer<Float>
     let count: Int
     let wordEmb: UnsafeMutablePointer<Float>  // (V, C)
@@ -58,8 +62,9 @@ final class MiniLMWeights: @unchecked Sendable {
         return (cf.vocabSize + cf.maxPositions + cf.typeVocab) * c + 2 * c + cf.layers * perLayer
     }
 
-    init(file st: SafeTensors, config cf: MiniLMConfig = .allMiniLML6) throws {
+    init(file st: SafeTensors, config cf: MiniLMConfig = .allMiniLML6, panels32: Bool = false) throws {
         let c = cf.hidden, f = cf.ffn
+        self.panels32 = panels32
         guard cf.heads * cf.headDim == c, cf.headDim % 16 == 0 else {
             throw ModelError(.invalidInput, "config: heads \(cf.heads) × headDim \(cf.headDim) must equal hidden \(c), headDim a multiple of 16")
         }
@@ -106,6 +111,14 @@ final class MiniLMWeights: @unchecked Sendable {
                 try load(p + "output.dense.bias", [c], into: w.ffnOutB)
                 try load(p + "output.LayerNorm.weight", [c], into: w.ln2G)
                 try load(p + "output.LayerNorm.bias", [c], into: w.ln2B)
+                if panels32 {
+                    let tmp = UnsafeMutablePointer<Float>.allocate(capacity: f * c)
+                    defer { tmp.deallocate() }
+                    for (p, n, k) in [(w.qkvW, 3 * c, c), (w.attnOutW, c, c), (w.ffnInW, f, c), (w.ffnOutW, c, f)] {
+                        packPanels32(tmp, p, n: n, k: k)
+                        p.update(from: tmp, count: n * k)
+                    }
+                }
                 layers.append(w)
             }
             self.layers = layers

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Floats of scratch memory `attention` needs for a sequence of `tokens` tokens.
 public func attentionScratchCount(tokens: Int, headDim: Int) -> Int {
     let tp = (tokens + 15) & ~15
@@ -21,6 +23,20 @@ public func attention(
     scratch: UnsafeMutablePointer<Float>
 ) {
     precondition(d % 16 == 0 && d <= 64, "headDim must be a multiple of 16, at most 64")
+    if CPUFeatures.avx512 {
+        ck_attention_avx512(out, Int32(outStride), qkv, Int32(qkvStride), Int32(t), Int32(heads), Int32(d), scratch)
+    } else {
+        attentionPortable(out, outStride: outStride, qkv, qkvStride: qkvStride, tokens: t, heads: heads, headDim: d, scratch: scratch)
+    }
+}
+
+/// `attention` in SIMD16<Float> Swift, for CPUs without AVX-512.
+func attentionPortable(
+    _ out: UnsafeMutablePointer<Float>, outStride: Int,
+    _ qkv: UnsafePointer<Float>, qkvStride: Int,
+    tokens t: Int, heads: Int, headDim d: Int,
+    scratch: UnsafeMutablePointer<Float>
+) {
     let c = heads * d
     let tp = (t + 15) & ~15
     let kt = scratch            // (D, Tp)

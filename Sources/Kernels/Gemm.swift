@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 
 /// Sets the number of threads OpenBLAS uses for every later GEMM in this process.
@@ -41,4 +42,28 @@ public func matmulTransposedResidual(
     addBias(out, residual, bias, rows: m, cols: n)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
                 1, a, Int32(k), w, Int32(k), 1, out, Int32(n))
+}
+
+/// Rearranges linear weights (N, K) into panels of 32 output columns for `matmulPacked`:
+/// out[(p·K + k)·32 + c] = w[p·32 + c, k]. N must be a multiple of 32.
+public func packPanels32(_ out: UnsafeMutablePointer<Float>, _ w: UnsafePointer<Float>, n: Int, k: Int) {
+    precondition(n % 32 == 0, "N must be a multiple of 32")
+    ck_f32_pack_weights(out, w, Int32(n), Int32(k))
+}
+
+/// out = a · wᵀ + bias [+ residual] with w in `packPanels32` layout: an AVX-512 FMA kernel
+/// (12×32 register tile, bias and residual fused into the store) that beats OpenBLAS here
+/// by skipping its per-call packing. Single-threaded; only call when `CPUFeatures.avx512`.
+///
+/// - a:        (M, K)
+/// - w:        (N, K) packed
+/// - bias:     (N)
+/// - residual: (M, N) or nil; may not alias out
+/// - out:      (M, N)
+public func matmulPacked(
+    _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+    _ bias: UnsafePointer<Float>, residual: UnsafePointer<Float>?, m: Int, n: Int, k: Int
+) {
+    precondition(CPUFeatures.avx512, "this CPU has no AVX-512")
+    ck_f32_gemm(out, a, w, bias, residual, Int32(m), Int32(n), Int32(k))
 }

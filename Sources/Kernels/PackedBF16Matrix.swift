@@ -2,7 +2,7 @@ import CKernels
 
 /// What this CPU can run, detected once at start-up.
 public enum CPUFeatures {
-    /// AVX-512 F/BW/VL/DQ: the fp32 GELU uses 512-bit code when present.
+    /// AVX-512 F/BW/VL/DQ: GELU, attention and the packed fp32 GEMM use 512-bit code.
     public static let avx512: Bool = ck_has_avx512() != 0
     /// AVX512-BF16: the bf16 GEMM path is available.
     public static let avx512bf16: Bool = ck_has_avx512bf16() != 0
@@ -22,6 +22,15 @@ public final class PackedBF16Matrix: @unchecked Sendable {
         self.k = k
         data = .allocate(capacity: ck_bf16_packed_count(Int32(n), Int32(k)))
         ck_bf16_pack_weights(data, w, Int32(n), Int32(k))
+    }
+
+    /// Packs weights already in `packPanels32` layout.
+    public init(panels32 w: UnsafePointer<Float>, n: Int, k: Int) {
+        precondition(n % 32 == 0 && k % 32 == 0, "bf16 GEMM needs N and K multiples of 32")
+        self.n = n
+        self.k = k
+        data = .allocate(capacity: ck_bf16_packed_count(Int32(n), Int32(k)))
+        ck_bf16_pack_from_f32_panels(data, w, Int32(n), Int32(k))
     }
 
     deinit { data.deallocate() }

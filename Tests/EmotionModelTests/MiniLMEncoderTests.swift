@@ -35,9 +35,10 @@ private func cosine(_ a: [Float], _ b: [Float]) -> Float {
 
 @Suite struct MiniLMEncoderTests {
     /// Against a float64 numpy reference (Fixtures/make_encoder_golden.py), in shuffled order.
-    @Test(arguments: [1, 16])
-    func matchesReference(batchSize: Int) throws {
-        let enc = try MiniLMEncoder(modelFile: encoderModelDirectory(), configuration: .init(batchSize: batchSize))
+    /// One thread uses the packed AVX-512 GEMM (where available), two use OpenBLAS.
+    @Test(arguments: [(1, 1), (16, 1), (16, 2)])
+    func matchesReference(batchSize: Int, threads: Int) throws {
+        let enc = try MiniLMEncoder(modelFile: encoderModelDirectory(), configuration: .init(threads: threads, batchSize: batchSize))
         var cases = try goldenCases()
         #expect(cases.count >= 40)
         var g = SystemRandomNumberGenerator()
@@ -53,7 +54,7 @@ private func cosine(_ a: [Float], _ b: [Float]) -> Float {
             #expect(diff <= 1e-4, "\(c.text.prefix(40)): max abs diff \(diff)")
             #expect(cos >= 0.99999, "\(c.text.prefix(40)): cosine \(cos)")
         }
-        print("encoder vs reference, batch \(batchSize): max abs diff \(worstDiff), min cosine \(worstCos)")
+        print("encoder vs reference, batch \(batchSize), threads \(threads): max abs diff \(worstDiff), min cosine \(worstCos)")
     }
 
     /// The bf16 path stays within cosine 0.999 of the reference (fp32 on CPUs without AVX512-BF16).

@@ -107,14 +107,18 @@ func maxAbsDiff(_ a: [Float], _ b: [Double]) -> Double {
         #expect(maxAbsDiff(out, zip(ref, r).map { $0 + Double($1) }) < 1e-4)
     }
 
-    @Test(arguments: [1, 5, 16, 17, 40])
-    func attentionMatchesScalar(tokens t: Int) {
+    @Test(arguments: [1, 5, 16, 17, 40], [false, true])
+    func attentionMatchesScalar(tokens t: Int, portable: Bool) {
         let (h, d) = (3, 32)
         let c = h * d, stride = 3 * c + 8   // padded stride checks stride handling
         let qkv = randomFloats(t * stride, -2...2, seed: UInt64(12 + t))
         var out = [Float](repeating: .nan, count: t * c)
         var scratch = [Float](repeating: .nan, count: attentionScratchCount(tokens: t, headDim: d))
-        attention(&out, outStride: c, qkv, qkvStride: stride, tokens: t, heads: h, headDim: d, scratch: &scratch)
+        if portable {
+            attentionPortable(&out, outStride: c, qkv, qkvStride: stride, tokens: t, heads: h, headDim: d, scratch: &scratch)
+        } else {
+            attention(&out, outStride: c, qkv, qkvStride: stride, tokens: t, heads: h, headDim: d, scratch: &scratch)
+        }
         var ref = [Double](repeating: 0, count: t * c)
         for hh in 0..<h { for i in 0..<t {
             var sc = (0..<t).map { j in
@@ -128,6 +132,22 @@ func maxAbsDiff(_ a: [Float], _ b: [Double]) -> Double {
             }
         } }
         #expect(maxAbsDiff(out, ref) < 1e-5)
+    }
+
+    @Test(arguments: [(1, 32, 7), (13, 64, 384), (25, 96, 100)])
+    func packedGemmMatchesBLAS(m: Int, n: Int, k: Int) throws {
+        try #require(CPUFeatures.avx512, "no AVX-512 on this CPU")
+        let a = randomFloats(m * k, -1...1, seed: 30), w = randomFloats(n * k, -1...1, seed: 31)
+        let b = randomFloats(n, seed: 32), r = randomFloats(m * n, seed: 33)
+        var ref = [Float](repeating: 0, count: m * n), out = ref
+        var packed = [Float](repeating: 0, count: n * k)
+        packPanels32(&packed, w, n: n, k: k)
+        matmulTransposedResidual(&ref, a, w, b, residual: r, m: m, n: n, k: k)
+        matmulPacked(&out, a, packed, b, residual: r, m: m, n: n, k: k)
+        #expect(maxAbsDiff(out, ref.map(Double.init)) < 1e-4)
+        matmulTransposed(&ref, a, w, b, m: m, n: n, k: k)
+        matmulPacked(&out, a, packed, b, residual: nil, m: m, n: n, k: k)
+        #expect(maxAbsDiff(out, ref.map(Double.init)) < 1e-4)
     }
 }
 
@@ -148,6 +168,12 @@ func maxAbsDiff(_ a: [Float], _ b: [Double]) -> Double {
         #expect(maxAbsDiff(out, ref.map(Double.init)) < tol)
         matmulBF16(&out, a, packed, b, residual: nil, m: m, scratch: &scratch)
         #expect(maxAbsDiff(out, zip(ref, r).map { Double($0 - $1) }) < tol)
+        // Packing from the fp32 panel layout gives the same bf16 matrix.
+        var panels = [Float](repeating: 0, count: n * k)
+        packPanels32(&panels, w, n: n, k: k)
+        var out2 = [Float](repeating: .nan, count: m * n)
+        matmulBF16(&out2, a, PackedBF16Matrix(panels32: panels, n: n, k: k), b, residual: nil, m: m, scratch: &scratch)
+        #expect(out2 == out)
     }
 }
 

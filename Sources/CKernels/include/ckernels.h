@@ -17,6 +17,9 @@ int ck_has_avx512bf16(void);
 size_t ck_bf16_packed_count(int n, int k);
 void ck_bf16_pack_weights(uint16_t *packed, const float *w, int n, int k);
 
+/// The same packing from weights already in ck_f32_pack_weights' panel layout.
+void ck_bf16_pack_from_f32_panels(uint16_t *packed, const float *wpanels, int n, int k);
+
 /// uint16 elements of scratch ck_bf16_gemm needs for A.
 size_t ck_bf16_scratch_count(int m, int k);
 
@@ -24,6 +27,21 @@ size_t ck_bf16_scratch_count(int m, int k);
 /// rounded to bf16 and fp32 accumulation. residual may not alias out.
 void ck_bf16_gemm(float *out, const float *a, const uint16_t *wpacked, const float *bias,
                   const float *residual, int m, int n, int k, uint16_t *scratch);
+
+/// fp32 GEMM with weights packed once: packed[(p * K + k) * 32 + c] = W[p*32 + c][k].
+/// N must be a multiple of 32.
+size_t ck_f32_packed_count(int n, int k);
+void ck_f32_pack_weights(float *packed, const float *w, int n, int k);
+
+/// out (M, N) = A (M, K) · Wᵀ + bias (N) [+ residual (M, N) if not NULL], fp32 with FMA.
+void ck_f32_gemm(float *out, const float *a, const float *wpacked, const float *bias,
+                 const float *residual, int m, int n, int k);
+
+/// Multi-head self-attention over one unpadded sequence (see Kernels.attention):
+/// out (T, H·D) row stride out_stride; qkv (T, 3·H·D) row stride qkv_stride.
+/// scratch: D · roundup16(T) + roundup16(T) floats. D a multiple of 16, at most 64.
+void ck_attention_avx512(float *out, int out_stride, const float *qkv, int qkv_stride,
+                         int t, int heads, int d, float *scratch);
 
 /// Exact GELU (erf form, error < 1e-6) over count floats; out may equal x.
 void ck_gelu_avx512(float *out, const float *x, long count);
