@@ -35,7 +35,8 @@ public final class EmotionHeads: Sendable {
         guard data.count == expected else {
             throw ModelError(.invalidFile, "\(weightsURL.path) has \(data.count) bytes; expected \(expected) for D=\(d), H=\(h)")
         }
-        let builder = HeadsFeatureBuilder(embeddingDimension: manifest.embeddingDimension, vocabulary: manifest.emojiVocabulary)
+        let builder = HeadsFeatureBuilder(embeddingDimension: manifest.embeddingDimension, vocabulary: manifest.emojiVocabulary,
+                                          embeddingScale: manifest.embeddingScale)
         guard builder.count == d else {
             throw ModelError(.invalidFile, "manifest says \(d) inputs but the feature layout has \(builder.count)")
         }

@@ -13,6 +13,8 @@ public struct HeadsManifest: Sendable, Codable, Equatable {
     /// SHA-256 of the encoder's model.safetensors the embeddings came from.
     public var encoderSHA256: String
     public var embeddingDimension: Int
+    /// The factor embeddings are multiplied by in the input vector.
+    public var embeddingScale: Float
     public var hidden: Int
     public var inputs: Int
     public var emojiVocabulary: EmojiVocabulary
@@ -28,7 +30,7 @@ public struct HeadsManifest: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case version, created, seed
         case trainingDataSHA256 = "training_data_sha256", validationDataSHA256 = "validation_data_sha256"
-        case encoderSHA256 = "encoder_sha256", embeddingDimension = "embedding_dimension", hidden, inputs
+        case encoderSHA256 = "encoder_sha256", embeddingDimension = "embedding_dimension", embeddingScale = "embedding_scale", hidden, inputs
         case emojiVocabulary = "emoji_vocabulary", weightsFile = "weights_file", weightsSHA256 = "weights_sha256"
         case bestEpoch = "best_epoch", validation = "val_metrics", training
     }

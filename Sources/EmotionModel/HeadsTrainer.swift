@@ -3,7 +3,7 @@ import Foundation
 /// How the heads are trained.
 public struct HeadsTrainingConfiguration: Sendable {
     public var seed: UInt64 = 42
-    public var hidden = 256
+    public var hidden = 128
     public var maxEpochs = 150
     /// Stop after this many epochs without a better validation score.
     public var patience = 25
@@ -11,16 +11,18 @@ public struct HeadsTrainingConfiguration: Sendable {
     public var learningRate: Float = 1e-3
     public var weightDecay: Float = 1e-4
     /// Dropout on the hidden layer.
-    public var dropout: Float = 0.3
+    public var dropout: Float = 0.5
     /// The chance a training example is shown as its emoji-stripped variant (text and context
     /// both stripped), so one model serves text with and without emoji.
-    public var textOnlyProbability: Float = 0.5
+    public var textOnlyProbability: Float = 0.3
     /// Class weights are (mean count / class count)^power.
-    public var classWeightPower: Float = 0.5
+    public var classWeightPower: Float = 1
     /// Emoji seen fewer times in training are left out of the vocabulary.
     public var emojiMinCount = 2
     public var sarcasmWeight: Float = 0.5
     public var intensityWeight: Float = 0.5
+    /// The factor unit-length embeddings are multiplied by in the input vector.
+    public var embeddingScale: Float = 0.5
 
     public init() {}
 
@@ -29,7 +31,7 @@ public struct HeadsTrainingConfiguration: Sendable {
          "batch_size": "\(batchSize)", "learning_rate": "\(learningRate)", "weight_decay": "\(weightDecay)",
          "dropout": "\(dropout)", "text_only_probability": "\(textOnlyProbability)",
          "class_weight_power": "\(classWeightPower)", "emoji_min_count": "\(emojiMinCount)",
-         "sarcasm_weight": "\(sarcasmWeight)", "intensity_weight": "\(intensityWeight)",
+         "sarcasm_weight": "\(sarcasmWeight)", "intensity_weight": "\(intensityWeight)", "embedding_scale": "\(embeddingScale)",
          "selection": "mean of val emotion macro-F1 and text-only macro-F1"]
     }
 }
@@ -68,7 +70,8 @@ public enum HeadsTrainer {
                              progress: (String) -> Void = { _ in }) -> EmotionHeads {
         var rng = SeededGenerator(seed: cf.seed)
         let vocabulary = EmojiVocabulary(texts: train.turns.map(\.text), minCount: cf.emojiMinCount)
-        let builder = HeadsFeatureBuilder(embeddingDimension: train.embeddings.first?.count ?? 384, vocabulary: vocabulary)
+        let builder = HeadsFeatureBuilder(embeddingDimension: train.embeddings.first?.count ?? 384, vocabulary: vocabulary,
+                                          embeddingScale: cf.embeddingScale)
         let d = builder.count, n = train.turns.count
         let xTrain = features(train, builder: builder, textOnly: false), xTrainText = features(train, builder: builder, textOnly: true)
         let xVal = features(val, builder: builder, textOnly: false), xValText = features(val, builder: builder, textOnly: true)
@@ -122,6 +125,7 @@ public enum HeadsTrainer {
             version: provenance.version, created: EmotionEvent.timestamp(Date()), seed: cf.seed,
             trainingDataSHA256: provenance.trainingDataSHA256, validationDataSHA256: provenance.validationDataSHA256,
             encoderSHA256: provenance.encoderSHA256, embeddingDimension: builder.embeddingDimension,
+            embeddingScale: cf.embeddingScale,
             hidden: cf.hidden, inputs: d, emojiVocabulary: vocabulary, weightsFile: "heads.f32",
             weightsSHA256: SHA256.hex(EmotionHeads.weightData(best)), bestEpoch: bestEpoch,
             validation: bestReport, training: cf.summary)

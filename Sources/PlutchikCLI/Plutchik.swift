@@ -9,6 +9,9 @@ struct Plutchik: AsyncParsableCommand {
         subcommands: [
             BrokerCommand.self,
             SmokeCommand.self,
+            TrainCommand.self,
+            EvalCommand.self,
+            ScoreCommand.self,
             TrainEscalationCommand.self,
             EvalEscalationCommand.self,
             RunCommand.self,

@@ -12,9 +12,13 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Validation JSONL, for early stopping.") var val: String
     @Option(name: .long, help: "Output directory for heads.f32 and manifest.json.") var out: String
     @Option(name: .long, help: "Random seed.") var seed: UInt64 = 42
-    @Option(name: .long, help: "Hidden units.") var hidden: Int = 256
+    @Option(name: .long, help: "Hidden units.") var hidden: Int = 128
     @Option(name: .long, help: "Maximum epochs.") var epochs: Int = 150
-    @Option(name: .long, help: "Chance of showing a training turn with its emoji stripped.") var textOnlyProbability: Float = 0.5
+    @Option(name: .long, help: "Chance of showing a training turn with its emoji stripped.") var textOnlyProbability: Float = 0.3
+    @Option(name: .long, help: "Factor on embeddings in the input vector.") var embeddingScale: Float = 0.5
+    @Option(name: .long, help: "AdamW weight decay.") var weightDecay: Float = 1e-4
+    @Option(name: .long, help: "Hidden-layer dropout.") var dropout: Float = 0.5
+    @Option(name: .long, help: "Class-weight exponent (0 = unweighted, 1 = inverse frequency).") var classWeightPower: Float = 1
     @Option(name: .long, help: "Model version recorded in the manifest and in events.") var version: String = "heads-1"
     @OptionGroup var heads: HeadsOptions
     @OptionGroup var logging: LoggingOptions
@@ -34,6 +38,7 @@ struct TrainCommand: ParsableCommand {
         let trainData = try data(trainTurns, "train"), valData = try data(valTurns, "val")
         var cf = HeadsTrainingConfiguration()
         cf.seed = seed; cf.hidden = hidden; cf.maxEpochs = epochs; cf.textOnlyProbability = textOnlyProbability
+        cf.embeddingScale = embeddingScale; cf.weightDecay = weightDecay; cf.dropout = dropout; cf.classWeightPower = classWeightPower
         let provenance = HeadsProvenance(
             version: version, trainingDataSHA256: try SHA256.hex(fileAt: trainURL),
             validationDataSHA256: try SHA256.hex(fileAt: valURL), encoderSHA256: embedder.modelSHA256 ?? "")
