@@ -115,28 +115,19 @@ void ck_f32_pack_weights(float *packed, const float *w, int n, int k) {
                 packed[((size_t)p * k + kk) * 32 + c] = w[(size_t)(p * 32 + c) * k + kk];
 }
 
-// One rows x 32 tile (rows <= MR) over the full K, A read in place.
-AVX512 static inline void tile_f32(float *out, const float *a, const float *bp, const float *bias,
-                                   const float *residual, int rows, int n, int k, int n0) {
+// One rows x 32 tile (rows <= MR) over the full K, A read in place. Always inlined with
+// a constant `rows`, so the accumulators stay in registers.
+#define TILE_F32_ATTR AVX512 __attribute__((always_inline))
+TILE_F32_ATTR static inline void tile_f32(float *out, const float *a, const float *bp, const float *bias,
+                                          const float *residual, const int rows, int n, int k, int n0) {
     __m512 acc[MR][2];
-    for (int i = 0; i < MR; i++) { acc[i][0] = _mm512_setzero_ps(); acc[i][1] = _mm512_setzero_ps(); }
-    if (rows == MR) {
-        for (int kk = 0; kk < k; kk++) {
-            __m512 b0 = _mm512_loadu_ps(bp + (size_t)kk * 32), b1 = _mm512_loadu_ps(bp + (size_t)kk * 32 + 16);
-            for (int i = 0; i < MR; i++) {
-                __m512 av = _mm512_set1_ps(a[(size_t)i * k + kk]);
-                acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
-                acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
-            }
-        }
-    } else {
-        for (int kk = 0; kk < k; kk++) {
-            __m512 b0 = _mm512_loadu_ps(bp + (size_t)kk * 32), b1 = _mm512_loadu_ps(bp + (size_t)kk * 32 + 16);
-            for (int i = 0; i < rows; i++) {
-                __m512 av = _mm512_set1_ps(a[(size_t)i * k + kk]);
-                acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
-                acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
-            }
+    for (int i = 0; i < rows; i++) { acc[i][0] = _mm512_setzero_ps(); acc[i][1] = _mm512_setzero_ps(); }
+    for (int kk = 0; kk < k; kk++) {
+        __m512 b0 = _mm512_loadu_ps(bp + (size_t)kk * 32), b1 = _mm512_loadu_ps(bp + (size_t)kk * 32 + 16);
+        for (int i = 0; i < rows; i++) {
+            __m512 av = _mm512_set1_ps(a[(size_t)i * k + kk]);
+            acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
         }
     }
     __m512 bias0 = _mm512_loadu_ps(bias + n0), bias1 = _mm512_loadu_ps(bias + n0 + 16);
@@ -151,14 +142,25 @@ AVX512 static inline void tile_f32(float *out, const float *a, const float *bp, 
     }
 }
 
+#define TILE_CASE(R) case R: tile_f32(o, ar, bp, bias, res, R, n, k, n0); break;
+AVX512 static void tile_f32_rows(float *o, const float *ar, const float *bp, const float *bias,
+                                 const float *res, int rows, int n, int k, int n0) {
+    switch (rows) {
+        TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4) TILE_CASE(5) TILE_CASE(6)
+        TILE_CASE(7) TILE_CASE(8) TILE_CASE(9) TILE_CASE(10) TILE_CASE(11)
+        default: break;
+    }
+}
+
 AVX512 void ck_f32_gemm(float *out, const float *a, const float *wpacked, const float *bias,
                         const float *residual, int m, int n, int k) {
     for (int p = 0; p < n / 32; p++) {
         const float *bp = wpacked + (size_t)p * k * 32;
         for (int i0 = 0; i0 < m; i0 += MR) {
-            int rows = m - i0 < MR ? m - i0 : MR;
-            tile_f32(out + (size_t)i0 * n, a + (size_t)i0 * k, bp, bias,
-                     residual ? residual + (size_t)i0 * n : NULL, rows, n, k, p * 32);
+            float *o = out + (size_t)i0 * n;
+            const float *ar = a + (size_t)i0 * k, *res = residual ? residual + (size_t)i0 * n : NULL;
+            if (m - i0 >= MR) tile_f32(o, ar, bp, bias, res, MR, n, k, p * 32);
+            else tile_f32_rows(o, ar, bp, bias, res, m - i0, n, k, p * 32);
         }
     }
 }
@@ -203,49 +205,69 @@ AVX512 static inline __m512 gelu512(__m512 x) {
     return _mm512_mul_ps(x, phi);
 }
 
+// Queries are taken four at a time so that every K and V load feeds four independent
+// FMA chains (one chain per query is latency-bound at these sizes).
 AVX512 void ck_attention_avx512(float *out, int out_stride, const float *qkv, int qkv_stride,
                                 int t, int heads, int d, float *scratch) {
-    int c = heads * d, tp = (t + 15) & ~15, chunks = tp / 16, dv = d / 16;
-    float *kt = scratch, *s = scratch + (size_t)d * tp;
-    float scale = 1.0f / sqrtf((float)d);
-    __mmask16 tail = (__mmask16)(t - (chunks - 1) * 16 == 16 ? 0xFFFF : (1u << (t - (chunks - 1) * 16)) - 1);
+    enum { Q = 4, D = 32 };
+    if (d != D) return;
+    int c = heads * D, tp = (t + 15) & ~15, chunks = tp / 16;
+    float *kt = scratch, *s = scratch + (size_t)D * tp;   // kt (D, Tp), s (Q, Tp)
+    float scale = 1.0f / sqrtf((float)D);
+    int rem = t - (chunks - 1) * 16;
+    __mmask16 tail = (__mmask16)(rem == 16 ? 0xFFFF : (1u << rem) - 1);
     for (int h = 0; h < heads; h++) {
-        const float *q0 = qkv + h * d, *k0 = qkv + c + h * d, *v0 = qkv + 2 * c + h * d;
+        const float *q0 = qkv + h * D, *k0 = qkv + c + h * D, *v0 = qkv + 2 * c + h * D;
         for (int j = 0; j < t; j++)
-            for (int e = 0; e < d; e++) kt[(size_t)e * tp + j] = k0[(size_t)j * qkv_stride + e] * scale;
-        for (int j = t; j < tp; j++)
-            for (int e = 0; e < d; e++) kt[(size_t)e * tp + j] = 0;
-        for (int i = 0; i < t; i++) {
-            const float *qr = q0 + (size_t)i * qkv_stride;
-            __m512 mx = _mm512_set1_ps(-INFINITY);
+            for (int e = 0; e < D; e++) kt[(size_t)e * tp + j] = k0[(size_t)j * qkv_stride + e] * scale;
+        for (int e = 0; e < D; e++)
+            for (int j = t; j < tp; j++) kt[(size_t)e * tp + j] = 0;
+        for (int i0 = 0; i0 < t; i0 += Q) {
+            int nq = t - i0 < Q ? t - i0 : Q;
+            const float *qr[Q];
+            for (int qi = 0; qi < Q; qi++) qr[qi] = q0 + (size_t)(i0 + (qi < nq ? qi : 0)) * qkv_stride;
+            __m512 mx[Q];
+            for (int qi = 0; qi < Q; qi++) mx[qi] = _mm512_set1_ps(-INFINITY);
             for (int ch = 0; ch < chunks; ch++) {
-                __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-                const float *ktp = kt + ch * 16;
-                for (int e = 0; e < d; e += 2) {
-                    acc0 = _mm512_fmadd_ps(_mm512_set1_ps(qr[e]), _mm512_loadu_ps(ktp + (size_t)e * tp), acc0);
-                    acc1 = _mm512_fmadd_ps(_mm512_set1_ps(qr[e + 1]), _mm512_loadu_ps(ktp + (size_t)(e + 1) * tp), acc1);
+                __m512 acc[Q];
+                for (int qi = 0; qi < Q; qi++) acc[qi] = _mm512_setzero_ps();
+                for (int e = 0; e < D; e++) {
+                    __m512 kv = _mm512_loadu_ps(kt + (size_t)e * tp + ch * 16);
+                    for (int qi = 0; qi < Q; qi++) acc[qi] = _mm512_fmadd_ps(_mm512_set1_ps(qr[qi][e]), kv, acc[qi]);
                 }
-                __m512 acc = _mm512_add_ps(acc0, acc1);
-                if (ch == chunks - 1) acc = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), tail, acc);
-                mx = _mm512_max_ps(mx, acc);
-                _mm512_storeu_ps(s + ch * 16, acc);
+                for (int qi = 0; qi < Q; qi++) {
+                    if (ch == chunks - 1) acc[qi] = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), tail, acc[qi]);
+                    mx[qi] = _mm512_max_ps(mx[qi], acc[qi]);
+                    _mm512_storeu_ps(s + qi * tp + ch * 16, acc[qi]);
+                }
             }
-            __m512 mv = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
-            __m512 sum = _mm512_setzero_ps();
-            for (int ch = 0; ch < chunks; ch++) {
-                __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(s + ch * 16), mv));
-                sum = _mm512_add_ps(sum, e);
-                _mm512_storeu_ps(s + ch * 16, e);
+            __m512 inv[Q];
+            for (int qi = 0; qi < Q; qi++) {
+                __m512 mv = _mm512_set1_ps(_mm512_reduce_max_ps(mx[qi]));
+                __m512 sum = _mm512_setzero_ps();
+                for (int ch = 0; ch < chunks; ch++) {
+                    __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(s + qi * tp + ch * 16), mv));
+                    sum = _mm512_add_ps(sum, e);
+                    _mm512_storeu_ps(s + qi * tp + ch * 16, e);
+                }
+                inv[qi] = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
             }
-            __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
-            __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+            __m512 a0[Q], a1[Q];
+            for (int qi = 0; qi < Q; qi++) { a0[qi] = _mm512_setzero_ps(); a1[qi] = _mm512_setzero_ps(); }
             const float *vr = v0;
             for (int j = 0; j < t; j++, vr += qkv_stride) {
-                __m512 p = _mm512_set1_ps(s[j]);
-                for (int u = 0; u < dv; u++) a[u] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vr + 16 * u), a[u]);
+                __m512 va = _mm512_loadu_ps(vr), vb = _mm512_loadu_ps(vr + 16);
+                for (int qi = 0; qi < Q; qi++) {
+                    __m512 p = _mm512_set1_ps(s[qi * tp + j]);
+                    a0[qi] = _mm512_fmadd_ps(p, va, a0[qi]);
+                    a1[qi] = _mm512_fmadd_ps(p, vb, a1[qi]);
+                }
             }
-            float *or_ = out + (size_t)i * out_stride + h * d;
-            for (int u = 0; u < dv; u++) _mm512_storeu_ps(or_ + 16 * u, _mm512_mul_ps(a[u], inv));
+            for (int qi = 0; qi < nq; qi++) {
+                float *o = out + (size_t)(i0 + qi) * out_stride + h * D;
+                _mm512_storeu_ps(o, _mm512_mul_ps(a0[qi], inv[qi]));
+                _mm512_storeu_ps(o + 16, _mm512_mul_ps(a1[qi], inv[qi]));
+            }
         }
     }
 }

@@ -3,7 +3,7 @@ import CKernels
 /// Floats of scratch memory `attention` needs for a sequence of `tokens` tokens.
 public func attentionScratchCount(tokens: Int, headDim: Int) -> Int {
     let tp = (tokens + 15) & ~15
-    return headDim * tp + tp
+    return (headDim + 4) * tp
 }
 
 /// Multi-head self-attention over one unpadded sequence (every token sees every token):
@@ -23,7 +23,7 @@ public func attention(
     scratch: UnsafeMutablePointer<Float>
 ) {
     precondition(d % 16 == 0 && d <= 64, "headDim must be a multiple of 16, at most 64")
-    if CPUFeatures.avx512 {
+    if CPUFeatures.avx512 && d == 32 {
         ck_attention_avx512(out, Int32(outStride), qkv, Int32(qkvStride), Int32(t), Int32(heads), Int32(d), scratch)
     } else {
         attentionPortable(out, outStride: outStride, qkv, qkvStride: qkvStride, tokens: t, heads: heads, headDim: d, scratch: scratch)

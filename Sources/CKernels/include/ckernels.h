@@ -39,7 +39,7 @@ void ck_f32_gemm(float *out, const float *a, const float *wpacked, const float *
 
 /// Multi-head self-attention over one unpadded sequence (see Kernels.attention):
 /// out (T, H·D) row stride out_stride; qkv (T, 3·H·D) row stride qkv_stride.
-/// scratch: D · roundup16(T) + roundup16(T) floats. D a multiple of 16, at most 64.
+/// scratch: (D + 4) · roundup16(T) floats. D must be 32 (other sizes: no-op).
 void ck_attention_avx512(float *out, int out_stride, const float *qkv, int qkv_stride,
                          int t, int heads, int d, float *scratch);
 
