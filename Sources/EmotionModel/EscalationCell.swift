@@ -135,6 +135,28 @@ enum EscalationCell {
         gp[l.bl] += g
     }
 
+    // MARK: RK4 without a tape, for inference
+
+    /// One RK4 step of size dt on z[L+1] in place (the same arithmetic as `rk4Forward`), using
+    /// scratch[5(L+1)]. Returns false if z became non-finite.
+    static func rk4Step(_ z: MP, dt h: Float, scratch: MP, _ p: P, _ l: EscalationLayout, ode: Bool) -> Bool {
+        let n = l.L + 1
+        let k1 = scratch, k2 = k1 + n, k3 = k1 + 2 * n, k4 = k1 + 3 * n, u = k1 + 4 * n
+        field(k1, z, p, l, ode: ode)
+        for i in 0..<n { u[i] = z[i] + h / 2 * k1[i] }
+        field(k2, u, p, l, ode: ode)
+        for i in 0..<n { u[i] = z[i] + h / 2 * k2[i] }
+        field(k3, u, p, l, ode: ode)
+        for i in 0..<n { u[i] = z[i] + h * k3[i] }
+        field(k4, u, p, l, ode: ode)
+        var finite = true
+        for i in 0..<n {
+            z[i] += h / 6 * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i])
+            finite = finite && z[i].isFinite
+        }
+        return finite
+    }
+
     // MARK: RK4 with a tape, for training
 
     /// Integrates z[L+1] over scaled time tau in `steps` RK4 steps, appending to `tape` what the

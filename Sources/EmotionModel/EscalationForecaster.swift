@@ -65,72 +65,68 @@ public struct EscalationForecaster: Sendable {
     }
 
     func update(_ state: inout EscalationState, features x: [Float], timestamp: Double) throws -> EscalationForecast {
-        let w = weights, l = w.layout, L = l.L
+        let w = weights, l = w.layout, L = l.L, ode = w.ode
         precondition(x.count == l.D && state.h.count == L, "input or state does not match the weights")
-        return try w.params.withUnsafeBufferPointer { pb in
-            let p = pb.baseAddress!
-            let field: (inout [Float], [Float], Float) -> Void = { dz, z, _ in
-                dz.withUnsafeMutableBufferPointer { d in z.withUnsafeBufferPointer { EscalationCell.field(d.baseAddress!, $0.baseAddress!, p, l, ode: w.ode) } }
-            }
-            // 1. Evolve h over the elapsed time.
-            var z = state.h + [0]
-            if let last = state.lastTimestamp {
-                let tau = w.tau(timestamp - last)
-                if tau > 0 && w.ode { try rk4(&z, from: 0, to: Float(tau) / Float(w.steps(tau)), steps: 1, repeating: w.steps(tau), field) }
+        let tauA = w.tau(w.nominalGapSeconds), tauH = w.tau(horizonSeconds), tauMax = w.tau(max(lookAheadSeconds, horizonSeconds))
+        let elapsed = state.lastTimestamp.map { w.tau(timestamp - $0) } ?? 0
+        var h = [Float](repeating: 0, count: L), hA = h
+        var lambdaH: Float = 0, tte: Double?
+        var finite = true
+        w.params.withUnsafeBufferPointer { pb in
+        x.withUnsafeBufferPointer { xb in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 9 * (L + 1)) { buf in
+            let p = pb.baseAddress!, z = buf.baseAddress!, scratch = z + (L + 1), cache = z + 6 * (L + 1)
+            // 1. Evolve h over the elapsed time (fixed RK4 steps of ≤ maxStepTau, as in training).
+            for i in 0..<L { z[i] = state.h[i] }
+            z[L] = 0
+            if elapsed > 0 && ode {
+                let n = w.steps(elapsed), dt = Float(elapsed) / Float(n)
+                for _ in 0..<n { finite = EscalationCell.rk4Step(z, dt: dt, scratch: scratch, p, l, ode: true) && finite }
             }
             // 2. GRU update from the turn.
-            var h = [Float](repeating: 0, count: L), cache = [Float](repeating: 0, count: 3 * L)
-            x.withUnsafeBufferPointer { xb in z.withUnsafeBufferPointer { zb in
-                h.withUnsafeMutableBufferPointer { hb in cache.withUnsafeMutableBufferPointer { cb in
-                    EscalationCell.gru(hb.baseAddress!, cb.baseAddress!, xb.baseAddress!, zb.baseAddress!, p, l)
-                } }
-            } }
-            // 3. Integrate forward: decode the next-2 risk at τ(nominal gap), Λ at τ(horizon), and
-            //    find where Λ reaches ln 2 within the look-ahead.
-            let tauA = w.tau(w.nominalGapSeconds), tauH = w.tau(horizonSeconds), tauMax = w.tau(max(lookAheadSeconds, horizonSeconds))
-            let marks = Array(Set([0, tauA, tauH, tauMax])).sorted()
-            z = h + [0]
-            var hA = h, lambdaH: Float = 0, tte: Double?
-            var prevTau = 0.0, prevLambda: Float = 0
+            h.withUnsafeMutableBufferPointer { EscalationCell.gru($0.baseAddress!, cache, xb.baseAddress!, z, p, l) }
+            // 3. Integrate forward from the turn through the marks τ(nominal gap), τ(horizon), τ(look-ahead):
+            //    decode the next-2 risk at the first, Λ at the second, and find where Λ reaches ln 2.
+            for i in 0..<L { z[i] = h[i] }
+            z[L] = 0
+            let marks = [tauA, tauH, tauMax].sorted()
+            var from = 0.0, prevLambda: Float = 0
             let ln2 = Float(M_LN2)
-            for s in 1..<marks.count {
-                let span = marks[s] - marks[s - 1], n = w.steps(span)
-                let dt = Float(span) / Float(n)
+            for mark in marks where mark > from {
+                let span = mark - from, n = w.steps(span), dt = Float(span) / Float(n)
                 for k in 1...n {
-                    try rk4(&z, from: 0, to: dt, steps: 1, field)
-                    let t = marks[s - 1] + span * Double(k) / Double(n)
+                    finite = EscalationCell.rk4Step(z, dt: dt, scratch: scratch, p, l, ode: ode) && finite
                     if tte == nil && z[L] >= ln2 {
+                        let t0 = from + span * Double(k - 1) / Double(n), t1 = from + span * Double(k) / Double(n)
                         let frac = Double((ln2 - prevLambda) / max(z[L] - prevLambda, 1e-12))
-                        tte = w.timeScaleSeconds * expm1(prevTau + frac * (t - prevTau))
+                        tte = w.timeScaleSeconds * expm1(t0 + frac * (t1 - t0))
                     }
-                    prevTau = t; prevLambda = z[L]
+                    prevLambda = z[L]
                 }
-                if marks[s] == tauA { hA = Array(z[0..<L]) }
-                if marks[s] == tauH { lambdaH = z[L] }
-                if tte != nil && marks[s] >= max(tauA, tauH) { break }
+                from = mark
+                if mark == tauA { for i in 0..<L { hA[i] = z[i] } }
+                if mark == tauH { lambdaH = z[L] }
+                if tte != nil && mark >= max(tauA, tauH) { break }
             }
-            var s = p[l.b2]
-            for i in 0..<L { s += p[l.w2 + i] * hA[i] }
-            let risk = EscalationCell.sigmoid(s)
-            let riskH = 1 - exp(-lambdaH)
-
-            var trend = EscalationForecast.Trend.steady
-            if let prev = state.lastRisk {
-                if risk - prev > trendThreshold { trend = .rising } else if prev - risk > trendThreshold { trend = .falling }
-            }
-            let alert = alarm.update(armed: &state.armed, risk: risk)
-            state.h = h
-            state.lastTimestamp = max(timestamp, state.lastTimestamp ?? timestamp)
-            state.lastRisk = risk
-            state.turns += 1
-            return EscalationForecast(risk: risk, riskHorizon: riskH, horizonSeconds: horizonSeconds, trend: trend,
-                                      timeToEscalationSeconds: tte, alert: alert)
         }
-    }
-}
+        }
+        }
+        guard finite else { throw ModelError(.solverNonFinite, "escalation forecaster: non-finite latent state") }
+        var s = weights.params[l.b2]
+        for i in 0..<L { s += weights.params[l.w2 + i] * hA[i] }
+        let risk = EscalationCell.sigmoid(s)
+        let riskH = 1 - exp(-lambdaH)
 
-/// Repeats a one-step RK4 `repeating` times (the same step size each time, as in training).
-func rk4(_ y: inout [Float], from t0: Float, to t1: Float, steps: Int, repeating: Int,
-         _ f: (inout [Float], [Float], Float) -> Void) throws {
-    for _ in 0..<repeating { try rk4(&y, from: t0, to: t1, steps: steps, f) }
+        var trend = EscalationForecast.Trend.steady
+        if let prev = state.lastRisk {
+            if risk - prev > trendThreshold { trend = .rising } else if prev - risk > trendThreshold { trend = .falling }
+        }
+        let alert = alarm.update(armed: &state.armed, risk: risk)
+        state.h = h
+        state.lastTimestamp = max(timestamp, state.lastTimestamp ?? timestamp)
+        state.lastRisk = risk
+        state.turns += 1
+        return EscalationForecast(risk: risk, riskHorizon: riskH, horizonSeconds: horizonSeconds, trend: trend,
+                                  timeToEscalationSeconds: tte, alert: alert)
+    }
 }
