@@ -27,5 +27,8 @@ public struct PipelineConfiguration: Sendable {
     /// The first retry delay; doubles per attempt, with jitter.
     public var retryBackoff: Duration = .milliseconds(200)
 
+    /// Keep every turn's consume-to-acknowledgement latency in ``StreamProcessor/Stats`` (benchmarks only).
+    public var recordLatencies = false
+
     public init() {}
 }

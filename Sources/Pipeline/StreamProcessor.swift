@@ -21,6 +21,9 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     let logger: Logger
     private var dialogues: DialogueStore<Analyzer.State>
     private var assigned: Set<KafkaTopicPartition> = []
+    /// When each record of the batch being collected arrived (for latency figures).
+    private var receivedAt: [ContinuousClock.Instant] = []
+    private let metrics = PipelineMetrics()
     /// Counters for the progress line and tests.
     public private(set) var stats = Stats()
 
@@ -32,6 +35,9 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         public var deadLettered = 0
         public var alerts = 0
         public var batches = 0
+        /// Per-turn seconds from consume to delivery acknowledgement, when
+        /// ``PipelineConfiguration/recordLatencies`` is on (benchmarks).
+        public var latencies: [Double] = []
     }
 
     public init(configuration: PipelineConfiguration, analyzer: Analyzer, consumer: KafkaConsumer,
@@ -54,6 +60,7 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
                 while !stop.isSet {
                     let batch = try await nextBatch(stop: stop)
                     if !batch.isEmpty { try await process(batch) }
+                    receivedAt.removeAll(keepingCapacity: true)
                 }
             } catch let e as KafkaError where e.code == .closed {
                 // Closed underneath us: nothing in flight.
@@ -79,13 +86,19 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
             switch event {
             case .record(let r):
                 batch.append(r)
+                if configuration.recordLatencies { receivedAt.append(.now) }
                 if deadline == nil { deadline = .now + configuration.maxBatchWait }
             case .partitionsAssigned(let ps):
                 try await loadStates(for: ps)
             case .partitionsRevoked(let ps), .partitionsLost(let ps):
                 // Finish what was collected before giving the partitions up; the consumer
                 // waits for our next call before it unassigns.
-                if !batch.isEmpty { try await process(batch); batch.removeAll(); deadline = nil }
+                if !batch.isEmpty {
+                    try await process(batch)
+                    batch.removeAll()
+                    receivedAt.removeAll()
+                    deadline = nil
+                }
                 assigned.subtract(ps)
                 dialogues.remove(partitions: Set(ps))
             }
@@ -123,6 +136,7 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
 
     private func process(_ records: [KafkaRecord]) async throws {
         let now = Date()
+        let started = ContinuousClock.now
         // 1. Validate, and spot replays of turns already applied.
         var items: [Item] = []
         for r in records {
@@ -152,7 +166,9 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         var failure: String?
         if !fresh.isEmpty {
             do {
+                let t0 = ContinuousClock.now
                 analyses = try await analyze(fresh.map(\.1), states: &states)
+                metrics.inference.record(duration: ContinuousClock.now - t0)
             } catch {
                 failure = "\(error)"
             }
@@ -165,12 +181,14 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         var dlq = 0, alerts = 0
         for case .invalid(let r, let e) in items {
             messages.append(deadLetter(r, code: e.code, reason: e.reason))
+            metrics.deadLettered(e.code).increment()
             dlq += 1
         }
         if let failure {
             // The model failed on this batch even after retries: the turns go to the dead-letter
             // topic rather than blocking their partitions.
             for (r, _) in fresh { messages.append(deadLetter(r, code: "processing_failed", reason: failure)) }
+            metrics.deadLettered("processing_failed").increment(by: Int64(fresh.count))
             dlq += fresh.count
         } else {
             for ((r, timed), analysis) in zip(fresh, analyses) {
@@ -230,9 +248,15 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         // 4. Publish and wait for every delivery report; 5. audit; 6. commit.
         let toSend = messages
         try await retrying("publish events") { _ = try await self.producer.sendAll(toSend) }
+        if configuration.recordLatencies {
+            let acked = ContinuousClock.now
+            for t in receivedAt { stats.latencies.append((acked - t) / .seconds(1)) }
+        }
         let auditBatch = batch
         if !auditBatch.audits.isEmpty || !auditBatch.states.isEmpty {
+            let t0 = ContinuousClock.now
             try await retrying("write audits") { try await self.writer.write(auditBatch) }
+            metrics.auditWrite.record(duration: ContinuousClock.now - t0)
         }
         for (r, t) in fresh where failure == nil {
             if let s = states[t.turn.dialogueID] {
@@ -241,6 +265,16 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         }
         try await retrying("commit offsets") { try await self.consumer.commit(records) }
 
+        let evictedBefore = dialogues.evictions
+        dialogues.evictIdle(now: now)
+        metrics.evictions.increment(by: Int64(dialogues.evictions - evictedBefore))
+        metrics.liveDialogues.record(dialogues.count)
+        metrics.turns.increment(by: Int64(records.count))
+        metrics.events.increment(by: Int64(failure == nil ? fresh.count : 0))
+        metrics.replayed.increment(by: Int64(replayed))
+        metrics.escalations.increment(by: Int64(alerts))
+        metrics.batchSize.record(records.count)
+        metrics.batchLatency.record(duration: ContinuousClock.now - started)
         stats.batches += 1
         stats.turns += records.count
         stats.events += failure == nil ? fresh.count : 0
@@ -296,9 +330,11 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
                 return try await body()
             } catch let e as PostgresError where e.isRetriable {
                 attempt += 1
+                metrics.retries.increment()
                 logger.warning("\(what) failed; retrying", metadata: ["error": "\(e)", "attempt": "\(attempt)"])
             } catch let e as KafkaError where e.isRetriable && !e.isFatal {
                 attempt += 1
+                metrics.retries.increment()
                 logger.warning("\(what) failed; retrying", metadata: ["error": "\(e)", "attempt": "\(attempt)"])
             }
             try await Task.sleep(for: backoff(attempt))

@@ -35,8 +35,10 @@ struct RunCommand: AsyncParsableCommand {
 
 /// Builds a processor: model, Kafka clients, audit writer (migrated when asked).
 func makeProcessor(pipeline: PipelineOptions, heads: HeadsOptions, threads: Int, bootstrap: String,
-                   databaseURL: String, groupID: String, logger: Logger) async throws -> StreamProcessor<ModelAnalyzer> {
-    let config = try pipeline.pipelineConfiguration()
+                   databaseURL: String, groupID: String, logger: Logger,
+                   recordLatencies: Bool = false) async throws -> StreamProcessor<ModelAnalyzer> {
+    var config = try pipeline.pipelineConfiguration()
+    config.recordLatencies = recordLatencies
     let analyzer = try ModelAnalyzer(
         modelDirectory: heads.modelDirectory, headsDirectory: try heads.headsDirectory(),
         escalationDirectory: try pipeline.escalationDirectory(),

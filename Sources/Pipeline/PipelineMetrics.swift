@@ -1,0 +1,21 @@
+import Metrics
+
+/// The processor's metrics, through swift-metrics (the CLI chooses the backend).
+struct PipelineMetrics: Sendable {
+    let turns = Counter(label: "plutchik_turns_total")
+    let events = Counter(label: "plutchik_events_total")
+    let replayed = Counter(label: "plutchik_events_replayed_total")
+    let escalations = Counter(label: "plutchik_escalations_total")
+    let batchSize = Recorder(label: "plutchik_batch_size")
+    let inference = Timer(label: "plutchik_inference_seconds", preferredDisplayUnit: .seconds)
+    let auditWrite = Timer(label: "plutchik_postgres_write_seconds", preferredDisplayUnit: .seconds)
+    let batchLatency = Timer(label: "plutchik_batch_seconds", preferredDisplayUnit: .seconds)
+    let liveDialogues = Gauge(label: "plutchik_live_dialogues")
+    let evictions = Counter(label: "plutchik_dialogues_evicted_total")
+    let retries = Counter(label: "plutchik_retries_total")
+
+    /// Dead-lettered records, by error code.
+    func deadLettered(_ code: String) -> Counter {
+        Counter(label: "plutchik_dlq_total", dimensions: [("code", code)])
+    }
+}

@@ -1,0 +1,138 @@
+import ArgumentParser
+import AuditStore
+import EmotionModel
+import Foundation
+import Kafka
+import Logging
+import Pipeline
+import ServiceLifecycle
+
+/// `plutchik bench pipeline`: the whole path — embedded broker, processor, PostgreSQL.
+struct BenchPipelineCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipeline",
+        abstract: "Run the corpus through an embedded broker, the processor and PostgreSQL, and report throughput.",
+        discussion: """
+            Produces the corpus to the input topic (as a backlog, or at --rate turns/s while processing), runs \
+            the processor until every turn is done, and measures each turn from consume to delivery \
+            acknowledgement. Also measures the encoder alone on the same texts (batch 32, file order). \
+            Needs DATABASE_URL (Deploy/bench-pipeline.sh starts a throw-away PostgreSQL). With --json prints \
+            {"turns_per_s","p50_ms","p99_ms","rss_mb","encoder_only_msgs_per_s"}.
+            """)
+
+    @Option(help: "JSONL turns (dialogue_id, turn_id, speaker, ts, text); see Deploy/fetch-corpus.sh.")
+    var corpus: String = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/plutchik/chitchat-8000.jsonl").path
+    @Option(help: "Use at most this many turns.") var limit = 8000
+    @Option(help: "Produce at this many turns/s while processing (0: produce a backlog first).") var rate: Double = 0
+    @Flag(help: "Skip the encoder-only measurement.") var skipEncoder = false
+    @Flag(help: "Print one JSON object on stdout.") var json = false
+    @OptionGroup var pipeline: PipelineOptions
+    @OptionGroup var heads: HeadsOptions
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        var logger = try logging.makeLogger(label: "plutchik.bench")
+        if logging.logLevel == nil { logger.logLevel = .warning }
+        var lines: [String] = []
+        var reader = try LineReader(path: corpus)
+        while lines.count < limit, let line = reader.next() { if !line.isEmpty { lines.append(line) } }
+        reader.close()
+        guard !lines.isEmpty else { throw ValidationError("\(corpus) has no turns") }
+
+        let encoderOnly = skipEncoder ? nil : try encoderThroughput(lines)
+
+        let broker = try EmbeddedBroker(brokers: 1, topics: [
+            TopicSpec(argument: "\(pipeline.inputTopic):6")!, TopicSpec(argument: "\(pipeline.eventsTopic):6")!,
+            TopicSpec(argument: "\(pipeline.escalationsTopic):6")!, TopicSpec(argument: "\(pipeline.dlqTopic):1")!,
+        ], logger: logger)
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: broker.bootstrapServers), logger: logger)
+        let messages = lines.map { line in
+            let key = (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["dialogue_id"].map { "\($0)" }
+            return KafkaProducerMessage(topic: pipeline.inputTopic, key: key.map { Array($0.utf8) }, value: Array(line.utf8))
+        }
+        if rate == 0 { _ = try await producer.sendAll(messages) }
+
+        // A fresh database schema per run, so every turn is new.
+        let writer = try AuditWriter(configuration: .init(url: try pipeline.database()))
+        _ = try await writer.migrate(directory: try pipeline.migrationsDirectory())
+        _ = try await writer.query("TRUNCATE emotion_audit, escalation_event, dialogue_state")
+
+        var options = pipeline
+        options.migrate = false
+        let processor = try await makeProcessor(
+            pipeline: options, heads: heads, threads: 1, bootstrap: broker.bootstrapServers,
+            databaseURL: try pipeline.database(), groupID: "plutchik-bench-\(UInt32.random(in: 0...UInt32.max))",
+            logger: logger, recordLatencies: true)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: processor)], logger: logger))
+        let running = Task { try await group.run() }
+        let feeder = Task {
+            guard rate > 0 else { return }
+            let start = ContinuousClock.now
+            for (i, m) in messages.enumerated() {
+                _ = try await producer.send(m)
+                let due = start + .seconds(Double(i + 1) / rate)
+                if due > .now { try await Task.sleep(until: due) }
+            }
+        }
+
+        // Time from the first processed turn to the last, so group joining is not counted.
+        var first: ContinuousClock.Instant?
+        var lastProgress = ContinuousClock.now
+        while true {
+            try await Task.sleep(for: .milliseconds(50))
+            let done = await processor.stats.turns
+            if first == nil && done > 0 { first = .now }
+            if ContinuousClock.now - lastProgress > .seconds(1) {
+                lastProgress = .now
+                FileHandle.standardError.write(Data("\rbench pipeline: \(done)/\(lines.count) turns ".utf8))
+            }
+            if done >= lines.count { break }
+        }
+        let elapsed = (ContinuousClock.now - first!) / .seconds(1)
+        try await feeder.value
+        await group.triggerGracefulShutdown()
+        try await running.value
+        try await producer.close()
+        let stats = await processor.stats
+        FileHandle.standardError.write(Data("\rbench pipeline: \(stats.turns)/\(lines.count) turns in \(String(format: "%.2f", elapsed)) s (\(stats.deadLettered) dead-lettered)\n".utf8))
+
+        let latencies = stats.latencies.sorted()
+        func percentile(_ p: Double) -> Double {
+            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, max(0, Int((p * Double(latencies.count)).rounded(.up)) - 1))] * 1000
+        }
+        var fields: [(String, String)] = [
+            ("turns_per_s", String(format: "%.1f", Double(stats.turns) / elapsed)),
+            ("p50_ms", String(format: "%.1f", percentile(0.5))),
+            ("p99_ms", String(format: "%.1f", percentile(0.99))),
+            ("rss_mb", String(format: "%.1f", peakRSSMegabytes())),
+            ("encoder_only_msgs_per_s", encoderOnly.map { String(format: "%.1f", $0) } ?? "null"),
+        ]
+        if rate > 0 { fields.append(("rate", String(format: "%.1f", rate))) }
+        if json {
+            print("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
+        } else {
+            for (k, v) in fields { print("\(k): \(v)") }
+        }
+    }
+
+    /// The encoder alone over the same texts, batch 32 in file order.
+    private func encoderThroughput(_ lines: [String]) throws -> Double {
+        let texts = lines.map { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["text"] as? String ?? "" }
+        let dir = heads.modelDirectory
+        let tokenizer = try WordPieceTokenizer(vocabulary: dir.appendingPathComponent("vocab.txt"))
+        let encoder = try MiniLMEncoder(modelFile: dir.appendingPathComponent("model.safetensors"), configuration: .init(threads: 1, batchSize: 32))
+        let ids = texts.map { tokenizer.encode($0) }
+        _ = try encoder.encode(Array(ids.prefix(32)))
+        let start = ContinuousClock.now
+        for i in stride(from: 0, to: ids.count, by: 32) { _ = try encoder.encode(Array(ids[i..<min(ids.count, i + 32)])) }
+        return Double(ids.count) / ((ContinuousClock.now - start) / .seconds(1))
+    }
+}
+
+/// Peak resident set size of this process (VmHWM), in MiB.
+func peakRSSMegabytes() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+    return kb / 1024
+}
