@@ -33,8 +33,9 @@ public struct TurnValidator: Sendable {
     public var maxTextLength: Int = Turn.maxTextLength
     /// The longest id (dialogue id, speaker) accepted, in bytes.
     public var maxIDLength: Int = 256
-    /// How far in the past a turn may lie.
-    public var maxAge: TimeInterval = 365 * 24 * 3600
+    /// The earliest acceptable turn time (default 2000-01-01T00:00:00Z): historical replays are fine,
+    /// epoch-zero and garbage are not.
+    public var earliest = Date(timeIntervalSince1970: 946_684_800)
     /// How far in the future a turn may lie (clock skew).
     public var maxFutureSkew: TimeInterval = 24 * 3600
 
@@ -73,9 +74,9 @@ public struct TurnValidator: Sendable {
             guard let d = parseRFC3339(s) else { throw DeadLetterReason("invalid_field", "ts '\(s)' is not a valid date-time") }
             timestamp = d
         }
-        guard timestamp >= now.addingTimeInterval(-maxAge), timestamp <= now.addingTimeInterval(maxFutureSkew) else {
+        guard timestamp >= earliest, timestamp <= now.addingTimeInterval(maxFutureSkew) else {
             throw DeadLetterReason("timestamp_out_of_range",
-                                   "ts is more than \(Int(maxAge / 86400)) days in the past or \(Int(maxFutureSkew / 3600)) hours in the future")
+                                   "ts \(rfc3339(timestamp)) is before \(rfc3339(earliest)) or more than \(Int(maxFutureSkew / 3600)) hours in the future")
         }
         return TimedTurn(turn: turn, timestamp: timestamp)
     }
