@@ -82,14 +82,34 @@ AVX512BF16 static inline void tile(float *out, const uint16_t *abf, const uint16
         }
     }
     __m512 bias0 = _mm512_loadu_ps(bias + n0), bias1 = _mm512_loadu_ps(bias + n0 + 16);
-    for (int i = 0; i < rows; i++) {
+    // Index acc only with constants so it stays in registers: a partial tile goes
+    // through a stack buffer.
+    float part[MR * 32];
+    int full = rows == MR;
+    for (int i = 0; i < MR; i++) {
         __m512 r0 = _mm512_add_ps(acc[i][0], bias0), r1 = _mm512_add_ps(acc[i][1], bias1);
-        if (residual) {
-            r0 = _mm512_add_ps(r0, _mm512_loadu_ps(residual + (size_t)i * n + n0));
-            r1 = _mm512_add_ps(r1, _mm512_loadu_ps(residual + (size_t)i * n + n0 + 16));
+        if (full) {
+            if (residual) {
+                r0 = _mm512_add_ps(r0, _mm512_loadu_ps(residual + (size_t)i * n + n0));
+                r1 = _mm512_add_ps(r1, _mm512_loadu_ps(residual + (size_t)i * n + n0 + 16));
+            }
+            _mm512_storeu_ps(out + (size_t)i * n + n0, r0);
+            _mm512_storeu_ps(out + (size_t)i * n + n0 + 16, r1);
+        } else {
+            _mm512_storeu_ps(part + i * 32, r0);
+            _mm512_storeu_ps(part + i * 32 + 16, r1);
         }
-        _mm512_storeu_ps(out + (size_t)i * n + n0, r0);
-        _mm512_storeu_ps(out + (size_t)i * n + n0 + 16, r1);
+    }
+    if (!full) {
+        for (int i = 0; i < rows; i++) {
+            __m512 r0 = _mm512_loadu_ps(part + i * 32), r1 = _mm512_loadu_ps(part + i * 32 + 16);
+            if (residual) {
+                r0 = _mm512_add_ps(r0, _mm512_loadu_ps(residual + (size_t)i * n + n0));
+                r1 = _mm512_add_ps(r1, _mm512_loadu_ps(residual + (size_t)i * n + n0 + 16));
+            }
+            _mm512_storeu_ps(out + (size_t)i * n + n0, r0);
+            _mm512_storeu_ps(out + (size_t)i * n + n0 + 16, r1);
+        }
     }
 }
 
