@@ -38,6 +38,8 @@ public final class PostgresConnection: @unchecked Sendable {
                                 isRetriable: true)
         }
         _ = PQsetClientEncoding(conn, "UTF8")
+        // Server notices ("relation already exists, skipping") are not for the user's terminal.
+        PQclear(PQexec(conn, "SET client_min_messages TO warning"))
     }
 
     /// Reconnects if the connection is broken. Blocks.

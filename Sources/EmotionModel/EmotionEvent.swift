@@ -2,8 +2,8 @@ import Foundation
 
 /// The enriched event emitted for every turn (`Schemas/emotion-event.schema.json`).
 ///
-/// `escalation` and `source` are left for later stages: they hold arbitrary JSON objects here
-/// and are omitted when nil.
+/// `escalation` (the forecaster's output) and `source` (where the turn came from in Kafka) are
+/// filled in by the stream processor and omitted when nil, as in offline scoring.
 public struct EmotionEvent: Sendable, Codable, Equatable {
     public var eventID: String
     public var dialogueID: String
@@ -18,8 +18,32 @@ public struct EmotionEvent: Sendable, Codable, Equatable {
     public var model: Model
     /// When the event was built (RFC 3339, UTC, milliseconds).
     public var processedAt: String
-    public var escalation: JSONObject?
-    public var source: JSONObject?
+    /// When the turn was said (RFC 3339, UTC), when known.
+    public var ts: String?
+    public var tenant: String?
+    public var scenario: String?
+    public var channel: String?
+    public var escalation: EscalationForecast?
+    public var source: Source?
+
+    /// Where the turn was read from; `event_id` is `topic/partition/offset` in the stream.
+    public struct Source: Sendable, Codable, Equatable {
+        public var topic: String
+        public var partition: Int32
+        public var offset: Int64
+        public var timestampMs: Int64?
+
+        public init(topic: String, partition: Int32, offset: Int64, timestampMs: Int64?) {
+            self.topic = topic
+            self.partition = partition
+            self.offset = offset
+            self.timestampMs = timestampMs
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case topic, partition, offset, timestampMs = "timestamp_ms"
+        }
+    }
 
     public struct Emotion: Sendable, Codable, Equatable {
         public var label: PlutchikEmotion
@@ -41,7 +65,7 @@ public struct EmotionEvent: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case eventID = "event_id", dialogueID = "dialogue_id", turnID = "turn_id", speaker, role, emotion, primaries
-        case sarcasm, intensity, model, processedAt = "processed_at", escalation, source
+        case sarcasm, intensity, model, processedAt = "processed_at", ts, tenant, scenario, channel, escalation, source
     }
 
     /// Builds the event for `turn` from the heads' prediction. The event id is derived from the
@@ -52,6 +76,9 @@ public struct EmotionEvent: Sendable, Codable, Equatable {
         turnID = turn.turnID
         speaker = turn.speaker
         role = turn.role ?? .other
+        tenant = turn.tenant
+        scenario = turn.scenario
+        channel = turn.channel
         emotion = Emotion(label: p.label, confidence: p.confidence, sector: p.label.sector.name, ring: p.label.ring,
                           probs: Dictionary(uniqueKeysWithValues: PlutchikEmotion.allCases.map { ($0.rawValue, p.probabilities[$0.index]) }))
         primaries = Dictionary(uniqueKeysWithValues: PlutchikSector.allCases.map { ($0.name, p.primaries[$0.rawValue]) })
@@ -72,27 +99,9 @@ public struct EmotionEvent: Sendable, Codable, Equatable {
         return "\(part(0, 8))-\(part(8, 12))-\(part(12, 16))-\(part(16, 20))-\(part(20, 32))"
     }
 
-    static func timestamp(_ date: Date) -> String {
+    /// RFC 3339 in UTC with milliseconds, e.g. `2026-11-25T12:00:00.123Z`.
+    public static func timestamp(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
-    }
-}
-
-/// An arbitrary JSON object, for the parts of an event other stages own.
-public struct JSONObject: Sendable, Codable, Equatable {
-    public var json: Data   // the object's JSON text
-
-    public init(json: Data) { self.json = json }
-
-    public init(from decoder: any Decoder) throws {
-        let v = try AnyJSON(from: decoder)
-        guard case .object = v else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected an object"))
-        }
-        json = try JSONEncoder().encode(v)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try JSONDecoder().decode(AnyJSON.self, from: json).encode(to: encoder)
     }
 }
 

@@ -25,4 +25,11 @@ public struct EscalationForecast: Sendable, Codable, Equatable {
         self.risk = risk; self.riskHorizon = riskHorizon; self.horizonSeconds = horizonSeconds
         self.trend = trend; self.timeToEscalationSeconds = timeToEscalationSeconds; self.alert = alert
     }
+
+    enum CodingKeys: String, CodingKey {
+        case risk, trend, alert
+        case riskHorizon = "horizon_risk"
+        case horizonSeconds = "horizon_s"
+        case timeToEscalationSeconds = "time_to_escalation_s"
+    }
 }

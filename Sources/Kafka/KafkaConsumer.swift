@@ -168,6 +168,26 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// Messages not yet consumed per assigned partition: the cached high watermark minus the
+    /// consumer's position. Non-blocking; partitions without both figures are left out.
+    public func lag() throws -> [KafkaTopicPartition: Int64] {
+        let partitions = try assignment()
+        guard !partitions.isEmpty else { return [:] }
+        let list = makePartitionList(partitions.map { ($0, nil) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        guard rd_kafka_position(client.handle, list) == RD_KAFKA_RESP_ERR_NO_ERROR else { return [:] }
+        var out: [KafkaTopicPartition: Int64] = [:]
+        for i in 0..<Int(list.pointee.cnt) {
+            let e = list.pointee.elems[i]
+            var low: Int64 = -1, high: Int64 = -1
+            guard rd_kafka_get_watermark_offsets(client.handle, e.topic, e.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                  high >= 0 else { continue }
+            let position = e.offset >= 0 ? e.offset : low
+            out[KafkaTopicPartition(topic: String(cString: e.topic), partition: e.partition)] = max(0, high - position)
+        }
+        return out
+    }
+
     /// The partitions currently assigned to this member.
     public func assignment() throws -> [KafkaTopicPartition] {
         var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?

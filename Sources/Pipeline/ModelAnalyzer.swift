@@ -28,7 +28,9 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
         heads = try EmotionHeads(directory: headsDirectory)
         forecaster = try EscalationForecaster(directory: escalationDirectory)
         cache = EmbeddingCache(capacity: cacheCapacity)
-        modelVersion = "minilm-l6-v2+heads-\(heads.manifest.version)"
+        let escalationManifest = try? JSONDecoder().decode(
+            EscalationManifest.self, from: Data(contentsOf: escalationDirectory.appendingPathComponent("manifest.json")))
+        modelVersion = "minilm-l6-v2+\(heads.manifest.version)+escalation-\(escalationManifest?.version ?? 0)"
     }
 
     /// The embedding cache's hit rate so far.
@@ -57,9 +59,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
                                               timestamp: timed.timestamp.timeIntervalSince1970)
                 state.context.append(embedding: embedding, speaker: turn.speaker, emoji: emoji)
                 states[turn.dialogueID] = state
-                out.append(TurnAnalysis(prediction: prediction, escalation: EscalationSummary(
-                    risk: f.risk, horizonRisk: f.riskHorizon, horizonSeconds: Float(f.horizonSeconds), trend: f.trend.rawValue,
-                    timeToEscalationSeconds: f.timeToEscalationSeconds.map(Float.init), alert: f.alert)))
+                out.append(TurnAnalysis(prediction: prediction, escalation: f))
             }
             return out
         }

@@ -1,3 +1,4 @@
+import Kafka
 import Metrics
 
 /// The processor's metrics, through swift-metrics (the CLI chooses the backend).
@@ -13,6 +14,11 @@ struct PipelineMetrics: Sendable {
     let liveDialogues = Gauge(label: "plutchik_live_dialogues")
     let evictions = Counter(label: "plutchik_dialogues_evicted_total")
     let retries = Counter(label: "plutchik_retries_total")
+
+    /// Consumer lag of one input partition.
+    func lag(_ tp: KafkaTopicPartition) -> Gauge {
+        Gauge(label: "plutchik_consumer_lag", dimensions: [("topic", tp.topic), ("partition", String(tp.partition))])
+    }
 
     /// Dead-lettered records, by error code.
     func deadLettered(_ code: String) -> Counter {

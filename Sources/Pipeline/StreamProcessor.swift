@@ -21,6 +21,10 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     let logger: Logger
     private var dialogues: DialogueStore<Analyzer.State>
     private var assigned: Set<KafkaTopicPartition> = []
+    /// Why the last database or broker call failed, until one succeeds again.
+    private var lastFailure: String?
+    /// Partitions paused while a dependency is down.
+    private var paused: [KafkaTopicPartition] = []
     /// When each record of the batch being collected arrived (for latency figures).
     private var receivedAt: [ContinuousClock.Instant] = []
     private let metrics = PipelineMetrics()
@@ -49,6 +53,21 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         self.writer = writer
         self.logger = logger
         dialogues = DialogueStore(maxDialogues: configuration.maxLiveDialogues, idleTTL: configuration.windowIdle)
+    }
+
+    /// Whether this instance is ready for traffic: it holds partitions, their state is loaded, and
+    /// its last database and broker calls succeeded.
+    public struct Readiness: Sendable {
+        public var ready: Bool
+        public var assignedPartitions: Int
+        public var liveDialogues: Int
+        public var failure: String?
+    }
+
+    /// The current ``Readiness``.
+    public func readiness() -> Readiness {
+        Readiness(ready: !assigned.isEmpty && lastFailure == nil, assignedPartitions: assigned.count,
+                  liveDialogues: dialogues.count, failure: lastFailure)
     }
 
     /// Runs until graceful shutdown: then stops fetching, finishes the in-flight batch, flushes,
@@ -193,13 +212,17 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         } else {
             for ((r, timed), analysis) in zip(fresh, analyses) {
                 let turn = timed.turn
-                let event = TurnEvent(timed: timed, record: r, analysis: analysis, modelVersion: analyzer.modelVersion, processedAt: now)
+                var event = EmotionEvent(turn: turn, prediction: analysis.prediction, modelVersion: analyzer.modelVersion, processedAt: now)
+                event.eventID = Self.eventID(r)
+                event.ts = EmotionEvent.timestamp(timed.timestamp)
+                event.escalation = analysis.escalation
+                event.source = EmotionEvent.Source(topic: r.topic, partition: r.partition, offset: r.offset, timestampMs: r.timestampMs)
                 let json = try encoder.encode(event)
                 let key = Array(turn.dialogueID.utf8)
                 messages.append(KafkaProducerMessage(topic: configuration.eventsTopic, key: key, value: Array(json)))
                 let p = analysis.prediction
                 batch.audits.append(AuditRow(
-                    eventID: event.event_id, sourceTopic: r.topic, sourcePartition: r.partition, sourceOffset: r.offset,
+                    eventID: event.eventID, sourceTopic: r.topic, sourcePartition: r.partition, sourceOffset: r.offset,
                     dialogueID: turn.dialogueID, turnID: String(turn.turnID), speaker: turn.speaker, role: turn.role?.rawValue,
                     tenant: turn.tenant, scenario: turn.scenario, topic: turn.topic, channel: turn.channel, text: turn.text,
                     emotion: p.label.rawValue, confidence: p.confidence, sector: p.label.sector.name, ring: p.label.ring.rawValue,
@@ -207,12 +230,12 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
                     escalationAlert: analysis.escalation?.alert ?? false, modelVersion: analyzer.modelVersion,
                     turnTimestamp: timed.timestamp, processedAt: now, eventJSON: String(decoding: json, as: UTF8.self)))
                 if let esc = analysis.escalation, esc.alert {
-                    let alert = EscalationAlert(event: event, escalation: esc)
+                    let alert = EscalationAlert(event: event, escalation: esc, raisedAt: now)
                     let alertJSON = try encoder.encode(alert)
                     messages.append(KafkaProducerMessage(topic: configuration.escalationsTopic, key: key, value: Array(alertJSON)))
                     batch.escalations.append(EscalationRow(
-                        eventID: event.event_id, dialogueID: turn.dialogueID, turnID: String(turn.turnID), tenant: turn.tenant,
-                        risk: esc.risk, horizonSeconds: esc.horizonSeconds, trend: esc.trend,
+                        eventID: event.eventID, dialogueID: turn.dialogueID, turnID: String(turn.turnID), tenant: turn.tenant,
+                        risk: esc.risk, horizonSeconds: Float(esc.horizonSeconds), trend: esc.trend.rawValue,
                         alertJSON: String(decoding: alertJSON, as: UTF8.self), raisedAt: now))
                     alerts += 1
                 }
@@ -269,6 +292,9 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         dialogues.evictIdle(now: now)
         metrics.evictions.increment(by: Int64(dialogues.evictions - evictedBefore))
         metrics.liveDialogues.record(dialogues.count)
+        if let lag = try? consumer.lag() {
+            for (tp, n) in lag { metrics.lag(tp).record(n) }
+        }
         metrics.turns.increment(by: Int64(records.count))
         metrics.events.increment(by: Int64(failure == nil ? fresh.count : 0))
         metrics.replayed.increment(by: Int64(replayed))
@@ -327,18 +353,40 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         var attempt = 0
         while true {
             do {
-                return try await body()
+                let value = try await body()
+                if attempt > 0 { recovered(what) }
+                return value
             } catch let e as PostgresError where e.isRetriable {
                 attempt += 1
-                metrics.retries.increment()
-                logger.warning("\(what) failed; retrying", metadata: ["error": "\(e)", "attempt": "\(attempt)"])
+                failed(what, "\(e)", attempt: attempt)
             } catch let e as KafkaError where e.isRetriable && !e.isFatal {
                 attempt += 1
-                metrics.retries.increment()
-                logger.warning("\(what) failed; retrying", metadata: ["error": "\(e)", "attempt": "\(attempt)"])
+                failed(what, "\(e)", attempt: attempt)
             }
             try await Task.sleep(for: backoff(attempt))
         }
+    }
+
+    /// A dependency failed: pause fetching, so memory stays bounded while we wait for it.
+    private func failed(_ what: String, _ error: String, attempt: Int) {
+        metrics.retries.increment()
+        lastFailure = "\(what): \(error)"
+        if paused.isEmpty && !assigned.isEmpty {
+            paused = Array(assigned)
+            try? consumer.pause(paused)
+        }
+        logger.warning("dependency failed; retrying", metadata: [
+            "pipeline.step": "\(what)", "error": "\(error)", "retry.attempt": "\(attempt)",
+        ])
+    }
+
+    private func recovered(_ what: String) {
+        lastFailure = nil
+        if !paused.isEmpty {
+            try? consumer.resume(paused)
+            paused = []
+        }
+        logger.info("dependency recovered", metadata: ["pipeline.step": "\(what)"])
     }
 
     private func backoff(_ attempt: Int) -> Duration {
@@ -349,26 +397,47 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
 
 /// The escalation-alert message (`Schemas/escalation-alert.schema.json`).
 struct EscalationAlert: Codable, Sendable {
-    var event_id: String
-    var dialogue_id: String
-    var turn_id: String
+    var eventID: String
+    var dialogueID: String
+    var turnID: Int
     var tenant: String?
     var scenario: String?
-    var emotion: String
-    var escalation: EscalationSummary
-    var source: TurnEvent.Source
-    var raised_at: String
+    var emotion: PlutchikEmotion
+    var escalation: EscalationForecast
+    var source: EmotionEvent.Source?
+    var raisedAt: String
 
-    init(event: TurnEvent, escalation: EscalationSummary) {
-        event_id = event.event_id
-        dialogue_id = event.dialogue_id
-        turn_id = event.turn_id
+    init(event: EmotionEvent, escalation: EscalationForecast, raisedAt: Date) {
+        eventID = event.eventID
+        dialogueID = event.dialogueID
+        turnID = event.turnID
         tenant = event.tenant
         scenario = event.scenario
         emotion = event.emotion.label
         self.escalation = escalation
         source = event.source
-        raised_at = event.processed_at
+        self.raisedAt = EmotionEvent.timestamp(raisedAt)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case eventID = "event_id", dialogueID = "dialogue_id", turnID = "turn_id", tenant, scenario, emotion
+        case escalation, source, raisedAt = "raised_at"
+    }
+}
+
+extension StreamProcessor {
+    /// `topic/partition/offset`: the turn's identity in Kafka, so consumers can de-duplicate.
+    static func eventID(_ record: KafkaRecord) -> String {
+        "\(record.topic)/\(record.partition)/\(record.offset)"
+    }
+}
+
+extension JSONEncoder {
+    /// An encoder for events: sorted keys, so the same event always has the same bytes.
+    static func events() -> JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
     }
 }
 

@@ -25,42 +25,10 @@ public protocol TurnAnalyzer: Sendable {
 /// What the model says about one turn.
 public struct TurnAnalysis: Sendable {
     public var prediction: EmotionPrediction
-    public var escalation: EscalationSummary?
+    public var escalation: EscalationForecast?
 
-    public init(prediction: EmotionPrediction, escalation: EscalationSummary? = nil) {
+    public init(prediction: EmotionPrediction, escalation: EscalationForecast? = nil) {
         self.prediction = prediction
         self.escalation = escalation
-    }
-}
-
-/// The escalation forecast as published in events and alerts.
-public struct EscalationSummary: Sendable, Codable, Hashable {
-    /// Risk that one of the next 2 turns escalates, in [0, 1].
-    public var risk: Float
-    /// Risk of escalation within ``horizonSeconds``.
-    public var horizonRisk: Float
-    public var horizonSeconds: Float
-    /// `rising`, `steady` or `falling`.
-    public var trend: String
-    /// Expected seconds until escalation, when the forecast sees one coming.
-    public var timeToEscalationSeconds: Float?
-    /// Whether this turn raised an alert (the risk crossed the upper threshold upward).
-    public var alert: Bool
-
-    public init(risk: Float, horizonRisk: Float, horizonSeconds: Float, trend: String,
-                timeToEscalationSeconds: Float?, alert: Bool) {
-        self.risk = risk
-        self.horizonRisk = horizonRisk
-        self.horizonSeconds = horizonSeconds
-        self.trend = trend
-        self.timeToEscalationSeconds = timeToEscalationSeconds
-        self.alert = alert
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case risk, trend, alert
-        case horizonRisk = "horizon_risk"
-        case horizonSeconds = "horizon_s"
-        case timeToEscalationSeconds = "time_to_escalation_s"
     }
 }

@@ -76,7 +76,7 @@ public struct TurnValidator: Sendable {
         }
         guard timestamp >= earliest, timestamp <= now.addingTimeInterval(maxFutureSkew) else {
             throw DeadLetterReason("timestamp_out_of_range",
-                                   "ts \(rfc3339(timestamp)) is before \(rfc3339(earliest)) or more than \(Int(maxFutureSkew / 3600)) hours in the future")
+                                   "ts \(EmotionEvent.timestamp(timestamp)) is before \(EmotionEvent.timestamp(earliest)) or more than \(Int(maxFutureSkew / 3600)) hours in the future")
         }
         return TimedTurn(turn: turn, timestamp: timestamp)
     }

@@ -14,6 +14,7 @@ struct DemoCommand: AsyncParsableCommand {
         discussion: "Needs DATABASE_URL (Deploy/demo.sh starts a throw-away PostgreSQL when none is given).")
 
     @Option(help: "Turns per second to replay (0: as fast as possible).") var rate: Double = 50
+    @Option(help: "Also write every published event, as JSONL, to this file.") var eventsOut: String?
     @Option(help: "The dialogues to replay (JSONL turns). Default: <repo>/Deploy/demo/dialogues.jsonl.") var dialogues: String?
     @OptionGroup var pipeline: PipelineOptions
     @OptionGroup var heads: HeadsOptions
@@ -21,7 +22,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         var logger = try logging.makeLogger(label: "plutchik.demo")
-        if logging.logLevel == nil && ProcessInfo.processInfo.environment["PLUTCHIK_LOG_LEVEL"] == nil { logger.logLevel = .warning }
+        if logging.logLevel == nil && ProcessInfo.processInfo.environment["PLUTCHIK_LOG_LEVEL"] == nil { logger.logLevel = .error }
         guard let file = dialogues.map({ URL(fileURLWithPath: $0) })
                 ?? locateInRepository("Deploy/demo", containing: "dialogues.jsonl")?.appendingPathComponent("dialogues.jsonl") else {
             throw ValidationError("no demo dialogues found: pass --dialogues")
@@ -86,6 +87,11 @@ struct DemoCommand: AsyncParsableCommand {
         print("\nEmotion mix (top 12)")
         print("  emotion           turns")
         for row in mix { print("  " + (row[0] ?? "").padding(toLength: 16, withPad: " ", startingAt: 0) + (row[1] ?? "").leftPadded(7)) }
+        if let eventsOut {
+            // The audit keeps each event exactly as published.
+            let events = try await writer.query("SELECT event::text FROM emotion_audit ORDER BY source_partition, source_offset")
+            try (events.compactMap { $0[0] }.joined(separator: "\n") + "\n").write(toFile: eventsOut, atomically: true, encoding: .utf8)
+        }
         let s = await processor.stats
         print("\nSummary")
         print("  turns processed      \(String(s.turns).leftPadded(6))")

@@ -17,16 +17,24 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var pipeline: PipelineOptions
     @OptionGroup var heads: HeadsOptions
     @Option(help: "OpenBLAS threads for the encoder.") var threads = 1
+    @Option(help: "Port for /metrics, /healthz and /readyz (0: off). Env: PLUTCHIK_METRICS_PORT.")
+    var metricsPort: Int?
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
         let logger = try logging.makeLogger(label: "plutchik.run")
+        MetricsBootstrap.bootstrap()
         let processor = try await makeProcessor(
             pipeline: pipeline, heads: heads, threads: threads, bootstrap: try pipeline.bootstrapServers(),
             databaseURL: try pipeline.database(), groupID: pipeline.groupID ?? ProcessInfo.processInfo.environment["PLUTCHIK_GROUP_ID"] ?? "plutchik",
             logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: processor)]
+        let port = metricsPort ?? ProcessInfo.processInfo.environment["PLUTCHIK_METRICS_PORT"].flatMap { Int($0) } ?? 9464
+        if port > 0 {
+            services.append(.init(service: makeObservabilityServer(port: port, logger: logger) { await processor.readiness() }))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: processor)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         let s = await processor.stats
         logger.info("stopped", metadata: ["turns": "\(s.turns)", "events": "\(s.events)", "dlq": "\(s.deadLettered)"])

@@ -26,8 +26,8 @@ struct KeywordAnalyzer: TurnAnalyzer {
             let risk: Float = angry ? 0.9 : 0.1
             return TurnAnalysis(
                 prediction: EmotionPrediction(probabilities: probs, sarcasm: 0.1, intensity: angry ? 1 : 0.5),
-                escalation: EscalationSummary(risk: risk, horizonRisk: risk, horizonSeconds: 120, trend: "steady",
-                                              timeToEscalationSeconds: nil, alert: angry && s.angry == 2))
+                escalation: EscalationForecast(risk: risk, riskHorizon: risk, horizonSeconds: 120, trend: .steady,
+                                               timeToEscalationSeconds: nil, alert: angry && s.angry == 2))
         }
     }
     func encode(_ state: State) throws -> [UInt8] { [UInt8(state.turns), UInt8(state.angry)] }
