@@ -23,6 +23,8 @@ Deploy/check-broker.sh .build/debug/plutchik
 echo "== CLI: plutchik smoke" >&2
 .build/debug/plutchik smoke --messages 500 --log-level warning
 
+echo "== deploy manifests" >&2; python3 Deploy/check-deploy.py
+
 echo "== swift test" >&2
 log="$(mktemp)"
 set +e
