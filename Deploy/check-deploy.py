@@ -436,7 +436,7 @@ def check_dockerfile(env_names, env_prefixes):
         m = re.match(r"COPY\s+(?!--from)(.+)\s+\S+$", l)
         if m:
             for src in shlex.split(m.group(1)):
-                check(os.path.exists(path(src)), f"Dockerfile: COPY source {src} exists")
+                check(glob.glob(path(src)), f"Dockerfile: COPY source {src} exists")
     di = path(".dockerignore")
     ignored = read(di).split() if os.path.exists(di) else []
     check(".build" in ignored and ".git" in ignored, ".dockerignore excludes .build and .git")
