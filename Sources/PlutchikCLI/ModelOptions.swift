@@ -26,7 +26,7 @@ struct ModelOptions: ParsableArguments {
     func load(batchSize: Int, maxLength: Int = 128) throws -> (WordPieceTokenizer, MiniLMEncoder) {
         let dir = URL(fileURLWithPath: modelDir)
         for f in ["vocab.txt", "model.safetensors"] where !FileManager.default.fileExists(atPath: dir.appendingPathComponent(f).path) {
-            throw ValidationError("\(dir.appendingPathComponent(f).path) not found: run Deploy/fetch-model.sh or set --model-dir")
+            throw ModelError(.fileNotFound, "\(dir.appendingPathComponent(f).path) not found: run Deploy/fetch-model.sh or set --model-dir")
         }
         let tokenizer = try WordPieceTokenizer(vocabulary: dir.appendingPathComponent("vocab.txt"))
         let encoder = try MiniLMEncoder(
