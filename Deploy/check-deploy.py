@@ -444,6 +444,63 @@ def check_dockerfile(env_names, env_prefixes):
 
 # --- Schemas ----------------------------------------------------------------------------------
 
+def sibling_schemas(schema_dir):
+    """The schemas of a directory by $id, so references between them resolve without a network."""
+    out = {}
+    for p in glob.glob(os.path.join(schema_dir, "*.json")):
+        try:
+            s = json.loads(read(p))
+        except ValueError:
+            continue
+        if isinstance(s, dict) and "$id" in s:
+            out[s["$id"]] = s
+    return out
+
+
+def make_validator(schema, schema_dir):
+    """A draft 2020-12 validator with format checks; $refs resolve among schema_dir's schemas
+    (referencing with jsonschema >= 4.18, RefResolver before)."""
+    store = sibling_schemas(schema_dir)
+    try:
+        from referencing import Registry, Resource
+        registry = Registry().with_resources((i, Resource.from_contents(s)) for i, s in store.items())
+        return Draft202012Validator(schema, registry=registry, format_checker=FormatChecker())
+    except ImportError:
+        from jsonschema import RefResolver
+        return Draft202012Validator(schema, resolver=RefResolver.from_schema(schema, store=store),
+                                    format_checker=FormatChecker())
+
+
+def refs_in(node):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "$ref" and isinstance(v, str):
+                yield v
+            else:
+                yield from refs_in(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from refs_in(v)
+
+
+def resolves(schema, ref, schema_dir):
+    """Whether a $ref of schema resolves among schema_dir's schemas."""
+    store = sibling_schemas(schema_dir)
+    try:
+        try:
+            from referencing import Registry, Resource
+            from referencing.jsonschema import DRAFT202012
+            registry = Registry().with_resources(
+                (i, Resource.from_contents(s, default_specification=DRAFT202012)) for i, s in store.items())
+            registry.resolver(base_uri=schema.get("$id", "")).lookup(ref)
+        except ImportError:
+            from jsonschema import RefResolver
+            RefResolver.from_schema(schema, store=store).resolve(ref)
+        return True
+    except Exception:
+        return False
+
+
 def check_schemas():
     schemas = sorted(glob.glob(path("Schemas", "*.json")))
     check(schemas, "Schemas: JSON Schemas present")
@@ -457,12 +514,14 @@ def check_schemas():
             Draft202012Validator.check_schema(s)
             check(True, f"{rel(p)} is a valid draft 2020-12 schema")
             loaded[os.path.basename(p)] = s
+            for ref in sorted(set(refs_in(s))):
+                check(resolves(s, ref, path("Schemas")), f"{rel(p)}: $ref {ref} resolves")
         except Exception as e:  # jsonschema.SchemaError
             check(False, f"{rel(p)} is a valid draft 2020-12 schema ({str(e).splitlines()[0]})")
     # The demo dialogues are valid turns.
     turn = loaded.get("turn.schema.json")
     if turn:
-        v = Draft202012Validator(turn, format_checker=FormatChecker())
+        v = make_validator(turn, path("Schemas"))
         bad = 0
         with open(path("Deploy", "demo", "dialogues.jsonl"), encoding="utf-8") as f:
             for n, line in enumerate(f, 1):
@@ -477,7 +536,7 @@ def validate_events(events, schema_path, show=10):
     """Validates each JSONL line of events against the schema; exit status 1 on any invalid line."""
     schema = json.loads(read(schema_path))
     Draft202012Validator.check_schema(schema)
-    v = Draft202012Validator(schema, format_checker=FormatChecker())
+    v = make_validator(schema, os.path.dirname(os.path.abspath(schema_path)))
     good = bad = 0
     with open(events, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
