@@ -142,6 +142,7 @@ public final class SafeTensors: @unchecked Sendable {
         let dataSize = size - headerEnd
         var tensors: [String: Tensor] = [:]
         var metadata: [String: String] = [:]
+        var cut: [(name: String, begin: Int, end: Int)] = []   // tensors past the end of the file
         for (name, value) in dict {
             if name == "__metadata__" {
                 guard let m = value as? [String: Any] else {
@@ -164,9 +165,6 @@ public final class SafeTensors: @unchecked Sendable {
             }
             let (begin, end) = (off[0], off[1])
             guard begin >= 0, begin <= end else { throw bad("data_offsets [\(begin), \(end)] are not an ordered range") }
-            guard end <= dataSize else {
-                throw bad("data ends at file offset \(headerEnd + end), past the end of the \(size)-byte file (truncated)")
-            }
             var count = 1
             for d in shape {
                 let (c, overflow) = count.multipliedReportingOverflow(by: d)
@@ -177,11 +175,20 @@ public final class SafeTensors: @unchecked Sendable {
             guard !overflow, want == end - begin else {
                 throw bad("shape \(shape) of \(ds) needs \(count * dtype.size) bytes but data_offsets [\(begin), \(end)] give \(end - begin)")
             }
+            if end > dataSize {
+                cut.append((name, begin, end))
+                continue
+            }
             tensors[name] = Tensor(name: name, dtype: dtype, shape: shape, byteRange: (headerEnd + begin)..<(headerEnd + end))
         }
+        // A truncated file names the first tensor (in file order) that it cuts.
+        if let t = cut.min(by: { ($0.begin, $0.name) < ($1.begin, $1.name) }) {
+            throw ModelError(.invalidFile, "\(path): tensor '\(t.name)': data ends at file offset \(headerEnd + t.end), past the end of the \(size)-byte file (truncated)")
+        }
+        let sorted = tensors.values.sorted { ($0.byteRange.lowerBound, $0.name) < ($1.byteRange.lowerBound, $1.name) }
         // Ranges must not overlap.
-        let sorted = tensors.values.filter { !$0.byteRange.isEmpty }.sorted { $0.byteRange.lowerBound < $1.byteRange.lowerBound }
-        for (a, b) in zip(sorted, sorted.dropFirst()) where a.byteRange.upperBound > b.byteRange.lowerBound {
+        let nonEmpty = sorted.filter { !$0.byteRange.isEmpty }
+        for (a, b) in zip(nonEmpty, nonEmpty.dropFirst()) where a.byteRange.upperBound > b.byteRange.lowerBound {
             throw ModelError(.invalidFile, "\(path): tensors '\(a.name)' and '\(b.name)' overlap at file offset \(b.byteRange.lowerBound)")
         }
         return (tensors, metadata)

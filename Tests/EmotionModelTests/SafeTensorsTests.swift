@@ -68,6 +68,19 @@ private func expectInvalid(_ bytes: [UInt8], mentions needle: String) throws {
         try expectInvalid(bytes, mentions: "'b'")
     }
 
+    /// Cutting a file names the first tensor, in file order, that lost bytes.
+    @Test func truncationNamesFirstCutTensor() throws {
+        var h = "{"
+        var data: [UInt8] = []
+        for i in 0..<20 {
+            h += (i > 0 ? "," : "") + "\"t\(i)\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[\(i * 16),\(i * 16 + 16)]}"
+            data += floatBytes([1, 2, 3, 4])
+        }
+        h += "}"
+        let bytes = safetensorsBytes(header: h, data: data)
+        try expectInvalid(Array(bytes.dropLast(16 * 12 + 3)), mentions: "tensor 't7'")
+    }
+
     @Test func truncatedHeader() throws {
         let bytes = safetensorsBytes(header: validHeader, data: validData())
         try expectInvalid(Array(bytes.prefix(50)), mentions: "offset 0")
