@@ -32,6 +32,19 @@ public final class KafkaMockCluster: @unchecked Sendable {
         }
     }
 
+    /// Takes broker `id` (1-based) down: its connections drop and new ones are refused, but its
+    /// data and the group's committed offsets stay. For outage tests.
+    public func setBrokerDown(_ id: Int32 = 1) throws {
+        let err = rd_kafka_mock_broker_set_down(cluster, id)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: err, "take mock broker \(id) down") }
+    }
+
+    /// Brings broker `id` back after ``setBrokerDown(_:)``.
+    public func setBrokerUp(_ id: Int32 = 1) throws {
+        let err = rd_kafka_mock_broker_set_up(cluster, id)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: err, "bring mock broker \(id) up") }
+    }
+
     deinit {
         rd_kafka_mock_cluster_destroy(cluster)
     }

@@ -5,7 +5,7 @@ import Kafka
 ///
 /// A plain state machine: no I/O, no clock of its own. When it holds more than `maxDialogues`,
 /// it evicts the least recently used 1% at once (amortising the cost); ``evictIdle(now:)``
-/// drops dialogues idle longer than `idleTTL`. An evicted dialogue that comes back starts a fresh
+/// and ``evictIdle(watermarks:)`` drop dialogues idle longer than `idleTTL`. An evicted dialogue that comes back starts a fresh
 /// window unless its state is reloaded from PostgreSQL on assignment.
 public struct DialogueStore<State: Sendable>: Sendable {
     /// One dialogue's entry.
@@ -59,6 +59,19 @@ public struct DialogueStore<State: Sendable>: Sendable {
     public mutating func evictIdle(now: Date) -> Int {
         let before = entries.count
         entries = entries.filter { now.timeIntervalSince($0.value.lastTurnAt) <= idleTTL }
+        evictions += before - entries.count
+        return before - entries.count
+    }
+
+    /// Drops dialogues whose last turn is more than `idleTTL` older than the newest turn seen on
+    /// their partition (event time: a backlog of old turns keeps its windows); returns how many.
+    @discardableResult
+    public mutating func evictIdle(watermarks: [KafkaTopicPartition: Date]) -> Int {
+        let before = entries.count
+        entries = entries.filter { _, e in
+            guard let mark = watermarks[e.source] else { return true }
+            return mark.timeIntervalSince(e.lastTurnAt) <= idleTTL
+        }
         evictions += before - entries.count
         return before - entries.count
     }

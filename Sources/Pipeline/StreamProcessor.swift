@@ -25,6 +25,8 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     private var lastFailure: String?
     /// Partitions paused while a dependency is down.
     private var paused: [KafkaTopicPartition] = []
+    /// The newest turn time seen per partition: the event-time clock for idle windows.
+    private var watermarks: [KafkaTopicPartition: Date] = [:]
     /// When each record of the batch being collected arrived (for latency figures).
     private var receivedAt: [ContinuousClock.Instant] = []
     private let metrics = PipelineMetrics()
@@ -181,16 +183,12 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
                 states[t.turn.dialogueID] = e.state
             }
         }
-        var analyses: [TurnAnalysis] = []
-        var failure: String?
+        // One result per fresh turn: its analysis, or why it failed on its own (a poison turn).
+        var results: [Result<TurnAnalysis, AnalysisFailure>] = []
         if !fresh.isEmpty {
-            do {
-                let t0 = ContinuousClock.now
-                analyses = try await analyze(fresh.map(\.1), states: &states)
-                metrics.inference.record(duration: ContinuousClock.now - t0)
-            } catch {
-                failure = "\(error)"
-            }
+            let t0 = ContinuousClock.now
+            results = try await analyzeIsolating(fresh.map(\.1), states: &states)
+            metrics.inference.record(duration: ContinuousClock.now - t0)
         }
 
         // 3. Build what to publish and audit.
@@ -203,14 +201,22 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
             metrics.deadLettered(e.code).increment()
             dlq += 1
         }
-        if let failure {
-            // The model failed on this batch even after retries: the turns go to the dead-letter
-            // topic rather than blocking their partitions.
-            for (r, _) in fresh { messages.append(deadLetter(r, code: "processing_failed", reason: failure)) }
-            metrics.deadLettered("processing_failed").increment(by: Int64(fresh.count))
-            dlq += fresh.count
-        } else {
-            for ((r, timed), analysis) in zip(fresh, analyses) {
+        // Turns the model failed on even after retries and bisection go to the dead-letter topic
+        // rather than blocking their partitions; the rest of the batch goes on.
+        var analyzed: [(KafkaRecord, TimedTurn)] = []
+        do {
+            for ((r, timed), result) in zip(fresh, results) {
+                let analysis: TurnAnalysis
+                switch result {
+                case .failure(let f):
+                    messages.append(deadLetter(r, code: "processing_failed", reason: f.reason))
+                    metrics.deadLettered("processing_failed").increment()
+                    dlq += 1
+                    continue
+                case .success(let a):
+                    analysis = a
+                }
+                analyzed.append((r, timed))
                 let turn = timed.turn
                 var event = EmotionEvent(turn: turn, prediction: analysis.prediction, modelVersion: analyzer.modelVersion, processedAt: now)
                 event.eventID = Self.eventID(r)
@@ -240,9 +246,9 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
                     alerts += 1
                 }
             }
-            // The state after each dialogue's last turn in this batch.
+            // The state after each dialogue's last analyzed turn in this batch.
             var lastTurn: [String: KafkaRecord] = [:]
-            for (r, t) in fresh { lastTurn[t.turn.dialogueID] = r }
+            for (r, t) in analyzed { lastTurn[t.turn.dialogueID] = r }
             for (id, r) in lastTurn {
                 guard let s = states[id] else { continue }
                 batch.states.append(DialogueStateRow(dialogueID: id, sourceTopic: r.topic, sourcePartition: r.partition,
@@ -281,29 +287,35 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
             try await retrying("write audits") { try await self.writer.write(auditBatch) }
             metrics.auditWrite.record(duration: ContinuousClock.now - t0)
         }
-        for (r, t) in fresh where failure == nil {
+        for (r, t) in analyzed {
             if let s = states[t.turn.dialogueID] {
                 dialogues.put(t.turn.dialogueID, state: s, source: r.topicPartition, lastOffset: r.offset, lastTurnAt: t.timestamp)
             }
         }
         try await retrying("commit offsets") { try await self.consumer.commit(records) }
 
+        // Idle windows are judged in event time: the newest turn seen on each partition, not the
+        // wall clock, so a backlog of old turns (after an outage, or a historical replay) keeps its
+        // dialogues' context between batches.
+        for (r, t) in fresh {
+            watermarks[r.topicPartition] = max(watermarks[r.topicPartition] ?? t.timestamp, t.timestamp)
+        }
         let evictedBefore = dialogues.evictions
-        dialogues.evictIdle(now: now)
+        dialogues.evictIdle(watermarks: watermarks)
         metrics.evictions.increment(by: Int64(dialogues.evictions - evictedBefore))
         metrics.liveDialogues.record(dialogues.count)
         if let lag = try? consumer.lag() {
             for (tp, n) in lag { metrics.lag(tp).record(n) }
         }
         metrics.turns.increment(by: Int64(records.count))
-        metrics.events.increment(by: Int64(failure == nil ? fresh.count : 0))
+        metrics.events.increment(by: Int64(analyzed.count))
         metrics.replayed.increment(by: Int64(replayed))
         metrics.escalations.increment(by: Int64(alerts))
         metrics.batchSize.record(records.count)
         metrics.batchLatency.record(duration: ContinuousClock.now - started)
         stats.batches += 1
         stats.turns += records.count
-        stats.events += failure == nil ? fresh.count : 0
+        stats.events += analyzed.count
         stats.replayed += replayed
         stats.deadLettered += dlq
         stats.alerts += alerts
@@ -312,7 +324,49 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         ])
     }
 
-    private func analyze(_ turns: [TimedTurn], states: inout [String: Analyzer.State]) async throws -> [TurnAnalysis] {
+    /// Why the model gave up on one turn.
+    struct AnalysisFailure: Error {
+        var reason: String
+    }
+
+    /// Analyzes `turns`, retrying the whole batch up to `maxAttempts` times. If it still fails,
+    /// bisects it (one attempt per half) so that only the turns that fail on their own are given
+    /// up: a poison turn costs its batch about 2·log2(n) extra analyses, not its neighbours' events.
+    /// `states` is only advanced by the turns that succeed.
+    private func analyzeIsolating(_ turns: [TimedTurn], states: inout [String: Analyzer.State]) async throws
+        -> [Result<TurnAnalysis, AnalysisFailure>] {
+        do {
+            return try await analyze(turns, states: &states, attempts: configuration.maxAttempts).map { .success($0) }
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            return try await bisect(turns, states: &states, error: error)
+        }
+    }
+
+    private func bisect(_ turns: [TimedTurn], states: inout [String: Analyzer.State], error: any Error) async throws
+        -> [Result<TurnAnalysis, AnalysisFailure>] {
+        guard turns.count > 1 else {
+            logger.error("turn failed analysis; dead-lettering it", metadata: [
+                "dialogue.id": "\(turns.first?.turn.dialogueID ?? "")", "error": "\(error)",
+            ])
+            return turns.map { _ in .failure(AnalysisFailure(reason: "\(error)")) }
+        }
+        var out: [Result<TurnAnalysis, AnalysisFailure>] = []
+        let mid = turns.count / 2
+        for half in [Array(turns[..<mid]), Array(turns[mid...])] {
+            do {
+                out += try await analyze(half, states: &states, attempts: 1).map { .success($0) }
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                out += try await bisect(half, states: &states, error: error)
+            }
+        }
+        return out
+    }
+
+    private func analyze(_ turns: [TimedTurn], states: inout [String: Analyzer.State], attempts: Int) async throws -> [TurnAnalysis] {
         var attempt = 0
         while true {
             attempt += 1
@@ -328,7 +382,7 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
                 states = newStates
                 return out
             } catch {
-                guard attempt < configuration.maxAttempts else { throw error }
+                guard attempt < attempts else { throw error }
                 logger.warning("analysis failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
                 try await Task.sleep(for: backoff(attempt))
             }

@@ -1,0 +1,230 @@
+import AuditStore
+import EmotionModel
+import Foundation
+import Kafka
+import Testing
+@testable import Pipeline
+
+@Suite("Bad input, poison turns and old backlogs (in-process)")
+struct FuzzTests {
+    @Test("10,000 malformed records among valid ones: no crash, each record processed or dead-lettered, memory bounded",
+          .timeLimit(.minutes(3)))
+    func fuzz() async throws {
+        let pipeline = try await InProcessPipeline<WideKeywordAnalyzer>()
+        var rng = SplitMix(seed: faultSeed &+ 5)
+        let values = makeFuzzRecords(malformed: 10_000, valid: 2_000, rng: &rng)
+        let topic = pipeline.config.inputTopic
+        let reports = try await pipeline.producer.sendAll(values.map { v in
+            KafkaProducerMessage(topic: topic, key: Array("k\(rng.next() % 97)".utf8), value: v)
+        })
+        let rssBefore = selfRSSMB()
+        try pipeline.start(WideKeywordAnalyzer())
+        try await pipeline.waitForTurns(values.count, timeout: .seconds(120))
+        let rssAfter = selfRSSMB()
+        try await pipeline.stop()
+        let stats = await pipeline.processor.stats
+        #expect(stats.turns == values.count)
+
+        let all = Set(eventIDs(reports, topic: topic))
+        let audited = Set(try auditCounts(databaseURL: pipeline.databaseURL, topic: topic).keys)
+        let dlq = try await readDeadLetters(bootstrap: pipeline.cluster.bootstrapServers, topic: pipeline.config.deadLetterTopic,
+                                            atLeast: stats.deadLettered)
+        let dead = Set(dlq.compactMap { r in
+            r.header("plutchik.source.partition").flatMap { p in r.header("plutchik.source.offset").map { "\(topic)/\(p)/\($0)" } }
+        })
+        #expect(dlq.allSatisfy { $0.header("plutchik.error.code") != nil && $0.header("plutchik.error.reason") != nil })
+        #expect(audited.isDisjoint(with: dead), "records both audited and dead-lettered: \(audited.intersection(dead).prefix(5))")
+        let unaccounted = all.subtracting(audited).subtracting(dead)
+        #expect(unaccounted.isEmpty, "\(unaccounted.count) records neither processed nor dead-lettered: \(unaccounted.prefix(5))")
+        #expect(audited.union(dead).isSubset(of: all))
+        // Duplicated turn ids (~1/12 of the malformed kinds) are valid turns and are processed.
+        #expect(dead.count >= 8_000, "only \(dead.count) dead-lettered of 10,000 malformed")
+        #expect(rssAfter - rssBefore < 300, "RSS grew from \(rssBefore) to \(rssAfter) MB")
+        let codes = Dictionary(grouping: dlq, by: { $0.header("plutchik.error.code") ?? "?" }).mapValues(\.count)
+        print("fuzz: \(values.count) records, \(audited.count) processed, \(dead.count) dead-lettered \(codes); RSS \(rssBefore) → \(rssAfter) MB")
+    }
+
+    @Test("A poison turn goes to the DLQ alone after bounded attempts and never blocks its partition", .timeLimit(.minutes(1)))
+    func poisonTurn() async throws {
+        let pipeline = try await InProcessPipeline<PoisonAnalyzer>(partitions: 3) {
+            $0.maxAttempts = 3
+            $0.retryBackoff = .milliseconds(10)
+            $0.maxBatchWait = .milliseconds(50)
+        }
+        let topic = pipeline.config.inputTopic
+        var msgs: [KafkaProducerMessage] = []
+        for turn in 1...5 {
+            for d in 0..<20 {
+                let text = d == 3 && turn == 3 ? "POISON" : (turn % 2 == 0 ? "I am furious" : "thanks")
+                msgs.append(KafkaProducerMessage(topic: topic, key: "d\(d)",
+                                                 value: #"{"dialogue_id":"d\#(d)","turn_id":\#(turn),"speaker":"c","text":"\#(text)"}"#))
+            }
+        }
+        let reports = try await pipeline.producer.sendAll(msgs)
+        let analyzer = PoisonAnalyzer()
+        try pipeline.start(analyzer)
+        try await pipeline.waitForTurns(msgs.count, timeout: .seconds(30))
+        try await pipeline.stop()
+
+        let stats = await pipeline.processor.stats
+        #expect(stats.deadLettered == 1, "dead-lettered \(stats.deadLettered); only the poison turn should be")
+        #expect(stats.events == msgs.count - 1)
+        let dlq = try await readDeadLetters(bootstrap: pipeline.cluster.bootstrapServers, topic: pipeline.config.deadLetterTopic, atLeast: 1)
+        #expect(dlq.count == 1)
+        #expect(dlq.first.map { String(decoding: $0.value ?? [], as: UTF8.self).contains("POISON") } == true)
+        #expect(dlq.first?.header("plutchik.error.code") == "processing_failed")
+        // Everything else, including what follows the poison turn in its partition, was processed and committed.
+        let ids = eventIDs(reports, topic: topic)
+        let counts = try auditCounts(databaseURL: pipeline.databaseURL, topic: topic)
+        #expect(counts.count == msgs.count - 1)
+        #expect(try await pipeline.committedTotal(partitions: 3) == msgs.count)
+        #expect(Set(ids).subtracting(counts.keys).count == 1)
+        // Dialogue d3 carried on without the poison turn: 4 turns applied.
+        let state = try await pipeline.writer.query("SELECT encode(state, 'hex') FROM dialogue_state WHERE dialogue_id = 'd3'")
+        #expect(state.first?[0] == "0402", "d3's state \(state) should be 4 turns, 2 angry")
+        // Bounded: maxAttempts for the batch, then a bisection, not an attempt per turn per retry.
+        #expect(analyzer.poisonAttempts.value <= 3 + 2 * 7, "the poison turn was analyzed \(analyzer.poisonAttempts.value) times")
+    }
+
+    @Test("A backlog of turns older than the idle window keeps each dialogue's context across batches", .timeLimit(.minutes(1)))
+    func oldBacklogKeepsContext() async throws {
+        // Three days old, 10 s apart: within each dialogue the window never idles, but every turn
+        // is older than the 30-minute idle window by the wall clock.
+        let pipeline = try await InProcessPipeline<KeywordAnalyzer>(partitions: 2) { $0.maxBatchSize = 4 }
+        let topic = pipeline.config.inputTopic
+        let base = Date().addingTimeInterval(-3 * 86_400)
+        var msgs: [KafkaProducerMessage] = []
+        for turn in 1...6 {
+            for d in 0..<10 {
+                let ts = EmotionEventTimestamp.format(base.addingTimeInterval(Double(turn * 10 + d)))
+                msgs.append(KafkaProducerMessage(topic: topic, key: "d\(d)",
+                                                 value: #"{"dialogue_id":"d\#(d)","turn_id":\#(turn),"speaker":"c","text":"thanks","ts":"\#(ts)"}"#))
+            }
+        }
+        _ = try await pipeline.producer.sendAll(msgs)
+        try pipeline.start(KeywordAnalyzer())
+        try await pipeline.waitForTurns(msgs.count, timeout: .seconds(30))
+        try await pipeline.stop()
+        let rows = try await pipeline.writer.query("SELECT dialogue_id, encode(state, 'hex') FROM dialogue_state ORDER BY 1")
+        #expect(rows.count == 10)
+        let short = rows.filter { $0[1] != "0600" }
+        #expect(short.isEmpty, "dialogues that lost context (state = turns, angry): \(short)")
+    }
+}
+
+/// The KeywordAnalyzer, except that any batch holding a turn whose text is "POISON" throws.
+struct PoisonAnalyzer: TurnAnalyzer {
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var n = 0
+        var value: Int { lock.withLock { n } }
+        func increment() { lock.withLock { n += 1 } }
+    }
+    struct Poisoned: Error {}
+    let inner = KeywordAnalyzer()
+    let poisonAttempts = Counter()
+    var modelVersion: String { inner.modelVersion }
+    func initialState() -> KeywordAnalyzer.State { inner.initialState() }
+    func analyze(_ turns: [TimedTurn], states: inout [String: KeywordAnalyzer.State]) throws -> [TurnAnalysis] {
+        if turns.contains(where: { $0.turn.text == "POISON" }) {
+            poisonAttempts.increment()
+            throw Poisoned()
+        }
+        return try inner.analyze(turns, states: &states)
+    }
+    func encode(_ state: KeywordAnalyzer.State) throws -> [UInt8] { try inner.encode(state) }
+    func decode(_ bytes: [UInt8]) throws -> KeywordAnalyzer.State { try inner.decode(bytes) }
+}
+
+/// The KeywordAnalyzer with counts wider than a byte (fuzzed dialogues get hundreds of turns).
+struct WideKeywordAnalyzer: TurnAnalyzer {
+    let inner = KeywordAnalyzer()
+    var modelVersion: String { inner.modelVersion }
+    func initialState() -> KeywordAnalyzer.State { inner.initialState() }
+    func analyze(_ turns: [TimedTurn], states: inout [String: KeywordAnalyzer.State]) throws -> [TurnAnalysis] {
+        try inner.analyze(turns, states: &states)
+    }
+    func encode(_ s: KeywordAnalyzer.State) throws -> [UInt8] { Array("\(s.turns),\(s.angry)".utf8) }
+    func decode(_ bytes: [UInt8]) throws -> KeywordAnalyzer.State {
+        let parts = String(decoding: bytes, as: UTF8.self).split(separator: ",").compactMap { Int($0) }
+        guard parts.count == 2 else { throw PoisonAnalyzer.Poisoned() }
+        return KeywordAnalyzer.State(turns: parts[0], angry: parts[1])
+    }
+}
+
+/// Malformed records of many kinds, mixed at random with valid turns.
+func makeFuzzRecords(malformed: Int, valid: Int, rng: inout SplitMix) -> [[UInt8]] {
+    func turn(_ d: Int, _ t: Int, text: String = "thanks, that helps", extra: String = "") -> [UInt8] {
+        Array(#"{"dialogue_id":"f\#(d)","turn_id":\#(t),"speaker":"c","text":"\#(text)"\#(extra)}"#.utf8)
+    }
+    var out: [[UInt8]] = []
+    var validSeen: [[UInt8]] = []
+    for i in 0..<valid {
+        let v = turn(i % 300, i / 300 + 1)
+        out.append(v)
+        validSeen.append(v)
+    }
+    for i in 0..<malformed {
+        let kind = Int(rng.next() % 12)
+        var v: [UInt8]
+        switch kind {
+        case 0:  // random bytes, sometimes none at all
+            v = (0..<Int(rng.next() % 300)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        case 1:  // truncated JSON
+            let full = turn(Int(rng.next() % 300), 1)
+            v = Array(full.prefix(Int(rng.next() % UInt64(full.count - 1))))
+        case 2:  // wrong types
+            let variants = [
+                #"{"dialogue_id":"x","turn_id":"one","speaker":"c","text":"hi"}"#,
+                #"{"dialogue_id":7,"turn_id":1,"speaker":"c","text":"hi"}"#,
+                #"{"dialogue_id":"x","turn_id":1,"speaker":null,"text":"hi"}"#,
+                #"{"dialogue_id":"x","turn_id":1,"speaker":"c","text":["hi"]}"#,
+                #"{"dialogue_id":{"a":1},"turn_id":1.5,"speaker":"c","text":"hi"}"#,
+                #"{"dialogue_id":"x","turn_id":1e400,"speaker":"c","text":"hi"}"#,
+                #"{"dialogue_id":"x","turn_id":-99999999999999999999,"speaker":"c","text":"hi"}"#,
+                #"["dialogue_id","x"]"#, "null", "42", #""a string""#, "{}",
+            ]
+            v = Array(variants[Int(rng.next() % UInt64(variants.count))].utf8)
+        case 3:  // giant text (kept rare: the mock broker holds ~5 MiB per partition)
+            let n = i % 10 == 0 ? 5_001 + Int(rng.next() % 60_000) : 5_001 + Int(rng.next() % 200)
+            v = turn(1, 1, text: String(repeating: "a", count: n))
+        case 4:  // invalid UTF-8 inside a string, or an overlong / surrogate sequence
+            let bad: [[UInt8]] = [[0xC3, 0x28], [0xFF], [0xED, 0xA0, 0x80], [0xC0, 0xAF], [0xF8, 0x88, 0x80, 0x80, 0x80]]
+            v = Array(#"{"dialogue_id":"x","turn_id":1,"speaker":"c","text":"ab"#.utf8) + bad[Int(rng.next() % 5)] + Array(#""}"#.utf8)
+        case 5:  // control characters: escaped in ids, raw in strings, NUL in text
+            let variants = [
+                #"{"dialogue_id":"x\u0001","turn_id":1,"speaker":"c","text":"hi"}"#,
+                "{\"dialogue_id\":\"x\u{7}\",\"turn_id\":1,\"speaker\":\"c\",\"text\":\"hi\"}",
+                #"{"dialogue_id":"x","turn_id":1,"speaker":"c","text":"a\u0000b"}"#,
+                #"{"dialogue_id":"x","turn_id":1,"speaker":"c\u001b[31m","text":"hi"}"#,
+                #"{"dialogue_id":"x","turn_id":1,"speaker":"c","text":"lone \ud800 surrogate"}"#,
+            ]
+            v = Array(variants[Int(rng.next() % UInt64(variants.count))].utf8)
+        case 6:  // a duplicated turn id (valid: processed again under a new offset)
+            v = validSeen[Int(rng.next() % UInt64(validSeen.count))]
+        case 7:  // timestamps far past, far future, or nonsense
+            let ts = [#""1970-01-01T00:00:00Z""#, "0", #""0001-01-01T00:00:00Z""#, #""2999-12-31T23:59:59Z""#,
+                      "99999999999999", "-5", #""yesterday""#, #""2026-13-45T99:99:99Z""#, "1e300"]
+            v = turn(2, 1, extra: #","ts":\#(ts[Int(rng.next() % UInt64(ts.count))])"#)
+        case 8:  // deep nesting
+            let depth = 600 + Int(rng.next() % 3_000)
+            v = Array(repeating: UInt8(ascii: "["), count: depth) + Array(repeating: UInt8(ascii: "]"), count: depth)
+        case 9:  // missing or empty required fields, over-long ids
+            let variants = [
+                #"{"turn_id":1,"speaker":"c","text":"hi"}"#, #"{"dialogue_id":"","turn_id":1,"speaker":"c","text":"hi"}"#,
+                #"{"dialogue_id":"\#(String(repeating: "d", count: 5000))","turn_id":1,"speaker":"c","text":"hi"}"#,
+                #"{"dialogue_id":"x","turn_id":1,"speaker":"c","text":"hi","role":"overlord"}"#,
+            ]
+            v = Array(variants[Int(rng.next() % UInt64(variants.count))].utf8)
+        case 10:  // valid JSON with junk after it, or a BOM before it
+            v = rng.next() % 2 == 0 ? turn(3, 1) + Array(" trailing".utf8) : [0xEF, 0xBB, 0xBF] + turn(3, 1)
+        default:  // random bytes spliced into a valid turn
+            v = turn(4, 1)
+            for _ in 0..<3 { v[Int(rng.next() % UInt64(v.count))] = UInt8(truncatingIfNeeded: rng.next()) }
+        }
+        out.append(v)
+    }
+    // Shuffle (seeded).
+    for i in stride(from: out.count - 1, to: 0, by: -1) { out.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+    return out
+}
