@@ -51,7 +51,7 @@ enum { MR = 12 };
 size_t ck_bf16_scratch_count(int m, int k) { return (size_t)((m + MR - 1) / MR * MR) * (size_t)k; }
 
 // A (M, K) fp32 -> bf16 rows, padded with zero rows to a multiple of MR.
-AVX512BF16 static void convert_a(uint16_t *abf, const float *a, int m, int k) {
+AVX512BF16 void ck_bf16_convert(uint16_t *abf, const float *a, int m, int k) {
     int mp = (m + MR - 1) / MR * MR;
     for (int i = 0; i < m; i++) {
         const float *ar = a + (size_t)i * k;
@@ -113,14 +113,13 @@ AVX512BF16 static inline void tile(float *out, const uint16_t *abf, const uint16
     }
 }
 
-AVX512BF16 void ck_bf16_gemm(float *out, const float *a, const uint16_t *wpacked, const float *bias,
-                             const float *residual, int m, int n, int k, uint16_t *scratch) {
-    convert_a(scratch, a, m, k);
-    for (int p = 0; p < n / 32; p++) {
+AVX512BF16 void ck_bf16_gemm(float *out, const uint16_t *abf, const uint16_t *wpacked, const float *bias,
+                             const float *residual, int m, int n, int k, int p0, int p1) {
+    for (int p = p0; p < p1; p++) {
         const uint16_t *bp = wpacked + (size_t)p * k * 32;
         for (int i0 = 0; i0 < m; i0 += MR) {
             int rows = m - i0 < MR ? m - i0 : MR;
-            tile(out + (size_t)i0 * n, scratch + (size_t)i0 * k, bp, bias,
+            tile(out + (size_t)i0 * n, abf + (size_t)i0 * k, bp, bias,
                  residual ? residual + (size_t)i0 * n : NULL, rows, n, k, p * 32);
         }
     }
@@ -173,8 +172,8 @@ AVX512 static void tile_f32_rows(float *o, const float *ar, const float *bp, con
 }
 
 AVX512 void ck_f32_gemm(float *out, const float *a, const float *wpacked, const float *bias,
-                        const float *residual, int m, int n, int k) {
-    for (int p = 0; p < n / 32; p++) {
+                        const float *residual, int m, int n, int k, int p0, int p1) {
+    for (int p = p0; p < p1; p++) {
         const float *bp = wpacked + (size_t)p * k * 32;
         for (int i0 = 0; i0 < m; i0 += MR) {
             float *o = out + (size_t)i0 * n;
@@ -307,17 +306,18 @@ int ck_has_avx512bf16(void) { return 0; }
 size_t ck_bf16_packed_count(int n, int k) { return (size_t)n * (size_t)k; }
 void ck_bf16_pack_weights(uint16_t *packed, const float *w, int n, int k) { (void)packed; (void)w; (void)n; (void)k; }
 size_t ck_bf16_scratch_count(int m, int k) { return (size_t)m * (size_t)k; }
-void ck_bf16_gemm(float *out, const float *a, const uint16_t *wpacked, const float *bias,
-                  const float *residual, int m, int n, int k, uint16_t *scratch) {
-    (void)out; (void)a; (void)wpacked; (void)bias; (void)residual; (void)m; (void)n; (void)k; (void)scratch;
+void ck_bf16_convert(uint16_t *abf, const float *a, int m, int k) { (void)abf; (void)a; (void)m; (void)k; }
+void ck_bf16_gemm(float *out, const uint16_t *abf, const uint16_t *wpacked, const float *bias,
+                  const float *residual, int m, int n, int k, int p0, int p1) {
+    (void)out; (void)abf; (void)wpacked; (void)bias; (void)residual; (void)m; (void)n; (void)k; (void)p0; (void)p1;
 }
 void ck_gelu_avx512(float *out, const float *x, long count) { (void)out; (void)x; (void)count; }
 void ck_bf16_pack_from_f32_panels(uint16_t *packed, const float *wpanels, int n, int k) { (void)packed; (void)wpanels; (void)n; (void)k; }
 size_t ck_f32_packed_count(int n, int k) { return (size_t)n * (size_t)k; }
 void ck_f32_pack_weights(float *packed, const float *w, int n, int k) { (void)packed; (void)w; (void)n; (void)k; }
 void ck_f32_gemm(float *out, const float *a, const float *wpacked, const float *bias,
-                 const float *residual, int m, int n, int k) {
-    (void)out; (void)a; (void)wpacked; (void)bias; (void)residual; (void)m; (void)n; (void)k;
+                 const float *residual, int m, int n, int k, int p0, int p1) {
+    (void)out; (void)a; (void)wpacked; (void)bias; (void)residual; (void)m; (void)n; (void)k; (void)p0; (void)p1;
 }
 void ck_attention_avx512(float *out, int out_stride, const float *qkv, int qkv_stride,
                          int t, int heads, int d, float *scratch) {

@@ -3,7 +3,9 @@ import Kernels
 
 /// How an encoder runs.
 public struct EncoderConfiguration: Sendable {
-    /// OpenBLAS threads (process-wide). One leaves the other core to Kafka and PostgreSQL.
+    /// Threads for the dense layers: the AVX-512 GEMMs split their output columns over this
+    /// many GCD threads; without AVX-512 it is OpenBLAS's (process-wide) thread count. One
+    /// leaves the other core to Kafka and PostgreSQL.
     public var threads: Int
     /// Longest accepted token sequence, [CLS] and [SEP] included (at most 512).
     public var maxLength: Int
@@ -65,9 +67,7 @@ public final class MiniLMEncoder {
             url = url.appendingPathComponent("model.safetensors")
         }
         let st = try SafeTensors(url: url)
-        // The AVX-512 GEMM is single-threaded; with more BLAS threads keep OpenBLAS's layout.
-        let panels = CPUFeatures.avx512 && configuration.threads == 1
-        try self.init(weights: MiniLMWeights(file: st, panels32: panels), configuration: configuration)
+        try self.init(weights: MiniLMWeights(file: st, panels32: CPUFeatures.avx512), configuration: configuration)
     }
 
     init(weights: MiniLMWeights, configuration: EncoderConfiguration) throws {
@@ -157,10 +157,11 @@ public final class MiniLMEncoder {
         _ wf: UnsafePointer<Float>, _ wb: PackedBF16Matrix?, _ bias: UnsafePointer<Float>,
         residual: UnsafePointer<Float>?, m: Int, n: Int, k: Int
     ) {
+        let threads = configuration.threads
         if let wb {
-            matmulBF16(out, a, wb, bias, residual: residual, m: m, scratch: bf16Scratch)
+            matmulBF16(out, a, wb, bias, residual: residual, m: m, scratch: bf16Scratch, threads: threads)
         } else if w.panels32 {
-            matmulPacked(out, a, wf, bias, residual: residual, m: m, n: n, k: k)
+            matmulPacked(out, a, wf, bias, residual: residual, m: m, n: n, k: k, threads: threads)
         } else if let residual {
             matmulTransposedResidual(out, a, wf, bias, residual: residual, m: m, n: n, k: k)
         } else {

@@ -1,5 +1,6 @@
 import CKernels
 import COpenBLAS
+import Dispatch
 
 /// Sets the number of threads OpenBLAS uses for every later GEMM in this process.
 public func setBLASThreads(_ n: Int) {
@@ -53,7 +54,8 @@ public func packPanels32(_ out: UnsafeMutablePointer<Float>, _ w: UnsafePointer<
 
 /// out = a · wᵀ + bias [+ residual] with w in `packPanels32` layout: an AVX-512 FMA kernel
 /// (12×32 register tile, bias and residual fused into the store) that beats OpenBLAS here
-/// by skipping its per-call packing. Single-threaded; only call when `CPUFeatures.avx512`.
+/// by skipping its per-call packing. Split over `threads` threads by output columns (no
+/// spinning workers). Only call when `CPUFeatures.avx512`.
 ///
 /// - a:        (M, K)
 /// - w:        (N, K) packed
@@ -62,8 +64,24 @@ public func packPanels32(_ out: UnsafeMutablePointer<Float>, _ w: UnsafePointer<
 /// - out:      (M, N)
 public func matmulPacked(
     _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
-    _ bias: UnsafePointer<Float>, residual: UnsafePointer<Float>?, m: Int, n: Int, k: Int
+    _ bias: UnsafePointer<Float>, residual: UnsafePointer<Float>?, m: Int, n: Int, k: Int,
+    threads: Int = 1
 ) {
     precondition(CPUFeatures.avx512, "this CPU has no AVX-512")
-    ck_f32_gemm(out, a, w, bias, residual, Int32(m), Int32(n), Int32(k))
+    forEachPanelRange(panels: n / 32, threads: threads) { p0, p1 in
+        ck_f32_gemm(out, a, w, bias, residual, Int32(m), Int32(n), Int32(k), Int32(p0), Int32(p1))
+    }
+}
+
+/// Splits `panels` into `threads` contiguous ranges and runs them concurrently (GCD), or
+/// inline for one thread.
+func forEachPanelRange(panels: Int, threads: Int, _ body: (Int, Int) -> Void) {
+    let t = max(1, min(threads, panels))
+    if t == 1 { body(0, panels); return }
+    withoutActuallyEscaping(body) { body in
+        nonisolated(unsafe) let body = body
+        DispatchQueue.concurrentPerform(iterations: t) { i in
+            body(panels * i / t, panels * (i + 1) / t)
+        }
+    }
 }

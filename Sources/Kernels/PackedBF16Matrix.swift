@@ -42,7 +42,8 @@ public func bf16ScratchCount(m: Int, k: Int) -> Int {
 }
 
 /// out = a · wᵀ + bias [+ residual], with a and w rounded to bf16 and fp32 accumulation
-/// (AVX512-BF16 `vdpbf16ps`). Only call when `CPUFeatures.avx512bf16`.
+/// (AVX512-BF16 `vdpbf16ps`), split over `threads` threads by output columns. Only call
+/// when `CPUFeatures.avx512bf16`.
 ///
 /// - a:        (M, K)
 /// - w:        packed (N, K)
@@ -53,8 +54,12 @@ public func bf16ScratchCount(m: Int, k: Int) -> Int {
 public func matmulBF16(
     _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ w: PackedBF16Matrix,
     _ bias: UnsafePointer<Float>, residual: UnsafePointer<Float>?, m: Int,
-    scratch: UnsafeMutablePointer<UInt16>
+    scratch: UnsafeMutablePointer<UInt16>, threads: Int = 1
 ) {
     precondition(CPUFeatures.avx512bf16, "this CPU has no AVX512-BF16")
-    ck_bf16_gemm(out, a, w.data, bias, residual, Int32(m), Int32(w.n), Int32(w.k), scratch)
+    ck_bf16_convert(scratch, a, Int32(m), Int32(w.k))
+    let data = w.data, (n, k) = (w.n, w.k)
+    forEachPanelRange(panels: n / 32, threads: threads) { p0, p1 in
+        ck_bf16_gemm(out, scratch, data, bias, residual, Int32(m), Int32(n), Int32(k), Int32(p0), Int32(p1))
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import EmotionModel
+import Kernels
 
 /// The model directory: $PLUTCHIK_MODEL_DIR or ~/.cache/plutchik/all-MiniLM-L6-v2.
 private func encoderModelDirectory() throws -> URL {
@@ -34,11 +35,13 @@ private func cosine(_ a: [Float], _ b: [Float]) -> Float {
 }
 
 @Suite struct MiniLMEncoderTests {
-    /// Against a float64 numpy reference (Fixtures/make_encoder_golden.py), in shuffled order.
-    /// One thread uses the packed AVX-512 GEMM (where available), two use OpenBLAS.
-    @Test(arguments: [(1, 1), (16, 1), (16, 2)])
-    func matchesReference(batchSize: Int, threads: Int) throws {
-        let enc = try MiniLMEncoder(modelFile: encoderModelDirectory(), configuration: .init(threads: threads, batchSize: batchSize))
+    /// Against a float64 numpy reference (Fixtures/make_encoder_golden.py), in shuffled order,
+    /// on the packed AVX-512 GEMM (where available; 1 or 2 threads) and on OpenBLAS.
+    @Test(arguments: [(1, 1, true), (16, 1, true), (16, 2, true), (16, 1, false)])
+    func matchesReference(batchSize: Int, threads: Int, panels: Bool) throws {
+        let url = try encoderModelDirectory().appendingPathComponent("model.safetensors")
+        let weights = try MiniLMWeights(file: SafeTensors(url: url), panels32: panels && CPUFeatures.avx512)
+        let enc = try MiniLMEncoder(weights: weights, configuration: .init(threads: threads, batchSize: batchSize))
         var cases = try goldenCases()
         #expect(cases.count >= 40)
         var g = SystemRandomNumberGenerator()
@@ -54,12 +57,13 @@ private func cosine(_ a: [Float], _ b: [Float]) -> Float {
             #expect(diff <= 1e-4, "\(c.text.prefix(40)): max abs diff \(diff)")
             #expect(cos >= 0.99999, "\(c.text.prefix(40)): cosine \(cos)")
         }
-        print("encoder vs reference, batch \(batchSize), threads \(threads): max abs diff \(worstDiff), min cosine \(worstCos)")
+        print("encoder vs reference, batch \(batchSize), threads \(threads), panels \(weights.panels32): max abs diff \(worstDiff), min cosine \(worstCos)")
     }
 
     /// The bf16 path stays within cosine 0.999 of the reference (fp32 on CPUs without AVX512-BF16).
-    @Test func bf16PathIsClose() throws {
-        let enc = try MiniLMEncoder(modelFile: encoderModelDirectory(), configuration: .init(batchSize: 16, bf16: true))
+    @Test(arguments: [1, 2])
+    func bf16PathIsClose(threads: Int) throws {
+        let enc = try MiniLMEncoder(modelFile: encoderModelDirectory(), configuration: .init(threads: threads, batchSize: 16, bf16: true))
         let cases = try goldenCases()
         let got = try enc.encode(cases.map(\.ids))
         var worstCos: Float = 1, worstDiff: Float = 0

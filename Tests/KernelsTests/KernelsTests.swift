@@ -148,6 +148,10 @@ func maxAbsDiff(_ a: [Float], _ b: [Double]) -> Double {
         matmulTransposed(&ref, a, w, b, m: m, n: n, k: k)
         matmulPacked(&out, a, packed, b, residual: nil, m: m, n: n, k: k)
         #expect(maxAbsDiff(out, ref.map(Double.init)) < 1e-4)
+        // Split over threads by column panels: the same numbers.
+        var split = [Float](repeating: .nan, count: m * n)
+        matmulPacked(&split, a, packed, b, residual: nil, m: m, n: n, k: k, threads: 3)
+        #expect(split == out)
     }
 }
 
@@ -173,6 +177,8 @@ func maxAbsDiff(_ a: [Float], _ b: [Double]) -> Double {
         packPanels32(&panels, w, n: n, k: k)
         var out2 = [Float](repeating: .nan, count: m * n)
         matmulBF16(&out2, a, PackedBF16Matrix(panels32: panels, n: n, k: k), b, residual: nil, m: m, scratch: &scratch)
+        #expect(out2 == out)
+        matmulBF16(&out2, a, packed, b, residual: nil, m: m, scratch: &scratch, threads: 2)
         #expect(out2 == out)
     }
 }

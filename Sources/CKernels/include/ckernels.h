@@ -20,22 +20,27 @@ void ck_bf16_pack_weights(uint16_t *packed, const float *w, int n, int k);
 /// The same packing from weights already in ck_f32_pack_weights' panel layout.
 void ck_bf16_pack_from_f32_panels(uint16_t *packed, const float *wpanels, int n, int k);
 
-/// uint16 elements of scratch ck_bf16_gemm needs for A.
+/// uint16 elements ck_bf16_convert writes for an (M, K) input (M rounded up to the tile height).
 size_t ck_bf16_scratch_count(int m, int k);
 
-/// out (M, N) = A (M, K) · Wᵀ + bias (N) [+ residual (M, N) if not NULL], with A and W
-/// rounded to bf16 and fp32 accumulation. residual may not alias out.
-void ck_bf16_gemm(float *out, const float *a, const uint16_t *wpacked, const float *bias,
-                  const float *residual, int m, int n, int k, uint16_t *scratch);
+/// A (M, K) fp32 -> bf16 (round to nearest even), zero rows appended up to the tile height.
+void ck_bf16_convert(uint16_t *abf, const float *a, int m, int k);
+
+/// Columns [32·p0, 32·p1) of out (M, N) = A · Wᵀ + bias (N) [+ residual (M, N) if not NULL],
+/// A already converted by ck_bf16_convert, fp32 accumulation. residual may not alias out.
+/// Disjoint panel ranges may run on different threads.
+void ck_bf16_gemm(float *out, const uint16_t *abf, const uint16_t *wpacked, const float *bias,
+                  const float *residual, int m, int n, int k, int p0, int p1);
 
 /// fp32 GEMM with weights packed once: packed[(p * K + k) * 32 + c] = W[p*32 + c][k].
 /// N must be a multiple of 32.
 size_t ck_f32_packed_count(int n, int k);
 void ck_f32_pack_weights(float *packed, const float *w, int n, int k);
 
-/// out (M, N) = A (M, K) · Wᵀ + bias (N) [+ residual (M, N) if not NULL], fp32 with FMA.
+/// Columns [32·p0, 32·p1) of out (M, N) = A (M, K) · Wᵀ + bias (N) [+ residual (M, N) if
+/// not NULL], fp32 with FMA. Disjoint panel ranges may run on different threads.
 void ck_f32_gemm(float *out, const float *a, const float *wpacked, const float *bias,
-                 const float *residual, int m, int n, int k);
+                 const float *residual, int m, int n, int k, int p0, int p1);
 
 /// Multi-head self-attention over one unpadded sequence (see Kernels.attention):
 /// out (T, H·D) row stride out_stride; qkv (T, 3·H·D) row stride qkv_stride.
