@@ -25,6 +25,16 @@ echo "== CLI: plutchik smoke" >&2
 
 echo "== deploy manifests" >&2; python3 Deploy/check-deploy.py
 
+echo "== CLI: plutchik demo and score; their output against the schemas" >&2
+out="$(mktemp -d)"
+DATABASE_URL="$PLUTCHIK_TEST_DATABASE_URL" .build/debug/plutchik demo --rate 0 \
+  --events-out "$out/events.jsonl" --alerts-out "$out/alerts.jsonl" | tail -8
+python3 Deploy/check-deploy.py --events "$out/events.jsonl"
+python3 Deploy/check-deploy.py --events "$out/alerts.jsonl" --schema Schemas/escalation-alert.schema.json
+.build/debug/plutchik score --input Deploy/demo/dialogues.jsonl --output "$out/scored.jsonl"
+python3 Deploy/check-deploy.py --events "$out/scored.jsonl"
+rm -rf "$out"
+
 echo "== swift test" >&2
 log="$(mktemp)"
 set +e

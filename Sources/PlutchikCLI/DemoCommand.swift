@@ -15,6 +15,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Option(help: "Turns per second to replay (0: as fast as possible).") var rate: Double = 50
     @Option(help: "Also write every published event, as JSONL, to this file.") var eventsOut: String?
+    @Option(help: "Also write every escalation alert, as JSONL, to this file.") var alertsOut: String?
     @Option(help: "The dialogues to replay (JSONL turns). Default: <repo>/Deploy/demo/dialogues.jsonl.") var dialogues: String?
     @OptionGroup var pipeline: PipelineOptions
     @OptionGroup var heads: HeadsOptions
@@ -87,10 +88,12 @@ struct DemoCommand: AsyncParsableCommand {
         print("\nEmotion mix (top 12)")
         print("  emotion           turns")
         for row in mix { print("  " + (row[0] ?? "").padding(toLength: 16, withPad: " ", startingAt: 0) + (row[1] ?? "").leftPadded(7)) }
-        if let eventsOut {
-            // The audit keeps each event exactly as published.
-            let events = try await writer.query("SELECT event::text FROM emotion_audit ORDER BY source_partition, source_offset")
-            try (events.compactMap { $0[0] }.joined(separator: "\n") + "\n").write(toFile: eventsOut, atomically: true, encoding: .utf8)
+        // The audit store keeps each event and alert as published.
+        for (file, sql) in [(eventsOut, "SELECT event::text FROM emotion_audit ORDER BY source_partition, source_offset"),
+                            (alertsOut, "SELECT alert::text FROM escalation_event ORDER BY id")] {
+            guard let file else { continue }
+            let rows = try await writer.query(sql).compactMap { $0[0] }
+            try rows.map { $0 + "\n" }.joined().write(toFile: file, atomically: true, encoding: .utf8)
         }
         let s = await processor.stats
         print("\nSummary")
