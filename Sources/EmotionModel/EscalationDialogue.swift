@@ -21,6 +21,14 @@ public struct EscalationDialogue: Sendable {
 
     public var id: String
     public var turns: [Turn]
+    /// Whether the timestamps come from the data (real timing): they are then never re-drawn.
+    public var realTiming = false
+    /// The dialogue's weight in the training loss (to balance corpora of different sizes).
+    public var weight: Float = 1
+
+    public init(id: String, turns: [Turn], realTiming: Bool = false, weight: Float = 1) {
+        self.id = id; self.turns = turns; self.realTiming = realTiming; self.weight = weight
+    }
 
     /// Whether either of the next 2 turns (customer-side, or any when roles are unknown) is an
     /// escalation emotion; nil at the last turn (nothing follows).
@@ -36,8 +44,9 @@ public struct EscalationDialogue: Sendable {
         return turns[(i + 1)...].contains { $0.timestamp - t0 <= seconds && $0.countsAsCustomer && $0.emotion.isEscalation }
     }
 
-    /// Re-draws the synthetic timestamps.
+    /// Re-draws the synthetic timestamps (a no-op for dialogues with real timing).
     public mutating func synthesiseTimestamps(_ gaps: EscalationGaps, seed: UInt64) {
+        guard !realTiming else { return }
         let ts = gaps.timestamps(characters: turns.map(\.characters), dialogueID: id, seed: seed)
         for i in turns.indices { turns[i].timestamp = ts[i] }
     }

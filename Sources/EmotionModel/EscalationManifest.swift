@@ -23,6 +23,57 @@ public struct EscalationManifest: Sendable, Codable {
     /// The epochs the hold-out chose for the ODE model and the GRU baseline.
     public var bestEpochODE: Int
     public var bestEpochGRU: Int
+    /// How the forecaster's training inputs were made (labels, cross-fitted heads predictions, ...).
+    public var inputs: String?
+    /// The commands that reproduce the model directory, in order.
+    public var commands: [String]?
+    /// Validation metrics with oracle inputs (the annotated emotions), an upper bound.
+    public var valOracle: EscalationReport?
+    /// The real-timing corpus used for distillation, if any.
+    public var corpus: Corpus?
+    /// Metrics on the corpus's held-out dialogues (real gaps, heads-distilled labels).
+    public var realTiming: EscalationReport?
+
+    /// A distillation corpus with real timestamps.
+    public struct Corpus: Sendable, Codable {
+        public var file: String
+        public var hash: String
+        public var method: String
+        public var dialogues: Int
+        public var turns: Int
+        public var trainDialogues: Int
+        public var holdoutDialogues: Int
+        public var holdoutPercent: Int
+        /// The loss weight of each corpus dialogue (Plutchik dialogues weigh 1).
+        public var weight: Float
+        /// Share of scored turns whose next 2 turns escalate (teacher labels).
+        public var positiveRate: Double
+        /// Inter-turn gap quantiles in seconds ("p10", "p50", ...), and the synthetic gaps' for comparison.
+        public var gapQuantilesSeconds: [String: Double]
+        public var syntheticGapQuantilesSeconds: [String: Double]
+
+        public init(file: String, hash: String, method: String, dialogues: Int, turns: Int, trainDialogues: Int,
+                    holdoutDialogues: Int, holdoutPercent: Int, weight: Float, positiveRate: Double,
+                    gapQuantilesSeconds: [String: Double], syntheticGapQuantilesSeconds: [String: Double]) {
+            self.file = file; self.hash = hash; self.method = method; self.dialogues = dialogues; self.turns = turns
+            self.trainDialogues = trainDialogues; self.holdoutDialogues = holdoutDialogues; self.holdoutPercent = holdoutPercent
+            self.weight = weight; self.positiveRate = positiveRate
+            self.gapQuantilesSeconds = gapQuantilesSeconds; self.syntheticGapQuantilesSeconds = syntheticGapQuantilesSeconds
+        }
+    }
+
+    /// Quantiles p10, p25, p50, p75, p90, p99 of the inter-turn gaps of some dialogues.
+    public static func gapQuantiles(_ dialogues: [EscalationDialogue]) -> [String: Double] {
+        var g: [Double] = []
+        for d in dialogues where d.turns.count > 1 {
+            for i in 1..<d.turns.count { g.append(d.turns[i].timestamp - d.turns[i - 1].timestamp) }
+        }
+        guard !g.isEmpty else { return [:] }
+        g.sort()
+        var out: [String: Double] = [:]
+        for q in [10, 25, 50, 75, 90, 99] { out["p\(q)"] = g[min(g.count - 1, g.count * q / 100)] }
+        return out
+    }
 
     public init(version: Int, command: String, trainHash: String, valHash: String, gaps: EscalationGaps,
                 training: EscalationTrainer.Options, alarm: EscalationAlarm, val: EscalationReport,

@@ -57,30 +57,30 @@ public enum EscalationTrainer {
             }
             var order = Array(data.indices)
             rng.shuffle(&order)
-            var epochLoss: Float = 0, epochCount = 0
+            var epochLoss: Float = 0, epochCount: Float = 0
             for start in stride(from: 0, to: order.count, by: o.batch) {
                 for i in 0..<n { grad[i] = 0 }
-                var loss: Float = 0, count = 0
+                var loss: Float = 0, count: Float = 0
                 for k in order[start..<min(start + o.batch, order.count)] {
                     let r = lossAndGradient(data[k], w, horizonSeconds: o.horizonSeconds, horizonWeight: o.horizonLossWeight, grad: &grad)
-                    loss += r.loss; count += r.count
+                    loss += r.loss; count += Float(r.count) * data[k].weight
                 }
                 guard count > 0 else { continue }
                 epochLoss += loss; epochCount += count
                 step += 1
-                adamW(&w.params, grad: grad, scale: 1 / Float(count), m: &m, v: &v, step: step, options: o)
+                adamW(&w.params, grad: grad, scale: 1 / count, m: &m, v: &v, step: step, options: o)
             }
-            var hl: Float = 0, hc = 0
+            var hl: Float = 0, hc: Float = 0
+            var scratch = [Float](repeating: 0, count: n)
             for d in holdout {
-                var scratch = [Float](repeating: 0, count: n)
                 let r = lossAndGradient(d, w, horizonSeconds: o.horizonSeconds, horizonWeight: 0, grad: &scratch)
-                hl += r.loss; hc += r.count
+                hl += r.loss; hc += Float(r.count) * d.weight
             }
-            let holdoutLoss = hl / Float(max(hc, 1))
+            let holdoutLoss = hl / max(hc, 1e-9)
             if holdoutLoss < best.loss { best = (holdoutLoss, epoch, w.params) }
             if epoch == 1 || epoch % 10 == 0 || epoch == o.epochs {
                 log(String(format: "%@ epoch %d: train loss %.4f, hold-out next-2 loss %.4f", ode ? "ode" : "gru",
-                           epoch, epochLoss / Float(max(epochCount, 1)), holdoutLoss))
+                           epoch, epochLoss / max(epochCount, 1e-9), holdoutLoss))
             }
         }
         w.params = best.params
@@ -116,8 +116,8 @@ public enum EscalationTrainer {
     }
 
     /// Forward and backward over one dialogue. Adds the gradient of the summed loss to `grad` and
-    /// returns the summed next-2-turns BCE (plus horizonWeight × the within-horizon BCE) and the
-    /// number of labelled turns.
+    /// returns the summed next-2-turns BCE (plus horizonWeight × the within-horizon BCE), both
+    /// times the dialogue's weight, and the number of labelled turns.
     static func lossAndGradient(_ d: EscalationDialogue, _ w: EscalationWeights, horizonSeconds: Double, horizonWeight: Float,
                                 grad: inout [Float]) -> (loss: Float, count: Int) {
         let l = w.layout, L = l.L, T = d.turns.count
@@ -131,6 +131,7 @@ public enum EscalationTrainer {
         var fcTapes = [[Float]](repeating: [], count: T), hA = [[Float]](repeating: [], count: T)
         var dLogit = [Float](repeating: 0, count: T), dLambda = [Float](repeating: 0, count: T), labelled = [Bool](repeating: false, count: T)
         var loss: Float = 0, count = 0
+        let dw = d.weight
 
         grad.withUnsafeMutableBufferPointer { gb in
         w.params.withUnsafeBufferPointer { pb in
@@ -165,11 +166,11 @@ public enum EscalationTrainer {
                 EscalationCell.rk4Forward(&z, tau: Float(tauH - tauA), steps: stepsB, tape: &fcTapes[i], p, l, ode: w.ode)
                 let lam = max(z[L], 1e-6)
                 let t2: Float = y2 ? 1 : 0
-                loss += EscalationCell.softplus(s) - t2 * s
-                dLogit[i] = EscalationCell.sigmoid(s) - t2
+                loss += dw * (EscalationCell.softplus(s) - t2 * s)
+                dLogit[i] = dw * (EscalationCell.sigmoid(s) - t2)
                 if horizonWeight > 0 {
-                    loss += horizonWeight * (yH ? -log(-expm1(-lam)) : lam)
-                    dLambda[i] = horizonWeight * (yH ? -1 / expm1(lam) : 1)
+                    loss += dw * horizonWeight * (yH ? -log(-expm1(-lam)) : lam)
+                    dLambda[i] = dw * horizonWeight * (yH ? -1 / expm1(lam) : 1)
                 }
             }
 

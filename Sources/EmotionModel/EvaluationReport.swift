@@ -18,6 +18,8 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
     public var escalationPRAUC: Float?
     public var escalationAUROCPersistence: Float?
     public var escalationAUROCGRU: Float?
+    public var escalationPRAUCPersistence: Float?
+    public var escalationPRAUCGRU: Float?
 
     public init(n: Int) { self.n = n }
 
@@ -29,6 +31,15 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
         case sarcasmF1 = "sarcasm_f1", sarcasmAUROC = "sarcasm_auroc", intensityMAE = "intensity_mae"
         case escalationAUROC = "escalation_auroc", escalationPRAUC = "escalation_pr_auc"
         case escalationAUROCPersistence = "escalation_auroc_persistence", escalationAUROCGRU = "escalation_auroc_gru"
+        case escalationPRAUCPersistence = "escalation_pr_auc_persistence", escalationPRAUCGRU = "escalation_pr_auc_gru"
+    }
+
+    /// Copies the next-2-turns escalation metrics (forecaster, GRU baseline, persistence).
+    public mutating func setEscalation(_ r: EscalationReport) {
+        escalationAUROC = r.auroc.map(Float.init); escalationPRAUC = r.prAUC.map(Float.init)
+        escalationAUROCGRU = r.aurocGRU.map(Float.init); escalationPRAUCGRU = r.prAUCGRU.map(Float.init)
+        escalationAUROCPersistence = r.aurocPersistence.map(Float.init)
+        escalationPRAUCPersistence = r.prAUCPersistence.map(Float.init)
     }
 
     /// Fills in the emotion, sarcasm and intensity metrics from predictions on labelled turns

@@ -6,11 +6,21 @@ import Foundation
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate the heads on labelled JSONL: emotion macro-F1/accuracy (as given and text-only), wheel error, sarcasm F1/AUROC, intensity MAE.")
+        abstract: "Evaluate the heads on labelled JSONL: emotion macro-F1/accuracy (as given and text-only), wheel error, sarcasm F1/AUROC, intensity MAE, and escalation AUROC/PR-AUC end to end.",
+        discussion: """
+            Escalation: the file's dialogues go through the heads (in dialogue order, with context) and \
+            the heads' predictions feed the escalation forecaster (--escalation-dir, default Models/escalation \
+            next to the heads), its GRU baseline and persistence; next-2-turns labels come from the \
+            annotated emotions. Inter-turn gaps are synthesised (EscalationGaps, --gap-seed).
+            """)
 
     @Option(name: .long, help: "Labelled JSONL (dataset format).") var data: String
     @Flag(name: .long, help: "Print one JSON object.") var json = false
     @Flag(name: .long, help: "Do not read or write the embedding cache.") var noCache = false
+    @Option(name: .long, help: "Escalation model directory (weights.json, gru.json, manifest.json); default Models/escalation next to the heads.")
+    var escalationDir: String?
+    @Flag(name: .long, help: "Skip the escalation metrics.") var noEscalation = false
+    @Option(name: .long, help: "Seed of the synthetic inter-turn gaps.") var gapSeed: UInt64 = 0
     @OptionGroup var heads: HeadsOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -23,7 +33,13 @@ struct EvalCommand: ParsableCommand {
         let all = try embedder.embed(texts + stripped)
         let full = model.predictDialogues(turns.map { ($0.dialogueID, $0.speaker, $0.text) }, embeddings: Array(all[0..<turns.count]))
         let textOnly = model.predictDialogues(zip(turns, stripped).map { ($0.dialogueID, $0.speaker, $1) }, embeddings: Array(all[turns.count...]))
-        let report = EvaluationReport.emotion(predictions: full, textOnly: textOnly, labels: turns.map(\.emotion), sarcasm: turns.map(\.sarcasm))
+        var report = EvaluationReport.emotion(predictions: full, textOnly: textOnly, labels: turns.map(\.emotion), sarcasm: turns.map(\.sarcasm))
+        if !noEscalation {
+            let dir = try EscalationSupport.modelDirectory(escalationDir, heads: heads)
+            let models = try EscalationSupport.load(dir)
+            let dialogues = EscalationDialogue.labelled(turns, inputs: full, seed: gapSeed)
+            report.setEscalation(try EscalationReport.evaluate(dialogues, forecaster: models.ode, gru: models.gru))
+        }
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys]
@@ -37,6 +53,9 @@ struct EvalCommand: ParsableCommand {
                 emotion wheel error         \(f(report.emotionWheelError))
                 sarcasm F1                  \(f(report.sarcasmF1))   AUROC \(f(report.sarcasmAUROC))
                 intensity MAE               \(f(report.intensityMAE))
+                escalation AUROC            \(f(report.escalationAUROC))   PR-AUC \(f(report.escalationPRAUC))
+                  GRU baseline AUROC        \(f(report.escalationAUROCGRU))   PR-AUC \(f(report.escalationPRAUCGRU))
+                  persistence AUROC         \(f(report.escalationAUROCPersistence))   PR-AUC \(f(report.escalationPRAUCPersistence))
                 """)
         }
     }

@@ -3,21 +3,30 @@ import EmotionModel
 import Foundation
 
 /// `plutchik train-escalation`: trains the ODE-RNN escalation forecaster and its discrete GRU
-/// baseline on labelled dialogues, evaluates both on a validation file, writes the model directory.
+/// baseline, evaluates both end to end on a validation file, writes the model directory.
 struct TrainEscalationCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-escalation",
         abstract: "Train the escalation forecaster (ODE-RNN) and its GRU baseline; write weights and manifest.",
         discussion: """
-            Inputs are the annotated emotions (one-hot, ring intensity, sarcasm flag); inter-turn gaps are \
-            synthesised (see EscalationGaps). Writes DIR/weights.json (ODE), DIR/gru.json (baseline) and \
-            DIR/manifest.json (data hashes, settings, hold-out and validation metrics). Deterministic for a seed.
+            Training inputs (--inputs): crossfit (default) = the heads' predictions on the training file, \
+            cross-fitted: heads trained on the other --folds folds of dialogues (early-stopped on --val like \
+            the committed heads) predict each fold, so no turn is seen by the heads that score it and train \
+            inputs are as noisy as served ones; labels = one-hot annotated emotions (oracle). Labels are always \
+            the annotated emotions; inter-turn gaps are synthesised (EscalationGaps) and re-drawn every epoch. \
+            --corpus adds a timestamped corpus with real gaps, distilled by the committed heads (each turn's \
+            prediction is the input, its top class the label source); --corpus-holdout-percent of its \
+            dialogues are held out and reported. Validation uses the committed heads' predictions on --val \
+            (end to end, as `plutchik eval`). Writes DIR/weights.json (ODE), DIR/gru.json (baseline) and \
+            DIR/manifest.json. Deterministic for a seed.
             """
     )
 
-    @Option(help: "Training dialogues (JSONL).")
+    enum Inputs: String, ExpressibleByArgument { case crossfit, labels }
+
+    @Option(help: "Training dialogues (JSONL, dataset format).")
     var train: String
-    @Option(help: "Validation dialogues (JSONL), only evaluated.")
+    @Option(help: "Validation dialogues (JSONL), for evaluation and the cross-fitted heads' early stopping.")
     var val: String
     @Option(help: "Output directory.")
     var out: String = "Models/escalation"
@@ -29,20 +38,87 @@ struct TrainEscalationCommand: ParsableCommand {
     var latent: Int = 16
     @Option(help: "Learning rate.")
     var lr: Float = 3e-3
+    @Option(help: "Training inputs: crossfit (heads' out-of-fold predictions) or labels (oracle one-hots).")
+    var inputs: Inputs = .crossfit
+    @Option(help: "Folds for --inputs crossfit.")
+    var folds: Int = 5
+    @Option(help: "Timestamped unlabelled corpus for real timing (Deploy/fetch-corpus.sh output).")
+    var corpus: String?
+    @Option(help: "Percent of corpus dialogues held out for the real-timing report.")
+    var corpusHoldoutPercent = 20
+    @Option(help: "Loss weight of a corpus dialogue; default: the corpus's turns weigh as much in total as the training file's.")
+    var corpusWeight: Float?
+    @OptionGroup var heads: HeadsOptions
 
     func validate() throws {
         guard (4...64).contains(latent), epochs >= 1 else { throw ValidationError("--latent must be 4–64 and --epochs ≥ 1") }
+        guard folds >= 2 else { throw ValidationError("--folds must be ≥ 2") }
     }
 
     func run() throws {
         let gaps = EscalationGaps()
         let trainURL = URL(fileURLWithPath: train), valURL = URL(fileURLWithPath: val)
-        let trainSet = try EscalationDialogue.load(trainURL, gaps: gaps, seed: 0)
-        let valSet = try EscalationDialogue.load(valURL, gaps: gaps, seed: 0)
+        let log = { (s: String) in FileHandle.standardError.write(Data((s + "\n").utf8)) }
+        let trainTurns = try LabelledTurn.load(trainURL), valTurns = try LabelledTurn.load(valURL)
+        let model = try heads.loadHeads()
+        let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, cacheDirectory: HeadsOptions.cacheDirectory)
+
+        // Validation: the committed heads' predictions, end to end.
+        let valInputs = try EscalationSupport.predictions(valTurns, heads: model, embedder: embedder)
+        let valSet = EscalationDialogue.labelled(valTurns, inputs: valInputs, gaps: gaps, seed: 0)
+        let valOracleSet = EscalationDialogue.labelled(valTurns, inputs: nil, gaps: gaps, seed: 0)
+
+        // Training inputs.
+        var trainInputs: [EmotionPrediction]?
+        let method: String
+        switch inputs {
+        case .labels:
+            method = "Plutchik train: one-hot annotated emotion, its ring intensity and the sarcasm flag (oracle inputs)"
+        case .crossfit:
+            func data(_ turns: [LabelledTurn]) throws -> HeadsTrainingData {
+                let texts = turns.map(\.text)
+                let all = try embedder.embed(texts + texts.map(EmojiFeatures.strip))
+                return HeadsTrainingData(turns: turns, embeddings: Array(all[0..<turns.count]), textOnlyEmbeddings: Array(all[turns.count...]))
+            }
+            let provenance = HeadsProvenance(version: "crossfit", trainingDataSHA256: "", validationDataSHA256: "", encoderSHA256: "")
+            var cf = HeadsTrainingConfiguration()
+            cf.seed = model.manifest.seed
+            trainInputs = HeadsTrainer.crossFittedPredictions(train: try data(trainTurns), val: try data(valTurns), folds: folds,
+                                                              provenance: provenance, configuration: cf, progress: log)
+            method = "Plutchik train: \(folds)-fold cross-fitted heads predictions (dialogues split by FNV-1a hash of dialogue_id mod \(folds); heads trained with the default `plutchik train` settings, seed \(cf.seed)+fold, on the other folds, early-stopped on val, predict the held-out fold in dialogue order with context), so no training turn is scored by heads that saw it"
+        }
+        var trainSet = EscalationDialogue.labelled(trainTurns, inputs: trainInputs, gaps: gaps, seed: 0)
+        let plutchikTrain = trainSet
+
+        // Real timing: the distilled corpus.
+        var corpusInfo: EscalationManifest.Corpus?
+        var corpusHoldout: [EscalationDialogue] = []
+        var commands: [String] = []
+        if let corpus {
+            let url = URL(fileURLWithPath: corpus)
+            let all = try EscalationSupport.distilledCorpus(url, heads: model, embedder: embedder)
+            let (ctrain, cheld) = EscalationSupport.split(all, holdoutPercent: corpusHoldoutPercent)
+            corpusHoldout = cheld
+            let scored = { (ds: [EscalationDialogue]) in ds.reduce(0) { $0 + $1.turns.count - 1 } }
+            let w = corpusWeight ?? Float(scored(trainSet)) / Float(max(scored(ctrain), 1))
+            var pos = 0, cnt = 0
+            for d in all { for i in d.turns.indices { if let y = d.label(at: i) { cnt += 1; if y { pos += 1 } } } }
+            corpusInfo = EscalationManifest.Corpus(
+                file: url.lastPathComponent, hash: try EscalationManifest.hash(fileAt: url),
+                method: "distillation: the committed heads (\(model.manifest.version)) predict every corpus turn in dialogue order with context; the prediction is the forecaster's input and its top class stands for the annotated emotion (escalation = anger, rage, aggressiveness, contempt, disgust, loathing). Real timestamps, relative to each dialogue's first turn, never re-drawn; roles unknown. Dialogues held out by FNV-1a hash of '\(EscalationSupport.corpusSalt)' + dialogue_id mod 100 < \(corpusHoldoutPercent)",
+                dialogues: all.count, turns: all.reduce(0) { $0 + $1.turns.count }, trainDialogues: ctrain.count,
+                holdoutDialogues: cheld.count, holdoutPercent: corpusHoldoutPercent, weight: w,
+                positiveRate: Double(pos) / Double(max(cnt, 1)),
+                gapQuantilesSeconds: EscalationManifest.gapQuantiles(all),
+                syntheticGapQuantilesSeconds: EscalationManifest.gapQuantiles(plutchikTrain))
+            trainSet += ctrain.map { var d = $0; d.weight = w; return d }
+            log(String(format: "corpus: %d dialogues (%d train, %d held out), weight %.4f, positive rate %.3f",
+                       all.count, ctrain.count, cheld.count, w, corpusInfo!.positiveRate))
+            commands.append("Deploy/fetch-corpus.sh ~/.cache/plutchik/\(url.lastPathComponent) \(corpusInfo!.turns)")
+        }
+
         var o = EscalationTrainer.Options()
         o.seed = seed; o.epochs = epochs; o.latentDim = latent; o.learningRate = lr
-        let log = { (s: String) in FileHandle.standardError.write(Data((s + "\n").utf8)) }
-
         let start = Date()
         let odeResult = EscalationTrainer.train(trainSet, ode: true, options: o, gaps: gaps, log: log)
         let gruResult = EscalationTrainer.train(trainSet, ode: false, options: o, gaps: gaps, log: log)
@@ -52,21 +128,37 @@ struct TrainEscalationCommand: ParsableCommand {
         let ode = EscalationForecaster(weights: odeResult.weights, alarm: alarm)
         let gru = EscalationForecaster(weights: gruResult.weights, alarm: alarm)
         let valReport = try EscalationReport.evaluate(valSet, forecaster: ode, gru: gru)
-        let holdoutReport = try EscalationReport.evaluate(odeResult.holdout, forecaster: ode, gru: gru)
+        let valOracle = try EscalationReport.evaluate(valOracleSet, forecaster: ode, gru: gru)
+        let holdoutReport = try EscalationReport.evaluate(odeResult.holdout.filter { !$0.realTiming }, forecaster: ode, gru: gru)
+        let realTiming = corpusHoldout.isEmpty ? nil : try EscalationReport.evaluate(corpusHoldout, forecaster: ode, gru: gru)
 
+        var command = "plutchik train-escalation --train \(trainURL.lastPathComponent) --val \(valURL.lastPathComponent) --epochs \(epochs) --seed \(seed) --latent \(latent) --lr \(lr) --inputs \(inputs.rawValue)"
+        if inputs == .crossfit { command += " --folds \(folds)" }
+        if let corpus {
+            command += " --corpus ~/.cache/plutchik/\(URL(fileURLWithPath: corpus).lastPathComponent) --corpus-holdout-percent \(corpusHoldoutPercent)"
+            if let corpusWeight { command += " --corpus-weight \(corpusWeight)" }
+        }
+        commands.append(command)
         let dir = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try odeResult.weights.save(dir.appendingPathComponent("weights.json"))
         try gruResult.weights.save(dir.appendingPathComponent("gru.json"))
-        let manifest = EscalationManifest(
-            version: 1,
-            command: "plutchik train-escalation --train \(trainURL.lastPathComponent) --val \(valURL.lastPathComponent) --epochs \(epochs) --seed \(seed) --latent \(latent) --lr \(lr)",
+        var manifest = EscalationManifest(
+            version: 2, command: command,
             trainHash: try EscalationManifest.hash(fileAt: trainURL), valHash: try EscalationManifest.hash(fileAt: valURL),
             gaps: gaps, training: o, alarm: alarm, val: valReport, holdout: holdoutReport,
             bestEpochODE: odeResult.bestEpoch, bestEpochGRU: gruResult.bestEpoch)
+        manifest.inputs = method + "; validation inputs: the committed heads' predictions on val (end to end)"
+        manifest.commands = commands
+        manifest.valOracle = valOracle
+        manifest.corpus = corpusInfo
+        manifest.realTiming = realTiming
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try enc.encode(manifest).write(to: dir.appendingPathComponent("manifest.json"), options: .atomic)
+        log(EscalationSupport.table(valReport, title: "val (heads inputs, synthetic gaps)"))
+        log(EscalationSupport.table(valOracle, title: "val (oracle inputs)"))
+        if let realTiming { log(EscalationSupport.table(realTiming, title: "real timing (corpus hold-out)")) }
         print(String(decoding: try enc.encode(valReport), as: UTF8.self))
     }
 }

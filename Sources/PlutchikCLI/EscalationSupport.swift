@@ -1,0 +1,62 @@
+import ArgumentParser
+import EmotionModel
+import Foundation
+
+/// What `eval`, `eval-escalation` and `train-escalation` share: finding and loading the escalation
+/// models, running the heads end to end to get the forecaster's inputs, and the distilled
+/// real-timing corpus.
+enum EscalationSupport {
+    /// The salt of the hash that holds a slice of the real-timing corpus out of training.
+    static let corpusSalt = "real-timing-holdout:"
+
+    /// `explicit`, else `Models/escalation` next to the heads' directory.
+    static func modelDirectory(_ explicit: String?, heads: HeadsOptions) throws -> URL {
+        if let explicit { return URL(fileURLWithPath: explicit) }
+        return try heads.headsDirectory().deletingLastPathComponent().appendingPathComponent("escalation")
+    }
+
+    /// The ODE forecaster and, when the directory has `gru.json`, the discrete GRU baseline.
+    static func load(_ dir: URL) throws -> (ode: EscalationForecaster, gru: EscalationForecaster?) {
+        let ode = try EscalationForecaster(directory: dir)
+        let gru = FileManager.default.fileExists(atPath: dir.appendingPathComponent("gru.json").path)
+            ? try EscalationForecaster(directory: dir, file: "gru.json") : nil
+        return (ode, gru)
+    }
+
+    /// The heads' predictions of labelled turns (in dialogue order, with context, as the stream
+    /// and `plutchik eval` see them).
+    static func predictions(_ turns: [LabelledTurn], heads: EmotionHeads, embedder: TextEmbedder) throws -> [EmotionPrediction] {
+        let e = try embedder.embed(turns.map(\.text))
+        return heads.predictDialogues(turns.map { ($0.dialogueID, $0.speaker, $0.text) }, embeddings: e)
+    }
+
+    /// A timestamped corpus distilled by the heads (teacher): every turn's prediction is the
+    /// forecaster's input and its top class the label source. Dialogues with fewer than 2 turns
+    /// are dropped.
+    static func distilledCorpus(_ url: URL, heads: EmotionHeads, embedder: TextEmbedder) throws -> [EscalationDialogue] {
+        let turns = try TimedTurn.load(url)
+        let e = try embedder.embed(turns.map(\.text)) { done, total in
+            if done == total || done % 2048 < 32 { printError("encoding corpus: \(done)/\(total) new texts") }
+        }
+        let p = heads.predictDialogues(turns.map { ($0.dialogueID, $0.speaker, $0.text) }, embeddings: e)
+        return EscalationDialogue.distilled(turns, predictions: p).filter { $0.turns.count > 1 }
+    }
+
+    /// Splits a distilled corpus into (train, held-out) by a salted hash of the dialogue id.
+    static func split(_ corpus: [EscalationDialogue], holdoutPercent: Int) -> (train: [EscalationDialogue], holdout: [EscalationDialogue]) {
+        let held = corpus.map { EscalationDialogue.inSlice($0.id, percent: holdoutPercent, salt: corpusSalt) }
+        return (zip(corpus, held).filter { !$1 }.map(\.0), zip(corpus, held).filter { $1 }.map(\.0))
+    }
+
+    static func table(_ r: EscalationReport, title: String) -> String {
+        func f(_ x: Double?) -> String { x.map { String(format: "%.3f", $0) } ?? "n/a" }
+        return """
+            \(title): \(r.dialogues) dialogues, \(r.turns) scored turns, \(r.positives) positive (next 2 turns escalate)
+                          AUROC   PR-AUC
+            ODE-RNN       \(f(r.auroc))   \(f(r.prAUC))
+            GRU           \(f(r.aurocGRU))   \(f(r.prAUCGRU))
+            persistence   \(f(r.aurocPersistence))   \(f(r.prAUCPersistence))
+            horizon AUROC (ODE) \(f(r.horizonAUROC)); alerts \(r.alerts) over \(r.escalatingDialogues) escalating dialogues
+            """
+    }
+}
