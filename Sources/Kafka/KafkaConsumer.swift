@@ -268,7 +268,13 @@ public final class KafkaConsumer: Sendable {
             let lost = rd_kafka_assignment_lost(rk) != 0
             client.logger.info("kafka partitions revoked", metadata: ["kafka.partitions": "\(list)", "kafka.lost": "\(lost)"])
             if !stopRequested {
-                channel.sendAndWaitForAck(lost ? .partitionsLost(list) : .partitionsRevoked(list))
+                if lost {
+                    // Nothing to finish: their offsets can no longer be committed, and waiting here
+                    // would hold up the rejoin (and any commit in flight) behind the caller.
+                    channel.send(.partitionsLost(list))
+                } else {
+                    channel.sendAndWaitForAck(.partitionsRevoked(list))
+                }
             }
             if cooperative {
                 if let e = rd_kafka_incremental_unassign(rk, partitions) {

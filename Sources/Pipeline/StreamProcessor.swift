@@ -112,6 +112,19 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
             case .partitionsAssigned(let ps):
                 try await loadStates(for: ps)
             case .partitionsRevoked(let ps), .partitionsLost(let ps):
+                if case .partitionsLost = event {
+                    // The group moved on without us (e.g. the session timed out while the broker
+                    // was unreachable): these records may already be another member's, and
+                    // librdkafka does not finish the rebalance (nor answer a commit) until we
+                    // return. Drop them uncommitted: the next owner re-reads them, audits are
+                    // idempotent and replays re-publish the audited events.
+                    let lost = Set(ps)
+                    let keep = batch.indices.filter { !lost.contains(batch[$0].topicPartition) }
+                    if configuration.recordLatencies && receivedAt.count == batch.count { receivedAt = keep.map { receivedAt[$0] } }
+                    batch = keep.map { batch[$0] }
+                    logger.warning("partitions lost; their uncommitted records are left to the next owner",
+                                   metadata: ["kafka.partitions": "\(ps)"])
+                }
                 // Finish what was collected before giving the partitions up; the consumer
                 // waits for our next call before it unassigns.
                 if !batch.isEmpty {
@@ -292,7 +305,14 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
                 dialogues.put(t.turn.dialogueID, state: s, source: r.topicPartition, lastOffset: r.offset, lastTurnAt: t.timestamp)
             }
         }
-        try await retrying("commit offsets") { try await self.consumer.commit(records) }
+        do {
+            try await retrying("commit offsets") { try await self.consumer.commit(records) }
+        } catch let e as KafkaError where e.meansPartitionsMoved {
+            // The group moved on while this batch was in flight (its partitions were lost). The
+            // batch is published and audited; the next owner re-reads it and replays from the audits.
+            logger.warning("offsets not committed: the partitions moved to a new generation; the next owner replays them",
+                           metadata: ["error": "\(e)"])
+        }
 
         // Idle windows are judged in event time: the newest turn seen on each partition, not the
         // wall clock, so a backlog of old turns (after an outage, or a historical replay) keeps its
@@ -483,6 +503,14 @@ extension StreamProcessor {
     /// `topic/partition/offset`: the turn's identity in Kafka, so consumers can de-duplicate.
     static func eventID(_ record: KafkaRecord) -> String {
         "\(record.topic)/\(record.partition)/\(record.offset)"
+    }
+}
+
+extension KafkaError {
+    /// The commit was refused because this member no longer owns the partitions in the current
+    /// generation (its assignment was lost), not because a dependency is down.
+    var meansPartitionsMoved: Bool {
+        ["ILLEGAL_GENERATION", "UNKNOWN_MEMBER_ID", "FENCED_INSTANCE_ID", "_ASSIGNMENT_LOST"].contains(rdKafkaName ?? "")
     }
 }
 

@@ -125,7 +125,7 @@ struct PoisonAnalyzer: TurnAnalyzer {
     let poisonAttempts = Counter()
     var modelVersion: String { inner.modelVersion }
     func initialState() -> KeywordAnalyzer.State { inner.initialState() }
-    func analyze(_ turns: [TimedTurn], states: inout [String: KeywordAnalyzer.State]) throws -> [TurnAnalysis] {
+    func analyze(_ turns: [Pipeline.TimedTurn], states: inout [String: KeywordAnalyzer.State]) throws -> [TurnAnalysis] {
         if turns.contains(where: { $0.turn.text == "POISON" }) {
             poisonAttempts.increment()
             throw Poisoned()
@@ -141,7 +141,7 @@ struct WideKeywordAnalyzer: TurnAnalyzer {
     let inner = KeywordAnalyzer()
     var modelVersion: String { inner.modelVersion }
     func initialState() -> KeywordAnalyzer.State { inner.initialState() }
-    func analyze(_ turns: [TimedTurn], states: inout [String: KeywordAnalyzer.State]) throws -> [TurnAnalysis] {
+    func analyze(_ turns: [Pipeline.TimedTurn], states: inout [String: KeywordAnalyzer.State]) throws -> [TurnAnalysis] {
         try inner.analyze(turns, states: &states)
     }
     func encode(_ s: KeywordAnalyzer.State) throws -> [UInt8] { Array("\(s.turns),\(s.angry)".utf8) }

@@ -502,6 +502,8 @@ final class InProcessPipeline<Analyzer: TurnAnalyzerForTests>: @unchecked Sendab
     private(set) var processor: StreamProcessor<Analyzer>!
     private var serviceGroup: ServiceGroup?
     private(set) var running: Task<Void, any Error>?
+    /// Set when the processor's service group ends (how).
+    let ended = EndFlag()
 
     init(partitions: Int = 6, configure: (inout PipelineConfiguration) -> Void = { _ in }) async throws {
         cluster = try KafkaMockCluster(brokers: 1, logger: harnessLogger)
@@ -520,9 +522,9 @@ final class InProcessPipeline<Analyzer: TurnAnalyzerForTests>: @unchecked Sendab
         producer = try KafkaProducer(configuration: pc, logger: harnessLogger)
     }
 
-    func start(_ analyzer: Analyzer) throws {
+    func start(_ analyzer: Analyzer, sessionTimeout: Duration = .seconds(6)) throws {
         var cc = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: group, topics: [config.inputTopic])
-        cc.sessionTimeout = .seconds(6)
+        cc.sessionTimeout = sessionTimeout
         cc.heartbeatInterval = .milliseconds(500)
         let consumer = try KafkaConsumer(configuration: cc, logger: harnessLogger)
         let p = StreamProcessor(configuration: config, analyzer: analyzer, consumer: consumer, producer: producer,
@@ -530,14 +532,19 @@ final class InProcessPipeline<Analyzer: TurnAnalyzerForTests>: @unchecked Sendab
         let g = ServiceGroup(configuration: .init(services: [.init(service: p)], logger: harnessLogger))
         processor = p
         serviceGroup = g
-        running = Task { try await g.run() }
+        let ended = self.ended
+        running = Task {
+            do { try await g.run() } catch { ended.set("\(error)"); throw error }
+            ended.set("returned")
+        }
     }
 
     /// Waits until the processor has consumed `count` records (or fails if it stopped).
     func waitForTurns(_ count: Int, timeout: Duration) async throws {
         let p = processor!, r = running!
         try await waitUntil("the processor to consume \(count) records", timeout: timeout, interval: .milliseconds(100)) {
-            if r.isCancelled { throw HarnessError("processor task cancelled") }
+            if let how = ended.value { throw HarnessError("the processor stopped (\(how)) at \(await p.stats.turns) records") }
+            _ = r
             return await p.stats.turns >= count
         }
     }
@@ -566,3 +573,15 @@ func selfRSSMB() -> Double {
           let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
     return kb / 1024
 }
+
+/// A thread-safe, set-once note.
+final class EndFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var v: String?
+    var value: String? { lock.withLock { v } }
+    func set(_ s: String) { lock.withLock { if v == nil { v = s } } }
+}
+
+/// The pipeline's validated turn. (EmotionModel has a `TimedTurn` of its own, for the escalation
+/// trainer; this module-level alias keeps the name unambiguous in these tests.)
+typealias TimedTurn = Pipeline.TimedTurn
