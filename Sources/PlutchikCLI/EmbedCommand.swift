@@ -50,6 +50,7 @@ struct EmbedCommand: ParsableCommand {
 
         var cache = EmbeddingCache(capacity: cacheSize)
         var failed = 0, written = 0
+        var reused = 0   // repeats of a text already waiting in the same batch, encoded once
         // One batch of valid lines: the original line, its text, and its embedding once known.
         var pending: [(line: String, text: String, embedding: [Float]?)] = []
 
@@ -62,6 +63,7 @@ struct EmbedCommand: ParsableCommand {
                 firstIndex[pending[i].text] = toEncode.count
                 toEncode.append(i)
             }
+            reused += misses.count - toEncode.count
             let embeddings = try encoder.encode(toEncode.map { tokenizer.encode(pending[$0].text) })
             for (k, i) in toEncode.enumerated() { cache.put(pending[i].text, embeddings[k]) }
             for i in misses { pending[i].embedding = embeddings[firstIndex[pending[i].text]!] }
@@ -100,7 +102,9 @@ struct EmbedCommand: ParsableCommand {
             if pending.count == batch { try flush() }
         }
         try flush()
-        FileHandle.standardError.write(Data("embed: \(written) lines embedded, \(failed) failed, cache hit rate \(String(format: "%.1f", cache.hitRate * 100))%\n".utf8))
+        let lookups = cache.hits + cache.misses
+        let hitRate = lookups == 0 ? 0 : Double(cache.hits + reused) / Double(lookups)
+        FileHandle.standardError.write(Data("embed: \(written) lines embedded, \(failed) failed, cache hit rate \(String(format: "%.1f", hitRate * 100))%\n".utf8))
         if failed > 0 { throw ExitCode(1) }
     }
 
