@@ -69,22 +69,13 @@ public final class AuditWriter: Sendable {
 
     private static func write(_ batch: AuditBatch, hashTexts: Bool, on c: PostgresConnection) throws {
         if !batch.audits.isEmpty {
-            try c.execute("""
-                CREATE TEMP TABLE IF NOT EXISTS audit_stage AS SELECT \(auditColumns.joined(separator: ", "))
-                FROM emotion_audit WITH NO DATA
-                """)
-            try c.execute("TRUNCATE audit_stage")
-            var copy = CopyEncoder()
-            for a in batch.audits {
-                copy.row([
-                    a.eventID, a.sourceTopic, String(a.sourcePartition), String(a.sourceOffset), a.dialogueID, a.turnID,
-                    a.speaker, a.role, a.tenant, a.scenario, a.topic, a.channel, a.text, "", a.emotion,
-                    String(a.confidence), a.sector, a.ring, String(a.sarcasm), String(a.intensity),
-                    a.escalationRisk.map { String($0) }, a.escalationAlert ? "t" : "f", a.modelVersion,
-                    timestamp(a.turnTimestamp), timestamp(a.processedAt), a.eventJSON,
-                ])
+            let rows = batch.audits.map { a -> [String?] in
+                [a.eventID, a.sourceTopic, String(a.sourcePartition), String(a.sourceOffset), a.dialogueID, a.turnID,
+                 a.speaker, a.role, a.tenant, a.scenario, a.topic, a.channel, a.text, "", a.emotion,
+                 String(a.confidence), a.sector, a.ring, String(a.sarcasm), String(a.intensity),
+                 a.escalationRisk.map { String($0) }, a.escalationAlert ? "t" : "f", a.modelVersion,
+                 timestamp(a.turnTimestamp), timestamp(a.processedAt), a.eventJSON]
             }
-            try c.copyIn("COPY audit_stage (\(auditColumns.joined(separator: ", "))) FROM STDIN", copy.bytes)
             // The server hashes the text, and drops it when texts are stored hashed.
             let select = auditColumns.map { col -> String in
                 switch col {
@@ -93,30 +84,23 @@ public final class AuditWriter: Sendable {
                 default: return col
                 }
             }
-            try c.execute("""
+            try stage("emotion_audit", auditColumns, rows, on: c, then: """
                 INSERT INTO emotion_audit (\(auditColumns.joined(separator: ", ")))
-                SELECT \(select.joined(separator: ", ")) FROM audit_stage
+                SELECT \(select.joined(separator: ", ")) FROM emotion_audit_stage
                 ON CONFLICT (source_topic, source_partition, source_offset) DO NOTHING
                 """)
         }
         if !batch.states.isEmpty {
-            try c.execute("""
-                CREATE TEMP TABLE IF NOT EXISTS state_stage AS SELECT \(stateColumns.joined(separator: ", "))
-                FROM dialogue_state WITH NO DATA
-                """)
-            try c.execute("TRUNCATE state_stage")
-            var copy = CopyEncoder()
             // One row per dialogue: the last state in the batch wins.
             var last: [String: DialogueStateRow] = [:]
             for s in batch.states { last[s.dialogueID] = s }
-            for s in last.values.sorted(by: { $0.dialogueID < $1.dialogueID }) {
-                copy.row([s.dialogueID, s.sourceTopic, String(s.sourcePartition), String(s.lastOffset), hexBytea(s.state)])
+            let rows = last.values.sorted { $0.dialogueID < $1.dialogueID }.map { s -> [String?] in
+                [s.dialogueID, s.sourceTopic, String(s.sourcePartition), String(s.lastOffset), hexBytea(s.state)]
             }
-            try c.copyIn("COPY state_stage (\(stateColumns.joined(separator: ", "))) FROM STDIN", copy.bytes)
             // A replayed (older) state never overwrites a newer one from the same partition.
-            try c.execute("""
+            try stage("dialogue_state", stateColumns, rows, on: c, then: """
                 INSERT INTO dialogue_state (\(stateColumns.joined(separator: ", ")))
-                SELECT \(stateColumns.joined(separator: ", ")) FROM state_stage
+                SELECT \(stateColumns.joined(separator: ", ")) FROM dialogue_state_stage
                 ON CONFLICT (dialogue_id) DO UPDATE SET
                     source_topic = EXCLUDED.source_topic, source_partition = EXCLUDED.source_partition,
                     last_offset = EXCLUDED.last_offset, state = EXCLUDED.state, updated_at = now()
@@ -126,23 +110,29 @@ public final class AuditWriter: Sendable {
                 """)
         }
         if !batch.escalations.isEmpty {
-            try c.execute("""
-                CREATE TEMP TABLE IF NOT EXISTS escalation_stage AS SELECT \(escalationColumns.joined(separator: ", "))
-                FROM escalation_event WITH NO DATA
-                """)
-            try c.execute("TRUNCATE escalation_stage")
-            var copy = CopyEncoder()
-            for e in batch.escalations {
-                copy.row([e.eventID, e.dialogueID, e.turnID, e.tenant, String(e.risk), e.horizonSeconds.map { String($0) },
-                          e.trend, e.alertJSON, timestamp(e.raisedAt)])
+            let rows = batch.escalations.map { e -> [String?] in
+                [e.eventID, e.dialogueID, e.turnID, e.tenant, String(e.risk), e.horizonSeconds.map { String($0) },
+                 e.trend, e.alertJSON, timestamp(e.raisedAt)]
             }
-            try c.copyIn("COPY escalation_stage (\(escalationColumns.joined(separator: ", "))) FROM STDIN", copy.bytes)
-            try c.execute("""
+            try stage("escalation_event", escalationColumns, rows, on: c, then: """
                 INSERT INTO escalation_event (\(escalationColumns.joined(separator: ", ")))
-                SELECT \(escalationColumns.joined(separator: ", ")) FROM escalation_stage
+                SELECT \(escalationColumns.joined(separator: ", ")) FROM escalation_event_stage
                 ON CONFLICT (event_id) DO NOTHING
                 """)
         }
+    }
+
+    /// COPYs `rows` into `<table>_stage`, a session-local empty copy of `table`'s `columns`, then
+    /// runs `insert`, which moves them into `table`.
+    private static func stage(_ table: String, _ columns: [String], _ rows: [[String?]], on c: PostgresConnection,
+                              then insert: String) throws {
+        let list = columns.joined(separator: ", ")
+        try c.execute("CREATE TEMP TABLE IF NOT EXISTS \(table)_stage AS SELECT \(list) FROM \(table) WITH NO DATA")
+        try c.execute("TRUNCATE \(table)_stage")
+        var copy = CopyEncoder()
+        for row in rows { copy.row(row) }
+        try c.copyIn("COPY \(table)_stage (\(list)) FROM STDIN", copy.bytes)
+        try c.execute(insert)
     }
 
     /// The stored state of every dialogue last seen on these partitions of `topic`.
