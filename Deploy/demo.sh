@@ -8,10 +8,4 @@ Deploy/install-deps.sh
 echo "== build (release)" >&2
 swift build -c release --product plutchik 2>&1 | grep -E 'error|warning: |Build complete' || true
 swift build -c release --product plutchik >/dev/null
-if [ -z "${DATABASE_URL:-}" ]; then
-  pgdir="$(mktemp -d -u /tmp/plutchik-demo-pg.XXXXXX)"
-  DATABASE_URL="$(Deploy/postgres.sh start "$pgdir")"
-  export DATABASE_URL
-  trap 'Deploy/postgres.sh stop "$pgdir"' EXIT
-fi
-.build/release/plutchik demo "$@"
+exec Deploy/postgres.sh with .build/release/plutchik demo "$@"

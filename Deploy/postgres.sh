@@ -3,9 +3,22 @@
 #   Deploy/postgres.sh start DIR [PORT]   initdb in DIR (if new), start, create database plutchik;
 #                                         prints the DATABASE_URL
 #   Deploy/postgres.sh stop DIR           stop it and remove DIR
+#   Deploy/postgres.sh with CMD [ARG...]  run CMD with DATABASE_URL set: as given, or else a
+#                                         throw-away server started here and removed afterwards
 set -euo pipefail
-cmd="${1:?usage: postgres.sh start|stop DIR [PORT]}"
-dir="${2:?usage: postgres.sh start|stop DIR [PORT]}"
+if [ "${1:-}" = "with" ]; then
+  shift
+  if [ -n "${DATABASE_URL:-}" ]; then exec "$@"; fi
+  here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+  tmpdir="$(mktemp -d -u /tmp/plutchik-pg.XXXXXX)"
+  DATABASE_URL="$("$here/postgres.sh" start "$tmpdir")"
+  export DATABASE_URL
+  trap '"$here/postgres.sh" stop "$tmpdir"' EXIT
+  status=0; "$@" || status=$?
+  exit $status
+fi
+cmd="${1:?usage: postgres.sh start|stop DIR [PORT] | with CMD...}"
+dir="${2:?usage: postgres.sh start|stop DIR [PORT] | with CMD...}"
 bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
 [ -x "$bin/initdb" ] || { echo "postgres.sh: no PostgreSQL server found; run Deploy/install-deps.sh (apt package postgresql)" >&2; exit 1; }
 as_pg=()
