@@ -239,13 +239,18 @@ final class DedicatedPostgres: @unchecked Sendable {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
+        // Files, not pipes: the PostgreSQL server pg_ctl starts outlives the script and would hold a pipe open.
+        let outURL = FileManager.default.temporaryDirectory.appendingPathComponent("sh-\(UInt32.random(in: 0...UInt32.max))")
+        FileManager.default.createFile(atPath: outURL.path + ".out", contents: nil)
+        FileManager.default.createFile(atPath: outURL.path + ".err", contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: outURL.path + ".out"); try? FileManager.default.removeItem(atPath: outURL.path + ".err") }
+        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outURL.path + ".out"))
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: outURL.path + ".err"))
+        p.standardInput = FileHandle.nullDevice
         try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
+        let data = (try? Data(contentsOf: URL(fileURLWithPath: outURL.path + ".out"))) ?? Data()
+        let errData = (try? Data(contentsOf: URL(fileURLWithPath: outURL.path + ".err"))) ?? Data()
         guard p.terminationStatus == 0 else {
             throw HarnessError("\(exe) \(args.joined(separator: " ")) failed (\(p.terminationStatus)): \(String(decoding: errData, as: UTF8.self))")
         }
