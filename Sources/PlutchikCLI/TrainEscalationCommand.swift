@@ -105,7 +105,7 @@ struct TrainEscalationCommand: ParsableCommand {
             for d in all { for i in d.turns.indices { if let y = d.label(at: i) { cnt += 1; if y { pos += 1 } } } }
             corpusInfo = EscalationManifest.Corpus(
                 file: url.lastPathComponent, hash: try EscalationManifest.hash(fileAt: url),
-                method: "distillation: the committed heads (\(model.manifest.version)) predict every corpus turn in dialogue order with context; the prediction is the forecaster's input and its top class stands for the annotated emotion (escalation = anger, rage, aggressiveness, contempt, disgust, loathing). Real timestamps, relative to each dialogue's first turn, never re-drawn; roles unknown. Dialogues held out by FNV-1a hash of '\(EscalationSupport.corpusSalt)' + dialogue_id mod 100 < \(corpusHoldoutPercent)",
+                method: "distillation of the corpus's dialogues with 2 or more messages: the committed heads (\(model.manifest.version)) predict every corpus turn in dialogue order with context; the prediction is the forecaster's input and its top class stands for the annotated emotion (escalation = anger, rage, aggressiveness, contempt, disgust, loathing). Real timestamps, relative to each dialogue's first turn, never re-drawn; roles unknown. Dialogues held out by FNV-1a hash of '\(EscalationSupport.corpusSalt)' + dialogue_id mod 100 < \(corpusHoldoutPercent)",
                 dialogues: all.count, turns: all.reduce(0) { $0 + $1.turns.count }, trainDialogues: ctrain.count,
                 holdoutDialogues: cheld.count, holdoutPercent: corpusHoldoutPercent, weight: w,
                 positiveRate: Double(pos) / Double(max(cnt, 1)),
@@ -114,7 +114,8 @@ struct TrainEscalationCommand: ParsableCommand {
             trainSet += ctrain.map { var d = $0; d.weight = w; return d }
             log(String(format: "corpus: %d dialogues (%d train, %d held out), weight %.4f, positive rate %.3f",
                        all.count, ctrain.count, cheld.count, w, corpusInfo!.positiveRate))
-            commands.append("Deploy/fetch-corpus.sh ~/.cache/plutchik/\(url.lastPathComponent) \(corpusInfo!.turns)")
+            let messages = try Data(contentsOf: url).split(separator: UInt8(ascii: "\n")).count
+            commands.append("Deploy/fetch-corpus.sh ~/.cache/plutchik/\(url.lastPathComponent) \(messages)")
         }
 
         var o = EscalationTrainer.Options()
