@@ -14,7 +14,7 @@ extension ProcessFaultTests {
         let broker = try await BrokerChild(topics: topics.all, partitions: 6, directory: dir)
         defer { broker.child.stop() }
         // A server of this test's own: stopping the shared one would break the other tests.
-        let pg = try DedicatedPostgres()
+        let pg = try await DedicatedPostgres()
         defer { pg.remove() }
         _ = try await AuditWriter(configuration: .init(url: pg.url)).migrate(directory: PipelineTestDatabase.migrations)
         let turns = generateDialogues(dialogues: 120, turns: 10, seed: faultSeed &+ 1, base: faultTestBase)
@@ -30,7 +30,7 @@ extension ProcessFaultTests {
         }
         let rssBefore = try #require(p.rssMB(), "cannot read /proc/\(p.pid)/status")
         let auditedBefore = try auditTotal(conn, topic: topics.input)
-        try pg.stop()
+        try await pg.stop()
         let outageStart = ContinuousClock.now
         var rssPeak = rssBefore
         while ContinuousClock.now - outageStart < .seconds(10) {
@@ -39,7 +39,7 @@ extension ProcessFaultTests {
             try await Task.sleep(for: .milliseconds(250))
         }
         #expect(p.log.contains("dependency failed"), "the processor never noticed the outage: \(p.logTail())")
-        try pg.start()
+        try await pg.start()
         conn = try PostgresConnection(url: pg.url)
         let c = conn
         try await waitUntil("the same process to audit all \(turns.count) turns after the restart (log: \(p.logTail()))",

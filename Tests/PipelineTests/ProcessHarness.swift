@@ -112,7 +112,7 @@ final class ChildProcess: @unchecked Sendable {
     func stop() {
         if process.isRunning {
             kill(pid, SIGKILL)
-            process.waitUntilExit()
+            while process.isRunning { usleep(20_000) }
         }
     }
 
@@ -203,7 +203,7 @@ final class DedicatedPostgres: @unchecked Sendable {
     let url: String
     private let pgBin: String
 
-    init() throws {
+    init() async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("plutchik-pg-\(UInt32.random(in: 0...UInt32.max))").path
         port = Int(UInt16.random(in: 20_000...40_000))
         guard let bin = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql"))?
@@ -211,31 +211,34 @@ final class DedicatedPostgres: @unchecked Sendable {
             throw HarnessError("no PostgreSQL server found: run Deploy/install-deps.sh (apt package postgresql)")
         }
         pgBin = bin
-        let out = try Self.shell(repositoryRoot.appendingPathComponent("Deploy/postgres.sh").path, ["start", directory, String(port)])
+        let out = try await Self.shell(repositoryRoot.appendingPathComponent("Deploy/postgres.sh").path, ["start", directory, String(port)])
         url = out.trimmingCharacters(in: .whitespacesAndNewlines)
         guard url.hasPrefix("postgresql://") else { throw HarnessError("Deploy/postgres.sh start printed '\(out)'") }
     }
 
     /// `pg_ctl stop -m fast`: the server is gone, its data stays.
-    func stop() throws {
-        _ = try Self.shell(asPostgres(pgBin + "/pg_ctl"), asPostgresArgs(["-D", directory, "-m", "fast", "-w", "stop"]))
+    func stop() async throws {
+        _ = try await Self.shell(asPostgres(pgBin + "/pg_ctl"), asPostgresArgs(["-D", directory, "-m", "fast", "-w", "stop"]))
     }
 
     /// Starts the stopped server again on the same port.
-    func start() throws {
-        _ = try Self.shell(repositoryRoot.appendingPathComponent("Deploy/postgres.sh").path, ["start", directory, String(port)])
+    func start() async throws {
+        _ = try await Self.shell(repositoryRoot.appendingPathComponent("Deploy/postgres.sh").path, ["start", directory, String(port)])
     }
 
     /// Stops it and removes its directory.
     func remove() {
-        _ = try? Self.shell(repositoryRoot.appendingPathComponent("Deploy/postgres.sh").path, ["stop", directory])
+        let p = Process()
+        p.executableURL = repositoryRoot.appendingPathComponent("Deploy/postgres.sh")
+        p.arguments = ["stop", directory]
+        try? p.run()  // fire and forget: a defer cannot await
     }
 
     private func asPostgres(_ exe: String) -> String { getuid() == 0 ? "/usr/sbin/runuser" : exe }
     private func asPostgresArgs(_ args: [String]) -> [String] { getuid() == 0 ? ["-u", "postgres", "--", pgBin + "/pg_ctl"] + args : args }
 
     @discardableResult
-    static func shell(_ exe: String, _ args: [String]) throws -> String {
+    static func shell(_ exe: String, _ args: [String]) async throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = args
@@ -248,7 +251,8 @@ final class DedicatedPostgres: @unchecked Sendable {
         p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: outURL.path + ".err"))
         p.standardInput = FileHandle.nullDevice
         try p.run()
-        p.waitUntilExit()
+        // Poll without blocking the thread: blocked (waitUntilExit, usleep), Foundation never saw the exit.
+        while p.isRunning { try await Task.sleep(for: .milliseconds(50)) }
         let data = (try? Data(contentsOf: URL(fileURLWithPath: outURL.path + ".out"))) ?? Data()
         let errData = (try? Data(contentsOf: URL(fileURLWithPath: outURL.path + ".err"))) ?? Data()
         guard p.terminationStatus == 0 else {
