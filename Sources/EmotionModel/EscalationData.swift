@@ -3,7 +3,7 @@ import Foundation
 /// A turn of an unlabelled, timestamped conversation corpus (the real-timing data for
 /// distillation), as JSONL `{"dialogue_id", "turn_id", "speaker", "ts", "text"}` with optional `role`.
 /// `ts` is an RFC 3339 date-time or epoch milliseconds.
-public struct TimedTurn: Sendable {
+public struct CorpusTurn: Sendable {
     public var dialogueID: String
     public var turnID: Int
     public var speaker: String
@@ -46,12 +46,12 @@ public struct TimedTurn: Sendable {
 
     /// Loads a corpus and returns its turns in dialogue order (dialogues in order of first
     /// appearance, each sorted by turn id).
-    public static func load(_ url: URL) throws -> [TimedTurn] {
+    public static func load(_ url: URL) throws -> [CorpusTurn] {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw ModelError(.fileNotFound, "cannot read \(url.path)", cause: error)
         }
-        var order: [String] = [], groups: [String: [TimedTurn]] = [:]
+        var order: [String] = [], groups: [String: [CorpusTurn]] = [:]
         let dec = JSONDecoder()
         for (n, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
             let r: Row
@@ -68,7 +68,7 @@ public struct TimedTurn: Sendable {
                 t = v
             }
             if groups[r.dialogue_id] == nil { order.append(r.dialogue_id) }
-            groups[r.dialogue_id, default: []].append(TimedTurn(
+            groups[r.dialogue_id, default: []].append(CorpusTurn(
                 dialogueID: r.dialogue_id, turnID: r.turn_id, speaker: r.speaker ?? "",
                 role: r.role.flatMap(EscalationForecaster.Role.init(rawValue:)) ?? .unknown, text: r.text, timestamp: t))
         }
@@ -99,7 +99,7 @@ extension EscalationDialogue {
     /// Distilled dialogues from a timestamped corpus: the teacher's (the heads') prediction of each
     /// turn is both the forecaster's input and the label source (its top class stands for the
     /// annotated emotion). Timestamps are the data's, relative to each dialogue's first turn.
-    public static func distilled(_ turns: [TimedTurn], predictions: [EmotionPrediction]) -> [EscalationDialogue] {
+    public static func distilled(_ turns: [CorpusTurn], predictions: [EmotionPrediction]) -> [EscalationDialogue] {
         precondition(predictions.count == turns.count)
         var out: [EscalationDialogue] = [], index: [String: Int] = [:], start: [String: Double] = [:]
         for (t, p) in zip(turns, predictions) {

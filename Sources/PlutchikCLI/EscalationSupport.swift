@@ -34,7 +34,7 @@ enum EscalationSupport {
     /// forecaster's input and its top class the label source. Dialogues with fewer than 2 turns
     /// are dropped.
     static func distilledCorpus(_ url: URL, heads: EmotionHeads, embedder: TextEmbedder) throws -> [EscalationDialogue] {
-        let turns = try TimedTurn.load(url)
+        let turns = try CorpusTurn.load(url)
         let e = try embedder.embed(turns.map(\.text)) { done, total in
             if done == total || done % 2048 < 32 { printError("encoding corpus: \(done)/\(total) new texts") }
         }

@@ -31,7 +31,7 @@ import Testing
     @Test func loadsTimedTurnsInDialogueOrder() throws {
         let url = try Self.write(Self.corpus)
         defer { try? FileManager.default.removeItem(at: url) }
-        let t = try TimedTurn.load(url)
+        let t = try CorpusTurn.load(url)
         #expect(t.map(\.dialogueID) == ["x", "x", "x", "y"] && t.map(\.turnID) == [0, 1, 2, 0])
         #expect(t[1].timestamp - t[0].timestamp == 5)
         #expect(abs(t[2].timestamp - t[0].timestamp - 125.5) < 1e-6)
@@ -42,7 +42,7 @@ import Testing
     @Test func distilledDialoguesKeepRealTimingAndTeacherLabels() throws {
         let url = try Self.write(Self.corpus)
         defer { try? FileManager.default.removeItem(at: url) }
-        let turns = try TimedTurn.load(url)
+        let turns = try CorpusTurn.load(url)
         let preds = [Self.prediction(.joy), Self.prediction(.trust), Self.prediction(.rage), Self.prediction(.joy)]
         var d = EscalationDialogue.distilled(turns, predictions: preds)
         #expect(d.map(\.id) == ["x", "y"] && d.allSatisfy(\.realTiming))
