@@ -2,8 +2,8 @@ import Foundation
 
 /// A bounded single-consumer channel from a plain thread (librdkafka's poll loop) to an async caller.
 ///
-/// The sending thread blocks while the buffer is full, which is the consumer's backpressure:
-/// it stops polling, and librdkafka stops fetching once its own queue fills. `sendAndWaitForAck`
+/// The buffer's capacity is soft: the sender never blocks on it (a consumer's poll thread must keep
+/// polling to serve rebalances), but reads ``isFull`` and pauses fetching instead. `sendAndWaitForAck`
 /// additionally blocks until the receiver has asked for the next element, which is how a
 /// revocation waits for the caller to finish and commit its in-flight work.
 final class EventChannel<Element: Sendable>: @unchecked Sendable {
@@ -25,12 +25,16 @@ final class EventChannel<Element: Sendable>: @unchecked Sendable {
 
     private var count: Int { buffer.count - head }
 
-    /// Sends an element, blocking while the buffer is full. Returns its sequence number,
-    /// or nil once the channel is finished.
+    /// Whether the buffer holds `capacity` elements or more.
+    var isFull: Bool { condition.withLock { count >= capacity } }
+
+    /// Whether the buffer has drained to half its capacity or less.
+    var isHalfEmpty: Bool { condition.withLock { count <= capacity / 2 } }
+
+    /// Sends an element without blocking. Returns its sequence number, or nil once the channel is finished.
     @discardableResult
     func send(_ element: Element) -> Int? {
         condition.lock()
-        while !finished && count >= capacity && waiter == nil { condition.wait() }
         guard !finished else { condition.unlock(); return nil }
         sent += 1
         let seq = sent

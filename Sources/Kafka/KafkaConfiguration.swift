@@ -49,10 +49,9 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var sessionTimeout: Duration = .seconds(10)
     /// `heartbeat.interval.ms`.
     public var heartbeatInterval: Duration = .seconds(1)
-    /// How many events the consumer buffers ahead of the caller before it stops polling. Small:
-    /// while the poll thread is blocked on a full buffer it serves no rebalance, so a joining or
-    /// leaving member waits until the caller has drained it (2048 turns at model speed held a
-    /// second instance out of the group for over a minute). librdkafka still prefetches behind it.
+    /// How many events the consumer buffers ahead of the caller before it pauses fetching. It keeps
+    /// polling, so rebalances are served while the caller catches up; keep it small, because a
+    /// revocation is handed to the caller behind the records already buffered.
     public var bufferCapacity: Int = 256
 
     public init(bootstrapServers: String, groupID: String, topics: [String]) {

@@ -37,6 +37,10 @@ public final class KafkaConsumer: Sendable {
 
     private struct State {
         var stopRequested = false
+        /// Partitions the caller paused (``pause(_:)``); flow control never resumes these.
+        var userPaused: Set<KafkaTopicPartition> = []
+        /// Partitions the poll thread paused because the caller is behind.
+        var flowPaused: Set<KafkaTopicPartition> = []
         var closed = false
         var closeWaiters: [CheckedContinuation<Void, Never>] = []
         var pollThreadDone = false
@@ -150,12 +154,38 @@ public final class KafkaConsumer: Sendable {
 
     /// Stops fetching these partitions until ``resume(_:)``; for backpressure.
     public func pause(_ partitions: [KafkaTopicPartition]) throws {
+        state.withLock { $0.userPaused.formUnion(partitions) }
         try pauseOrResume(partitions, pause: true)
     }
 
-    /// Resumes fetching partitions paused with ``pause(_:)``.
+    /// Resumes fetching partitions paused with ``pause(_:)`` (unless the consumer is holding them
+    /// back itself because the caller is behind; then they resume when it catches up).
     public func resume(_ partitions: [KafkaTopicPartition]) throws {
-        try pauseOrResume(partitions, pause: false)
+        let now = state.withLock { s -> [KafkaTopicPartition] in
+            s.userPaused.subtract(partitions)
+            return partitions.filter { !s.flowPaused.contains($0) }
+        }
+        try pauseOrResume(now, pause: false)
+    }
+
+    /// Flow control, on the poll thread: the caller is behind, so stop fetching (but keep polling,
+    /// which serves rebalances), or it caught up, so fetch again.
+    private func applyFlowControl() {
+        if channel.isFull {
+            guard let assigned = try? assignment() else { return }
+            let newly = state.withLock { s -> [KafkaTopicPartition] in
+                let p = assigned.filter { !s.flowPaused.contains($0) && !s.userPaused.contains($0) }
+                s.flowPaused.formUnion(p)
+                return p
+            }
+            try? pauseOrResume(newly, pause: true)
+        } else if channel.isHalfEmpty {
+            let resumed = state.withLock { s -> [KafkaTopicPartition] in
+                defer { s.flowPaused.removeAll() }
+                return s.flowPaused.filter { !s.userPaused.contains($0) }
+            }
+            try? pauseOrResume(resumed, pause: false)
+        }
     }
 
     private func pauseOrResume(_ partitions: [KafkaTopicPartition], pause: Bool) throws {
@@ -219,6 +249,7 @@ public final class KafkaConsumer: Sendable {
         let rk = client.handle
         var failure: KafkaError?
         while !stopRequested {
+            applyFlowControl()
             guard let message = rd_kafka_consumer_poll(rk, 100) else { continue }
             defer { rd_kafka_message_destroy(message) }
             let err = message.pointee.err
@@ -275,6 +306,10 @@ public final class KafkaConsumer: Sendable {
                 } else {
                     channel.sendAndWaitForAck(.partitionsRevoked(list))
                 }
+            }
+            state.withLock { s in
+                s.flowPaused.subtract(list)
+                s.userPaused.subtract(list)
             }
             if cooperative {
                 if let e = rd_kafka_incremental_unassign(rk, partitions) {
