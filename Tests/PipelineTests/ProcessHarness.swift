@@ -237,28 +237,33 @@ final class DedicatedPostgres: @unchecked Sendable {
     private func asPostgres(_ exe: String) -> String { getuid() == 0 ? "/usr/sbin/runuser" : exe }
     private func asPostgresArgs(_ args: [String]) -> [String] { getuid() == 0 ? ["-u", "postgres", "--", pgBin + "/pg_ctl"] + args : args }
 
+    /// Runs a command to completion with its output in files (the server pg_ctl starts outlives the
+    /// script and would hold a pipe open), spawned and reaped with posix_spawn/waitpid: Foundation's
+    /// Process did not always see such a script exit.
     @discardableResult
     static func shell(_ exe: String, _ args: [String]) async throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        // Files, not pipes: the PostgreSQL server pg_ctl starts outlives the script and would hold a pipe open.
-        let outURL = FileManager.default.temporaryDirectory.appendingPathComponent("sh-\(UInt32.random(in: 0...UInt32.max))")
-        FileManager.default.createFile(atPath: outURL.path + ".out", contents: nil)
-        FileManager.default.createFile(atPath: outURL.path + ".err", contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: outURL.path + ".out"); try? FileManager.default.removeItem(atPath: outURL.path + ".err") }
-        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outURL.path + ".out"))
-        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: outURL.path + ".err"))
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        // Poll without blocking the thread: blocked (waitUntilExit, usleep), Foundation never saw the exit.
-        while p.isRunning { try await Task.sleep(for: .milliseconds(50)) }
-        let data = (try? Data(contentsOf: URL(fileURLWithPath: outURL.path + ".out"))) ?? Data()
-        let errData = (try? Data(contentsOf: URL(fileURLWithPath: outURL.path + ".err"))) ?? Data()
-        guard p.terminationStatus == 0 else {
-            throw HarnessError("\(exe) \(args.joined(separator: " ")) failed (\(p.terminationStatus)): \(String(decoding: errData, as: UTF8.self))")
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("sh-\(UInt32.random(in: 0...UInt32.max))").path
+        defer { unlink(base + ".out"); unlink(base + ".err") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, base + ".out", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, base + ".err", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let argv = ([exe] + args).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, exe, &actions, nil, argv, environ)
+        guard rc == 0 else { throw HarnessError("cannot run \(exe): \(String(cString: strerror(rc)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, WNOHANG) == 0 { try await Task.sleep(for: .milliseconds(50)) }
+        let out = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
+        let err = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
+        // Exited normally with status 0: (status & 0x7f) == 0 and (status >> 8) & 0xff == 0.
+        guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
+            throw HarnessError("\(exe) \(args.joined(separator: " ")) failed (wait status \(status)): \(err)")
         }
-        return String(decoding: data, as: UTF8.self)
+        return out
     }
 }
 
