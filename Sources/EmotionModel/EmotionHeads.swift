@@ -14,6 +14,18 @@ public final class EmotionHeads: Sendable {
     public var emojiVocabulary: EmojiVocabulary { builder.vocabulary }
     /// The embedding width the heads expect.
     public var embeddingDimension: Int { builder.embeddingDimension }
+    /// The encoder layers whose mean-pooled hidden states the heads read for the current turn
+    /// (pass them to `MiniLMEncoder.encode(_:layers:)`; empty: sentence embeddings only).
+    public var encoderLayers: [Int] { manifest.encoderLayers }
+    /// The width of the layer features `predict` expects (384 per encoder layer).
+    public var layerFeatureDimension: Int { builder.layerDimension }
+
+    /// Splits a vector from `TextEmbedder.embed(_:layers: encoderLayers)` (embedding, then layer
+    /// features) into its parts; a bare embedding gives no layer features.
+    public func split(_ vector: [Float]) -> (embedding: [Float], layerFeatures: [Float]) {
+        let e = builder.embeddingDimension
+        return vector.count > e ? (Array(vector[0..<e]), Array(vector[e...])) : (vector, [])
+    }
 
     /// Loads `manifest.json` and the weights from `directory`.
     public convenience init(directory: URL) throws {
@@ -36,7 +48,8 @@ public final class EmotionHeads: Sendable {
             throw ModelError(.invalidFile, "\(weightsURL.path) has \(data.count) bytes; expected \(expected) for D=\(d), H=\(h)")
         }
         let builder = HeadsFeatureBuilder(embeddingDimension: manifest.embeddingDimension, vocabulary: manifest.emojiVocabulary,
-                                          embeddingScale: manifest.embeddingScale)
+                                          embeddingScale: manifest.embeddingScale,
+                                          layerDimension: manifest.encoderLayers.count * manifest.embeddingDimension)
         guard builder.count == d else {
             throw ModelError(.invalidFile, "manifest says \(d) inputs but the feature layout has \(builder.count)")
         }
@@ -82,8 +95,11 @@ public final class EmotionHeads: Sendable {
 
     /// Predicts one turn from its embedding, its emoji, the dialogue so far and its speaker.
     /// Afterwards, call `context.append(embedding:speaker:emoji:)` with the same turn.
-    public func predict(embedding: [Float], emojiFeatures: EmojiFeatures, context: DialogueContext, speaker: String) -> EmotionPrediction {
-        predict([HeadsInput(embedding: embedding, emojiFeatures: emojiFeatures, context: context, speaker: speaker)])[0]
+    /// Heads with `encoderLayers` also need the turn's `layerFeatures` (`layerFeatureDimension` values).
+    public func predict(embedding: [Float], layerFeatures: [Float] = [], emojiFeatures: EmojiFeatures, context: DialogueContext,
+                        speaker: String) -> EmotionPrediction {
+        predict([HeadsInput(embedding: embedding, layerFeatures: layerFeatures, emojiFeatures: emojiFeatures, context: context,
+                            speaker: speaker)])[0]
     }
 
     /// Predicts a batch of turns in one pass (each input carries its own context).
@@ -93,7 +109,7 @@ public final class EmotionHeads: Sendable {
         var x = [Float](repeating: 0, count: inputs.count * d)
         for (r, input) in inputs.enumerated() {
             var slice = x[(r * d)..<((r + 1) * d)]
-            builder.write(into: &slice, embedding: input.embedding, emoji: input.emojiFeatures, context: input.context, speaker: input.speaker)
+            builder.write(into: &slice, embedding: input.embedding, layerFeatures: input.layerFeatures, emoji: input.emojiFeatures, context: input.context, speaker: input.speaker)
             x.replaceSubrange((r * d)..<((r + 1) * d), with: slice)
         }
         return Self.predictions(logits: network.forward(x, batch: inputs.count).z, batch: inputs.count)
@@ -117,12 +133,15 @@ public final class EmotionHeads: Sendable {
 /// One turn as the heads see it.
 public struct HeadsInput: Sendable {
     public var embedding: [Float]
+    /// The turn's encoder layer features (empty for heads without `encoderLayers`).
+    public var layerFeatures: [Float]
     public var emojiFeatures: EmojiFeatures
     public var context: DialogueContext
     public var speaker: String
 
-    public init(embedding: [Float], emojiFeatures: EmojiFeatures, context: DialogueContext, speaker: String) {
+    public init(embedding: [Float], layerFeatures: [Float] = [], emojiFeatures: EmojiFeatures, context: DialogueContext, speaker: String) {
         self.embedding = embedding
+        self.layerFeatures = layerFeatures
         self.emojiFeatures = emojiFeatures
         self.context = context
         self.speaker = speaker
@@ -131,13 +150,15 @@ public struct HeadsInput: Sendable {
 
 extension EmotionHeads {
     /// Predicts turns given in dialogue order (each dialogue's turns in order; dialogues may
-    /// interleave), carrying a `DialogueContext` per dialogue as the stream does.
+    /// interleave), carrying a `DialogueContext` per dialogue as the stream does. `embeddings` are
+    /// `TextEmbedder.embed(_:layers: encoderLayers)` vectors (embedding, then layer features).
     public func predictDialogues(_ turns: [(dialogueID: String, speaker: String, text: String)], embeddings: [[Float]]) -> [EmotionPrediction] {
         var contexts: [String: DialogueContext] = [:]
-        return zip(turns, embeddings).map { turn, e in
+        return zip(turns, embeddings).map { turn, vector in
             var ctx = contexts[turn.dialogueID] ?? DialogueContext()
             let emoji = emojiFeatures(text: turn.text)
-            let p = predict(embedding: e, emojiFeatures: emoji, context: ctx, speaker: turn.speaker)
+            let (e, layers) = split(vector)
+            let p = predict(embedding: e, layerFeatures: layers, emojiFeatures: emoji, context: ctx, speaker: turn.speaker)
             ctx.append(embedding: e, speaker: turn.speaker, emoji: emoji)
             contexts[turn.dialogueID] = ctx
             return p

@@ -2,7 +2,7 @@ import Foundation
 
 /// Lays out the heads' input vector for one turn:
 ///
-///   [embedding (E) | previous turn's embedding (E) | summary of earlier turns (E) |
+///   [embedding (E) | encoder layer features (L) | previous turn's embedding (E) | summary of earlier turns (E) |
 ///    has-previous, speaker-change, log turn position (3) | emoji (V + 2) | previous turn's emoji (V)]
 ///
 /// Embeddings are multiplied by `embeddingScale` (0.5 in the committed heads; larger values let the
@@ -11,15 +11,20 @@ struct HeadsFeatureBuilder: Sendable, Equatable {
     var embeddingDimension: Int
     var vocabulary: EmojiVocabulary
     var embeddingScale: Float = 0.5
+    /// Width of the current turn's encoder layer features (mean-pooled hidden states), 0 without.
+    var layerDimension: Int = 0
 
-    var count: Int { 3 * embeddingDimension + 3 + vocabulary.featureCount + vocabulary.count }
+    var count: Int { 3 * embeddingDimension + layerDimension + 3 + vocabulary.featureCount + vocabulary.count }
 
     /// Writes the features into `out[0..<count]`.
-    func write(into out: inout ArraySlice<Float>, embedding: [Float], emoji: EmojiFeatures, context: DialogueContext, speaker: String) {
+    func write(into out: inout ArraySlice<Float>, embedding: [Float], layerFeatures: [Float] = [], emoji: EmojiFeatures,
+               context: DialogueContext, speaker: String) {
         precondition(embedding.count == embeddingDimension, "embedding has \(embedding.count) values; expected \(embeddingDimension)")
+        precondition(layerFeatures.count == layerDimension, "layer features have \(layerFeatures.count) values; expected \(layerDimension)")
         var i = out.startIndex
         func put(_ v: Float) { out[i] = v; i += 1 }
         for v in embedding { put(v * embeddingScale) }
+        for v in layerFeatures { put(v) }
         for vector in [context.previous, context.summary] {
             if let vector { for v in vector.floats { put(v * embeddingScale) } } else { for _ in 0..<embeddingDimension { put(0) } }
         }
@@ -32,10 +37,10 @@ struct HeadsFeatureBuilder: Sendable, Equatable {
         for k in context.previousEmoji where k < vocabulary.count { out[start + k] = 1 }
     }
 
-    func features(embedding: [Float], emoji: EmojiFeatures, context: DialogueContext, speaker: String) -> [Float] {
+    func features(embedding: [Float], layerFeatures: [Float] = [], emoji: EmojiFeatures, context: DialogueContext, speaker: String) -> [Float] {
         var out = [Float](repeating: 0, count: count)
         var slice = out[...]
-        write(into: &slice, embedding: embedding, emoji: emoji, context: context, speaker: speaker)
+        write(into: &slice, embedding: embedding, layerFeatures: layerFeatures, emoji: emoji, context: context, speaker: speaker)
         out = Array(slice)
         return out
     }

@@ -15,6 +15,9 @@ public struct HeadsManifest: Sendable, Codable, Equatable {
     public var embeddingDimension: Int
     /// The factor embeddings are multiplied by in the input vector.
     public var embeddingScale: Float
+    /// Encoder layers whose mean-pooled hidden states the heads read for the current turn
+    /// (`MiniLMEncoder.encode(_:layers:)`); empty for sentence embeddings only.
+    public var encoderLayers: [Int] = []
     public var hidden: Int
     public var inputs: Int
     public var emojiVocabulary: EmojiVocabulary
@@ -31,7 +34,32 @@ public struct HeadsManifest: Sendable, Codable, Equatable {
         case version, created, seed
         case trainingDataSHA256 = "training_data_sha256", validationDataSHA256 = "validation_data_sha256"
         case encoderSHA256 = "encoder_sha256", embeddingDimension = "embedding_dimension", embeddingScale = "embedding_scale", hidden, inputs
+        case encoderLayers = "encoder_layers"
         case emojiVocabulary = "emoji_vocabulary", weightsFile = "weights_file", weightsSHA256 = "weights_sha256"
         case bestEpoch = "best_epoch", validation = "val_metrics", training
+    }
+}
+
+extension HeadsManifest {
+    /// Decodes a manifest; one without `encoder_layers` (heads-1) reads sentence embeddings only.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        version = try c.decode(String.self, forKey: .version)
+        created = try c.decode(String.self, forKey: .created)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        trainingDataSHA256 = try c.decode(String.self, forKey: .trainingDataSHA256)
+        validationDataSHA256 = try c.decode(String.self, forKey: .validationDataSHA256)
+        encoderSHA256 = try c.decode(String.self, forKey: .encoderSHA256)
+        embeddingDimension = try c.decode(Int.self, forKey: .embeddingDimension)
+        embeddingScale = try c.decode(Float.self, forKey: .embeddingScale)
+        encoderLayers = try c.decodeIfPresent([Int].self, forKey: .encoderLayers) ?? []
+        hidden = try c.decode(Int.self, forKey: .hidden)
+        inputs = try c.decode(Int.self, forKey: .inputs)
+        emojiVocabulary = try c.decode(EmojiVocabulary.self, forKey: .emojiVocabulary)
+        weightsFile = try c.decode(String.self, forKey: .weightsFile)
+        weightsSHA256 = try c.decode(String.self, forKey: .weightsSHA256)
+        bestEpoch = try c.decode(Int.self, forKey: .bestEpoch)
+        validation = try c.decode(EvaluationReport.self, forKey: .validation)
+        training = try c.decode([String: String].self, forKey: .training)
     }
 }

@@ -123,6 +123,16 @@ public final class MiniLMEncoder {
 
     /// Embeds `batch` into `out`, a (B, 384) row-major buffer.
     public func encode(_ batch: [[Int32]], into out: UnsafeMutablePointer<Float>) throws {
+        try check(batch)
+        var start = 0
+        while start < batch.count {
+            let end = min(batch.count, start + configuration.batchSize)
+            forward(batch[start..<end], out + start * cf.hidden)
+            start = end
+        }
+    }
+
+    func check(_ batch: [[Int32]]) throws {
         for (i, ids) in batch.enumerated() {
             guard !ids.isEmpty, ids.count <= configuration.maxLength else {
                 throw ModelError(.invalidInput, "sequence \(i) has \(ids.count) tokens; expected 1...\(configuration.maxLength)")
@@ -131,12 +141,34 @@ public final class MiniLMEncoder {
                 throw ModelError(.invalidInput, "sequence \(i) has token id \(bad) outside the vocabulary of \(cf.vocabSize)")
             }
         }
-        var start = 0
-        while start < batch.count {
-            let end = min(batch.count, start + configuration.batchSize)
-            forward(batch[start..<end], out + start * cf.hidden)
-            start = end
+    }
+
+    /// Embeds each sequence as `encode(_:)` does and also returns, per sequence, the mean over its
+    /// tokens of the hidden state after each of `layers` (0 = the embedding layer's output,
+    /// 1...6 = after that transformer layer), concatenated in the order given: (B, 384·layers.count).
+    /// The embeddings are bit-identical to `encode(_:)`'s; the extra pooling is one pass over the
+    /// tokens per requested layer.
+    public func encode(_ batch: [[Int32]], layers: [Int]) throws -> (embeddings: [[Float]], layerFeatures: [[Float]]) {
+        guard layers.allSatisfy({ (0...cf.layers).contains($0) }) else {
+            throw ModelError(.invalidInput, "layers must be in 0...\(cf.layers); got \(layers)")
         }
+        let c = cf.hidden, lc = layers.count * c
+        var flat = [Float](repeating: 0, count: batch.count * c)
+        var pooled = [Float](repeating: 0, count: batch.count * lc)
+        try flat.withUnsafeMutableBufferPointer { fp in
+            try pooled.withUnsafeMutableBufferPointer { pp in
+                try check(batch)
+                var start = 0
+                while start < batch.count {
+                    let end = min(batch.count, start + configuration.batchSize)
+                    forward(batch[start..<end], fp.baseAddress! + start * c,
+                            layers: layers, layerOut: lc == 0 ? nil : pp.baseAddress! + start * lc)
+                    start = end
+                }
+            }
+        }
+        return ((0..<batch.count).map { Array(flat[($0 * c)..<(($0 + 1) * c)]) },
+                (0..<batch.count).map { Array(pooled[($0 * lc)..<(($0 + 1) * lc)]) })
     }
 
     /// Multiply-adds ×2 for one forward pass over sequences of these lengths.
@@ -182,7 +214,10 @@ public final class MiniLMEncoder {
     }
 
     /// One packed forward pass; inputs already checked.
-    func forward(_ batch: ArraySlice<[Int32]>, _ out: UnsafeMutablePointer<Float>) {
+    /// With `layerOut`, also writes each sequence's mean-pooled hidden state after each of
+    /// `layers` into `layerOut`, a (B, C·layers.count) buffer.
+    func forward(_ batch: ArraySlice<[Int32]>, _ out: UnsafeMutablePointer<Float>,
+                 layers: [Int] = [], layerOut: UnsafeMutablePointer<Float>? = nil) {
         let c = cf.hidden, f = cf.ffn
         let n = batch.reduce(0) { $0 + $1.count }
         reserve(tokens: n)
@@ -198,6 +233,23 @@ public final class MiniLMEncoder {
             row += ids.count
         }
         layerNorm(x, x, w.embLnG, w.embLnB, rows: n, cols: c, eps: cf.layerNormEps)
+        /// Mean-pools x into the layer-feature slots of every layer `index` was requested as.
+        func poolLayer(_ index: Int) {
+            guard let layerOut else { return }
+            let stride = layers.count * c
+            for (slot, l) in layers.enumerated() where l == index {
+                var r = 0
+                for (b, ids) in batch.enumerated() {
+                    let o = layerOut + b * stride + slot * c
+                    o.update(repeating: 0, count: c)
+                    for t in 0..<ids.count { add(o, o, x + (r + t) * c, count: c) }
+                    let inv = 1 / Float(ids.count)
+                    for i in 0..<c { o[i] *= inv }
+                    r += ids.count
+                }
+            }
+        }
+        poolLayer(0)
 
         for (li, l) in w.layers.enumerated() {
             let p = packed?[li]
@@ -209,6 +261,7 @@ public final class MiniLMEncoder {
             gelu(ffn, ffn, count: n * f)
             linear(y, ffn, l.ffnOutW, p?.ffnOut, l.ffnOutB, residual: x, m: n, n: c, k: f)
             layerNorm(x, y, l.ln2G, l.ln2B, rows: n, cols: c, eps: cf.layerNormEps)
+            poolLayer(li + 1)
         }
 
         // Mean pooling over each sequence, then L2 normalisation.

@@ -45,11 +45,13 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
             let embeddings = try embed(turns.map(\.turn.text))
             var out: [TurnAnalysis] = []
             out.reserveCapacity(turns.count)
-            for (timed, embedding) in zip(turns, embeddings) {
+            for (timed, vector) in zip(turns, embeddings) {
                 let turn = timed.turn
                 var state = states[turn.dialogueID] ?? initialState()
                 let emoji = heads.emojiFeatures(text: turn.text)
-                let prediction = heads.predict(embedding: embedding, emojiFeatures: emoji, context: state.context, speaker: turn.speaker)
+                let (embedding, layerFeatures) = heads.split(vector)
+                let prediction = heads.predict(embedding: embedding, layerFeatures: layerFeatures, emojiFeatures: emoji,
+                                               context: state.context, speaker: turn.speaker)
                 let role: EscalationForecaster.Role = switch turn.role {
                 case .customer: .customer
                 case .agent, .bot: .agent
@@ -66,6 +68,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
     }
 
     /// Embeds texts once each: cache hits skip the encoder, the rest go through in one packed batch.
+    /// For heads that read encoder layer features, each vector is the embedding followed by them.
     private func embed(_ texts: [String]) throws -> [[Float]] {
         var out = [[Float]?](repeating: nil, count: texts.count)
         var missing: [Int] = []
@@ -74,7 +77,14 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
         }
         if !missing.isEmpty {
             let ids = missing.map { tokenizer.encode(texts[$0], maxLength: encoder.configuration.maxLength) }
-            let vectors = try encoder.encode(ids)
+            let layers = heads.encoderLayers
+            let vectors: [[Float]]
+            if layers.isEmpty {
+                vectors = try encoder.encode(ids)
+            } else {
+                let r = try encoder.encode(ids, layers: layers)
+                vectors = zip(r.embeddings, r.layerFeatures).map { $0 + $1 }
+            }
             for (i, v) in zip(missing, vectors) {
                 out[i] = v
                 cache.put(texts[i], v)

@@ -35,6 +35,9 @@ struct BenchEncoderCommand: ParsableCommand {
     @Flag(help: "Print one JSON object on stdout.")
     var json = false
 
+    @Option(parsing: .upToNextOption, help: "Also mean-pool these encoder layers' hidden states (encode(_:layers:)), as heads with layer features need.")
+    var layers: [Int] = []
+
     @OptionGroup var model: ModelOptions
 
     func validate() throws {
@@ -67,7 +70,11 @@ struct BenchEncoderCommand: ParsableCommand {
         while i < ids.count {
             let b = Array(ids[i..<min(ids.count, i + batch)])
             let t0 = DispatchTime.now().uptimeNanoseconds
-            try encoder.encode(b, into: &out)
+            if layers.isEmpty {
+                try encoder.encode(b, into: &out)
+            } else {
+                _ = try encoder.encode(b, layers: layers)
+            }
             let t1 = DispatchTime.now().uptimeNanoseconds
             latencies.append(Double(t1 - t0) / 1e6)
             i += b.count

@@ -30,7 +30,7 @@ struct EvalCommand: ParsableCommand {
         let turns = try LabelledTurn.load(URL(fileURLWithPath: data))
         let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, cacheDirectory: noCache ? nil : HeadsOptions.cacheDirectory)
         let texts = turns.map(\.text), stripped = texts.map(EmojiFeatures.strip)
-        let all = try embedder.embed(texts + stripped)
+        let all = try embedder.embed(texts + stripped, layers: model.encoderLayers)
         let full = model.predictDialogues(turns.map { ($0.dialogueID, $0.speaker, $0.text) }, embeddings: Array(all[0..<turns.count]))
         let textOnly = model.predictDialogues(zip(turns, stripped).map { ($0.dialogueID, $0.speaker, $1) }, embeddings: Array(all[turns.count...]))
         var report = EvaluationReport.emotion(predictions: full, textOnly: textOnly, labels: turns.map(\.emotion), sarcasm: turns.map(\.sarcasm))

@@ -35,12 +35,13 @@ struct ScoreCommand: ParsableCommand {
 
         func flush() throws {
             guard !pending.isEmpty else { return }
-            let embeddings = try embedder.embed(pending.map(\.text))
+            let embeddings = try embedder.embed(pending.map(\.text), layers: model.encoderLayers)
             var buffer = Data()
-            for (turn, e) in zip(pending, embeddings) {
+            for (turn, vector) in zip(pending, embeddings) {
                 var ctx = contexts[turn.dialogueID] ?? DialogueContext()
                 let emoji = model.emojiFeatures(text: turn.text)
-                let p = model.predict(embedding: e, emojiFeatures: emoji, context: ctx, speaker: turn.speaker)
+                let (e, layerFeatures) = model.split(vector)
+                let p = model.predict(embedding: e, layerFeatures: layerFeatures, emojiFeatures: emoji, context: ctx, speaker: turn.speaker)
                 ctx.append(embedding: e, speaker: turn.speaker, emoji: emoji)
                 contexts[turn.dialogueID] = ctx
                 buffer.append(try encoder.encode(EmotionEvent(turn: turn, prediction: p, modelVersion: version)))

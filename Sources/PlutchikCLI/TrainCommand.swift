@@ -19,6 +19,16 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "AdamW weight decay.") var weightDecay: Float = 1e-4
     @Option(name: .long, help: "Hidden-layer dropout.") var dropout: Float = 0.5
     @Option(name: .long, help: "Class-weight exponent (0 = unweighted, 1 = inverse frequency).") var classWeightPower: Float = 1
+    @Option(name: .long, parsing: .upToNextOption, help: "Encoder layers (0-6) whose mean-pooled hidden states are extra features of the current turn.")
+    var layers: [Int] = []
+    @Option(name: .long, help: "Factor on the standardised layer features.") var layerScale: Float = 0.5
+    @Option(name: .long, help: "Chance a training turn's layer features are dropped whole.") var layerDropout: Float = 0
+    @Option(name: .long, help: "Train this many heads (seeds seed, seed+1, ...) and average their logits as one network.")
+    var ensemble: Int = 1
+    @Option(name: .long, help: "Extra ensemble members trained without layer features (seeds after the others).")
+    var plainMembers: Int = 0
+    @Option(name: .long, help: "Weight of each plain member in the ensemble (the others weigh 1).")
+    var plainWeight: Float = 1
     @Option(name: .long, help: "Model version recorded in the manifest and in events.") var version: String = "heads-1"
     @OptionGroup var heads: HeadsOptions
     @OptionGroup var logging: LoggingOptions
@@ -30,19 +40,45 @@ struct TrainCommand: ParsableCommand {
         let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, cacheDirectory: HeadsOptions.cacheDirectory)
         func data(_ turns: [LabelledTurn], _ name: String) throws -> HeadsTrainingData {
             let texts = turns.map(\.text)
-            let all = try embedder.embed(texts + texts.map(EmojiFeatures.strip)) { done, total in
+            let all = try embedder.embed(texts + texts.map(EmojiFeatures.strip), layers: layers) { done, total in
                 if done == total || done % 256 < 32 { printError("encoding \(name): \(done)/\(total)") }
             }
-            return HeadsTrainingData(turns: turns, embeddings: Array(all[0..<turns.count]), textOnlyEmbeddings: Array(all[turns.count...]))
+            let e = embedder.encoder.dimension
+            let emb = all.map { Array($0[0..<e]) }, lf = all.map { Array($0[e...]) }
+            return HeadsTrainingData(turns: turns, embeddings: Array(emb[0..<turns.count]), textOnlyEmbeddings: Array(emb[turns.count...]),
+                                     layerFeatures: Array(lf[0..<turns.count]), textOnlyLayerFeatures: Array(lf[turns.count...]))
         }
         let trainData = try data(trainTurns, "train"), valData = try data(valTurns, "val")
         var cf = HeadsTrainingConfiguration()
         cf.seed = seed; cf.hidden = hidden; cf.maxEpochs = epochs; cf.textOnlyProbability = textOnlyProbability
         cf.embeddingScale = embeddingScale; cf.weightDecay = weightDecay; cf.dropout = dropout; cf.classWeightPower = classWeightPower
+        cf.encoderLayers = layers; cf.layerFeatureScale = layerScale; cf.layerDropout = layerDropout
         let provenance = HeadsProvenance(
             version: version, trainingDataSHA256: try SHA256.hex(fileAt: trainURL),
             validationDataSHA256: try SHA256.hex(fileAt: valURL), encoderSHA256: embedder.modelSHA256 ?? "")
-        let trained = HeadsTrainer.train(train: trainData, val: valData, provenance: provenance, configuration: cf) { printError($0) }
+        var members: [EmotionHeads] = []
+        for k in 0..<max(1, ensemble) {
+            cf.seed = seed &+ UInt64(k)
+            let m = HeadsTrainer.train(train: trainData, val: valData, provenance: provenance, configuration: cf) { printError($0) }
+            let v = m.manifest.validation
+            printError(String(format: "seed %llu: best epoch %d, val macro-F1 %.3f, text-only %.3f", cf.seed, m.manifest.bestEpoch,
+                              v.emotionMacroF1 ?? 0, v.emotionMacroF1TextOnly ?? 0))
+            members.append(m)
+        }
+        var weights = [Float](repeating: 1, count: members.count)
+        for k in 0..<plainMembers {
+            var pcf = cf
+            pcf.encoderLayers = []
+            pcf.seed = seed &+ UInt64(max(1, ensemble) + k)
+            if k == 0 && layers.isEmpty == false { pcf.seed = seed }
+            let m = HeadsTrainer.train(train: trainData, val: valData, provenance: provenance, configuration: pcf) { printError($0) }
+            let v = m.manifest.validation
+            printError(String(format: "plain seed %llu: best epoch %d, val macro-F1 %.3f, text-only %.3f", pcf.seed, m.manifest.bestEpoch,
+                              v.emotionMacroF1 ?? 0, v.emotionMacroF1TextOnly ?? 0))
+            members.append(m)
+            weights.append(plainWeight)
+        }
+        let trained = members.count == 1 ? members[0] : HeadsTrainer.ensemble(members, weights: weights, val: valData)
         try trained.save(to: URL(fileURLWithPath: out))
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]

@@ -84,6 +84,26 @@ private func cosine(_ a: [Float], _ b: [Float]) -> Float {
         #expect(zip(alone, mixed).map { abs($0 - $1) }.max()! < 1e-6)
     }
 
+    /// Layer pooling leaves the embeddings bit-identical; the pooled last layer, normalised, is the
+    /// embedding; a sequence's layer features do not depend on its batch.
+    @Test func layerFeatures() throws {
+        let enc = try MiniLMEncoder(modelFile: encoderModelDirectory(), configuration: .init(batchSize: 8))
+        let ids = try goldenCases().prefix(20).map(\.ids)
+        let plain = try enc.encode(ids)
+        let (emb, lf) = try enc.encode(ids, layers: [2, 6, 0])
+        #expect(emb == plain)
+        for (e, f) in zip(emb, lf) {
+            #expect(f.count == 3 * 384)
+            let l6 = Array(f[384..<768])
+            let norm = l6.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            #expect(zip(l6, e).map { abs($0 / norm - $1) }.max()! < 1e-5)
+        }
+        let alone = try enc.encode([ids[7]], layers: [2, 6, 0]).layerFeatures[0]
+        #expect(zip(alone, lf[7]).map { abs($0 - $1) }.max()! < 1e-5)
+        #expect(try enc.encode(ids, layers: []).layerFeatures.allSatisfy(\.isEmpty))
+        #expect(throws: ModelError.self) { try enc.encode([ids[0]], layers: [7]) }
+    }
+
     @Test func rejectsBadInput() throws {
         let enc = try MiniLMEncoder(modelFile: encoderModelDirectory(), configuration: .init(maxLength: 16))
         #expect(throws: ModelError.self) { try enc.encode([[]]) }
