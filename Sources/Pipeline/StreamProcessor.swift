@@ -29,6 +29,8 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     private var watermarks: [KafkaTopicPartition: Date] = [:]
     /// When each record of the batch being collected arrived (for latency figures).
     private var receivedAt: [ContinuousClock.Instant] = []
+    /// The previous batch's publish, audit and commit, running while the next batch is analyzed.
+    private var inFlight: Task<Void, any Error>?
     private let metrics = PipelineMetrics()
     /// Counters for the progress line and tests.
     public private(set) var stats = Stats()
@@ -80,13 +82,19 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
             do {
                 while !stop.isSet {
                     let batch = try await nextBatch(stop: stop)
-                    if !batch.isEmpty { try await process(batch) }
-                    receivedAt.removeAll(keepingCapacity: true)
+                    if !batch.isEmpty {
+                        // Batch N+1's inference overlaps batch N's publishing, auditing and commit;
+                        // those stay strictly in batch order.
+                        let prepared = try await prepare(batch)
+                        try await drainInFlight()
+                        inFlight = Task { try await self.finish(prepared) }
+                    }
                 }
+                try await drainInFlight()
             } catch let e as KafkaError where e.code == .closed {
-                // Closed underneath us: nothing in flight.
+                // Closed underneath us: what was in flight is not committed and will be read again.
             }
-            try await producer.flush()
+            try await producer.close()
             await consumer.close()
         } onGracefulShutdown: {
             stop.set()
@@ -125,12 +133,12 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
                     logger.warning("partitions lost; their uncommitted records are left to the next owner",
                                    metadata: ["kafka.partitions": "\(ps)"])
                 }
-                // Finish what was collected before giving the partitions up; the consumer
-                // waits for our next call before it unassigns.
+                // Finish what was collected, and what is in flight, before giving the partitions
+                // up; the consumer waits for our next call before it unassigns.
+                try await drainInFlight()
                 if !batch.isEmpty {
-                    try await process(batch)
+                    try await finish(prepare(batch))
                     batch.removeAll()
-                    receivedAt.removeAll()
                     deadline = nil
                 }
                 assigned.subtract(ps)
@@ -168,9 +176,30 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         case fresh(KafkaRecord, TimedTurn)
     }
 
-    private func process(_ records: [KafkaRecord]) async throws {
+    /// Waits for the batch in flight, rethrowing its failure.
+    private func drainInFlight() async throws {
+        guard let task = inFlight else { return }
+        inFlight = nil
+        try await task.value
+    }
+
+    /// A batch analyzed and ready to publish, audit and commit.
+    private struct PreparedBatch: Sendable {
+        var records: [KafkaRecord]
+        var messages: [KafkaProducerMessage]
+        var audit: AuditBatch
+        var receivedAt: [ContinuousClock.Instant]
+        var started: ContinuousClock.Instant
+        var events = 0, replayed = 0, deadLettered = 0, alerts = 0
+    }
+
+    /// Validates, analyzes and builds a batch's messages and audit rows, and advances the in-memory
+    /// dialogue state (the next batch may need it before this one is audited).
+    private func prepare(_ records: [KafkaRecord]) async throws -> PreparedBatch {
         let now = Date()
         let started = ContinuousClock.now
+        let receivedAt = self.receivedAt
+        self.receivedAt.removeAll(keepingCapacity: true)
         // 1. Validate, and spot replays of turns already applied.
         var items: [Item] = []
         for r in records {
@@ -287,33 +316,11 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
             }
         }
 
-        // 4. Publish and wait for every delivery report; 5. audit; 6. commit.
-        let toSend = messages
-        try await retrying("publish events") { _ = try await self.producer.sendAll(toSend) }
-        if configuration.recordLatencies {
-            let acked = ContinuousClock.now
-            for t in receivedAt { stats.latencies.append((acked - t) / .seconds(1)) }
-        }
-        let auditBatch = batch
-        if !auditBatch.audits.isEmpty || !auditBatch.states.isEmpty {
-            let t0 = ContinuousClock.now
-            try await retrying("write audits") { try await self.writer.write(auditBatch) }
-            metrics.auditWrite.record(duration: ContinuousClock.now - t0)
-        }
         for (r, t) in analyzed {
             if let s = states[t.turn.dialogueID] {
                 dialogues.put(t.turn.dialogueID, state: s, source: r.topicPartition, lastOffset: r.offset, lastTurnAt: t.timestamp)
             }
         }
-        do {
-            try await retrying("commit offsets") { try await self.consumer.commit(records) }
-        } catch let e as KafkaError where e.meansPartitionsMoved {
-            // The group moved on while this batch was in flight (its partitions were lost). The
-            // batch is published and audited; the next owner re-reads it and replays from the audits.
-            logger.warning("offsets not committed: the partitions moved to a new generation; the next owner replays them",
-                           metadata: ["error": "\(e)"])
-        }
-
         // Idle windows are judged in event time: the newest turn seen on each partition, not the
         // wall clock, so a backlog of old turns (after an outage, or a historical replay) keeps its
         // dialogues' context between batches.
@@ -324,23 +331,53 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         dialogues.evictIdle(watermarks: watermarks)
         metrics.evictions.increment(by: Int64(dialogues.evictions - evictedBefore))
         metrics.liveDialogues.record(dialogues.count)
+        return PreparedBatch(records: records, messages: messages, audit: batch, receivedAt: receivedAt, started: started,
+                             events: analyzed.count, replayed: replayed, deadLettered: dlq, alerts: alerts)
+    }
+
+    /// Publishes a prepared batch and waits for every delivery report, writes its audits and
+    /// dialogue state in one transaction, then commits its offsets.
+    private func finish(_ b: PreparedBatch) async throws {
+        let messages = b.messages
+        try await retrying("publish events") { _ = try await self.producer.sendAll(messages) }
+        if configuration.recordLatencies {
+            let acked = ContinuousClock.now
+            for t in b.receivedAt { stats.latencies.append((acked - t) / .seconds(1)) }
+        }
+        let audit = b.audit
+        if !audit.audits.isEmpty || !audit.states.isEmpty {
+            let t0 = ContinuousClock.now
+            try await retrying("write audits") { try await self.writer.write(audit) }
+            metrics.auditWrite.record(duration: ContinuousClock.now - t0)
+        }
+        let records = b.records
+        do {
+            try await retrying("commit offsets") { try await self.consumer.commit(records) }
+        } catch let e as KafkaError where e.meansPartitionsMoved {
+            // The group moved on while this batch was in flight (its partitions were lost). The
+            // batch is published and audited; the next owner re-reads it and replays from the audits.
+            logger.warning("offsets not committed: the partitions moved to a new generation; the next owner replays them",
+                           metadata: ["error": "\(e)"])
+        }
+
         if let lag = try? consumer.lag() {
             for (tp, n) in lag { metrics.lag(tp).record(n) }
         }
         metrics.turns.increment(by: Int64(records.count))
-        metrics.events.increment(by: Int64(analyzed.count))
-        metrics.replayed.increment(by: Int64(replayed))
-        metrics.escalations.increment(by: Int64(alerts))
+        metrics.events.increment(by: Int64(b.events))
+        metrics.replayed.increment(by: Int64(b.replayed))
+        metrics.escalations.increment(by: Int64(b.alerts))
         metrics.batchSize.record(records.count)
-        metrics.batchLatency.record(duration: ContinuousClock.now - started)
+        metrics.batchLatency.record(duration: ContinuousClock.now - b.started)
         stats.batches += 1
         stats.turns += records.count
-        stats.events += analyzed.count
-        stats.replayed += replayed
-        stats.deadLettered += dlq
-        stats.alerts += alerts
+        stats.events += b.events
+        stats.replayed += b.replayed
+        stats.deadLettered += b.deadLettered
+        stats.alerts += b.alerts
         logger.debug("batch done", metadata: [
-            "batch.size": "\(records.count)", "batch.dlq": "\(dlq)", "batch.replayed": "\(replayed)", "batch.alerts": "\(alerts)",
+            "batch.size": "\(records.count)", "batch.dlq": "\(b.deadLettered)", "batch.replayed": "\(b.replayed)",
+            "batch.alerts": "\(b.alerts)",
         ])
     }
 
