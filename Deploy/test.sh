@@ -23,6 +23,17 @@ Deploy/check-broker.sh .build/debug/plutchik
 echo "== CLI: plutchik smoke" >&2
 .build/debug/plutchik smoke --messages 500 --log-level warning
 
+echo "== CLI: a bad config file names the bad key; secrets stay out of errors" >&2
+cfg="$(mktemp)"
+printf '# a typo\nKAFKA_BROKER=127.0.0.1:9\n' > "$cfg"
+if msg="$(.build/debug/plutchik migrate --config "$cfg" 2>&1)"; then echo "bad config accepted" >&2; exit 1; fi
+echo "$msg" | grep -q "unknown setting 'KAFKA_BROKER'" || { echo "bad config not named: $msg" >&2; exit 1; }
+printf 'DATABASE_URL="postgresql://u:s3cret@127.0.0.1:1/x?connect_timeout=2"\n' > "$cfg"
+msg="$(.build/debug/plutchik migrate --config "$cfg" 2>&1 || true)"
+echo "$msg" | grep -q "cannot connect" && ! echo "$msg" | grep -q s3cret || { echo "unexpected: $msg" >&2; exit 1; }
+rm -f "$cfg"
+echo "config: ok"
+
 echo "== deploy manifests" >&2; python3 Deploy/check-deploy.py
 
 echo "== CLI: plutchik demo and score; their output against the schemas" >&2

@@ -23,7 +23,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         var logger = try logging.makeLogger(label: "plutchik.demo")
-        if logging.logLevel == nil && ProcessInfo.processInfo.environment["PLUTCHIK_LOG_LEVEL"] == nil { logger.logLevel = .error }
+        if logging.logLevel == nil && Settings.environment["PLUTCHIK_LOG_LEVEL"] == nil { logger.logLevel = .error }
         guard let file = dialogues.map({ URL(fileURLWithPath: $0) })
                 ?? locateInRepository("Deploy/demo", containing: "dialogues.jsonl")?.appendingPathComponent("dialogues.jsonl") else {
             throw ValidationError("no demo dialogues found: pass --dialogues")

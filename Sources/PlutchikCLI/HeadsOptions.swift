@@ -17,7 +17,7 @@ struct HeadsOptions: ParsableArguments {
 
     var modelDirectory: URL {
         if let modelDir { return URL(fileURLWithPath: modelDir) }
-        if let env = ProcessInfo.processInfo.environment["PLUTCHIK_MODEL_DIR"], !env.isEmpty { return URL(fileURLWithPath: env) }
+        if let env = Settings.environment["PLUTCHIK_MODEL_DIR"], !env.isEmpty { return URL(fileURLWithPath: env) }
         return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/plutchik/all-MiniLM-L6-v2")
     }
 
@@ -28,7 +28,7 @@ struct HeadsOptions: ParsableArguments {
 
     func headsDirectory() throws -> URL {
         if let headsDir { return URL(fileURLWithPath: headsDir) }
-        if let env = ProcessInfo.processInfo.environment["PLUTCHIK_HEADS_DIR"], !env.isEmpty { return URL(fileURLWithPath: env) }
+        if let env = Settings.environment["PLUTCHIK_HEADS_DIR"], !env.isEmpty { return URL(fileURLWithPath: env) }
         let starts = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
                       URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()]
         for start in starts {

@@ -9,7 +9,7 @@ struct LoggingOptions: ParsableArguments {
 
     /// Bootstraps swift-log to stderr once and returns a logger.
     func makeLogger(label: String) throws -> Logger {
-        let name = logLevel ?? ProcessInfo.processInfo.environment["PLUTCHIK_LOG_LEVEL"] ?? "info"
+        let name = logLevel ?? Settings.environment["PLUTCHIK_LOG_LEVEL"] ?? "info"
         guard let level = Logger.Level(rawValue: name.lowercased()) else {
             throw ValidationError("log level '\(name)' is not one of trace, debug, info, notice, warning, error, critical")
         }

@@ -14,7 +14,7 @@ struct ModelOptions: ParsableArguments {
     var bf16 = false
 
     static var defaultModelDir: String {
-        if let dir = ProcessInfo.processInfo.environment["PLUTCHIK_MODEL_DIR"], !dir.isEmpty { return dir }
+        if let dir = Settings.environment["PLUTCHIK_MODEL_DIR"], !dir.isEmpty { return dir }
         return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/plutchik/all-MiniLM-L6-v2").path
     }
 

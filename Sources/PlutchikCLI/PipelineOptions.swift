@@ -7,6 +7,9 @@ import Pipeline
 /// Connection and pipeline settings shared by `run`, `migrate` and `demo`.
 /// Flags win over the environment; the environment over defaults.
 struct PipelineOptions: ParsableArguments {
+    @Option(help: "A config file of KEY=VALUE lines with the environment's names (KAFKA_BROKERS, DATABASE_URL, PLUTCHIK_*). Env: PLUTCHIK_CONFIG.")
+    var config: String?
+
     @Option(help: "Kafka bootstrap servers. Env: KAFKA_BROKERS.")
     var brokers: String?
 
@@ -34,7 +37,12 @@ struct PipelineOptions: ParsableArguments {
     @Option(help: "Directory of the escalation forecaster. Env: PLUTCHIK_ESCALATION_DIR; default: <repo>/Models/escalation.")
     var escalationDir: String?
 
-    private var env: [String: String] { ProcessInfo.processInfo.environment }
+    private var env: [String: String] { Settings.environment }
+
+    func validate() throws {
+        if let config { try Settings.load(config) }
+        else if let path = ProcessInfo.processInfo.environment["PLUTCHIK_CONFIG"], !path.isEmpty { try Settings.load(path) }
+    }
 
     func bootstrapServers() throws -> String {
         guard let b = brokers ?? env["KAFKA_BROKERS"], !b.isEmpty else {

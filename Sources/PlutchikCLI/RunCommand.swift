@@ -26,10 +26,10 @@ struct RunCommand: AsyncParsableCommand {
         MetricsBootstrap.bootstrap()
         let processor = try await makeProcessor(
             pipeline: pipeline, heads: heads, threads: threads, bootstrap: try pipeline.bootstrapServers(),
-            databaseURL: try pipeline.database(), groupID: pipeline.groupID ?? ProcessInfo.processInfo.environment["PLUTCHIK_GROUP_ID"] ?? "plutchik",
+            databaseURL: try pipeline.database(), groupID: pipeline.groupID ?? Settings.environment["PLUTCHIK_GROUP_ID"] ?? "plutchik",
             logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: processor)]
-        let port = metricsPort ?? ProcessInfo.processInfo.environment["PLUTCHIK_METRICS_PORT"].flatMap { Int($0) } ?? 9464
+        let port = metricsPort ?? Settings.environment["PLUTCHIK_METRICS_PORT"].flatMap { Int($0) } ?? 9464
         if port > 0 {
             services.append(.init(service: makeObservabilityServer(port: port, logger: logger) { await processor.readiness() }))
         }

@@ -25,7 +25,7 @@ struct SmokeCommand: AsyncParsableCommand {
         let logger = try logging.makeLogger(label: "plutchik.smoke")
         var broker: EmbeddedBroker?
         let servers: String
-        if let b = bootstrap ?? ProcessInfo.processInfo.environment["KAFKA_BROKERS"] {
+        if let b = bootstrap ?? Settings.environment["KAFKA_BROKERS"] {
             servers = b
         } else {
             let embedded = try EmbeddedBroker(brokers: 1, topics: [TopicSpec(argument: "\(topic):6")!], logger: logger)
