@@ -29,18 +29,7 @@ struct HeadsOptions: ParsableArguments {
     func headsDirectory() throws -> URL {
         if let headsDir { return URL(fileURLWithPath: headsDir) }
         if let env = Settings.environment["PLUTCHIK_HEADS_DIR"], !env.isEmpty { return URL(fileURLWithPath: env) }
-        let starts = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
-                      URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()]
-        for start in starts {
-            var dir = start.standardizedFileURL
-            while true {
-                let candidate = dir.appendingPathComponent("Models/heads")
-                if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("manifest.json").path) { return candidate }
-                let parent = dir.deletingLastPathComponent()
-                if parent.path == dir.path { break }
-                dir = parent
-            }
-        }
+        if let found = locateInRepository("Models/heads", containing: "manifest.json") { return found }
         throw ValidationError("no heads found: pass --heads-dir, set PLUTCHIK_HEADS_DIR, or run inside the repository (Models/heads)")
     }
 
