@@ -229,6 +229,58 @@ public enum HeadsTrainer {
         return EmotionHeads(manifest: manifest, network: net, builder: first.builder)
     }
 
+    /// Routes each turn by its "any emoji" input: a turn with emoji gets `emoji`'s outputs, one
+    /// without gets `text`'s (e.g. heads with layer features, better on plain text). Written as one
+    /// network in the usual format: each member's hidden units (plus one unit carrying its output
+    /// bias) are switched off by a ±`gate` weight on the any-emoji indicator, exact for inputs whose
+    /// pre-activations stay well below `gate`. Re-evaluates the result on `val` for the manifest.
+    public static func route(emoji a: EmotionHeads, text b: EmotionHeads, val: HeadsTrainingData, gate: Float = 100) -> EmotionHeads {
+        let (net, first) = routed(emoji: a, text: b, gate: gate)
+        let report = evaluate(net, x: features(val, builder: first.builder, textOnly: false),
+                              xText: features(val, builder: first.builder, textOnly: true), data: val)
+        var manifest = first.manifest
+        manifest.hidden = net.hidden
+        manifest.weightsSHA256 = SHA256.hex(EmotionHeads.weightData(net))
+        manifest.validation = report
+        manifest.training["routing"] = "any emoji → emoji member (hidden 0..<\(a.network.hidden) + bias unit), no emoji → text member; gate \(gate)"
+        manifest.training["emoji_member"] = "seed \(a.manifest.seed), layers \(a.manifest.encoderLayers), best epoch \(a.manifest.bestEpoch), " +
+            "val \(a.manifest.validation.emotionMacroF1 ?? 0) / \(a.manifest.validation.emotionMacroF1TextOnly ?? 0)"
+        manifest.training["text_member"] = "seed \(b.manifest.seed), layers \(b.manifest.encoderLayers), best epoch \(b.manifest.bestEpoch), " +
+            "val \(b.manifest.validation.emotionMacroF1 ?? 0) / \(b.manifest.validation.emotionMacroF1TextOnly ?? 0)"
+        manifest.training["hidden"] = "\(a.network.hidden) + \(b.network.hidden) + 2 bias units"
+        return EmotionHeads(manifest: manifest, network: net, builder: first.builder)
+    }
+
+    /// The routed network of `route(emoji:text:val:gate:)` and the member whose layout it reads.
+    static func routed(emoji a: EmotionHeads, text b: EmotionHeads, gate: Float) -> (HeadsNetwork, EmotionHeads) {
+        let first = a.builder.layerDimension >= b.builder.layerDimension ? a : b
+        let o = HeadsNetwork.outputs, d = first.builder.count, e = first.builder.embeddingDimension
+        let anyEmoji = 3 * e + first.builder.layerDimension + 3 + first.builder.vocabulary.count
+        let h = a.network.hidden + b.network.hidden + 2
+        var w1: [Float] = [], b1: [Float] = []
+        var w2 = [Float](repeating: 0, count: o * h)
+        var col = 0
+        for (m, on) in [(a, true), (b, false)] {
+            let mh = m.network.hidden, md = m.network.inputs, pad = d - md, lead = e + m.builder.layerDimension
+            precondition(pad == first.builder.layerDimension - m.builder.layerDimension, "members differ beyond their layer features")
+            // on: bias − gate + gate·any (live only with emoji); off: − gate·any (live only without).
+            func unit(_ row: ArraySlice<Float>, _ bias: Float) {
+                var r = Array(row.prefix(lead)) + [Float](repeating: 0, count: pad) + Array(row.dropFirst(lead))
+                r[anyEmoji] += on ? gate : -gate
+                w1 += r
+                b1.append(on ? bias - gate : bias)
+            }
+            for r in 0..<mh { unit(m.network.w1[(r * md)..<((r + 1) * md)], m.network.b1[r]) }
+            unit([Float](repeating: 0, count: md)[...], 1)   // the output-bias unit: 1 when live
+            for r in 0..<o {
+                for j in 0..<mh { w2[r * h + col + j] = m.network.w2[r * mh + j] }
+                w2[r * h + col + mh] = m.network.b2[r]
+            }
+            col += mh + 1
+        }
+        return (HeadsNetwork(inputs: d, hidden: h, w1: w1, b1: b1, w2: w2, b2: [Float](repeating: 0, count: o)), first)
+    }
+
     /// The feature matrix (N, D) of a data set, built turn by turn with dialogue context.
     static func features(_ data: HeadsTrainingData, builder: HeadsFeatureBuilder, textOnly: Bool) -> [Float] {
         let d = builder.count
