@@ -26,7 +26,7 @@ enum EscalationSupport {
     /// The heads' predictions of labelled turns (in dialogue order, with context, as the stream
     /// and `plutchik eval` see them).
     static func predictions(_ turns: [LabelledTurn], heads: EmotionHeads, embedder: TextEmbedder) throws -> [EmotionPrediction] {
-        let e = try embedder.embed(turns.map(\.text))
+        let e = try embedder.embed(turns.map(\.text), layers: heads.encoderLayers)
         return heads.predictDialogues(turns.map { ($0.dialogueID, $0.speaker, $0.text) }, embeddings: e)
     }
 
@@ -35,7 +35,7 @@ enum EscalationSupport {
     /// are dropped.
     static func distilledCorpus(_ url: URL, heads: EmotionHeads, embedder: TextEmbedder) throws -> [EscalationDialogue] {
         let turns = try CorpusTurn.load(url)
-        let e = try embedder.embed(turns.map(\.text)) { done, total in
+        let e = try embedder.embed(turns.map(\.text), layers: heads.encoderLayers) { done, total in
             if done == total || done % 2048 < 32 { printError("encoding corpus: \(done)/\(total) new texts") }
         }
         let p = heads.predictDialogues(turns.map { ($0.dialogueID, $0.speaker, $0.text) }, embeddings: e)
