@@ -29,7 +29,7 @@ struct TrainCommand: ParsableCommand {
     var plainMembers: Int = 0
     @Option(name: .long, help: "Weight of each plain member in the ensemble (the others weigh 1).")
     var plainWeight: Float = 1
-    @Flag(name: .long, help: "With one plain member: turns with emoji use the plain member, turns without use the layer-feature one.")
+    @Flag(name: .long, help: "With one plain member: turns with emoji use the plain member, turns without the layer-feature one(s) (averaged).")
     var route = false
     @Option(name: .long, help: "Routing gate: larger than any hidden pre-activation.") var gate: Float = 100
     @Option(name: .long, help: "Model version recorded in the manifest and in events.") var version: String = "heads-1"
@@ -81,8 +81,14 @@ struct TrainCommand: ParsableCommand {
             members.append(m)
             weights.append(plainWeight)
         }
-        let trained = route && members.count == 2 ? HeadsTrainer.route(emoji: members[1], text: members[0], val: valData, gate: gate)
-            : members.count == 1 ? members[0] : HeadsTrainer.ensemble(members, weights: weights, val: valData)
+        let trained: EmotionHeads
+        if route && plainMembers == 1 && members.count >= 2 {
+            let layered = Array(members.dropLast())
+            let text = layered.count == 1 ? layered[0] : HeadsTrainer.ensemble(layered, val: valData)
+            trained = HeadsTrainer.route(emoji: members.last!, text: text, val: valData, gate: gate)
+        } else {
+            trained = members.count == 1 ? members[0] : HeadsTrainer.ensemble(members, weights: weights, val: valData)
+        }
         try trained.save(to: URL(fileURLWithPath: out))
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
