@@ -49,6 +49,9 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var sessionTimeout: Duration = .seconds(10)
     /// `heartbeat.interval.ms`.
     public var heartbeatInterval: Duration = .seconds(1)
+    /// `fetch.wait.max.ms`: how long a broker may hold a fetch while it has no new data. Short, for
+    /// latency: a turn waits at most this long to be fetched (librdkafka's default is 500 ms).
+    public var fetchWaitMax: Duration = .milliseconds(20)
     /// How many events the consumer buffers ahead of the caller before it pauses fetching. It keeps
     /// polling, so rebalances are served while the caller catches up; keep it small, because a
     /// revocation is handed to the caller behind the records already buffered.
@@ -68,6 +71,7 @@ public struct KafkaConsumerConfiguration: Sendable {
         p["session.timeout.ms"] = String(sessionTimeout.milliseconds)
         p["heartbeat.interval.ms"] = String(heartbeatInterval.milliseconds)
         p["enable.partition.eof"] = "false"
+        p["fetch.wait.max.ms"] = String(fetchWaitMax.milliseconds)
         p.merge(common.properties) { _, new in new }
         // Offsets are committed only for records the caller has finished: never automatically.
         if let v = p["enable.auto.commit"], v != "false" {

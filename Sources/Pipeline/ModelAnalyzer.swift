@@ -22,7 +22,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
 
     /// Loads the encoder from `modelDirectory`, the heads and the forecaster from theirs.
     public init(modelDirectory: URL, headsDirectory: URL, escalationDirectory: URL,
-                encoder configuration: EncoderConfiguration = .init(), cacheCapacity: Int = 10_000) throws {
+                encoder configuration: EncoderConfiguration = .init(), cacheCapacity: Int = 2_000) throws {
         tokenizer = try WordPieceTokenizer(vocabulary: modelDirectory.appendingPathComponent("vocab.txt"))
         encoder = try MiniLMEncoder(modelFile: modelDirectory.appendingPathComponent("model.safetensors"), configuration: configuration)
         heads = try EmotionHeads(directory: headsDirectory)

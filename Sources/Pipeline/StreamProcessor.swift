@@ -231,6 +231,7 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
             let t0 = ContinuousClock.now
             results = try await analyzeIsolating(fresh.map(\.1), states: &states)
             metrics.inference.record(duration: ContinuousClock.now - t0)
+            logger.trace("batch analyzed", metadata: ["batch.size": "\(fresh.count)", "batch.inference_ms": "\(ms(ContinuousClock.now - t0))"])
         }
 
         // 3. Build what to publish and audit.
@@ -339,17 +340,19 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     /// dialogue state in one transaction, then commits its offsets.
     private func finish(_ b: PreparedBatch) async throws {
         let messages = b.messages
+        let t0 = ContinuousClock.now
         try await retrying("publish events") { _ = try await self.producer.sendAll(messages) }
+        let t1 = ContinuousClock.now
         if configuration.recordLatencies {
             let acked = ContinuousClock.now
             for t in b.receivedAt { stats.latencies.append((acked - t) / .seconds(1)) }
         }
         let audit = b.audit
         if !audit.audits.isEmpty || !audit.states.isEmpty {
-            let t0 = ContinuousClock.now
             try await retrying("write audits") { try await self.writer.write(audit) }
-            metrics.auditWrite.record(duration: ContinuousClock.now - t0)
+            metrics.auditWrite.record(duration: ContinuousClock.now - t1)
         }
+        let t2 = ContinuousClock.now
         let records = b.records
         do {
             try await retrying("commit offsets") { try await self.consumer.commit(records) }
@@ -377,7 +380,8 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         stats.alerts += b.alerts
         logger.debug("batch done", metadata: [
             "batch.size": "\(records.count)", "batch.dlq": "\(b.deadLettered)", "batch.replayed": "\(b.replayed)",
-            "batch.alerts": "\(b.alerts)",
+            "batch.alerts": "\(b.alerts)", "batch.publish_ms": "\(ms(t1 - t0))", "batch.audit_ms": "\(ms(t2 - t1))",
+            "batch.commit_ms": "\(ms(ContinuousClock.now - t2))", "batch.total_ms": "\(ms(ContinuousClock.now - b.started))",
         ])
     }
 
@@ -559,6 +563,8 @@ extension JSONEncoder {
         return e
     }
 }
+
+private func ms(_ d: Duration) -> Int { Int(d / .milliseconds(1)) }
 
 /// A flag set from the graceful-shutdown handler.
 final class StopFlag: @unchecked Sendable {

@@ -67,6 +67,8 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         let running = Task { try await group.run() }
         let feeder = Task {
             guard rate > 0 else { return }
+            // Measure the steady state: start feeding once the processor holds its partitions.
+            while await processor.readiness().assignedPartitions == 0 { try await Task.sleep(for: .milliseconds(20)) }
             let start = ContinuousClock.now
             for (i, m) in messages.enumerated() {
                 _ = try await producer.send(m)
