@@ -34,18 +34,13 @@ public struct EscalationGaps: Sendable, Codable, Equatable {
     }
 }
 
-/// SplitMix64 with a Box–Muller normal: small, seedable, identical on every platform.
+/// ``SeededGenerator``'s SplitMix64 stream with double-precision draws and a Box–Muller normal:
+/// small, seedable, identical on every platform.
 struct EscalationRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
+    private var base: SeededGenerator
+    init(seed: UInt64) { base = SeededGenerator(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { base.next() }
 
     /// Uniform in [0, 1).
     mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
