@@ -32,7 +32,6 @@ struct SmokeCommand: AsyncParsableCommand {
             broker = embedded
             servers = embedded.bootstrapServers
         }
-        defer { _ = broker }
         let runID = UUID().uuidString.prefix(8)
 
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: servers), logger: logger)
@@ -71,5 +70,6 @@ struct SmokeCommand: AsyncParsableCommand {
             throw ValidationError("smoke: expected \(messages) messages back, got \(seen.count)")
         }
         print("smoke: ok")
+        withExtendedLifetime(broker) {}
     }
 }
