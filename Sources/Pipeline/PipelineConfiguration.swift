@@ -12,6 +12,10 @@ public struct PipelineConfiguration: Sendable {
     public var deadLetterTopic = "plutchik.dlq"
     /// The most turns in one micro-batch.
     public var maxBatchSize = 32
+    /// The longest a micro-batch's inference should take: the batch is capped at this budget divided
+    /// by the measured time per turn (at most `maxBatchSize`), so a burst does not hold every turn
+    /// behind one long batch.
+    public var batchInferenceBudget: Duration = .milliseconds(50)
     /// How long a micro-batch waits to fill once its first turn arrived.
     public var maxBatchWait: Duration = .milliseconds(10)
     /// Turns in a dialogue's context window.

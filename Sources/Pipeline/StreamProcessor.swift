@@ -29,6 +29,8 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     private var watermarks: [KafkaTopicPartition: Date] = [:]
     /// When each record of the batch being collected arrived (for latency figures).
     private var receivedAt: [ContinuousClock.Instant] = []
+    /// Seconds of inference per turn, smoothed over recent batches; sizes the next batch.
+    private var secondsPerTurn = 0.003
     /// The previous batch's publish, audit and commit, running while the next batch is analyzed.
     private var inFlight: Task<Void, any Error>?
     private let metrics = PipelineMetrics()
@@ -106,7 +108,14 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     private func nextBatch(stop: StopFlag) async throws -> [KafkaRecord] {
         var batch: [KafkaRecord] = []
         var deadline: ContinuousClock.Instant?
-        while batch.count < configuration.maxBatchSize && !stop.isSet {
+        // Under a real backlog latency is queueing anyway, so take full batches for throughput;
+        // otherwise cap the batch at the inference budget, for latency.
+        let backlog = (try? consumer.lag().values.reduce(0, +)) ?? 0
+        let budget = configuration.batchInferenceBudget / .seconds(1)
+        let size = backlog > Int64(4 * configuration.maxBatchSize)
+            ? configuration.maxBatchSize
+            : min(configuration.maxBatchSize, max(1, Int(budget / secondsPerTurn)))
+        while batch.count < size && !stop.isSet {
             let wait = deadline.map { max(.zero, $0 - .now) } ?? .milliseconds(100)
             guard let event = try await consumer.nextEvent(timeout: wait) else {
                 if deadline != nil { break }
@@ -231,6 +240,9 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
             let t0 = ContinuousClock.now
             results = try await analyzeIsolating(fresh.map(\.1), states: &states)
             metrics.inference.record(duration: ContinuousClock.now - t0)
+            if fresh.count >= 4 {
+                secondsPerTurn = 0.8 * secondsPerTurn + 0.2 * ((ContinuousClock.now - t0) / .seconds(1)) / Double(fresh.count)
+            }
             logger.trace("batch analyzed", metadata: ["batch.size": "\(fresh.count)", "batch.inference_ms": "\(ms(ContinuousClock.now - t0))"])
         }
 
