@@ -2,6 +2,7 @@ import AuditStore
 import Foundation
 import Kafka
 import Testing
+@testable import EmotionModel
 @testable import Pipeline
 
 /// The turn times of the generated dialogues: one base per test process, so runs that share an
@@ -35,7 +36,7 @@ struct ProcessFaultTests {
         let ids = eventIDs(reports, topic: topics.input)
         #expect(Set(ids).count == turns.count)
 
-        var rng = SplitMix(seed: faultSeed ^ 0x9E37)
+        var rng = SeededGenerator(seed: faultSeed ^ 0x9E37)
         let kills = 6
         let conn = try PostgresConnection(url: db)
         var p = try startProcessor(name: "crash-0", bootstrap: broker.bootstrap, databaseURL: db, group: "crash", topics: topics, directory: dir)

@@ -1,5 +1,5 @@
 import AuditStore
-import EmotionModel
+@testable import EmotionModel
 import Foundation
 import Kafka
 import Testing
@@ -11,7 +11,7 @@ struct FuzzTests {
           .timeLimit(.minutes(3)))
     func fuzz() async throws {
         let pipeline = try await InProcessPipeline<WideKeywordAnalyzer>()
-        var rng = SplitMix(seed: faultSeed &+ 5)
+        var rng = SeededGenerator(seed: faultSeed &+ 5)
         let values = makeFuzzRecords(malformed: 10_000, valid: 2_000, rng: &rng)
         let topic = pipeline.config.inputTopic
         let reports = try await pipeline.producer.sendAll(values.map { v in
@@ -96,7 +96,7 @@ struct FuzzTests {
         var msgs: [KafkaProducerMessage] = []
         for turn in 1...6 {
             for d in 0..<10 {
-                let ts = EmotionEventTimestamp.format(base.addingTimeInterval(Double(turn * 10 + d)))
+                let ts = EmotionEvent.timestamp(base.addingTimeInterval(Double(turn * 10 + d)))
                 msgs.append(KafkaProducerMessage(topic: topic, key: "d\(d)",
                                                  value: #"{"dialogue_id":"d\#(d)","turn_id":\#(turn),"speaker":"c","text":"thanks","ts":"\#(ts)"}"#))
             }
@@ -153,7 +153,7 @@ struct WideKeywordAnalyzer: TurnAnalyzer {
 }
 
 /// Malformed records of many kinds, mixed at random with valid turns.
-func makeFuzzRecords(malformed: Int, valid: Int, rng: inout SplitMix) -> [[UInt8]] {
+func makeFuzzRecords(malformed: Int, valid: Int, rng: inout SeededGenerator) -> [[UInt8]] {
     func turn(_ d: Int, _ t: Int, text: String = "thanks, that helps", extra: String = "") -> [UInt8] {
         Array(#"{"dialogue_id":"f\#(d)","turn_id":\#(t),"speaker":"c","text":"\#(text)"\#(extra)}"#.utf8)
     }

@@ -4,6 +4,7 @@ import Kafka
 import Logging
 import ServiceLifecycle
 import Testing
+@testable import EmotionModel
 @testable import Pipeline
 
 // Helpers for the fault-tolerance tests: child processes (`plutchik broker`, `plutchik run`),
@@ -280,7 +281,7 @@ struct GeneratedTurn: Sendable {
 /// each dialogue's turns in order. Timestamps are explicit (so a rerun computes the same
 /// forecasts) and start at `base`.
 func generateDialogues(dialogues: Int, turns: Int, seed: UInt64, base: Date) -> [GeneratedTurn] {
-    var rng = SplitMix(seed: seed)
+    var rng = SeededGenerator(seed: seed)
     let calm = ["thanks, that helps", "could you check my order status please", "I moved house last month",
                 "the parcel number is on the email", "ok I will wait", "great, have a nice day", "can I change the delivery address",
                 "my card was charged twice", "is there a discount for students", "I need a copy of the invoice"]
@@ -305,7 +306,7 @@ func generateDialogues(dialogues: Int, turns: Int, seed: UInt64, base: Date) -> 
                 text = agent[Int(rng.next() % UInt64(agent.count))]
             }
             t += Double(5 + rng.next() % 60)
-            let ts = EmotionEventTimestamp.format(Date(timeIntervalSince1970: t))
+            let ts = EmotionEvent.timestamp(Date(timeIntervalSince1970: t))
             let json = #"{"dialogue_id":"\#(id)","turn_id":\#(n),"speaker":"\#(customer ? "cust-\(d)" : "agent-7")","role":"\#(customer ? "customer" : "agent")","text":"\#(text)","ts":"\#(ts)","tenant":"acme","scenario":"billing"}"#
             out.append(GeneratedTurn(dialogueID: id, turnID: n, json: json))
         }
@@ -323,25 +324,6 @@ func generateDialogues(dialogues: Int, turns: Int, seed: UInt64, base: Date) -> 
         if next[d] == turns { live.remove(at: i) }
     }
     return out
-}
-
-enum EmotionEventTimestamp {
-    static func format(_ d: Date) -> String {
-        d.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-    }
-}
-
-/// A small seeded generator (SplitMix64).
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// Produces the turns (keyed by dialogue) and returns each one's partition and offset.
