@@ -110,7 +110,9 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         var deadline: ContinuousClock.Instant?
         // Under a real backlog latency is queueing anyway, so take full batches for throughput;
         // otherwise cap the batch at the inference budget, for latency.
-        let backlog = (try? consumer.lag().values.reduce(0, +)) ?? 0
+        let lag = (try? consumer.lag()) ?? [:]
+        for (tp, n) in lag { metrics.lag(tp).record(n) }
+        let backlog = lag.values.reduce(0, +)
         let budget = configuration.batchInferenceBudget / .seconds(1)
         let size = backlog > Int64(4 * configuration.maxBatchSize)
             ? configuration.maxBatchSize
@@ -375,9 +377,6 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
                            metadata: ["error": "\(e)"])
         }
 
-        if let lag = try? consumer.lag() {
-            for (tp, n) in lag { metrics.lag(tp).record(n) }
-        }
         metrics.turns.increment(by: Int64(records.count))
         metrics.events.increment(by: Int64(b.events))
         metrics.replayed.increment(by: Int64(b.replayed))

@@ -88,16 +88,13 @@ struct BenchEncoderCommand: ParsableCommand {
         FileHandle.standardError.write(Data("\rbench encoder: \(ids.count)/\(ids.count) msgs in \(String(format: "%.2f", seconds)) s\n".utf8))
 
         latencies.sort()
-        func percentile(_ p: Double) -> Double {
-            latencies[min(latencies.count - 1, max(0, Int((p * Double(latencies.count)).rounded(.up)) - 1))]
-        }
         let tokens = ids.reduce(0) { $0 + $1.count }
         let flops = MiniLMEncoder.flops(sequenceLengths: ids.map(\.count))
         let fields: [(String, String)] = [
             ("msgs_per_s", String(format: "%.1f", Double(ids.count) / seconds)),
             ("tokens_per_s", String(format: "%.1f", Double(tokens) / seconds)),
-            ("p50_ms", String(format: "%.3f", percentile(0.50))),
-            ("p99_ms", String(format: "%.3f", percentile(0.99))),
+            ("p50_ms", String(format: "%.3f", percentile(latencies, 0.50))),
+            ("p99_ms", String(format: "%.3f", percentile(latencies, 0.99))),
             ("gflops", String(format: "%.2f", flops / seconds / 1e9)),
             ("threads", "\(model.threads)"),
             ("batch", "\(batch)"),
@@ -108,4 +105,10 @@ struct BenchEncoderCommand: ParsableCommand {
             for (k, v) in fields { print("\(k): \(v)") }
         }
     }
+}
+
+/// The nearest-rank percentile `p` (0...1) of ascending `sorted` values; 0 when there are none.
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    guard !sorted.isEmpty else { return 0 }
+    return sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
 }

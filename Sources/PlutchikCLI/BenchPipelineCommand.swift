@@ -41,10 +41,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
 
         let encoderOnly = skipEncoder ? nil : try encoderThroughput(lines)
 
-        let broker = try EmbeddedBroker(brokers: 1, topics: [
-            TopicSpec(argument: "\(pipeline.inputTopic):6")!, TopicSpec(argument: "\(pipeline.eventsTopic):6")!,
-            TopicSpec(argument: "\(pipeline.escalationsTopic):6")!, TopicSpec(argument: "\(pipeline.dlqTopic):1")!,
-        ], logger: logger)
+        let broker = try EmbeddedBroker(for: try pipeline.pipelineConfiguration(), logger: logger)
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: broker.bootstrapServers), logger: logger)
         let messages = lines.map { line in
             let key = (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["dialogue_id"].map { "\($0)" }
@@ -99,13 +96,10 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         FileHandle.standardError.write(Data("\rbench pipeline: \(stats.turns)/\(lines.count) turns in \(String(format: "%.2f", elapsed)) s (\(stats.deadLettered) dead-lettered)\n".utf8))
 
         let latencies = stats.latencies.sorted()
-        func percentile(_ p: Double) -> Double {
-            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, max(0, Int((p * Double(latencies.count)).rounded(.up)) - 1))] * 1000
-        }
         var fields: [(String, String)] = [
             ("turns_per_s", String(format: "%.1f", Double(stats.turns) / elapsed)),
-            ("p50_ms", String(format: "%.1f", percentile(0.5))),
-            ("p99_ms", String(format: "%.1f", percentile(0.99))),
+            ("p50_ms", String(format: "%.1f", percentile(latencies, 0.5) * 1000)),
+            ("p99_ms", String(format: "%.1f", percentile(latencies, 0.99) * 1000)),
             ("rss_mb", String(format: "%.1f", peakRSSMegabytes())),
             ("encoder_only_msgs_per_s", encoderOnly.map { String(format: "%.1f", $0) } ?? "null"),
         ]

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Kafka
 import Logging
+import Pipeline
 import ServiceLifecycle
 
 /// `plutchik broker`: librdkafka's mock cluster on loopback, for development and tests.
@@ -70,6 +71,11 @@ struct TopicSpec: ExpressibleByArgument, CustomStringConvertible, Sendable {
         self.partitions = partitions
     }
 
+    init(name: String, partitions: Int) {
+        self.name = name
+        self.partitions = partitions
+    }
+
     var description: String { "\(name):\(partitions)" }
 }
 
@@ -80,6 +86,14 @@ struct EmbeddedBroker: Service {
     init(brokers: Int, topics: [TopicSpec], logger: Logger) throws {
         cluster = try KafkaMockCluster(brokers: brokers, logger: logger)
         for t in topics { try cluster.createTopic(t.name, partitions: t.partitions, replicationFactor: min(brokers, 3)) }
+    }
+
+    /// One broker with the pipeline's four topics (6 partitions each, the DLQ 1), for the demo and benchmarks.
+    init(for config: PipelineConfiguration, logger: Logger) throws {
+        try self.init(brokers: 1, topics: [
+            TopicSpec(name: config.inputTopic, partitions: 6), TopicSpec(name: config.eventsTopic, partitions: 6),
+            TopicSpec(name: config.escalationsTopic, partitions: 6), TopicSpec(name: config.deadLetterTopic, partitions: 1),
+        ], logger: logger)
     }
 
     var bootstrapServers: String { cluster.bootstrapServers }

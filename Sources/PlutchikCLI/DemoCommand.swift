@@ -31,10 +31,7 @@ struct DemoCommand: AsyncParsableCommand {
         let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n").map(String.init)
         let config = try pipeline.pipelineConfiguration()
 
-        let broker = try EmbeddedBroker(brokers: 1, topics: [
-            TopicSpec(argument: "\(config.inputTopic):6")!, TopicSpec(argument: "\(config.eventsTopic):6")!,
-            TopicSpec(argument: "\(config.escalationsTopic):6")!, TopicSpec(argument: "\(config.deadLetterTopic):1")!,
-        ], logger: logger)
+        let broker = try EmbeddedBroker(for: config, logger: logger)
         var migrated = pipeline
         migrated.migrate = true
         let processor = try await makeProcessor(

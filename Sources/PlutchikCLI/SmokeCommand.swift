@@ -28,7 +28,7 @@ struct SmokeCommand: AsyncParsableCommand {
         if let b = bootstrap ?? Settings.environment["KAFKA_BROKERS"] {
             servers = b
         } else {
-            let embedded = try EmbeddedBroker(brokers: 1, topics: [TopicSpec(argument: "\(topic):6")!], logger: logger)
+            let embedded = try EmbeddedBroker(brokers: 1, topics: [TopicSpec(name: topic, partitions: 6)], logger: logger)
             broker = embedded
             servers = embedded.bootstrapServers
         }
