@@ -52,7 +52,7 @@ public struct Turn: Sendable, Codable, Equatable {
     /// Parses and validates one JSON record (a JSONL line or a Kafka record value).
     ///
     /// - Throws: `TurnValidationError` naming the problem.
-    public static func parse(_ bytes: some Collection<UInt8>) throws(TurnValidationError) -> Turn {
+    public static func parse(_ bytes: some Collection<UInt8>, maxTextLength: Int = maxTextLength) throws(TurnValidationError) -> Turn {
         guard let decoded = String(validating: bytes, as: UTF8.self) else {
             throw TurnValidationError(.invalidUTF8, "the record is not valid UTF-8")
         }

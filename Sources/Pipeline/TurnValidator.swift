@@ -46,7 +46,7 @@ public struct TurnValidator: Sendable {
         guard let value, !value.isEmpty else { throw DeadLetterReason("empty", "the record has no value") }
         let turn: Turn
         do {
-            turn = try Turn.parse(value)
+            turn = try Turn.parse(value, maxTextLength: maxTextLength)
         } catch {
             throw DeadLetterReason(error.code.rawValue, error.message)
         }
@@ -57,9 +57,6 @@ public struct TurnValidator: Sendable {
             guard !id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
                 throw DeadLetterReason("control_characters", "field '\(key)' contains control characters")
             }
-        }
-        guard turn.text.count <= maxTextLength else {
-            throw DeadLetterReason("text_too_long", "text has \(turn.text.count) characters; the limit is \(maxTextLength)")
         }
         guard !turn.text.unicodeScalars.contains("\u{0}") else {
             throw DeadLetterReason("control_characters", "text contains a NUL character")
