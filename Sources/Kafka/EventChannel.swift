@@ -58,6 +58,21 @@ final class EventChannel<Element: Sendable>: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Drops buffered (not yet delivered) elements matching `predicate`; returns how many. Called from
+    /// the sending thread, so no acknowledgement is awaited meanwhile.
+    @discardableResult
+    func removeBuffered(where predicate: (Element) -> Bool) -> Int {
+        condition.lock()
+        defer { condition.unlock() }
+        let kept = buffer[head...].filter { !predicate($0) }
+        let removed = count - kept.count
+        buffer = Array(kept)
+        head = 0
+        // Sequence numbers count elements in the buffer; keep the next one contiguous.
+        sent -= removed
+        return removed
+    }
+
     /// Ends the channel: the receiver gets nil (or `error`) and buffered elements are dropped.
     func finish(throwing error: (any Error)? = nil) {
         condition.lock()

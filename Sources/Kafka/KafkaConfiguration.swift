@@ -52,10 +52,12 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// `fetch.wait.max.ms`: how long a broker may hold a fetch while it has no new data. Short, for
     /// latency: a turn waits at most this long to be fetched (librdkafka's default is 500 ms).
     public var fetchWaitMax: Duration = .milliseconds(20)
-    /// How many events the consumer buffers ahead of the caller before it pauses fetching. It keeps
-    /// polling, so rebalances are served while the caller catches up; keep it small, because a
-    /// revocation is handed to the caller behind the records already buffered.
-    public var bufferCapacity: Int = 256
+    /// How many events the consumer buffers ahead of the caller before it pauses fetching; it resumes
+    /// at half. It keeps polling meanwhile, so rebalances are served, and a revocation drops the
+    /// buffered records of the partitions leaving rather than waiting behind them. Keep half of it
+    /// above what the caller consumes in about a second: librdkafka discards its prefetched records
+    /// on pause and, on resume, takes up to ~0.5 s to fetch again.
+    public var bufferCapacity: Int = 2048
 
     public init(bootstrapServers: String, groupID: String, topics: [String]) {
         self.common = KafkaConfiguration(bootstrapServers: bootstrapServers)

@@ -10,7 +10,8 @@ public enum KafkaConsumerEvent: Sendable, Hashable {
     /// Partitions were added to this member's assignment. Records of these partitions come after this event.
     case partitionsAssigned([KafkaTopicPartition])
     /// Partitions are leaving this member's assignment. The consumer waits until the caller asks for
-    /// the next event before it gives them up, so the caller can finish and commit their records first.
+    /// the next event before it gives them up, so the caller can finish and commit the records it
+    /// already received. Their records still buffered are dropped, uncommitted, for the next owner.
     /// With the cooperative-sticky strategy only the moved partitions are revoked.
     case partitionsRevoked([KafkaTopicPartition])
     /// Partitions were lost (the member was evicted); committing their offsets will fail.
@@ -152,7 +153,8 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
-    /// Stops fetching these partitions until ``resume(_:)``; for backpressure.
+    /// Stops fetching these partitions until ``resume(_:)``; for backpressure. A pause lasts while
+    /// the partition stays assigned: one revoked and later assigned again starts unpaused.
     public func pause(_ partitions: [KafkaTopicPartition]) throws {
         state.withLock { $0.userPaused.formUnion(partitions) }
         try pauseOrResume(partitions, pause: true)
@@ -293,11 +295,23 @@ public final class KafkaConsumer: Sendable {
             } else {
                 rd_kafka_assign(rk, partitions)
             }
+            // librdkafka keeps a partition's pause flag across unassignment: one paused when it was
+            // revoked would come back paused, with nothing here left to resume it.
+            try? pauseOrResume(list, pause: false)
             client.logger.info("kafka partitions assigned", metadata: ["kafka.partitions": "\(list)"])
             if !stopRequested { channel.send(.partitionsAssigned(list)) }
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             let lost = rd_kafka_assignment_lost(rk) != 0
-            client.logger.info("kafka partitions revoked", metadata: ["kafka.partitions": "\(list)", "kafka.lost": "\(lost)"])
+            // Records of these partitions not yet handed out are dropped, so the caller hears of the
+            // revocation without first working through the buffer: their offsets are uncommitted,
+            // and the next owner reads them again.
+            let leaving = Set(list)
+            let dropped = channel.removeBuffered { event in
+                if case .record(let r) = event { leaving.contains(r.topicPartition) } else { false }
+            }
+            client.logger.info("kafka partitions revoked", metadata: [
+                "kafka.partitions": "\(list)", "kafka.lost": "\(lost)", "kafka.dropped_buffered": "\(dropped)",
+            ])
             if !stopRequested {
                 if lost {
                     // Nothing to finish: their offsets can no longer be committed, and waiting here

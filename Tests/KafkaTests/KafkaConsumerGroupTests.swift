@@ -61,6 +61,81 @@ struct KafkaConsumerGroupTests {
         trackB.stop()
     }
 
+    @Test("a revocation is not queued behind buffered records of the partitions leaving")
+    func revocationSkipsBufferedRecords() async throws {
+        let topic = uniqueName("revoke")
+        let group = uniqueName("g")
+        let kafka = try KafkaTestCluster(topics: [topic: 6])
+        let producer = try kafka.producer()
+        let a = try kafka.consumer(group: group, topics: [topic])
+        // A reads one record, so it holds all six partitions; then it stops reading and its buffer fills.
+        _ = try await producer.send(KafkaProducerMessage(topic: topic, key: "first", value: "first"))
+        _ = try await collect(1, from: a)
+        _ = try await producer.sendAll((0..<600).map { KafkaProducerMessage(topic: topic, key: "k\($0)", value: "\($0)") })
+        try await Task.sleep(for: .seconds(1))
+
+        // A second member joins: A must give some partitions up.
+        let b = try kafka.consumer(group: group, topics: [topic])
+        let trackB = AssignmentTracker(consumer: b)
+        // B's first (empty) assignment comes with the round in which A is asked to give partitions up.
+        try await waitUntil("the second member joined", limit: .seconds(40)) { trackB.assignments > 0 }
+        try await Task.sleep(for: .milliseconds(500))
+        let (before, revoked) = try await withDeadline(.seconds(40), "A's revocation") {
+            var before: [KafkaRecord] = []
+            while let event = try await a.nextEvent(timeout: .seconds(30)) {
+                switch event {
+                case .record(let r): before.append(r)
+                case .partitionsRevoked(let ps), .partitionsLost(let ps): return (before, Set(ps))
+                case .partitionsAssigned: continue
+                }
+            }
+            return (before, Set<KafkaTopicPartition>())
+        }
+        #expect(!revoked.isEmpty)
+        #expect(before.filter { revoked.contains($0.topicPartition) }.count == 0)
+        // The next call acknowledges the revocation, and the partitions move.
+        let trackA = AssignmentTracker(consumer: a)
+        try await waitUntil("the second member holds the revoked partitions", limit: .seconds(40)) {
+            revoked.isSubset(of: trackB.partitions)
+        }
+        trackA.stop()
+        await a.close()
+        await b.close()
+        trackB.stop()
+        try await producer.close()
+    }
+
+    @Test("a partition paused when it was revoked is fetched again when it comes back")
+    func revokedWhilePaused() async throws {
+        let topic = uniqueName("repause")
+        let group = uniqueName("g")
+        let kafka = try KafkaTestCluster(topics: [topic: 2])
+        let a = try kafka.consumer(group: group, topics: [topic])
+        let trackA = AssignmentTracker(consumer: a)
+        try await waitUntil("the first member holds both partitions", limit: .seconds(40)) { trackA.partitions.count == 2 }
+        try a.pause(Array(trackA.partitions))
+
+        // A second member takes one partition, then leaves: it returns to the first.
+        let b = try kafka.consumer(group: group, topics: [topic])
+        let trackB = AssignmentTracker(consumer: b)
+        try await waitUntil("the second member takes a partition", limit: .seconds(40)) { trackB.partitions.count == 1 }
+        let moved = try #require(trackB.partitions.first)
+        await b.close()
+        trackB.stop()
+        try await waitUntil("the partition returns", limit: .seconds(40)) { trackA.partitions.count == 2 }
+
+        let producer = try kafka.producer()
+        _ = try await producer.sendAll((0..<2).map { KafkaProducerMessage(topic: topic, partition: Int32($0), key: nil, value: Array("p\($0)".utf8)) })
+        try await waitUntil("a record of the returned partition", limit: .seconds(20)) {
+            trackA.records.contains { $0.topicPartition == moved }
+        }
+        // The partition that stayed assigned stays paused.
+        #expect(!trackA.records.contains { $0.topicPartition != moved })
+        await a.close()
+        trackA.stop()
+        try await producer.close()
+    }
+
     @Test("a paused partition delivers nothing until resumed")
     func pauseResume() async throws {
         let topic = uniqueName("pause")
@@ -86,6 +161,8 @@ final class AssignmentTracker: @unchecked Sendable {
     private let lock = NSLock()
     private var _partitions: Set<KafkaTopicPartition> = []
     private var _revoked: Set<KafkaTopicPartition> = []
+    private var _assignments = 0
+    private var _records: [KafkaRecord] = []
     private var task: Task<Void, Never>?
 
     init(consumer: KafkaConsumer) {
@@ -93,10 +170,10 @@ final class AssignmentTracker: @unchecked Sendable {
             do {
                 for try await event in consumer.events {
                     switch event {
-                    case .partitionsAssigned(let ps): lock.withLock { _partitions.formUnion(ps) }
+                    case .partitionsAssigned(let ps): lock.withLock { _partitions.formUnion(ps); _assignments += 1 }
                     case .partitionsRevoked(let ps), .partitionsLost(let ps):
                         lock.withLock { _partitions.subtract(ps); _revoked.formUnion(ps) }
-                    case .record: break
+                    case .record(let r): lock.withLock { _records.append(r) }
                     }
                 }
             } catch {}
@@ -105,6 +182,9 @@ final class AssignmentTracker: @unchecked Sendable {
 
     var partitions: Set<KafkaTopicPartition> { lock.withLock { _partitions } }
     var revokedEver: Set<KafkaTopicPartition> { lock.withLock { _revoked } }
+    var records: [KafkaRecord] { lock.withLock { _records } }
+    /// How many assignment events arrived, including empty ones.
+    var assignments: Int { lock.withLock { _assignments } }
     func stop() { task?.cancel() }
 }
 
