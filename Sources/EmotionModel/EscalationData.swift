@@ -35,15 +35,6 @@ public struct CorpusTurn: Sendable {
         }
     }
 
-    /// Parses an RFC 3339 date-time (with or without fractional seconds) into seconds since 1970.
-    public static func seconds(rfc3339 s: String) -> Double? {
-        let plain = ISO8601DateFormatter()
-        if let d = plain.date(from: s) { return d.timeIntervalSince1970 }
-        let frac = ISO8601DateFormatter()
-        frac.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return frac.date(from: s)?.timeIntervalSince1970
-    }
-
     /// Loads a corpus and returns its turns in dialogue order (dialogues in order of first
     /// appearance, each sorted by turn id).
     public static func load(_ url: URL) throws -> [CorpusTurn] {
@@ -62,7 +53,7 @@ public struct CorpusTurn: Sendable {
             switch r.ts {
             case .number(let ms): t = ms / 1000
             case .string(let s):
-                guard let v = seconds(rfc3339: s) else {
+                guard let v = RFC3339.date(s)?.timeIntervalSince1970 else {
                     throw ModelError(.invalidInput, "\(url.lastPathComponent) line \(n + 1): bad ts \(s)")
                 }
                 t = v

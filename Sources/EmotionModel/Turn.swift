@@ -96,7 +96,7 @@ public struct Turn: Sendable, Codable, Equatable {
         if let v = o["ts"], v != .null {
             if case .number(let n) = v, let ms = Int64(exactly: n) {
                 ts = .epochMilliseconds(ms)
-            } else if case .string(let s) = v, isRFC3339(s) {
+            } else if case .string(let s) = v, RFC3339.date(s) != nil {
                 ts = .rfc3339(s)
             } else {
                 throw TurnValidationError(.invalidField, "field 'ts' must be an RFC 3339 date-time or epoch milliseconds", field: "ts")
@@ -105,11 +105,6 @@ public struct Turn: Sendable, Codable, Equatable {
         return Turn(dialogueID: dialogueID, turnID: turnID, speaker: speaker, role: role, text: text, ts: ts,
                     tenant: try string("tenant", required: false), scenario: try string("scenario", required: false),
                     topic: try string("topic", required: false), channel: try string("channel", required: false))
-    }
-
-    /// A strict-enough RFC 3339 check: `YYYY-MM-DDThh:mm:ss[.frac](Z|±hh:mm)`.
-    static func isRFC3339(_ s: String) -> Bool {
-        s.wholeMatch(of: /\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})/) != nil
     }
 }
 

@@ -68,7 +68,7 @@ public struct TurnValidator: Sendable {
         case .epochMilliseconds(let ms):
             timestamp = Date(timeIntervalSince1970: Double(ms) / 1000)
         case .rfc3339(let s):
-            guard let d = parseRFC3339(s) else { throw DeadLetterReason("invalid_field", "ts '\(s)' is not a valid date-time") }
+            guard let d = RFC3339.date(s) else { throw DeadLetterReason("invalid_field", "ts '\(s)' is not a valid date-time") }
             timestamp = d
         }
         guard timestamp >= earliest, timestamp <= now.addingTimeInterval(maxFutureSkew) else {
@@ -77,11 +77,4 @@ public struct TurnValidator: Sendable {
         }
         return TimedTurn(turn: turn, timestamp: timestamp)
     }
-}
-
-/// Parses `2026-11-25T12:00:00Z`, with optional fractional seconds and a numeric offset.
-func parseRFC3339(_ s: String) -> Date? {
-    let normalized = s.replacingOccurrences(of: " ", with: "T")
-    return (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(normalized))
-        ?? (try? Date.ISO8601FormatStyle().parse(normalized))
 }
