@@ -197,15 +197,20 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     /// A batch analyzed and ready to publish, audit and commit.
     private struct PreparedBatch: Sendable {
         var records: [KafkaRecord]
+        /// Dead letters and re-published (replayed) events.
         var messages: [KafkaProducerMessage]
-        var audit: AuditBatch
+        var analyzed: [(record: KafkaRecord, turn: TimedTurn, analysis: TurnAnalysis)]
+        /// Each dialogue's state after its last analyzed turn in the batch, for `dialogue_state`.
+        var states: [(dialogueID: String, record: KafkaRecord, state: Analyzer.State)]
+        var processedAt: Date
         var receivedAt: [ContinuousClock.Instant]
         var started: ContinuousClock.Instant
-        var events = 0, replayed = 0, deadLettered = 0, alerts = 0
+        var replayed = 0, deadLettered = 0
     }
 
-    /// Validates, analyzes and builds a batch's messages and audit rows, and advances the in-memory
-    /// dialogue state (the next batch may need it before this one is audited).
+    /// Validates and analyzes a batch, and advances the in-memory dialogue state (the next batch
+    /// may need it before this one is audited). Encoding its events and audit rows is left to
+    /// ``finish(_:)``, which runs while the next batch is analyzed.
     private func prepare(_ records: [KafkaRecord]) async throws -> PreparedBatch {
         let now = Date()
         let started = ContinuousClock.now
@@ -248,11 +253,9 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
             logger.trace("batch analyzed", metadata: ["batch.size": "\(fresh.count)", "batch.inference_ms": "\(ms(ContinuousClock.now - t0))"])
         }
 
-        // 3. Build what to publish and audit.
-        let encoder = JSONEncoder.events()
+        // 3. Dead letters now; events, alerts and audit rows in `finish`.
         var messages: [KafkaProducerMessage] = []
-        var batch = AuditBatch()
-        var dlq = 0, alerts = 0
+        var dlq = 0
         for case .invalid(let r, let e) in items {
             messages.append(deadLetter(r, code: e.code, reason: e.reason))
             metrics.deadLettered(e.code).increment()
@@ -260,58 +263,21 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         }
         // Turns the model failed on even after retries and bisection go to the dead-letter topic
         // rather than blocking their partitions; the rest of the batch goes on.
-        var analyzed: [(KafkaRecord, TimedTurn)] = []
-        do {
-            for ((r, timed), result) in zip(fresh, results) {
-                let analysis: TurnAnalysis
-                switch result {
-                case .failure(let f):
-                    messages.append(deadLetter(r, code: "processing_failed", reason: f.reason))
-                    metrics.deadLettered("processing_failed").increment()
-                    dlq += 1
-                    continue
-                case .success(let a):
-                    analysis = a
-                }
-                analyzed.append((r, timed))
-                let turn = timed.turn
-                var event = EmotionEvent(turn: turn, prediction: analysis.prediction, modelVersion: analyzer.modelVersion, processedAt: now)
-                event.eventID = Self.eventID(r)
-                event.ts = EmotionEvent.timestamp(timed.timestamp)
-                event.escalation = analysis.escalation
-                event.source = EmotionEvent.Source(topic: r.topic, partition: r.partition, offset: r.offset, timestampMs: r.timestampMs)
-                let json = try encoder.encode(event)
-                let key = Array(turn.dialogueID.utf8)
-                messages.append(KafkaProducerMessage(topic: configuration.eventsTopic, key: key, value: Array(json)))
-                let p = analysis.prediction
-                batch.audits.append(AuditRow(
-                    eventID: event.eventID, sourceTopic: r.topic, sourcePartition: r.partition, sourceOffset: r.offset,
-                    dialogueID: turn.dialogueID, turnID: String(turn.turnID), speaker: turn.speaker, role: turn.role?.rawValue,
-                    tenant: turn.tenant, scenario: turn.scenario, topic: turn.topic, channel: turn.channel, text: turn.text,
-                    emotion: p.label.rawValue, confidence: p.confidence, sector: p.label.sector.name, ring: p.label.ring.rawValue,
-                    sarcasm: p.sarcasm, intensity: p.intensity, escalationRisk: analysis.escalation?.risk,
-                    escalationAlert: analysis.escalation?.alert ?? false, modelVersion: analyzer.modelVersion,
-                    turnTimestamp: timed.timestamp, processedAt: now, eventJSON: String(decoding: json, as: UTF8.self)))
-                if let esc = analysis.escalation, esc.alert {
-                    let alert = EscalationAlert(event: event, escalation: esc, raisedAt: now)
-                    let alertJSON = try encoder.encode(alert)
-                    messages.append(KafkaProducerMessage(topic: configuration.escalationsTopic, key: key, value: Array(alertJSON)))
-                    batch.escalations.append(EscalationRow(
-                        eventID: event.eventID, dialogueID: turn.dialogueID, turnID: String(turn.turnID), tenant: turn.tenant,
-                        risk: esc.risk, horizonSeconds: Float(esc.horizonSeconds), trend: esc.trend.rawValue,
-                        alertJSON: String(decoding: alertJSON, as: UTF8.self), raisedAt: now))
-                    alerts += 1
-                }
-            }
-            // The state after each dialogue's last analyzed turn in this batch.
-            var lastTurn: [String: KafkaRecord] = [:]
-            for (r, t) in analyzed { lastTurn[t.turn.dialogueID] = r }
-            for (id, r) in lastTurn {
-                guard let s = states[id] else { continue }
-                batch.states.append(DialogueStateRow(dialogueID: id, sourceTopic: r.topic, sourcePartition: r.partition,
-                                                     lastOffset: r.offset, state: try analyzer.encode(s)))
+        var analyzed: [(record: KafkaRecord, turn: TimedTurn, analysis: TurnAnalysis)] = []
+        for ((r, timed), result) in zip(fresh, results) {
+            switch result {
+            case .failure(let f):
+                messages.append(deadLetter(r, code: "processing_failed", reason: f.reason))
+                metrics.deadLettered("processing_failed").increment()
+                dlq += 1
+            case .success(let a):
+                analyzed.append((r, timed, a))
             }
         }
+        // The state after each dialogue's last analyzed turn in this batch.
+        var lastTurn: [String: KafkaRecord] = [:]
+        for (r, t, _) in analyzed { lastTurn[t.turn.dialogueID] = r }
+        let finalStates = lastTurn.compactMap { id, r in states[id].map { (dialogueID: id, record: r, state: $0) } }
         // Replays: re-publish the audited event unchanged.
         var replayed = 0
         let replays = items.compactMap { if case .replay(let r) = $0 { r } else { nil } }
@@ -331,7 +297,7 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
             }
         }
 
-        for (r, t) in analyzed {
+        for (r, t, _) in analyzed {
             if let s = states[t.turn.dialogueID] {
                 dialogues.put(t.turn.dialogueID, state: s, source: r.topicPartition, lastOffset: r.offset, lastTurnAt: t.timestamp)
             }
@@ -346,14 +312,15 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         dialogues.evictIdle(watermarks: watermarks)
         metrics.evictions.increment(by: Int64(dialogues.evictions - evictedBefore))
         metrics.liveDialogues.record(dialogues.count)
-        return PreparedBatch(records: records, messages: messages, audit: batch, receivedAt: receivedAt, started: started,
-                             events: analyzed.count, replayed: replayed, deadLettered: dlq, alerts: alerts)
+        return PreparedBatch(records: records, messages: messages, analyzed: analyzed, states: finalStates, processedAt: now,
+                             receivedAt: receivedAt, started: started, replayed: replayed, deadLettered: dlq)
     }
 
     /// Publishes a prepared batch and waits for every delivery report, writes its audits and
     /// dialogue state in one transaction, then commits its offsets.
     private func finish(_ b: PreparedBatch) async throws {
-        let messages = b.messages
+        let (built, audit, alerts) = try await encode(b)
+        let messages = built + b.messages
         let t0 = ContinuousClock.now
         try await retrying("publish events") { _ = try await self.producer.sendAll(messages) }
         let t1 = ContinuousClock.now
@@ -361,7 +328,6 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
             let acked = ContinuousClock.now
             for t in b.receivedAt { stats.latencies.append((acked - t) / .seconds(1)) }
         }
-        let audit = b.audit
         if !audit.audits.isEmpty || !audit.states.isEmpty {
             try await retrying("write audits") { try await self.writer.write(audit) }
             metrics.auditWrite.record(duration: ContinuousClock.now - t1)
@@ -378,22 +344,66 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         }
 
         metrics.turns.increment(by: Int64(records.count))
-        metrics.events.increment(by: Int64(b.events))
+        metrics.events.increment(by: Int64(b.analyzed.count))
         metrics.replayed.increment(by: Int64(b.replayed))
-        metrics.escalations.increment(by: Int64(b.alerts))
+        metrics.escalations.increment(by: Int64(alerts))
         metrics.batchSize.record(records.count)
         metrics.batchLatency.record(duration: ContinuousClock.now - b.started)
         stats.batches += 1
         stats.turns += records.count
-        stats.events += b.events
+        stats.events += b.analyzed.count
         stats.replayed += b.replayed
         stats.deadLettered += b.deadLettered
-        stats.alerts += b.alerts
+        stats.alerts += alerts
         logger.debug("batch done", metadata: [
             "batch.size": "\(records.count)", "batch.dlq": "\(b.deadLettered)", "batch.replayed": "\(b.replayed)",
-            "batch.alerts": "\(b.alerts)", "batch.publish_ms": "\(ms(t1 - t0))", "batch.audit_ms": "\(ms(t2 - t1))",
+            "batch.alerts": "\(alerts)", "batch.publish_ms": "\(ms(t1 - t0))", "batch.audit_ms": "\(ms(t2 - t1))",
             "batch.commit_ms": "\(ms(ContinuousClock.now - t2))", "batch.total_ms": "\(ms(ContinuousClock.now - b.started))",
         ])
+    }
+
+    /// The batch's events and alerts as messages, its audit rows and dialogue states, and how many
+    /// alerts it raised. Off the actor, so it overlaps the next batch's collection and analysis.
+    private nonisolated func encode(_ b: PreparedBatch) async throws -> ([KafkaProducerMessage], AuditBatch, alerts: Int) {
+        let encoder = JSONEncoder.events()
+        let now = b.processedAt
+        let version = analyzer.modelVersion
+        var messages: [KafkaProducerMessage] = []
+        var batch = AuditBatch()
+        for (r, timed, analysis) in b.analyzed {
+            let turn = timed.turn
+            var event = EmotionEvent(turn: turn, prediction: analysis.prediction, modelVersion: version, processedAt: now)
+            event.eventID = Self.eventID(r)
+            event.ts = EmotionEvent.timestamp(timed.timestamp)
+            event.escalation = analysis.escalation
+            event.source = EmotionEvent.Source(topic: r.topic, partition: r.partition, offset: r.offset, timestampMs: r.timestampMs)
+            let json = try encoder.encode(event)
+            let key = Array(turn.dialogueID.utf8)
+            messages.append(KafkaProducerMessage(topic: configuration.eventsTopic, key: key, value: Array(json)))
+            let p = analysis.prediction
+            batch.audits.append(AuditRow(
+                eventID: event.eventID, sourceTopic: r.topic, sourcePartition: r.partition, sourceOffset: r.offset,
+                dialogueID: turn.dialogueID, turnID: String(turn.turnID), speaker: turn.speaker, role: turn.role?.rawValue,
+                tenant: turn.tenant, scenario: turn.scenario, topic: turn.topic, channel: turn.channel, text: turn.text,
+                emotion: p.label.rawValue, confidence: p.confidence, sector: p.label.sector.name, ring: p.label.ring.rawValue,
+                sarcasm: p.sarcasm, intensity: p.intensity, escalationRisk: analysis.escalation?.risk,
+                escalationAlert: analysis.escalation?.alert ?? false, modelVersion: version,
+                turnTimestamp: timed.timestamp, processedAt: now, eventJSON: String(decoding: json, as: UTF8.self)))
+            if let esc = analysis.escalation, esc.alert {
+                let alert = EscalationAlert(event: event, escalation: esc, raisedAt: now)
+                let alertJSON = try encoder.encode(alert)
+                messages.append(KafkaProducerMessage(topic: configuration.escalationsTopic, key: key, value: Array(alertJSON)))
+                batch.escalations.append(EscalationRow(
+                    eventID: event.eventID, dialogueID: turn.dialogueID, turnID: String(turn.turnID), tenant: turn.tenant,
+                    risk: esc.risk, horizonSeconds: Float(esc.horizonSeconds), trend: esc.trend.rawValue,
+                    alertJSON: String(decoding: alertJSON, as: UTF8.self), raisedAt: now))
+            }
+        }
+        for (id, r, s) in b.states {
+            batch.states.append(DialogueStateRow(dialogueID: id, sourceTopic: r.topic, sourcePartition: r.partition,
+                                                 lastOffset: r.offset, state: try analyzer.encode(s)))
+        }
+        return (messages, batch, batch.escalations.count)
     }
 
     /// Why the model gave up on one turn.
@@ -477,11 +487,12 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     /// absent database or broker holds the batch (and so the partitions) until it is back.
     private func retrying<T: Sendable>(_ what: String, _ body: @Sendable () async throws -> T) async throws -> T {
         var attempt = 0
+        // However the retries end (also with an error that is not retried, such as a commit refused
+        // because the partitions moved), the partitions paused for them are resumed.
+        defer { if attempt > 0 { recovered(what) } }
         while true {
             do {
-                let value = try await body()
-                if attempt > 0 { recovered(what) }
-                return value
+                return try await body()
             } catch let e as PostgresError where e.isRetriable {
                 attempt += 1
                 failed(what, "\(e)", attempt: attempt)

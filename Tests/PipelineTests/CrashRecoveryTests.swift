@@ -68,6 +68,11 @@ struct ProcessFaultTests {
             guard last.isRunning else { throw HarnessError("processor exited on its own: \(last.logTail())") }
             return try auditTotal(conn, topic: topics.input) >= turns.count
         }
+        // The last kill may land after the final audit; the restarted instance must be up (its
+        // signal handlers installed) before the graceful stop is tested.
+        try await waitUntil("the last instance to join (log: \(last.logTail()))", timeout: .seconds(60)) {
+            last.log.contains("kafka partitions assigned")
+        }
         last.signal(SIGTERM)
         let status = try await last.waitForExit(timeout: .seconds(30))
         #expect(status == 0, "plutchik run exited with \(status) after SIGTERM: \(last.logTail())")
