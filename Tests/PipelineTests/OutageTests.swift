@@ -71,16 +71,22 @@ struct BrokerOutageTests {
     /// lost" cannot be asked of it. librdkafka's mock can instead take its broker down and up in
     /// place (rd_kafka_mock_broker_set_down/up): connections drop and are refused, data and
     /// committed offsets stay. That is the outage worth testing.
-    @Test("The broker goes down for 10 s mid-stream: the processor reconnects and loses nothing", .timeLimit(.minutes(2)))
-    func brokerDownAndUp() async throws {
-        let pipeline = try await InProcessPipeline<KeywordAnalyzer> { $0.retryBackoff = .milliseconds(100) }
+    /// With the default delivery timeout (30 s) the outage only delays delivery reports; with 3 s
+    /// they fail (`_MSG_TIMED_OUT`, reported when the broker returns) and the batch is published again.
+    @Test("The broker goes down for 10 s mid-stream: the processor reconnects and loses nothing", .timeLimit(.minutes(2)),
+          arguments: [nil, Duration.seconds(3)])
+    func brokerDownAndUp(messageTimeout: Duration?) async throws {
+        let pipeline = try await InProcessPipeline<KeywordAnalyzer>(messageTimeout: messageTimeout) { $0.retryBackoff = .milliseconds(100) }
         // A session longer than the outage (as in production, where the default is 45 s): the
         // member keeps its partitions and reconnects. (A shorter one makes the assignment lost;
         // see the report: with librdkafka 2.0.2's mock the member did not rejoin after that.)
-        try pipeline.start(KeywordAnalyzer(), sessionTimeout: .seconds(30))
+        // 5 ms per turn: records are still buffered, and batches published, while the broker is down.
+        try pipeline.start(KeywordAnalyzer(secondsPerTurn: 0.005), sessionTimeout: .seconds(30))
         let total = 3000
         // Turns arrive steadily for ~6 s, across the outage.
-        let producer = pipeline.producer, topic = pipeline.config.inputTopic
+        // Fed by a producer of its own, with the default delivery timeout, which outlasts the outage.
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: pipeline.cluster.bootstrapServers), logger: harnessLogger)
+        let topic = pipeline.config.inputTopic
         let feeding = Task {
             var reports: [KafkaDeliveryReport] = []
             for chunk in 0..<30 {
@@ -114,6 +120,7 @@ struct BrokerOutageTests {
             try auditTotal(PostgresConnection(url: pipeline.databaseURL), topic: topic) >= total
         }
         try await pipeline.stop()
+        try await producer.close()
 
         let counts = try auditCounts(databaseURL: pipeline.databaseURL, topic: topic)
         #expect(ids.filter { counts[$0] == nil }.isEmpty, "offsets without an audit row")
@@ -122,7 +129,7 @@ struct BrokerOutageTests {
         let seen = Set(events.map(\.id))
         #expect(ids.filter { !seen.contains($0) }.isEmpty, "offsets without an event")
         #expect(try await pipeline.committedTotal() == total)
-        print("broker outage: failure seen while down: \(sawFailure); \(duringOutage) turns consumed by the end of the outage; "
+        print("broker outage (delivery timeout \(messageTimeout ?? .seconds(30))): failure seen while down: \(sawFailure); \(duringOutage) turns consumed by the end of the outage; "
             + "\(events.count) events for \(total) offsets")
     }
 }

@@ -11,10 +11,13 @@ import Testing
 /// per dialogue as its state and raises an alert on the second angry turn of a dialogue.
 struct KeywordAnalyzer: TurnAnalyzer {
     struct State: Sendable, Equatable { var turns = 0; var angry = 0 }
+    /// Simulated inference time, so a backlog can build up.
+    var secondsPerTurn: Double = 0
     var modelVersion: String { "keyword-test" }
     func initialState() -> State { State() }
     func analyze(_ turns: [TimedTurn], states: inout [String: State]) throws -> [TurnAnalysis] {
-        turns.map { timed in
+        if secondsPerTurn > 0 { Thread.sleep(forTimeInterval: secondsPerTurn * Double(turns.count)) }
+        return turns.map { timed in
             let t = timed.turn
             var s = states[t.dialogueID] ?? State()
             s.turns += 1

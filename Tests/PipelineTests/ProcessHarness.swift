@@ -501,7 +501,7 @@ final class InProcessPipeline<Analyzer: TurnAnalyzerForTests>: @unchecked Sendab
     /// Set when the processor's service group ends (how).
     let ended = EndFlag()
 
-    init(partitions: Int = 6, configure: (inout PipelineConfiguration) -> Void = { _ in }) async throws {
+    init(partitions: Int = 6, messageTimeout: Duration? = nil, configure: (inout PipelineConfiguration) -> Void = { _ in }) async throws {
         cluster = try KafkaMockCluster(brokers: 1, logger: harnessLogger)
         var c = PipelineConfiguration()
         let suffix = UInt32.random(in: 0...UInt32.max)
@@ -515,6 +515,7 @@ final class InProcessPipeline<Analyzer: TurnAnalyzerForTests>: @unchecked Sendab
         writer = try AuditWriter(configuration: .init(url: databaseURL))
         var pc = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
         pc.linger = .milliseconds(2)
+        if let messageTimeout { pc.messageTimeout = messageTimeout }
         producer = try KafkaProducer(configuration: pc, logger: harnessLogger)
     }
 
