@@ -23,6 +23,9 @@ public struct EmojiFeatures: Sendable, Equatable {
         self.indices = indices
     }
 
+    /// Whether the text had any emoji, in the vocabulary or not.
+    public var hasEmoji: Bool { values[values.count - 2] != 0 }
+
     /// No emoji at all (also what a text-only input looks like).
     public static func none(vocabulary: EmojiVocabulary) -> EmojiFeatures {
         EmojiFeatures(text: "", vocabulary: vocabulary)

@@ -9,6 +9,8 @@ public final class EmotionHeads: Sendable {
     public let manifest: HeadsManifest
     let network: HeadsNetwork
     let builder: HeadsFeatureBuilder
+    /// The word channel, fused into the emotion logits of turns without emoji.
+    let lexicalHead: LexicalHead?
 
     /// The emoji vocabulary the heads were trained with.
     public var emojiVocabulary: EmojiVocabulary { builder.vocabulary }
@@ -38,51 +40,40 @@ public final class EmotionHeads: Sendable {
         } catch {
             throw ModelError(.fileNotFound, "cannot read \(manifestURL.path)", cause: error)
         }
-        let weightsURL = directory.appendingPathComponent(manifest.weightsFile)
-        guard let data = try? Data(contentsOf: weightsURL) else {
-            throw ModelError(.fileNotFound, "cannot read \(weightsURL.path)")
-        }
         let h = manifest.hidden, d = manifest.inputs, o = HeadsNetwork.outputs
-        let expected = (h * d + h + o * h + o) * 4
-        guard data.count == expected else {
-            throw ModelError(.invalidFile, "\(weightsURL.path) has \(data.count) bytes; expected \(expected) for D=\(d), H=\(h)")
-        }
+        let floats = try readLittleEndianFloats(directory.appendingPathComponent(manifest.weightsFile), count: h * d + h + o * h + o)
         let builder = HeadsFeatureBuilder(embeddingDimension: manifest.embeddingDimension, vocabulary: manifest.emojiVocabulary,
                                           embeddingScale: manifest.embeddingScale,
                                           layerDimension: manifest.encoderLayers.count * manifest.embeddingDimension)
         guard builder.count == d else {
             throw ModelError(.invalidFile, "manifest says \(d) inputs but the feature layout has \(builder.count)")
         }
-        var floats = [Float](repeating: 0, count: data.count / 4)
-        floats.withUnsafeMutableBytes { dst in
-            data.withUnsafeBytes { src in dst.copyMemory(from: src) }
-        }
-        for i in floats.indices { floats[i] = Float(bitPattern: UInt32(littleEndian: floats[i].bitPattern)) }
         var off = 0
         func take(_ n: Int) -> [Float] { defer { off += n }; return Array(floats[off..<(off + n)]) }
         let network = HeadsNetwork(inputs: d, hidden: h, w1: take(h * d), b1: take(h), w2: take(o * h), b2: take(o))
-        self.init(manifest: manifest, network: network, builder: builder)
+        let lexical = try manifest.lexicalHead.map { try LexicalHead(manifest: $0, directory: directory) }
+        self.init(manifest: manifest, network: network, builder: builder, lexicalHead: lexical)
     }
 
-    init(manifest: HeadsManifest, network: HeadsNetwork, builder: HeadsFeatureBuilder) {
+    init(manifest: HeadsManifest, network: HeadsNetwork, builder: HeadsFeatureBuilder, lexicalHead: LexicalHead? = nil) {
         self.manifest = manifest
         self.network = network
         self.builder = builder
+        self.lexicalHead = lexicalHead
     }
 
     /// The weights as the little-endian float32 file `init(directory:)` reads.
     static func weightData(_ network: HeadsNetwork) -> Data {
-        var data = Data(capacity: (network.w1.count + network.b1.count + network.w2.count + network.b2.count) * 4)
-        for array in [network.w1, network.b1, network.w2, network.b2] {
-            for v in array { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-        }
-        return data
+        littleEndianFloats(network.w1 + network.b1 + network.w2 + network.b2)
     }
 
-    /// Writes the weight file and `manifest.json` into `directory` (created if needed).
+    /// Writes the weight files and `manifest.json` into `directory` (created if needed).
     public func save(to directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try Self.weightData(network).write(to: directory.appendingPathComponent(manifest.weightsFile))
+        if let lexicalHead, let m = manifest.lexicalHead {
+            try lexicalHead.weightData.write(to: directory.appendingPathComponent(m.weightsFile))
+        }
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try enc.encode(manifest).write(to: directory.appendingPathComponent("manifest.json"))
@@ -93,13 +84,13 @@ public final class EmotionHeads: Sendable {
         EmojiFeatures(text: text, vocabulary: builder.vocabulary)
     }
 
-    /// Predicts one turn from its embedding, its emoji, the dialogue so far and its speaker.
-    /// Afterwards, call `context.append(embedding:speaker:emoji:)` with the same turn.
-    /// Heads with `encoderLayers` also need the turn's `layerFeatures` (`layerFeatureDimension` values).
-    public func predict(embedding: [Float], layerFeatures: [Float] = [], emojiFeatures: EmojiFeatures, context: DialogueContext,
-                        speaker: String) -> EmotionPrediction {
-        predict([HeadsInput(embedding: embedding, layerFeatures: layerFeatures, emojiFeatures: emojiFeatures, context: context,
-                            speaker: speaker)])[0]
+    /// Predicts one turn from its embedding, its text (for the word channel), its emoji, the dialogue
+    /// so far and its speaker. Afterwards, call `context.append(embedding:speaker:emoji:)` with the
+    /// same turn. Heads with `encoderLayers` also need the turn's `layerFeatures` (`layerFeatureDimension` values).
+    public func predict(embedding: [Float], layerFeatures: [Float] = [], text: String, emojiFeatures: EmojiFeatures,
+                        context: DialogueContext, speaker: String) -> EmotionPrediction {
+        predict([HeadsInput(embedding: embedding, layerFeatures: layerFeatures, text: text, emojiFeatures: emojiFeatures,
+                            context: context, speaker: speaker)])[0]
     }
 
     /// Predicts a batch of turns in one pass (each input carries its own context).
@@ -109,10 +100,14 @@ public final class EmotionHeads: Sendable {
         var x = [Float](repeating: 0, count: inputs.count * d)
         for (r, input) in inputs.enumerated() {
             var slice = x[(r * d)..<((r + 1) * d)]
-            builder.write(into: &slice, embedding: input.embedding, layerFeatures: input.layerFeatures, emoji: input.emojiFeatures, context: input.context, speaker: input.speaker)
+            builder.write(into: &slice, embedding: input.embedding, layerFeatures: input.layerFeatures, emoji: input.emojiFeatures,
+                          context: input.context, speaker: input.speaker)
             x.replaceSubrange((r * d)..<((r + 1) * d), with: slice)
         }
-        return Self.predictions(logits: network.forward(x, batch: inputs.count).z, batch: inputs.count)
+        var z = network.forward(x, batch: inputs.count).z
+        lexicalHead?.fuse(into: &z, texts: inputs.map(\.text),
+                          hasEmoji: inputs.map(\.emojiFeatures.hasEmoji))
+        return Self.predictions(logits: z, batch: inputs.count)
     }
 
     /// Turns raw outputs (B, 34) into predictions.
@@ -135,13 +130,17 @@ public struct HeadsInput: Sendable {
     public var embedding: [Float]
     /// The turn's encoder layer features (empty for heads without `encoderLayers`).
     public var layerFeatures: [Float]
+    /// The turn's text, for heads with a word channel.
+    public var text: String
     public var emojiFeatures: EmojiFeatures
     public var context: DialogueContext
     public var speaker: String
 
-    public init(embedding: [Float], layerFeatures: [Float] = [], emojiFeatures: EmojiFeatures, context: DialogueContext, speaker: String) {
+    public init(embedding: [Float], layerFeatures: [Float] = [], text: String, emojiFeatures: EmojiFeatures, context: DialogueContext,
+                speaker: String) {
         self.embedding = embedding
         self.layerFeatures = layerFeatures
+        self.text = text
         self.emojiFeatures = emojiFeatures
         self.context = context
         self.speaker = speaker
@@ -158,7 +157,7 @@ extension EmotionHeads {
             var ctx = contexts[turn.dialogueID] ?? DialogueContext()
             let emoji = emojiFeatures(text: turn.text)
             let (e, layers) = split(vector)
-            let p = predict(embedding: e, layerFeatures: layers, emojiFeatures: emoji, context: ctx, speaker: turn.speaker)
+            let p = predict(embedding: e, layerFeatures: layers, text: turn.text, emojiFeatures: emoji, context: ctx, speaker: turn.speaker)
             ctx.append(embedding: e, speaker: turn.speaker, emoji: emoji)
             contexts[turn.dialogueID] = ctx
             return p

@@ -18,6 +18,8 @@ public struct HeadsManifest: Sendable, Codable, Equatable {
     /// Encoder layers whose mean-pooled hidden states the heads read for the current turn
     /// (`MiniLMEncoder.encode(_:layers:)`); empty for sentence embeddings only.
     public var encoderLayers: [Int] = []
+    /// The linear word-channel head fused into the emotion logits of turns without emoji, if any.
+    public var lexicalHead: LexicalHead.Manifest? = nil
     public var hidden: Int
     public var inputs: Int
     public var emojiVocabulary: EmojiVocabulary
@@ -34,14 +36,15 @@ public struct HeadsManifest: Sendable, Codable, Equatable {
         case version, created, seed
         case trainingDataSHA256 = "training_data_sha256", validationDataSHA256 = "validation_data_sha256"
         case encoderSHA256 = "encoder_sha256", embeddingDimension = "embedding_dimension", embeddingScale = "embedding_scale", hidden, inputs
-        case encoderLayers = "encoder_layers"
+        case encoderLayers = "encoder_layers", lexicalHead = "lexical_head"
         case emojiVocabulary = "emoji_vocabulary", weightsFile = "weights_file", weightsSHA256 = "weights_sha256"
         case bestEpoch = "best_epoch", validation = "val_metrics", training
     }
 }
 
 extension HeadsManifest {
-    /// Decodes a manifest; one without `encoder_layers` (heads-1) reads sentence embeddings only.
+    /// Decodes a manifest; one without `encoder_layers` (heads-1) reads sentence embeddings only,
+    /// one without `lexical_head` (heads-1 and -2) has no word channel.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         version = try c.decode(String.self, forKey: .version)
@@ -53,6 +56,7 @@ extension HeadsManifest {
         embeddingDimension = try c.decode(Int.self, forKey: .embeddingDimension)
         embeddingScale = try c.decode(Float.self, forKey: .embeddingScale)
         encoderLayers = try c.decodeIfPresent([Int].self, forKey: .encoderLayers) ?? []
+        lexicalHead = try c.decodeIfPresent(LexicalHead.Manifest.self, forKey: .lexicalHead)
         hidden = try c.decode(Int.self, forKey: .hidden)
         inputs = try c.decode(Int.self, forKey: .inputs)
         emojiVocabulary = try c.decode(EmojiVocabulary.self, forKey: .emojiVocabulary)

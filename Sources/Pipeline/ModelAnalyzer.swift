@@ -50,7 +50,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
                 var state = states[turn.dialogueID] ?? initialState()
                 let emoji = heads.emojiFeatures(text: turn.text)
                 let (embedding, layerFeatures) = heads.split(vector)
-                let prediction = heads.predict(embedding: embedding, layerFeatures: layerFeatures, emojiFeatures: emoji,
+                let prediction = heads.predict(embedding: embedding, layerFeatures: layerFeatures, text: turn.text, emojiFeatures: emoji,
                                                context: state.context, speaker: turn.speaker)
                 let role: EscalationForecaster.Role = switch turn.role {
                 case .customer: .customer

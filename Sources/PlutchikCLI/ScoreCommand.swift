@@ -41,7 +41,8 @@ struct ScoreCommand: ParsableCommand {
                 var ctx = contexts[turn.dialogueID] ?? DialogueContext()
                 let emoji = model.emojiFeatures(text: turn.text)
                 let (e, layerFeatures) = model.split(vector)
-                let p = model.predict(embedding: e, layerFeatures: layerFeatures, emojiFeatures: emoji, context: ctx, speaker: turn.speaker)
+                let p = model.predict(embedding: e, layerFeatures: layerFeatures, text: turn.text, emojiFeatures: emoji, context: ctx,
+                                      speaker: turn.speaker)
                 ctx.append(embedding: e, speaker: turn.speaker, emoji: emoji)
                 contexts[turn.dialogueID] = ctx
                 buffer.append(try encoder.encode(EmotionEvent(turn: turn, prediction: p, modelVersion: version)))

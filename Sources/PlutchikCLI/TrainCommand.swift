@@ -23,6 +23,9 @@ struct TrainCommand: ParsableCommand {
     var layers: [Int] = []
     @Option(name: .long, help: "Factor on the standardised layer features.") var layerScale: Float = 0.5
     @Option(name: .long, help: "Chance a training turn's layer features are dropped whole.") var layerDropout: Float = 0
+    @Option(name: .long, help: "Add a word-channel head over words in at least this many training texts, fused into the emotion logits of turns without emoji (0: none).")
+    var lexicalMinCount: Int = 0
+    @Option(name: .long, help: "The word-channel head's L2 penalty.") var lexicalL2: Float = 5e-5
     @Option(name: .long, help: "Train this many heads (seeds seed, seed+1, ...) and average their logits as one network.")
     var ensemble: Int = 1
     @Option(name: .long, help: "Extra ensemble members trained without layer features (seeds after the others).")
@@ -81,13 +84,18 @@ struct TrainCommand: ParsableCommand {
             members.append(m)
             weights.append(plainWeight)
         }
-        let trained: EmotionHeads
+        var trained: EmotionHeads
         if route && plainMembers == 1 && members.count >= 2 {
             let layered = Array(members.dropLast())
             let text = layered.count == 1 ? layered[0] : HeadsTrainer.ensemble(layered, val: valData)
             trained = HeadsTrainer.route(emoji: members.last!, text: text, val: valData, gate: gate)
         } else {
             trained = members.count == 1 ? members[0] : HeadsTrainer.ensemble(members, weights: weights, val: valData)
+        }
+        if lexicalMinCount > 0 {
+            trained = HeadsTrainer.addLexicalHead(to: trained, train: trainData, val: valData, minCount: lexicalMinCount, l2: lexicalL2) {
+                printError($0)
+            }
         }
         try trained.save(to: URL(fileURLWithPath: out))
         let enc = JSONEncoder()

@@ -78,10 +78,10 @@ import Testing
         #expect(loaded.network == net)
         var ctx = DialogueContext()
         ctx.append(embedding: [0.5, 0.5, 0.5, 0.5], speaker: "a", emoji: loaded.emojiFeatures(text: "ugh 🙄"))
-        let p = loaded.predict(embedding: [1, 0, 0, 0], emojiFeatures: loaded.emojiFeatures(text: "no 😡"), context: ctx, speaker: "b")
+        let p = loaded.predict(embedding: [1, 0, 0, 0], text: "no 😡", emojiFeatures: loaded.emojiFeatures(text: "no 😡"), context: ctx, speaker: "b")
         #expect(p.probabilities.count == 32 && abs(p.probabilities.reduce(0, +) - 1) < 1e-4)
         #expect(p.primaries.count == 8 && (0...1).contains(p.sarcasm) && (0...1).contains(p.intensity))
-        #expect(p == heads.predict(embedding: [1, 0, 0, 0], emojiFeatures: heads.emojiFeatures(text: "no 😡"), context: ctx, speaker: "b"))
+        #expect(p == heads.predict(embedding: [1, 0, 0, 0], text: "no 😡", emojiFeatures: heads.emojiFeatures(text: "no 😡"), context: ctx, speaker: "b"))
     }
 
     /// The routed network gives the emoji member's outputs for a turn with emoji and the text
@@ -106,10 +106,10 @@ import Testing
         let e: [Float] = [0.5, -0.5, 0.5, 0.5], lf: [Float] = [1, -2, 0.5, 3, -1, 0, 2, 1]
         for text in ["so angry 😡", "fine", "odd 🧨"] {
             let emoji = plain.emojiFeatures(text: text)
-            let got = routed.predict(embedding: e, layerFeatures: lf, emojiFeatures: emoji, context: ctx, speaker: "b")
+            let got = routed.predict(embedding: e, layerFeatures: lf, text: text, emojiFeatures: emoji, context: ctx, speaker: "b")
             let want = emoji.indices.isEmpty && emoji.values.allSatisfy({ $0 == 0 })
-                ? layered.predict(embedding: e, layerFeatures: lf, emojiFeatures: emoji, context: ctx, speaker: "b")
-                : plain.predict(embedding: e, emojiFeatures: emoji, context: ctx, speaker: "b")
+                ? layered.predict(embedding: e, layerFeatures: lf, text: text, emojiFeatures: emoji, context: ctx, speaker: "b")
+                : plain.predict(embedding: e, text: text, emojiFeatures: emoji, context: ctx, speaker: "b")
             #expect(zip(got.probabilities, want.probabilities).map { abs($0 - $1) }.max()! < 1e-4, "\(text)")
             #expect(abs(got.sarcasm - want.sarcasm) < 1e-4 && abs(got.intensity - want.intensity) < 1e-4, "\(text)")
         }

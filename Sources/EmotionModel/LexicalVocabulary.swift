@@ -1,0 +1,76 @@
+import Foundation
+
+/// The heads' word channel: a TF-IDF bag of words over the training texts' vocabulary.
+///
+/// Emotion words ("furious", "thrilled", "dreading") carry signal a frozen sentence embedding
+/// blurs: on val, logistic regression on these features alone reaches text-only macro-F1 ≈ 0.37,
+/// against 0.33 on MiniLM embeddings. Words are lowercased runs of letters and digits, two
+/// characters or longer; the vector is sublinear TF × smoothed IDF, L2-normalised, times `scale`.
+public struct LexicalVocabulary: Sendable, Codable, Equatable {
+    /// The words, in feature order.
+    public var words: [String]
+    /// Each word's inverse document frequency, ln((1 + N) / (1 + df)) + 1.
+    public var idf: [Float]
+    /// The factor on the normalised vector in the heads' input.
+    public var scale: Float
+    private var index: [String: Int]
+
+    enum CodingKeys: String, CodingKey { case words, idf, scale }
+
+    public init(words: [String], idf: [Float], scale: Float) {
+        precondition(words.count == idf.count, "one IDF per word")
+        self.words = words
+        self.idf = idf
+        self.scale = scale
+        index = Dictionary(words.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// The words of `texts` that occur in at least `minCount` of them, sorted, with their IDF.
+    public init(fitting texts: [String], minCount: Int, scale: Float) {
+        var df: [String: Int] = [:]
+        for t in texts { for w in Set(Self.words(in: t)) { df[w, default: 0] += 1 } }
+        let words = df.filter { $0.value >= minCount }.keys.sorted()
+        let n = Float(texts.count)
+        self.init(words: words, idf: words.map { log((1 + n) / (1 + Float(df[$0]!))) + 1 }, scale: scale)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let words = try c.decode([String].self, forKey: .words), idf = try c.decode([Float].self, forKey: .idf)
+        guard words.count == idf.count else {
+            throw DecodingError.dataCorruptedError(forKey: .idf, in: c, debugDescription: "\(idf.count) IDF values for \(words.count) words")
+        }
+        self.init(words: words, idf: idf, scale: try c.decode(Float.self, forKey: .scale))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(words, forKey: .words)
+        try c.encode(idf, forKey: .idf)
+        try c.encode(scale, forKey: .scale)
+    }
+
+    /// The number of features.
+    public var count: Int { words.count }
+
+    /// The feature vector of `text` (`count` values).
+    public func features(_ text: String) -> [Float] {
+        var tf: [Int: Float] = [:]
+        for w in Self.words(in: text) { if let i = index[w] { tf[i, default: 0] += 1 } }
+        var out = [Float](repeating: 0, count: count)
+        var norm: Float = 0
+        for (i, n) in tf {
+            out[i] = (1 + log(n)) * idf[i]
+            norm += out[i] * out[i]
+        }
+        guard norm > 0 else { return out }
+        let k = scale / norm.squareRoot()
+        for i in tf.keys { out[i] *= k }
+        return out
+    }
+
+    /// Lowercased runs of letters and digits, two characters or longer.
+    static func words(in text: String) -> [String] {
+        text.lowercased().split { !($0.isLetter || $0.isNumber) }.filter { $0.count >= 2 }.map(String.init)
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+@testable import EmotionModel
+
+@Suite struct LexicalHeadTests {
+    let texts = ["I am furious", "so furious now", "this makes me furious", "what a joy", "pure joy here", "joy at last",
+                 "I dread it", "dread again"]
+    let labels = [PlutchikEmotion.rage, .rage, .rage, .joy, .joy, .joy, .apprehension, .apprehension].map(\.index)
+
+    func trained() -> LexicalHead {
+        LexicalHead.train(texts: texts, labels: labels, vocabulary: LexicalVocabulary(fitting: texts, minCount: 1, scale: 1), l2: 1e-4)
+    }
+
+    @Test func learnsTheWordsOfEachClass() {
+        let head = trained()
+        for (text, label) in [("furious!", PlutchikEmotion.rage), ("joy", .joy), ("dread", .apprehension)] {
+            let z = head.logits(text)
+            #expect(z.indices.max { z[$0] < z[$1] } == label.index, "\(text)")
+        }
+    }
+
+    @Test func fusesOnlyIntoTurnsWithoutEmojiAndOnlyTheEmotionOutputs() {
+        var head = trained()
+        head.fusionWeight = 0.5
+        let o = HeadsNetwork.outputs
+        let base = (0..<(2 * o)).map { Float($0) * 0.01 }
+        var z = base
+        head.fuse(into: &z, texts: ["so furious", "so furious"], hasEmoji: [false, true])
+        let lex = head.logits("so furious")
+        for k in 0..<PlutchikEmotion.count { #expect(abs(z[k] - (base[k] + 0.5 * lex[k])) < 1e-6) }
+        #expect(Array(z[PlutchikEmotion.count..<o]) == Array(base[PlutchikEmotion.count..<o]))
+        #expect(Array(z[o...]) == Array(base[o...]))
+    }
+
+    @Test func roundTripsWithTheHeads() throws {
+        var rng = SeededGenerator(seed: 3)
+        let vocab = EmojiVocabulary(symbols: ["😡"])
+        let builder = HeadsFeatureBuilder(embeddingDimension: 4, vocabulary: vocab, embeddingScale: 1)
+        var head = trained()
+        head.fusionWeight = 0.75
+        var manifest = HeadsManifest(version: "t", created: "", seed: 3, trainingDataSHA256: "", validationDataSHA256: "", encoderSHA256: "",
+                                     embeddingDimension: 4, embeddingScale: 1, hidden: 3, inputs: builder.count, emojiVocabulary: vocab,
+                                     weightsFile: "heads.f32", weightsSHA256: "", bestEpoch: 1, validation: EvaluationReport(n: 0), training: [:])
+        manifest.lexicalHead = .init(vocabulary: head.vocabulary, fusionWeight: 0.75, l2: 1e-4, weightsFile: "lexical.f32", weightsSHA256: "")
+        let heads = EmotionHeads(manifest: manifest, network: HeadsNetwork(inputs: builder.count, hidden: 3, rng: &rng), builder: builder,
+                                 lexicalHead: head)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lexical-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try heads.save(to: dir)
+        let loaded = try EmotionHeads(directory: dir)
+        #expect(loaded.lexicalHead == head)
+        for text in ["so furious", "so furious 😡"] {
+            let emoji = loaded.emojiFeatures(text: text)
+            let p = loaded.predict(embedding: [1, 0, 0, 0], text: text, emojiFeatures: emoji, context: DialogueContext(), speaker: "a")
+            #expect(p == heads.predict(embedding: [1, 0, 0, 0], text: text, emojiFeatures: emoji, context: DialogueContext(), speaker: "a"))
+        }
+        // Only the text without emoji hears the word channel.
+        let plain = EmotionHeads(manifest: heads.manifest, network: heads.network, builder: builder)
+        func probs(_ h: EmotionHeads, _ text: String) -> [Float] {
+            h.predict(embedding: [1, 0, 0, 0], text: text, emojiFeatures: h.emojiFeatures(text: text), context: DialogueContext(), speaker: "a").probabilities
+        }
+        #expect(probs(loaded, "so furious 😡") == probs(plain, "so furious 😡"))
+        #expect(probs(loaded, "so furious") != probs(plain, "so furious"))
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+import Testing
+@testable import EmotionModel
+
+@Suite struct LexicalVocabularyTests {
+    @Test func wordsAreLowercasedAlphanumericRunsOfTwoOrMore() {
+        #expect(LexicalVocabulary.words(in: "I'm SO furious!!! 😡 Order #42, x-ray") == ["so", "furious", "order", "42", "ray"])
+    }
+
+    @Test func fitsWordsWithTheirInverseDocumentFrequency() {
+        let v = LexicalVocabulary(fitting: ["so angry", "angry again", "so so calm"], minCount: 2, scale: 1)
+        #expect(v.words == ["angry", "so"])
+        // df 2 of 3 texts: ln(4/3) + 1.
+        #expect(v.idf.allSatisfy { abs($0 - (log(Float(4) / 3) + 1)) < 1e-6 })
+    }
+
+    @Test("features are sublinear TF-IDF, L2-normalised, times the scale", arguments: [Float(1), 0.5])
+    func features(scale: Float) {
+        let v = LexicalVocabulary(words: ["angry", "calm", "so"], idf: [2, 1, 1], scale: scale)
+        let f = v.features("So so ANGRY, unknown words 😡")
+        let raw: [Float] = [2, 0, 1 + log(2)]
+        let norm = raw.map { $0 * $0 }.reduce(0, +).squareRoot()
+        for (got, want) in zip(f, raw.map { $0 / norm * scale }) { #expect(abs(got - want) < 1e-6) }
+        #expect(v.features("nothing known here").allSatisfy { $0 == 0 })
+    }
+
+    @Test func roundTripsThroughJSON() throws {
+        let v = LexicalVocabulary(fitting: ["a bb ccc", "bb dd"], minCount: 1, scale: 0.7)
+        let back = try JSONDecoder().decode(LexicalVocabulary.self, from: JSONEncoder().encode(v))
+        #expect(back == v && back.features("bb dd") == v.features("bb dd"))
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(LexicalVocabulary.self, from: Data(#"{"words":["a"],"idf":[],"scale":1}"#.utf8))
+        }
+    }
+}
