@@ -25,10 +25,10 @@ public struct LexicalHead: Sendable, Equatable {
 
     /// The 32 emotion logits of `text` (before `fusionWeight`).
     func logits(_ text: String) -> [Float] {
-        logits(sparse: Self.sparse(vocabulary.features(text)))
+        logits(sparse: vocabulary.features(text))
     }
 
-    func logits(sparse x: [(Int, Float)]) -> [Float] {
+    func logits(sparse x: [(index: Int, value: Float)]) -> [Float] {
         let w = vocabulary.count
         return (0..<PlutchikEmotion.count).map { k in
             x.reduce(bias[k]) { $0 + weights[k * w + $1.0] * $1.1 }
@@ -44,16 +44,12 @@ public struct LexicalHead: Sendable, Equatable {
         }
     }
 
-    static func sparse(_ dense: [Float]) -> [(Int, Float)] {
-        dense.enumerated().compactMap { $0.element != 0 ? ($0.offset, $0.element) : nil }
-    }
-
     /// Fits the weights to `texts` and `labels` (emotion indices) by full-batch Adam on
     /// Σ cw·cross-entropy / Σ cw + l2/2·‖W‖², with class weights cw = mean count / class count.
     static func train(texts: [String], labels: [Int], vocabulary: LexicalVocabulary, l2: Float,
                       iterations: Int = 400, learningRate: Float = 0.05) -> LexicalHead {
         let c = PlutchikEmotion.count, w = vocabulary.count, n = texts.count
-        let xs = texts.map { sparse(vocabulary.features($0)) }
+        let xs = texts.map { vocabulary.features($0) }
         var counts = [Float](repeating: 0, count: c)
         for y in labels { counts[y] += 1 }
         let classWeight = counts.map { $0 > 0 ? Float(n) / Float(c) / $0 : 0 }

@@ -53,24 +53,44 @@ public struct LexicalVocabulary: Sendable, Codable, Equatable {
     /// The number of features.
     public var count: Int { words.count }
 
-    /// The feature vector of `text` (`count` values).
-    public func features(_ text: String) -> [Float] {
+    /// The non-zero features of `text`, as (index, value) in index order.
+    public func features(_ text: String) -> [(index: Int, value: Float)] {
         var tf: [Int: Float] = [:]
         for w in Self.words(in: text) { if let i = index[w] { tf[i, default: 0] += 1 } }
-        var out = [Float](repeating: 0, count: count)
-        var norm: Float = 0
-        for (i, n) in tf {
-            out[i] = (1 + log(n)) * idf[i]
-            norm += out[i] * out[i]
-        }
+        var out = tf.map { i, n in (index: i, value: (1 + log(n)) * idf[i]) }.sorted { $0.index < $1.index }
+        let norm = out.reduce(Float(0)) { $0 + $1.value * $1.value }.squareRoot()
         guard norm > 0 else { return out }
-        let k = scale / norm.squareRoot()
-        for i in tf.keys { out[i] *= k }
+        for k in out.indices { out[k].value *= scale / norm }
         return out
     }
 
-    /// Lowercased runs of letters and digits, two characters or longer.
+    /// Lowercased runs of letters and digits (with their combining marks), two or more long.
+    /// Scalar by scalar, with an ASCII fast path: the stream runs this on every turn.
     static func words(in text: String) -> [String] {
-        text.lowercased().split { !($0.isLetter || $0.isNumber) }.filter { $0.count >= 2 }.map(String.init)
+        var out: [String] = []
+        var word = String.UnicodeScalarView()
+        var length = 0
+        func flush() {
+            if length >= 2 { out.append(String(word).lowercased()) }
+            word = String.UnicodeScalarView()
+            length = 0
+        }
+        for u in text.unicodeScalars {
+            if u.isASCII {
+                guard (0x30...0x39).contains(u.value) || (0x41...0x5A).contains(u.value) || (0x61...0x7A).contains(u.value) else {
+                    flush()
+                    continue
+                }
+                length += 1
+            } else if u.properties.isAlphabetic || u.properties.numericType != nil {
+                length += 1
+            } else if !(u.properties.generalCategory == .nonspacingMark || u.properties.generalCategory == .spacingMark) || length == 0 {
+                flush()
+                continue
+            }
+            word.append(u)
+        }
+        flush()
+        return out
     }
 }

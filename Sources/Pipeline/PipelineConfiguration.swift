@@ -15,7 +15,7 @@ public struct PipelineConfiguration: Sendable {
     /// The longest a micro-batch's inference should take: the batch is capped at this budget divided
     /// by the measured time per turn (at most `maxBatchSize`), so a burst does not hold every turn
     /// behind one long batch.
-    public var batchInferenceBudget: Duration = .milliseconds(50)
+    public var batchInferenceBudget: Duration = .milliseconds(30)
     /// How long a micro-batch waits to fill once its first turn arrived.
     public var maxBatchWait: Duration = .milliseconds(10)
     /// Turns in a dialogue's context window.

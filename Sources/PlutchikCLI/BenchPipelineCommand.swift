@@ -66,11 +66,18 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             guard rate > 0 else { return }
             // Measure the steady state: start feeding once the processor holds its partitions.
             while await processor.readiness().assignedPartitions == 0 { try await Task.sleep(for: .milliseconds(20)) }
+            // Whatever is due goes out as one batch, in order: awaiting each delivery report in turn
+            // would cap the rate near 1/linger.ms.
             let start = ContinuousClock.now
-            for (i, m) in messages.enumerated() {
-                _ = try await producer.send(m)
-                let due = start + .seconds(Double(i + 1) / rate)
-                if due > .now { try await Task.sleep(until: due) }
+            var sent = 0
+            while sent < messages.count {
+                let due = min(messages.count, Int((ContinuousClock.now - start) / .seconds(1) * rate) + 1)
+                if due > sent {
+                    _ = try await producer.sendAll(Array(messages[sent..<due]))
+                    sent = due
+                } else {
+                    try await Task.sleep(until: start + .seconds(Double(sent) / rate))
+                }
             }
         }
 

@@ -18,16 +18,21 @@ import Testing
     func features(scale: Float) {
         let v = LexicalVocabulary(words: ["angry", "calm", "so"], idf: [2, 1, 1], scale: scale)
         let f = v.features("So so ANGRY, unknown words 😡")
-        let raw: [Float] = [2, 0, 1 + log(2)]
+        let raw: [Float] = [2, 1 + log(2)]
         let norm = raw.map { $0 * $0 }.reduce(0, +).squareRoot()
-        for (got, want) in zip(f, raw.map { $0 / norm * scale }) { #expect(abs(got - want) < 1e-6) }
-        #expect(v.features("nothing known here").allSatisfy { $0 == 0 })
+        #expect(f.map(\.index) == [0, 2])
+        for (got, want) in zip(f.map(\.value), raw.map { $0 / norm * scale }) { #expect(abs(got - want) < 1e-6) }
+        #expect(v.features("nothing known here").isEmpty)
+    }
+
+    @Test func nonASCIIWordsKeepTheirLettersAndMarks() {
+        #expect(LexicalVocabulary.words(in: "Café déçu, e\u{301}te 北京 ½") == ["café", "déçu", "e\u{301}te", "北京"])
     }
 
     @Test func roundTripsThroughJSON() throws {
         let v = LexicalVocabulary(fitting: ["a bb ccc", "bb dd"], minCount: 1, scale: 0.7)
         let back = try JSONDecoder().decode(LexicalVocabulary.self, from: JSONEncoder().encode(v))
-        #expect(back == v && back.features("bb dd") == v.features("bb dd"))
+        #expect(back == v && back.features("bb dd").map(\.value) == v.features("bb dd").map(\.value))
         #expect(throws: DecodingError.self) {
             try JSONDecoder().decode(LexicalVocabulary.self, from: Data(#"{"words":["a"],"idf":[],"scale":1}"#.utf8))
         }
