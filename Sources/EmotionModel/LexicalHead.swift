@@ -31,7 +31,7 @@ public struct LexicalHead: Sendable, Equatable {
     func logits(sparse x: [(index: Int, value: Float)]) -> [Float] {
         let w = vocabulary.count
         return (0..<PlutchikEmotion.count).map { k in
-            x.reduce(bias[k]) { $0 + weights[k * w + $1.0] * $1.1 }
+            x.reduce(bias[k]) { $0 + weights[k * w + $1.index] * $1.value }
         }
     }
 
@@ -44,34 +44,16 @@ public struct LexicalHead: Sendable, Equatable {
         }
     }
 
-    /// Fits the weights to `texts` and `labels` (emotion indices) by full-batch Adam on
-    /// Σ cw·cross-entropy / Σ cw + l2/2·‖W‖², with class weights cw = mean count / class count.
+    /// Fits the weights to `texts` and `labels` (emotion indices) by full-batch Adam on `loss`.
     static func train(texts: [String], labels: [Int], vocabulary: LexicalVocabulary, l2: Float,
                       iterations: Int = 400, learningRate: Float = 0.05) -> LexicalHead {
-        let c = PlutchikEmotion.count, w = vocabulary.count, n = texts.count
+        let c = PlutchikEmotion.count, w = vocabulary.count
         let xs = texts.map { vocabulary.features($0) }
-        var counts = [Float](repeating: 0, count: c)
-        for y in labels { counts[y] += 1 }
-        let classWeight = counts.map { $0 > 0 ? Float(n) / Float(c) / $0 : 0 }
-        let total = labels.reduce(Float(0)) { $0 + classWeight[$1] }
         var head = LexicalHead(vocabulary: vocabulary, weights: .init(repeating: 0, count: c * w),
                                bias: .init(repeating: 0, count: c), fusionWeight: 1)
         var m = [Float](repeating: 0, count: c * w + c), v = m
         for t in 1...iterations {
-            var g = [Float](repeating: 0, count: c * w + c)   // (32, W) weights, then (32) bias
-            for (x, y) in zip(xs, labels) {
-                var z = head.logits(sparse: x)
-                let mx = z.max()!
-                var sum: Float = 0
-                for k in 0..<c { z[k] = exp(z[k] - mx); sum += z[k] }
-                let s = classWeight[y] / total
-                for k in 0..<c {
-                    let dz = s * (z[k] / sum - (k == y ? 1 : 0))
-                    g[c * w + k] += dz
-                    for (j, xj) in x { g[k * w + j] += dz * xj }
-                }
-            }
-            for i in 0..<(c * w) { g[i] += l2 * head.weights[i] }
+            let g = head.loss(xs, labels, l2: l2).gradient
             let c1 = 1 - pow(0.9, Float(t)), c2 = 1 - pow(0.999, Float(t))
             for i in g.indices {
                 m[i] = 0.9 * m[i] + 0.1 * g[i]
@@ -81,6 +63,36 @@ public struct LexicalHead: Sendable, Equatable {
             }
         }
         return head
+    }
+
+    /// Σ cw·cross-entropy / Σ cw + l2/2·‖W‖², with class weights cw = mean count / class count, and
+    /// its gradient: (32, W) for the weights, then (32) for the bias.
+    func loss(_ xs: [[(index: Int, value: Float)]], _ labels: [Int], l2: Float) -> (loss: Float, gradient: [Float]) {
+        let c = PlutchikEmotion.count, w = vocabulary.count
+        var counts = [Float](repeating: 0, count: c)
+        for y in labels { counts[y] += 1 }
+        let classWeight = counts.map { $0 > 0 ? Float(labels.count) / Float(c) / $0 : 0 }
+        let total = labels.reduce(Float(0)) { $0 + classWeight[$1] }
+        var loss: Float = 0
+        var g = [Float](repeating: 0, count: c * w + c)
+        for (x, y) in zip(xs, labels) {
+            var z = logits(sparse: x)
+            let mx = z.max()!
+            var sum: Float = 0
+            for k in 0..<c { z[k] = exp(z[k] - mx); sum += z[k] }
+            let s = classWeight[y] / total
+            loss -= s * log(z[y] / sum)
+            for k in 0..<c {
+                let dz = s * (z[k] / sum - (k == y ? 1 : 0))
+                g[c * w + k] += dz
+                for (j, xj) in x { g[k * w + j] += dz * xj }
+            }
+        }
+        for i in 0..<(c * w) {
+            loss += l2 / 2 * weights[i] * weights[i]
+            g[i] += l2 * weights[i]
+        }
+        return (loss, g)
     }
 }
 

@@ -19,6 +19,24 @@ import Testing
         }
     }
 
+    @Test func gradientMatchesCentralDifferences() {
+        var rng = SeededGenerator(seed: 11)
+        var head = trained()
+        for i in head.weights.indices { head.weights[i] = rng.nextGaussian() * 0.5 }
+        for i in head.bias.indices { head.bias[i] = rng.nextGaussian() * 0.5 }
+        let xs = texts.map { head.vocabulary.features($0) }
+        let g = head.loss(xs, labels, l2: 0.01).gradient
+        let w = head.weights.count, eps: Float = 1e-2
+        // Every bias, and the weights of the words each class uses.
+        let checked = Array(w..<(w + head.bias.count)) + labels.flatMap { y in xs.flatMap { $0.map { y * head.vocabulary.count + $0.index } } }
+        for i in Set(checked) {
+            var plus = head, minus = head
+            if i < w { plus.weights[i] += eps; minus.weights[i] -= eps } else { plus.bias[i - w] += eps; minus.bias[i - w] -= eps }
+            let numeric = (plus.loss(xs, labels, l2: 0.01).loss - minus.loss(xs, labels, l2: 0.01).loss) / (2 * eps)
+            #expect(abs(numeric - g[i]) <= 1e-3 + 2e-2 * abs(numeric), "parameter \(i): numeric \(numeric), analytic \(g[i])")
+        }
+    }
+
     @Test func fusesOnlyIntoTurnsWithoutEmojiAndOnlyTheEmotionOutputs() {
         var head = trained()
         head.fusionWeight = 0.5
