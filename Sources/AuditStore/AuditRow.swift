@@ -72,13 +72,16 @@ public struct DialogueStateRow: Sendable, Hashable {
     /// The offset of the last turn applied to ``state``.
     public var lastOffset: Int64
     public var state: [UInt8]
+    /// The time of that turn (nil in rows written before migration 002).
+    public var lastTurnAt: Date?
 
-    public init(dialogueID: String, sourceTopic: String, sourcePartition: Int32, lastOffset: Int64, state: [UInt8]) {
+    public init(dialogueID: String, sourceTopic: String, sourcePartition: Int32, lastOffset: Int64, state: [UInt8], lastTurnAt: Date? = nil) {
         self.dialogueID = dialogueID
         self.sourceTopic = sourceTopic
         self.sourcePartition = sourcePartition
         self.lastOffset = lastOffset
         self.state = state
+        self.lastTurnAt = lastTurnAt
     }
 }
 

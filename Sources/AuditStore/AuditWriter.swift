@@ -62,7 +62,7 @@ public final class AuditWriter: Sendable {
         "sector", "ring", "sarcasm", "intensity", "escalation_risk", "escalation_alert", "model_version",
         "turn_ts", "processed_at", "event",
     ]
-    private static let stateColumns = ["dialogue_id", "source_topic", "source_partition", "last_offset", "state"]
+    private static let stateColumns = ["dialogue_id", "source_topic", "source_partition", "last_offset", "state", "last_turn_at"]
     private static let escalationColumns = [
         "event_id", "dialogue_id", "turn_id", "tenant", "risk", "horizon_seconds", "trend", "alert", "raised_at",
     ]
@@ -95,7 +95,8 @@ public final class AuditWriter: Sendable {
             var last: [String: DialogueStateRow] = [:]
             for s in batch.states { last[s.dialogueID] = s }
             let rows = last.values.sorted { $0.dialogueID < $1.dialogueID }.map { s -> [String?] in
-                [s.dialogueID, s.sourceTopic, String(s.sourcePartition), String(s.lastOffset), hexBytea(s.state)]
+                [s.dialogueID, s.sourceTopic, String(s.sourcePartition), String(s.lastOffset), hexBytea(s.state),
+                 s.lastTurnAt.map(timestamp)]
             }
             // A replayed (older) state never overwrites a newer one from the same partition.
             try stage("dialogue_state", stateColumns, rows, on: c, then: """
@@ -103,7 +104,8 @@ public final class AuditWriter: Sendable {
                 SELECT \(stateColumns.joined(separator: ", ")) FROM dialogue_state_stage
                 ON CONFLICT (dialogue_id) DO UPDATE SET
                     source_topic = EXCLUDED.source_topic, source_partition = EXCLUDED.source_partition,
-                    last_offset = EXCLUDED.last_offset, state = EXCLUDED.state, updated_at = now()
+                    last_offset = EXCLUDED.last_offset, state = EXCLUDED.state, last_turn_at = EXCLUDED.last_turn_at,
+                    updated_at = now()
                 WHERE dialogue_state.source_topic <> EXCLUDED.source_topic
                    OR dialogue_state.source_partition <> EXCLUDED.source_partition
                    OR dialogue_state.last_offset < EXCLUDED.last_offset
@@ -137,15 +139,32 @@ public final class AuditWriter: Sendable {
 
     /// The stored state of every dialogue last seen on these partitions of `topic`.
     public func loadStates(topic: String, partitions: [Int32]) async throws -> [DialogueStateRow] {
+        try await loadStates(topic: topic, partitions: Dictionary(uniqueKeysWithValues: partitions.map { ($0, nil) }), window: nil)
+    }
+
+    /// The dialogue states of these partitions worth loading on assignment: those whose last turn
+    /// lies within `window` of the partition's newest (event time, so a backlog keeps its
+    /// windows), and those at or past the partition's committed offset (their records may be read
+    /// again and must be recognised as replays). A nil committed offset or window loads them all.
+    public func loadStates(topic: String, partitions: [Int32: Int64?], window: TimeInterval?) async throws -> [DialogueStateRow] {
         guard !partitions.isEmpty else { return [] }
-        let list = "{" + partitions.map(String.init).joined(separator: ",") + "}"
+        let ps = partitions.keys.sorted()
+        let parts = "{" + ps.map(String.init).joined(separator: ",") + "}"
+        let committed = "{" + ps.map { String(partitions[$0].flatMap { $0 } ?? -1) }.joined(separator: ",") + "}"
         return try await connection.run { c in
             try c.query("""
-                SELECT dialogue_id, source_partition, last_offset, encode(state, 'hex')
-                FROM dialogue_state WHERE source_topic = $1 AND source_partition = ANY($2::int[])
-                """, [topic, list]).map { r in
+                WITH p AS (SELECT * FROM unnest($2::int[], $3::bigint[]) AS t(part, committed)),
+                marks AS (SELECT source_partition AS part, max(last_turn_at) AS mark FROM dialogue_state
+                          WHERE source_topic = $1 AND source_partition = ANY($2::int[]) GROUP BY source_partition)
+                SELECT d.dialogue_id, d.source_partition, d.last_offset, encode(d.state, 'hex'), extract(epoch FROM d.last_turn_at)::float8
+                FROM dialogue_state d JOIN p ON p.part = d.source_partition LEFT JOIN marks m ON m.part = d.source_partition
+                WHERE d.source_topic = $1
+                  AND ($4::float8 IS NULL OR d.last_turn_at IS NULL OR d.last_turn_at >= m.mark - make_interval(secs => $4::float8)
+                       OR d.last_offset >= p.committed)
+                """, [topic, parts, committed, window.map { String($0) }]).map { r in
                 DialogueStateRow(dialogueID: r[0] ?? "", sourceTopic: topic, sourcePartition: Int32(r[1] ?? "") ?? 0,
-                                 lastOffset: Int64(r[2] ?? "") ?? -1, state: bytes(fromHex: r[3] ?? ""))
+                                 lastOffset: Int64(r[2] ?? "") ?? -1, state: bytes(fromHex: r[3] ?? ""),
+                                 lastTurnAt: r[4].flatMap(Double.init).map { Date(timeIntervalSince1970: $0) })
             }
         }
     }

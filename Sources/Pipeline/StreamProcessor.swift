@@ -164,8 +164,14 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         var byTopic: [String: [Int32]] = [:]
         for p in partitions { byTopic[p.topic, default: []].append(p.partition) }
         var loaded = 0
+        // Dialogues at or past the committed offset may be replayed, so they load whatever their age.
+        let committed = (try? await consumer.committed(partitions)) ?? [:]
+        let window = configuration.windowIdle
         for (topic, ps) in byTopic {
-            let rows = try await retrying("load dialogue state") { try await self.writer.loadStates(topic: topic, partitions: ps) }
+            let offsets = Dictionary(uniqueKeysWithValues: ps.map { p in (p, committed[KafkaTopicPartition(topic: topic, partition: p)] ?? nil) })
+            let rows = try await retrying("load dialogue state") {
+                try await self.writer.loadStates(topic: topic, partitions: offsets, window: window)
+            }
             for row in rows {
                 guard let state = try? analyzer.decode(row.state) else {
                     logger.warning("dialogue state unreadable; starting fresh", metadata: ["dialogue.id": "\(row.dialogueID)"])
@@ -173,7 +179,7 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
                 }
                 dialogues.put(row.dialogueID, state: state,
                               source: KafkaTopicPartition(topic: topic, partition: row.sourcePartition),
-                              lastOffset: row.lastOffset, lastTurnAt: Date())
+                              lastOffset: row.lastOffset, lastTurnAt: row.lastTurnAt ?? Date())
                 loaded += 1
             }
         }
@@ -201,7 +207,7 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         var messages: [KafkaProducerMessage]
         var analyzed: [(record: KafkaRecord, turn: TimedTurn, analysis: TurnAnalysis)]
         /// Each dialogue's state after its last analyzed turn in the batch, for `dialogue_state`.
-        var states: [(dialogueID: String, record: KafkaRecord, state: Analyzer.State)]
+        var states: [(dialogueID: String, record: KafkaRecord, turnAt: Date, state: Analyzer.State)]
         var processedAt: Date
         var receivedAt: [ContinuousClock.Instant]
         var started: ContinuousClock.Instant
@@ -275,9 +281,9 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
             }
         }
         // The state after each dialogue's last analyzed turn in this batch.
-        var lastTurn: [String: KafkaRecord] = [:]
-        for (r, t, _) in analyzed { lastTurn[t.turn.dialogueID] = r }
-        let finalStates = lastTurn.compactMap { id, r in states[id].map { (dialogueID: id, record: r, state: $0) } }
+        var lastTurn: [String: (KafkaRecord, Date)] = [:]
+        for (r, t, _) in analyzed { lastTurn[t.turn.dialogueID] = (r, t.timestamp) }
+        let finalStates = lastTurn.compactMap { id, last in states[id].map { (dialogueID: id, record: last.0, turnAt: last.1, state: $0) } }
         // Replays: re-publish the audited event unchanged.
         var replayed = 0
         let replays = items.compactMap { if case .replay(let r) = $0 { r } else { nil } }
@@ -399,9 +405,9 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
                     alertJSON: String(decoding: alertJSON, as: UTF8.self), raisedAt: now))
             }
         }
-        for (id, r, s) in b.states {
+        for (id, r, turnAt, s) in b.states {
             batch.states.append(DialogueStateRow(dialogueID: id, sourceTopic: r.topic, sourcePartition: r.partition,
-                                                 lastOffset: r.offset, state: try analyzer.encode(s)))
+                                                 lastOffset: r.offset, state: try analyzer.encode(s), lastTurnAt: turnAt))
         }
         return (messages, batch, batch.escalations.count)
     }

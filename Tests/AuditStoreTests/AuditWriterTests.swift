@@ -18,7 +18,7 @@ struct AuditWriterTests {
         let db = try TestDatabase()
         let writer = try AuditWriter(configuration: .init(url: db.url))
         let first = try await writer.migrate(directory: TestDatabase.migrations)
-        #expect(first == ["001_init"])
+        #expect(first == ["001_init", "002_dialogue_state_turn_time"])
         let second = try await writer.migrate(directory: TestDatabase.migrations)
         #expect(second.isEmpty)
         let views = try await writer.query("SELECT count(*) FROM pg_views WHERE viewname IN ('dialogue_summary', 'emotion_mix_hourly')")
@@ -65,6 +65,30 @@ struct AuditWriterTests {
         #expect(try await writer.loadStates(topic: "turns", partitions: [1]).first?.lastOffset == 10)
         try await writer.write(state(12))
         #expect(try await writer.loadStates(topic: "turns", partitions: [1]).first?.state == [12])
+    }
+
+    @Test("an assignment loads the dialogues inside the idle window, and older ones past the committed offset")
+    func loadsRecentStates() async throws {
+        let db = try TestDatabase()
+        let writer = try AuditWriter(configuration: .init(url: db.url))
+        try await writer.migrate(directory: TestDatabase.migrations)
+        let newest = Date(timeIntervalSince1970: 1_764_000_000)
+        func row(_ id: String, _ offset: Int64, minutesBefore: Double?) -> DialogueStateRow {
+            DialogueStateRow(dialogueID: id, sourceTopic: "turns", sourcePartition: 2, lastOffset: offset, state: [1],
+                             lastTurnAt: minutesBefore.map { newest.addingTimeInterval(-60 * $0) })
+        }
+        try await writer.write(AuditBatch(states: [
+            row("new", 50, minutesBefore: 0), row("recent", 40, minutesBefore: 29), row("old", 10, minutesBefore: 120),
+            row("old-uncommitted", 45, minutesBefore: 90), row("unknown-time", 5, minutesBefore: nil),
+        ]))
+        func ids(committed: Int64?, window: TimeInterval?) async throws -> Set<String> {
+            Set(try await writer.loadStates(topic: "turns", partitions: [2: committed], window: window).map(\.dialogueID))
+        }
+        #expect(try await ids(committed: 42, window: 1800) == ["new", "recent", "old-uncommitted", "unknown-time"])
+        #expect(try await ids(committed: nil, window: 1800) == ["new", "recent", "old", "old-uncommitted", "unknown-time"])
+        #expect(try await ids(committed: 42, window: nil).count == 5)
+        let recent = try await writer.loadStates(topic: "turns", partitions: [2: 42], window: 1800).first { $0.dialogueID == "recent" }
+        #expect(recent?.lastTurnAt.map { abs($0.timeIntervalSince(newest.addingTimeInterval(-29 * 60))) < 0.001 } == true)
     }
 
     @Test("with hashTexts on, only the hash is stored")
