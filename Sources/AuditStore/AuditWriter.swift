@@ -32,6 +32,7 @@ public final class AuditWriter: Sendable {
     public var redactedURL: String { connection.redactedURL }
 
     /// Applies the migrations in `directory`; returns the versions applied now.
+    @discardableResult
     public func migrate(directory: URL) async throws -> [String] {
         try await connection.run { try SchemaMigrator(directory: directory).migrate($0) }
     }

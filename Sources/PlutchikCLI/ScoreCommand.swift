@@ -22,7 +22,7 @@ struct ScoreCommand: ParsableCommand {
         let inData = input == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: input))
         let out: FileHandle
         if output == "-" { out = .standardOutput } else {
-            FileManager.default.createFile(atPath: output, contents: nil)
+            _ = FileManager.default.createFile(atPath: output, contents: nil)
             guard let h = FileHandle(forWritingAtPath: output) else { throw ValidationError("cannot write \(output)") }
             out = h
         }
