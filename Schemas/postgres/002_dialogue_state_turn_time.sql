@@ -3,3 +3,5 @@
 -- dialogues still inside it (plus any an uncommitted record may replay).
 ALTER TABLE dialogue_state ADD COLUMN IF NOT EXISTS last_turn_at timestamptz;
 CREATE INDEX IF NOT EXISTS dialogue_state_partition_turn ON dialogue_state (source_topic, source_partition, last_turn_at);
+-- Dormant dialogues are pruned by write time (`plutchik run --state-retention-hours`).
+CREATE INDEX IF NOT EXISTS dialogue_state_updated ON dialogue_state (updated_at);

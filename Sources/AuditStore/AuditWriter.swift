@@ -170,6 +170,18 @@ public final class AuditWriter: Sendable {
         }
     }
 
+    /// Deletes the state of dialogues not written for `age` seconds; returns how many.
+    @discardableResult
+    public func pruneStates(olderThan age: TimeInterval) async throws -> Int {
+        try await connection.run { c in
+            let rows = try c.query("""
+                WITH gone AS (DELETE FROM dialogue_state WHERE updated_at < now() - make_interval(secs => $1::float8) RETURNING 1)
+                SELECT count(*) FROM gone
+                """, [String(age)])
+            return Int(rows.first?.first.flatMap { $0 } ?? "0") ?? 0
+        }
+    }
+
     /// The published events of already-audited turns at these offsets of one partition, by offset.
     public func loadEvents(topic: String, partition: Int32, offsets: [Int64]) async throws -> [Int64: String] {
         guard !offsets.isEmpty else { return [:] }

@@ -24,6 +24,9 @@ public struct PipelineConfiguration: Sendable {
     public var windowIdle: TimeInterval = 30 * 60
     /// The most live dialogues held in memory.
     public var maxLiveDialogues = 100_000
+    /// `dialogue_state` rows not written for this long are deleted, checked about hourly (nil keeps
+    /// them forever). A dialogue that returns after that starts a fresh window, as it would anyway.
+    public var stateRetention: TimeInterval? = 7 * 24 * 3600
     /// Record validation.
     public var validator = TurnValidator()
     /// How many times a failing batch is retried before its turns go to the dead-letter topic one by one.

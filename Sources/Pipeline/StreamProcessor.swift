@@ -31,6 +31,8 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     private var receivedAt: [ContinuousClock.Instant] = []
     /// Seconds of inference per turn, smoothed over recent batches; sizes the next batch.
     private var secondsPerTurn = 0.003
+    /// When dormant dialogue states were last pruned (first after the first batch).
+    private var lastPrune: ContinuousClock.Instant?
     /// The previous batch's publish, audit and commit, running while the next batch is analyzed.
     private var inFlight: Task<Void, any Error>?
     private let metrics = PipelineMetrics()
@@ -347,6 +349,16 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
             // batch is published and audited; the next owner re-reads it and replays from the audits.
             logger.warning("offsets not committed: the partitions moved to a new generation; the next owner replays them",
                            metadata: ["error": "\(e)"])
+        }
+
+        if let retention = configuration.stateRetention, lastPrune.map({ ContinuousClock.now - $0 > .seconds(3600) }) ?? true {
+            lastPrune = .now
+            do {
+                let n = try await writer.pruneStates(olderThan: retention)
+                logger.info("dormant dialogue states pruned", metadata: ["dialogue.count": "\(n)"])
+            } catch {
+                logger.warning("pruning dialogue states failed; will try again", metadata: ["error": "\(error)"])
+            }
         }
 
         metrics.turns.increment(by: Int64(records.count))

@@ -30,6 +30,8 @@ struct PipelineOptions: ParsableArguments {
     @Option(help: "Longest wait to fill a micro-batch, in milliseconds.") var batchWaitMs = 10
     @Option(help: "Most live dialogues kept in memory.") var maxDialogues = 100_000
     @Option(help: "Longest accepted text, in characters.") var maxTextLength = 5000
+    @Option(help: "Delete the stored state of dialogues not written for this many hours (0 keeps it forever).")
+    var stateRetentionHours: Double = 168
     @Flag(help: "Store a SHA-256 of each text instead of the text. Env: PLUTCHIK_HASH_TEXTS=1.") var hashTexts = false
     @Flag(help: "Apply the SQL migrations at start-up.") var migrate = false
     @Option(help: "Directory of the SQL migrations. Env: PLUTCHIK_MIGRATIONS_DIR; default: <repo>/Schemas/postgres.")
@@ -84,6 +86,8 @@ struct PipelineOptions: ParsableArguments {
         c.maxBatchWait = .milliseconds(batchWaitMs)
         c.maxLiveDialogues = maxDialogues
         c.validator.maxTextLength = maxTextLength
+        guard stateRetentionHours >= 0 else { throw ValidationError("--state-retention-hours must be 0 or more, got \(stateRetentionHours)") }
+        c.stateRetention = stateRetentionHours > 0 ? stateRetentionHours * 3600 : nil
         return c
     }
 

@@ -91,6 +91,20 @@ struct AuditWriterTests {
         #expect(recent?.lastTurnAt.map { abs($0.timeIntervalSince(newest.addingTimeInterval(-29 * 60))) < 0.001 } == true)
     }
 
+    @Test("dormant dialogue states are pruned by write time")
+    func pruneStates() async throws {
+        let db = try TestDatabase()
+        let writer = try AuditWriter(configuration: .init(url: db.url))
+        try await writer.migrate(directory: TestDatabase.migrations)
+        try await writer.write(AuditBatch(states: ["dormant", "active"].map {
+            DialogueStateRow(dialogueID: $0, sourceTopic: "turns", sourcePartition: 0, lastOffset: 1, state: [1])
+        }))
+        _ = try await writer.query("UPDATE dialogue_state SET updated_at = now() - interval '8 days' WHERE dialogue_id = 'dormant' RETURNING 1")
+        #expect(try await writer.pruneStates(olderThan: 7 * 24 * 3600) == 1)
+        #expect(try await writer.loadStates(topic: "turns", partitions: [0]).map(\.dialogueID) == ["active"])
+        #expect(try await writer.pruneStates(olderThan: 7 * 24 * 3600) == 0)
+    }
+
     @Test("with hashTexts on, only the hash is stored")
     func hashedTexts() async throws {
         let db = try TestDatabase()

@@ -56,6 +56,10 @@ struct PipelineEndToEndTests {
         let db = try PipelineTestDatabase()
         let writer = try AuditWriter(configuration: .init(url: db.url))
         _ = try await writer.migrate(directory: PipelineTestDatabase.migrations)
+        // A dialogue last written 8 days ago: pruned (retention 7 days) once processing starts.
+        try await writer.write(AuditBatch(states: [DialogueStateRow(dialogueID: "dormant", sourceTopic: config.inputTopic,
+                                                                    sourcePartition: 0, lastOffset: 0, state: [0, 0])]))
+        _ = try await writer.query("UPDATE dialogue_state SET updated_at = now() - interval '8 days' RETURNING 1")
 
         // 20 dialogues × 4 turns; dialogue 0 is furious three times (one alert expected).
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
@@ -112,8 +116,8 @@ struct PipelineEndToEndTests {
         // The audits match the events, one row per turn.
         let audits = try await writer.query("SELECT event_id FROM emotion_audit")
         #expect(Set(audits.map { $0[0] }) == eventIDs)
-        let states = try await writer.query("SELECT count(*) FROM dialogue_state")
-        #expect(states[0][0] == "20")
+        let states = try await writer.query("SELECT count(*), count(*) FILTER (WHERE dialogue_id = 'dormant') FROM dialogue_state")
+        #expect(states[0] == ["20", "0"])
         let committed = try await readCommitted(cluster, group: "p-\(suffix)", topic: config.inputTopic, logger: logger)
         #expect(committed == messages.count)
     }
