@@ -138,16 +138,11 @@ public final class AuditWriter: Sendable {
         try c.execute(insert)
     }
 
-    /// The stored state of every dialogue last seen on these partitions of `topic`.
-    public func loadStates(topic: String, partitions: [Int32]) async throws -> [DialogueStateRow] {
-        try await loadStates(topic: topic, partitions: Dictionary(uniqueKeysWithValues: partitions.map { ($0, nil) }), window: nil)
-    }
-
     /// The dialogue states of these partitions worth loading on assignment: those whose last turn
     /// lies within `window` of the partition's newest (event time, so a backlog keeps its
     /// windows), and those at or past the partition's committed offset (their records may be read
     /// again and must be recognised as replays). A nil committed offset or window loads them all.
-    public func loadStates(topic: String, partitions: [Int32: Int64?], window: TimeInterval?) async throws -> [DialogueStateRow] {
+    public func loadStates(topic: String, partitions: [Int32: Int64?], window: TimeInterval? = nil) async throws -> [DialogueStateRow] {
         guard !partitions.isEmpty else { return [] }
         let ps = partitions.keys.sorted()
         let parts = "{" + ps.map(String.init).joined(separator: ",") + "}"

@@ -99,6 +99,13 @@ public struct EmotionEvent: Sendable, Codable, Equatable {
         return "\(part(0, 8))-\(part(8, 12))-\(part(12, 16))-\(part(16, 20))-\(part(20, 32))"
     }
 
+    /// The encoder of events and alerts: sorted keys, so the same event always has the same bytes.
+    public static func encoder() -> JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }
+
     /// RFC 3339 in UTC with milliseconds, e.g. `2026-11-25T12:00:00.123Z`.
     public static func timestamp(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))

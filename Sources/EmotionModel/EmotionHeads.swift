@@ -154,13 +154,17 @@ extension EmotionHeads {
     public func predictDialogues(_ turns: [(dialogueID: String, speaker: String, text: String)], embeddings: [[Float]]) -> [EmotionPrediction] {
         var contexts: [String: DialogueContext] = [:]
         return zip(turns, embeddings).map { turn, vector in
-            var ctx = contexts[turn.dialogueID] ?? DialogueContext()
-            let emoji = emojiFeatures(text: turn.text)
-            let (e, layers) = split(vector)
-            let p = predict(embedding: e, layerFeatures: layers, text: turn.text, emojiFeatures: emoji, context: ctx, speaker: turn.speaker)
-            ctx.append(embedding: e, speaker: turn.speaker, emoji: emoji)
-            contexts[turn.dialogueID] = ctx
-            return p
+            predictNext(vector: vector, text: turn.text, speaker: turn.speaker, context: &contexts[turn.dialogueID, default: DialogueContext()])
         }
+    }
+
+    /// Predicts a dialogue's next turn from its `TextEmbedder.embed(_:layers: encoderLayers)` vector
+    /// and its text, then appends the turn to `context`.
+    public func predictNext(vector: [Float], text: String, speaker: String, context: inout DialogueContext) -> EmotionPrediction {
+        let emoji = emojiFeatures(text: text)
+        let (embedding, layerFeatures) = split(vector)
+        let p = predict(embedding: embedding, layerFeatures: layerFeatures, text: text, emojiFeatures: emoji, context: context, speaker: speaker)
+        context.append(embedding: embedding, speaker: speaker, emoji: emoji)
+        return p
     }
 }

@@ -287,7 +287,7 @@ public enum HeadsTrainer {
     public static func addLexicalHead(to heads: EmotionHeads, train: HeadsTrainingData, val: HeadsTrainingData,
                                       minCount: Int = 2, l2: Float = 5e-5, fusionWeights: [Float] = [0.25, 0.5, 0.75, 1],
                                       progress: (String) -> Void = { _ in }) -> EmotionHeads {
-        let vocabulary = LexicalVocabulary(fitting: train.turns.map(\.text), minCount: minCount, scale: 1)
+        let vocabulary = LexicalVocabulary(fitting: train.turns.map(\.text), minCount: minCount)
         var lexical = LexicalHead.train(texts: train.turns.map(\.text), labels: train.turns.map(\.emotion.index), vocabulary: vocabulary, l2: l2)
         let x = features(val, builder: heads.builder, textOnly: false), xText = features(val, builder: heads.builder, textOnly: true)
         var best = evaluate(heads.network, x: x, xText: xText, data: val), bestWeight: Float = 0

@@ -48,10 +48,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
             for (timed, vector) in zip(turns, embeddings) {
                 let turn = timed.turn
                 var state = states[turn.dialogueID] ?? initialState()
-                let emoji = heads.emojiFeatures(text: turn.text)
-                let (embedding, layerFeatures) = heads.split(vector)
-                let prediction = heads.predict(embedding: embedding, layerFeatures: layerFeatures, text: turn.text, emojiFeatures: emoji,
-                                               context: state.context, speaker: turn.speaker)
+                let prediction = heads.predictNext(vector: vector, text: turn.text, speaker: turn.speaker, context: &state.context)
                 let role: EscalationForecaster.Role = switch turn.role {
                 case .customer: .customer
                 case .agent, .bot: .agent
@@ -59,7 +56,6 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
                 }
                 let f = try forecaster.update(&state.escalation, prediction: prediction, role: role,
                                               timestamp: timed.timestamp.timeIntervalSince1970)
-                state.context.append(embedding: embedding, speaker: turn.speaker, emoji: emoji)
                 states[turn.dialogueID] = state
                 out.append(TurnAnalysis(prediction: prediction, escalation: f))
             }

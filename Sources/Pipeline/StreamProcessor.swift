@@ -383,7 +383,7 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     /// The batch's events and alerts as messages, its audit rows and dialogue states, and how many
     /// alerts it raised. Off the actor, so it overlaps the next batch's collection and analysis.
     private nonisolated func encode(_ b: PreparedBatch) async throws -> ([KafkaProducerMessage], AuditBatch, alerts: Int) {
-        let encoder = JSONEncoder.events()
+        let encoder = EmotionEvent.encoder()
         let now = b.processedAt
         let version = analyzer.modelVersion
         var messages: [KafkaProducerMessage] = []
@@ -592,15 +592,6 @@ extension KafkaError {
     /// generation (its assignment was lost), not because a dependency is down.
     var meansPartitionsMoved: Bool {
         ["ILLEGAL_GENERATION", "UNKNOWN_MEMBER_ID", "FENCED_INSTANCE_ID", "_ASSIGNMENT_LOST"].contains(rdKafkaName ?? "")
-    }
-}
-
-extension JSONEncoder {
-    /// An encoder for events: sorted keys, so the same event always has the same bytes.
-    static func events() -> JSONEncoder {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return e
     }
 }
 

@@ -27,8 +27,7 @@ struct ScoreCommand: ParsableCommand {
             out = h
         }
         let version = "minilm-l6-v2+\(model.manifest.version)"
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = EmotionEvent.encoder()
         var contexts: [String: DialogueContext] = [:]
         var failed = 0, scored = 0
         var pending: [Turn] = []
@@ -38,13 +37,8 @@ struct ScoreCommand: ParsableCommand {
             let embeddings = try embedder.embed(pending.map(\.text), layers: model.encoderLayers)
             var buffer = Data()
             for (turn, vector) in zip(pending, embeddings) {
-                var ctx = contexts[turn.dialogueID] ?? DialogueContext()
-                let emoji = model.emojiFeatures(text: turn.text)
-                let (e, layerFeatures) = model.split(vector)
-                let p = model.predict(embedding: e, layerFeatures: layerFeatures, text: turn.text, emojiFeatures: emoji, context: ctx,
-                                      speaker: turn.speaker)
-                ctx.append(embedding: e, speaker: turn.speaker, emoji: emoji)
-                contexts[turn.dialogueID] = ctx
+                let p = model.predictNext(vector: vector, text: turn.text, speaker: turn.speaker,
+                                          context: &contexts[turn.dialogueID, default: DialogueContext()])
                 buffer.append(try encoder.encode(EmotionEvent(turn: turn, prediction: p, modelVersion: version)))
                 buffer.append(UInt8(ascii: "\n"))
             }
