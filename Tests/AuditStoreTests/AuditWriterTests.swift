@@ -27,9 +27,7 @@ struct AuditWriterTests {
 
     @Test("writing the same batch twice stores each audit once, with text and hash round-tripped")
     func idempotentWrites() async throws {
-        let db = try TestDatabase()
-        let writer = try AuditWriter(configuration: .init(url: db.url))
-        try await writer.migrate(directory: TestDatabase.migrations)
+        let writer = try await TestDatabase.migratedWriter()
         let batch = AuditBatch(
             audits: (0..<5).map { audit($0) },
             states: [DialogueStateRow(dialogueID: "d1", sourceTopic: "turns", sourcePartition: 0, lastOffset: 4, state: [0, 1, 2, 255])],
@@ -45,7 +43,7 @@ struct AuditWriterTests {
         #expect(text[0][2] == "t")
         let escalations = try await writer.query("SELECT count(*) FROM escalation_event")
         #expect(escalations[0][0] == "1")
-        let states = try await writer.loadStates(topic: "turns", partitions: [0])
+        let states = try await writer.loadStates(topic: "turns", partitions: [0: nil])
         #expect(states == [DialogueStateRow(dialogueID: "d1", sourceTopic: "turns", sourcePartition: 0, lastOffset: 4, state: [0, 1, 2, 255])])
         let events = try await writer.loadEvents(topic: "turns", partition: 0, offsets: [1, 3, 99])
         #expect(events.keys.sorted() == [1, 3])
@@ -54,24 +52,20 @@ struct AuditWriterTests {
 
     @Test("an older state never overwrites a newer one")
     func stateMonotonic() async throws {
-        let db = try TestDatabase()
-        let writer = try AuditWriter(configuration: .init(url: db.url))
-        try await writer.migrate(directory: TestDatabase.migrations)
+        let writer = try await TestDatabase.migratedWriter()
         func state(_ offset: Int64) -> AuditBatch {
             AuditBatch(states: [DialogueStateRow(dialogueID: "d", sourceTopic: "turns", sourcePartition: 1, lastOffset: offset, state: [UInt8(offset)])])
         }
         try await writer.write(state(10))
         try await writer.write(state(7))
-        #expect(try await writer.loadStates(topic: "turns", partitions: [1]).first?.lastOffset == 10)
+        #expect(try await writer.loadStates(topic: "turns", partitions: [1: nil]).first?.lastOffset == 10)
         try await writer.write(state(12))
-        #expect(try await writer.loadStates(topic: "turns", partitions: [1]).first?.state == [12])
+        #expect(try await writer.loadStates(topic: "turns", partitions: [1: nil]).first?.state == [12])
     }
 
     @Test("an assignment loads the dialogues inside the idle window, and older ones past the committed offset")
     func loadsRecentStates() async throws {
-        let db = try TestDatabase()
-        let writer = try AuditWriter(configuration: .init(url: db.url))
-        try await writer.migrate(directory: TestDatabase.migrations)
+        let writer = try await TestDatabase.migratedWriter()
         let newest = Date(timeIntervalSince1970: 1_764_000_000)
         func row(_ id: String, _ offset: Int64, minutesBefore: Double?) -> DialogueStateRow {
             DialogueStateRow(dialogueID: id, sourceTopic: "turns", sourcePartition: 2, lastOffset: offset, state: [1],
@@ -93,23 +87,19 @@ struct AuditWriterTests {
 
     @Test("dormant dialogue states are pruned by write time")
     func pruneStates() async throws {
-        let db = try TestDatabase()
-        let writer = try AuditWriter(configuration: .init(url: db.url))
-        try await writer.migrate(directory: TestDatabase.migrations)
+        let writer = try await TestDatabase.migratedWriter()
         try await writer.write(AuditBatch(states: ["dormant", "active"].map {
             DialogueStateRow(dialogueID: $0, sourceTopic: "turns", sourcePartition: 0, lastOffset: 1, state: [1])
         }))
         _ = try await writer.query("UPDATE dialogue_state SET updated_at = now() - interval '8 days' WHERE dialogue_id = 'dormant' RETURNING 1")
         #expect(try await writer.pruneStates(olderThan: 7 * 24 * 3600) == 1)
-        #expect(try await writer.loadStates(topic: "turns", partitions: [0]).map(\.dialogueID) == ["active"])
+        #expect(try await writer.loadStates(topic: "turns", partitions: [0: nil]).map(\.dialogueID) == ["active"])
         #expect(try await writer.pruneStates(olderThan: 7 * 24 * 3600) == 0)
     }
 
     @Test("with hashTexts on, only the hash is stored")
     func hashedTexts() async throws {
-        let db = try TestDatabase()
-        let writer = try AuditWriter(configuration: .init(url: db.url, hashTexts: true))
-        try await writer.migrate(directory: TestDatabase.migrations)
+        let writer = try await TestDatabase.migratedWriter(hashTexts: true)
         try await writer.write(AuditBatch(audits: [audit(0, text: "abc")]))
         let row = try await writer.query("SELECT text, text_sha256 FROM emotion_audit")
         #expect(row[0][0] == nil)
@@ -118,9 +108,7 @@ struct AuditWriterTests {
 
     @Test("a failed batch rolls back entirely and the writer stays usable")
     func rollback() async throws {
-        let db = try TestDatabase()
-        let writer = try AuditWriter(configuration: .init(url: db.url))
-        try await writer.migrate(directory: TestDatabase.migrations)
+        let writer = try await TestDatabase.migratedWriter()
         var bad = audit(1)
         bad.eventJSON = "not json"
         await #expect(throws: PostgresError.self) { try await writer.write(AuditBatch(audits: [audit(0), bad])) }

@@ -32,6 +32,13 @@ struct TestDatabase {
         guard let slash = server.lastIndex(of: "/") else { throw TestSetupError("bad PLUTCHIK_TEST_DATABASE_URL \(server)") }
         url = server[..<slash] + "/" + name
     }
+
+    /// A writer on a fresh database with the migrations applied.
+    static func migratedWriter(hashTexts: Bool = false) async throws -> AuditWriter {
+        let writer = try AuditWriter(configuration: .init(url: try TestDatabase().url, hashTexts: hashTexts))
+        try await writer.migrate(directory: migrations)
+        return writer
+    }
 }
 
 struct TestSetupError: Error, CustomStringConvertible {

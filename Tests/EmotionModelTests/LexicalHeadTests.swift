@@ -8,7 +8,7 @@ import Testing
     let labels = [PlutchikEmotion.rage, .rage, .rage, .joy, .joy, .joy, .apprehension, .apprehension].map(\.index)
 
     func trained() -> LexicalHead {
-        LexicalHead.train(texts: texts, labels: labels, vocabulary: LexicalVocabulary(fitting: texts, minCount: 1, scale: 1), l2: 1e-4)
+        LexicalHead.train(texts: texts, labels: labels, vocabulary: LexicalVocabulary(fitting: texts, minCount: 1), l2: 1e-4)
     }
 
     @Test func learnsTheWordsOfEachClass() {

@@ -16,6 +16,30 @@ let faultSeed: UInt64 = ProcessInfo.processInfo.environment["PLUTCHIK_FAULT_SEED
 /// The shared input of the kill -9 and two-instance tests: 200 dialogues × 10 turns.
 let faultInput = generateDialogues(dialogues: 200, turns: 10, seed: faultSeed, base: faultTestBase)
 
+/// What the kill -9 and two-instance tests start from: a `plutchik broker` child with the topics,
+/// a fresh database, `faultInput` produced to the input topic, and the same input's run without
+/// faults (a fresh broker, group and database) started alongside. Stop `broker` when done.
+struct FaultRun {
+    let dir: URL
+    let topics: PipelineTopics
+    let broker: BrokerChild
+    let db: String
+    let turns = faultInput
+    /// The input records' event ids, in produce order.
+    let ids: [String]
+    let reference: Task<RunResults, any Error>
+
+    init(_ name: String) async throws {
+        dir = try makeScratchDirectory("plutchik-\(name)")
+        topics = PipelineTopics(name)
+        broker = try await BrokerChild(topics: topics.all, partitions: 6, directory: dir)
+        db = try await freshDatabase()
+        let turns = faultInput
+        reference = Task { try await ReferenceRuns.shared.results(for: turns, key: "seed-\(faultSeed)") }
+        ids = eventIDs(try await produceTurns(turns, bootstrap: broker.bootstrap, topic: topics.input), topic: topics.input)
+    }
+}
+
 /// Tests that run `plutchik broker` and `plutchik run` as child processes with the real model.
 /// Serialized: they are CPU-bound, and the machine has few cores.
 @Suite("Fault tolerance with child processes", .serialized)
@@ -24,16 +48,9 @@ struct ProcessFaultTests {
           .timeLimit(.minutes(5)))
     func killNine() async throws {
         let started = ContinuousClock.now
-        let dir = try makeScratchDirectory("plutchik-kill9")
-        let topics = PipelineTopics("crash")
-        let broker = try await BrokerChild(topics: topics.all, partitions: 6, directory: dir)
-        defer { broker.child.stop() }
-        let db = try await freshDatabase()
-        let turns = faultInput
-        // The same input through a fresh broker, group and database with no kills, concurrently.
-        let reference = Task { try await ReferenceRuns.shared.results(for: turns, key: "seed-\(faultSeed)") }
-        let reports = try await produceTurns(turns, bootstrap: broker.bootstrap, topic: topics.input)
-        let ids = eventIDs(reports, topic: topics.input)
+        let run = try await FaultRun("crash")
+        defer { run.broker.child.stop() }
+        let (dir, topics, broker, db, turns, ids, reference) = (run.dir, run.topics, run.broker, run.db, run.turns, run.ids, run.reference)
         #expect(Set(ids).count == turns.count)
 
         var rng = SeededGenerator(seed: faultSeed ^ 0x9E37)
@@ -113,15 +130,9 @@ struct ProcessFaultTests {
           .timeLimit(.minutes(5)))
     func twoInstances() async throws {
         let started = ContinuousClock.now
-        let dir = try makeScratchDirectory("plutchik-two")
-        let topics = PipelineTopics("pair")
-        let broker = try await BrokerChild(topics: topics.all, partitions: 6, directory: dir)
-        defer { broker.child.stop() }
-        let db = try await freshDatabase()
-        let turns = faultInput
-        let reference = Task { try await ReferenceRuns.shared.results(for: turns, key: "seed-\(faultSeed)") }
-        let reports = try await produceTurns(turns, bootstrap: broker.bootstrap, topic: topics.input)
-        let ids = eventIDs(reports, topic: topics.input)
+        let run = try await FaultRun("pair")
+        defer { run.broker.child.stop() }
+        let (dir, topics, broker, db, turns, ids, reference) = (run.dir, run.topics, run.broker, run.db, run.turns, run.ids, run.reference)
         let conn = try PostgresConnection(url: db)
 
         let a = try startProcessor(name: "first", bootstrap: broker.bootstrap, databaseURL: db, group: "pair", topics: topics, directory: dir)
