@@ -35,6 +35,9 @@ public struct HeadsTrainingConfiguration: Sendable {
     /// The chance a training example's layer features are all dropped (set to the training mean),
     /// so the heads keep learning from the embedding and the emoji alone.
     public var layerDropout: Float = 0
+    /// Epochs are scored by w·macro-F1 + (1 − w)·text-only macro-F1 on val; a member that will
+    /// only see turns with emoji (or only turns without) is selected on that figure alone.
+    public var selectionWeight: Float = 0.5
 
     public init() {}
 
@@ -46,7 +49,7 @@ public struct HeadsTrainingConfiguration: Sendable {
          "sarcasm_weight": "\(sarcasmWeight)", "intensity_weight": "\(intensityWeight)", "embedding_scale": "\(embeddingScale)",
          "encoder_layers": "\(encoderLayers)", "layer_feature_scale": "\(layerFeatureScale)",
          "layer_dropout": "\(layerDropout)",
-         "selection": "mean of val emotion macro-F1 and text-only macro-F1"]
+         "selection": "\(selectionWeight) × val emotion macro-F1 + \(1 - selectionWeight) × text-only macro-F1"]
     }
 }
 
@@ -153,7 +156,7 @@ public enum HeadsTrainer {
                 adam.step(&net, grad, learningRate: cf.learningRate, weightDecay: cf.weightDecay)
             }
             let report = evaluate(net, x: xVal, xText: xValText, data: val)
-            let score = ((report.emotionMacroF1 ?? 0) + (report.emotionMacroF1TextOnly ?? 0)) / 2
+            let score = cf.selectionWeight * (report.emotionMacroF1 ?? 0) + (1 - cf.selectionWeight) * (report.emotionMacroF1TextOnly ?? 0)
             progress(String(format: "epoch %3d  loss %.4f  val macro-F1 %.3f  text-only %.3f  sarcasm F1 %.3f%@",
                             epoch, epochLoss / Float(n), report.emotionMacroF1 ?? 0, report.emotionMacroF1TextOnly ?? 0,
                             report.sarcasmF1 ?? 0, score > bestScore ? "  *" : ""))
@@ -243,10 +246,14 @@ public enum HeadsTrainer {
         manifest.weightsSHA256 = SHA256.hex(EmotionHeads.weightData(net))
         manifest.validation = report
         manifest.training["routing"] = "any emoji → emoji member (hidden 0..<\(a.network.hidden) + bias unit), no emoji → text member; gate \(gate)"
-        manifest.training["emoji_member"] = "seed \(a.manifest.seed), layers \(a.manifest.encoderLayers), best epoch \(a.manifest.bestEpoch), " +
-            "val \(a.manifest.validation.emotionMacroF1 ?? 0) / \(a.manifest.validation.emotionMacroF1TextOnly ?? 0)"
-        manifest.training["text_member"] = "seed \(b.manifest.seed), layers \(b.manifest.encoderLayers), best epoch \(b.manifest.bestEpoch), " +
-            "val \(b.manifest.validation.emotionMacroF1 ?? 0) / \(b.manifest.validation.emotionMacroF1TextOnly ?? 0)"
+        func describe(_ m: EmotionHeads) -> String {
+            let t = m.manifest.training
+            return "seeds \(t["ensemble_seeds"] ?? "\(m.manifest.seed)"), layers \(m.manifest.encoderLayers), " +
+                "best epochs \(t["ensemble_best_epochs"] ?? "\(m.manifest.bestEpoch)"), text-only chance \(t["text_only_probability"] ?? "?"), " +
+                "selection \(t["selection"] ?? "?"); val \(m.manifest.validation.emotionMacroF1 ?? 0) / \(m.manifest.validation.emotionMacroF1TextOnly ?? 0)"
+        }
+        manifest.training["emoji_member"] = describe(a)
+        manifest.training["text_member"] = describe(b)
         manifest.training["hidden"] = "\(a.network.hidden) + \(b.network.hidden) + 2 bias units"
         return EmotionHeads(manifest: manifest, network: net, builder: first.builder)
     }

@@ -32,8 +32,11 @@ struct TrainCommand: ParsableCommand {
     var plainMembers: Int = 0
     @Option(name: .long, help: "Weight of each plain member in the ensemble (the others weigh 1).")
     var plainWeight: Float = 1
-    @Flag(name: .long, help: "With one plain member: turns with emoji use the plain member, turns without the layer-feature one(s) (averaged).")
+    @Flag(name: .long, help: "With plain members: turns with emoji use the plain members, turns without the layer-feature ones (each side averaged).")
     var route = false
+    @Option(name: .long, parsing: .upToNextOption,
+            help: "With --route, train the routed members for their own turns: 'text' shows the layer-feature members only emoji-stripped turns and selects their epoch on text-only macro-F1; 'emoji' shows the plain members turns as they are and selects on macro-F1.")
+    var specialise: [RoutedMember] = []
     @Option(name: .long, help: "Routing gate: larger than any hidden pre-activation.") var gate: Float = 100
     @Option(name: .long, help: "Model version recorded in the manifest and in events.") var version: String = "heads-1"
     @OptionGroup var heads: HeadsOptions
@@ -59,6 +62,7 @@ struct TrainCommand: ParsableCommand {
         cf.seed = seed; cf.hidden = hidden; cf.maxEpochs = epochs; cf.textOnlyProbability = textOnlyProbability
         cf.embeddingScale = embeddingScale; cf.weightDecay = weightDecay; cf.dropout = dropout; cf.classWeightPower = classWeightPower
         cf.encoderLayers = layers; cf.layerFeatureScale = layerScale; cf.layerDropout = layerDropout
+        if route && specialise.contains(.text) { cf.textOnlyProbability = 1; cf.selectionWeight = 0 }
         let provenance = HeadsProvenance(
             version: version, trainingDataSHA256: try SHA256.hex(fileAt: trainURL),
             validationDataSHA256: try SHA256.hex(fileAt: valURL), encoderSHA256: embedder.modelSHA256 ?? "")
@@ -75,6 +79,8 @@ struct TrainCommand: ParsableCommand {
         for k in 0..<plainMembers {
             var pcf = cf
             pcf.encoderLayers = []
+            if route && specialise.contains(.emoji) { pcf.textOnlyProbability = 0; pcf.selectionWeight = 1 }
+            else { pcf.textOnlyProbability = textOnlyProbability; pcf.selectionWeight = 0.5 }
             pcf.seed = seed &+ UInt64(max(1, ensemble) + k)
             if k == 0 && layers.isEmpty == false { pcf.seed = seed }
             let m = HeadsTrainer.train(train: trainData, val: valData, provenance: provenance, configuration: pcf) { printError($0) }
@@ -85,10 +91,10 @@ struct TrainCommand: ParsableCommand {
             weights.append(plainWeight)
         }
         var trained: EmotionHeads
-        if route && plainMembers == 1 && members.count >= 2 {
-            let layered = Array(members.dropLast())
-            let text = layered.count == 1 ? layered[0] : HeadsTrainer.ensemble(layered, val: valData)
-            trained = HeadsTrainer.route(emoji: members.last!, text: text, val: valData, gate: gate)
+        if route && plainMembers >= 1 && members.count > plainMembers {
+            func averaged(_ m: ArraySlice<EmotionHeads>) -> EmotionHeads { m.count == 1 ? m.first! : HeadsTrainer.ensemble(Array(m), val: valData) }
+            let split = members.count - plainMembers
+            trained = HeadsTrainer.route(emoji: averaged(members[split...]), text: averaged(members[..<split]), val: valData, gate: gate)
         } else {
             trained = members.count == 1 ? members[0] : HeadsTrainer.ensemble(members, weights: weights, val: valData)
         }
@@ -103,4 +109,9 @@ struct TrainCommand: ParsableCommand {
         print(String(decoding: try enc.encode(trained.manifest.validation), as: UTF8.self))
         printError("best epoch \(trained.manifest.bestEpoch); wrote \(out)/manifest.json and \(out)/\(trained.manifest.weightsFile)")
     }
+}
+
+/// The members of a routed head (`plutchik train --route --specialise`).
+enum RoutedMember: String, ExpressibleByArgument, CaseIterable {
+    case text, emoji
 }

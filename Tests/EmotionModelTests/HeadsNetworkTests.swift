@@ -83,35 +83,4 @@ import Testing
         #expect(p.primaries.count == 8 && (0...1).contains(p.sarcasm) && (0...1).contains(p.intensity))
         #expect(p == heads.predict(embedding: [1, 0, 0, 0], text: "no 😡", emojiFeatures: heads.emojiFeatures(text: "no 😡"), context: ctx, speaker: "b"))
     }
-
-    /// The routed network gives the emoji member's outputs for a turn with emoji and the text
-    /// member's (with layer features) for one without.
-    @Test func routingPicksTheMemberByEmoji() throws {
-        var rng = SeededGenerator(seed: 7)
-        let vocab = EmojiVocabulary(symbols: ["😡", "🙄"])
-        func heads(layers: [Int]) -> EmotionHeads {
-            let builder = HeadsFeatureBuilder(embeddingDimension: 4, vocabulary: vocab, embeddingScale: 1, layerDimension: 4 * layers.count)
-            let net = HeadsNetwork(inputs: builder.count, hidden: 5, rng: &rng)
-            let manifest = HeadsManifest(version: "t", created: "", seed: 7, trainingDataSHA256: "", validationDataSHA256: "", encoderSHA256: "",
-                                         embeddingDimension: 4, embeddingScale: 1, encoderLayers: layers, hidden: 5, inputs: builder.count,
-                                         emojiVocabulary: vocab, weightsFile: "heads.f32", weightsSHA256: "", bestEpoch: 1,
-                                         validation: EvaluationReport(n: 0), training: [:])
-            return EmotionHeads(manifest: manifest, network: net, builder: builder)
-        }
-        let plain = heads(layers: []), layered = heads(layers: [2, 3])
-        let (net, first) = HeadsTrainer.routed(emoji: plain, text: layered, gate: 100)
-        let routed = EmotionHeads(manifest: first.manifest, network: net, builder: first.builder)
-        var ctx = DialogueContext()
-        ctx.append(embedding: [0.1, 0.2, -0.3, 0.4], speaker: "a", emoji: vocab.count > 0 ? plain.emojiFeatures(text: "🙄") : nil)
-        let e: [Float] = [0.5, -0.5, 0.5, 0.5], lf: [Float] = [1, -2, 0.5, 3, -1, 0, 2, 1]
-        for text in ["so angry 😡", "fine", "odd 🧨"] {
-            let emoji = plain.emojiFeatures(text: text)
-            let got = routed.predict(embedding: e, layerFeatures: lf, text: text, emojiFeatures: emoji, context: ctx, speaker: "b")
-            let want = emoji.indices.isEmpty && emoji.values.allSatisfy({ $0 == 0 })
-                ? layered.predict(embedding: e, layerFeatures: lf, text: text, emojiFeatures: emoji, context: ctx, speaker: "b")
-                : plain.predict(embedding: e, text: text, emojiFeatures: emoji, context: ctx, speaker: "b")
-            #expect(zip(got.probabilities, want.probabilities).map { abs($0 - $1) }.max()! < 1e-4, "\(text)")
-            #expect(abs(got.sarcasm - want.sarcasm) < 1e-4 && abs(got.intensity - want.intensity) < 1e-4, "\(text)")
-        }
-    }
 }

@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+@testable import EmotionModel
+
+/// Epoch selection, ensembles and emoji routing.
+@Suite struct HeadsTrainerTests {
+    static let vocabulary = EmojiVocabulary(symbols: ["😡", "🙄"])
+
+    /// `n` turns over 8 emotions in dialogues of 4, half with an emoji; 4-d embeddings and 8-d
+    /// layer features that carry the label under noise, so training moves the figures.
+    static func data(_ n: Int, seed: UInt64) -> HeadsTrainingData {
+        var rng = SeededGenerator(seed: seed)
+        let labels = Array(PlutchikEmotion.allCases.prefix(8))
+        let turns = (0..<n).map { i in
+            LabelledTurn(dialogueID: "d\(i / 4)", turnID: i % 4, speaker: i % 2 == 0 ? "a" : "b",
+                         text: "turn \(i)" + (i % 2 == 0 ? " 😡" : ""), emotion: labels[i % 8], sarcasm: i % 3 == 0)
+        }
+        func noisy(_ i: Int, _ d: Int) -> [Float] { (0..<d).map { j in (j == i % d ? 1 : 0) + 0.8 * (rng.nextUnit() - 0.5) } }
+        let emb = turns.indices.map { noisy($0 % 8, 4) }, lf = turns.indices.map { noisy($0 % 8, 8) }
+        return HeadsTrainingData(turns: turns, embeddings: emb, textOnlyEmbeddings: emb, layerFeatures: lf, textOnlyLayerFeatures: lf)
+    }
+
+    /// With selection weight 1 the kept epoch has the best val macro-F1 of all epochs; with 0 the
+    /// best text-only macro-F1 (the progress lines give every epoch's figures).
+    @Test(arguments: [Float(0), 1])
+    func keepsTheEpochWithTheBestWeightedScore(weight: Float) throws {
+        var cf = HeadsTrainingConfiguration()
+        cf.hidden = 8; cf.maxEpochs = 12; cf.patience = 12; cf.batchSize = 8; cf.selectionWeight = weight
+        cf.encoderLayers = [2, 3]; cf.layerFeatureScale = 0.5
+        var lines: [String] = []
+        let heads = HeadsTrainer.train(train: Self.data(96, seed: 1), val: Self.data(48, seed: 2),
+                                       provenance: HeadsProvenance(version: "t", trainingDataSHA256: "", validationDataSHA256: "", encoderSHA256: ""),
+                                       configuration: cf) { lines.append($0) }
+        func figure(_ line: String, after key: String) throws -> Double {
+            let rest = try #require(line.range(of: key)).upperBound
+            return try #require(Double(line[rest...].split(separator: " ")[0]))
+        }
+        let key = weight == 1 ? "val macro-F1 " : "text-only "
+        let epochs = try lines.filter { $0.hasPrefix("epoch") }.map { try figure($0, after: key) }
+        #expect(epochs.count == 12)
+        let kept = weight == 1 ? heads.manifest.validation.emotionMacroF1 : heads.manifest.validation.emotionMacroF1TextOnly
+        #expect(abs(Double(try #require(kept)) - epochs.max()!) < 0.0006)
+        #expect(heads.manifest.training["selection"]?.hasPrefix("\(weight) ×") == true)
+    }
+
+    static func heads(layers: [Int], rng: inout SeededGenerator) -> EmotionHeads {
+        let builder = HeadsFeatureBuilder(embeddingDimension: 4, vocabulary: vocabulary, embeddingScale: 1, layerDimension: 4 * layers.count)
+        let net = HeadsNetwork(inputs: builder.count, hidden: 5, rng: &rng)
+        let manifest = HeadsManifest(version: "t", created: "", seed: 7, trainingDataSHA256: "", validationDataSHA256: "", encoderSHA256: "",
+                                     embeddingDimension: 4, embeddingScale: 1, encoderLayers: layers, hidden: 5, inputs: builder.count,
+                                     emojiVocabulary: vocabulary, weightsFile: "heads.f32", weightsSHA256: "", bestEpoch: 1,
+                                     validation: EvaluationReport(n: 0), training: [:])
+        return EmotionHeads(manifest: manifest, network: net, builder: builder)
+    }
+
+    /// The prediction of members whose logits are averaged: emotion log-probabilities averaged
+    /// (equal to averaged logits up to a constant), sarcasm and intensity logits averaged.
+    static func averaged(_ p: [EmotionPrediction]) -> EmotionPrediction {
+        func logit(_ x: Float) -> Float { log(x / (1 - x)) }
+        func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
+        let k = Float(p.count)
+        let z = (0..<PlutchikEmotion.count).map { c in p.reduce(0) { $0 + log($1.probabilities[c]) } / k }
+        let m = z.max()!, e = z.map { exp($0 - m) }, s = e.reduce(0, +)
+        return EmotionPrediction(probabilities: e.map { $0 / s }, sarcasm: sigmoid(p.reduce(0) { $0 + logit($1.sarcasm) } / k),
+                                 intensity: sigmoid(p.reduce(0) { $0 + logit($1.intensity) } / k))
+    }
+
+    /// The routed network gives the emoji members' averaged outputs for a turn with emoji and the
+    /// text members' (with layer features) for one without, with one or several members a side.
+    @Test(arguments: [1, 2])
+    func routingPicksTheMembersByEmoji(membersPerSide: Int) throws {
+        var rng = SeededGenerator(seed: 7)
+        let plain = (0..<membersPerSide).map { _ in Self.heads(layers: [], rng: &rng) }
+        let layered = (0..<membersPerSide).map { _ in Self.heads(layers: [2, 3], rng: &rng) }
+        let val = Self.data(16, seed: 3)
+        func side(_ m: [EmotionHeads]) -> EmotionHeads { m.count == 1 ? m[0] : HeadsTrainer.ensemble(m, val: val) }
+        let (net, first) = HeadsTrainer.routed(emoji: side(plain), text: side(layered), gate: 100)
+        let routed = EmotionHeads(manifest: first.manifest, network: net, builder: first.builder)
+        var ctx = DialogueContext()
+        ctx.append(embedding: [0.1, 0.2, -0.3, 0.4], speaker: "a", emoji: EmojiFeatures(text: "🙄", vocabulary: Self.vocabulary))
+        let e: [Float] = [0.5, -0.5, 0.5, 0.5], lf: [Float] = [1, -2, 0.5, 3, -1, 0, 2, 1]
+        for text in ["so angry 😡", "fine", "odd 🧨"] {
+            let emoji = EmojiFeatures(text: text, vocabulary: Self.vocabulary)
+            let got = routed.predict(embedding: e, layerFeatures: lf, text: text, emojiFeatures: emoji, context: ctx, speaker: "b")
+            let hasEmoji = !(emoji.indices.isEmpty && emoji.values.allSatisfy { $0 == 0 })
+            let want = Self.averaged(hasEmoji
+                ? plain.map { $0.predict(embedding: e, text: text, emojiFeatures: emoji, context: ctx, speaker: "b") }
+                : layered.map { $0.predict(embedding: e, layerFeatures: lf, text: text, emojiFeatures: emoji, context: ctx, speaker: "b") })
+            #expect(zip(got.probabilities, want.probabilities).map { abs($0 - $1) }.max()! < 1e-4, "\(text)")
+            #expect(abs(got.sarcasm - want.sarcasm) < 1e-4 && abs(got.intensity - want.intensity) < 1e-4, "\(text)")
+        }
+    }
+}
