@@ -391,8 +391,21 @@ func eventIDs(_ reports: [KafkaDeliveryReport], topic: String) -> [String] {
 }
 
 /// The event minus `processed_at`, as canonical JSON text.
+/// An event's JSON with `processed_at` removed and every fraction as the Float the event carries:
+/// an event replayed from the audit table comes back through PostgreSQL's jsonb, which writes
+/// 5.0663154e-09 as 0.0000000050663154 (the same value), and Foundation parses the long decimal
+/// into a Decimal whose doubleValue is off in the last bits.
 func canonicalEvent(_ obj: [String: Any]) -> String {
-    var o = obj
+    func numbersAsDoubles(_ v: Any) -> Any {
+        switch v {
+        case let d as [String: Any]: return d.mapValues(numbersAsDoubles)
+        case let a as [Any]: return a.map(numbersAsDoubles)
+        case is String, is Bool: return v
+        case let n as NSNumber: return n.doubleValue == n.doubleValue.rounded() ? n.doubleValue : Double(Float(n.doubleValue))
+        default: return v
+        }
+    }
+    var o = obj.mapValues(numbersAsDoubles)
     o["processed_at"] = nil
     let data = (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])) ?? Data()
     return String(decoding: data, as: UTF8.self)
