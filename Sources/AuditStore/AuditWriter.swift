@@ -157,12 +157,29 @@ public final class AuditWriter: Sendable {
                 WHERE d.source_topic = $1
                   AND ($4::float8 IS NULL OR d.last_turn_at IS NULL OR d.last_turn_at >= m.mark - make_interval(secs => $4::float8)
                        OR d.last_offset >= p.committed)
-                """, [topic, parts, committed, window.map { String($0) }]).map { r in
-                DialogueStateRow(dialogueID: r[0] ?? "", sourceTopic: topic, sourcePartition: Int32(r[1] ?? "") ?? 0,
-                                 lastOffset: Int64(r[2] ?? "") ?? -1, state: bytes(fromHex: r[3] ?? ""),
-                                 lastTurnAt: r[4].flatMap(Double.init).map { Date(timeIntervalSince1970: $0) })
-            }
+                """, [topic, parts, committed, window.map { String($0) }]).map { Self.stateRow($0, topic: topic) }
         }
+    }
+
+    /// The stored states of these dialogues of `topic` (dialogues the live-dialogue cap evicted,
+    /// come back).
+    public func loadStates(topic: String, dialogueIDs: [String]) async throws -> [DialogueStateRow] {
+        guard !dialogueIDs.isEmpty else { return [] }
+        let ids = String(decoding: try JSONEncoder().encode(dialogueIDs), as: UTF8.self)
+        return try await connection.run { c in
+            try c.query("""
+                SELECT dialogue_id, source_partition, last_offset, encode(state, 'hex'), extract(epoch FROM last_turn_at)::float8
+                FROM dialogue_state
+                WHERE source_topic = $1 AND dialogue_id IN (SELECT jsonb_array_elements_text($2::jsonb))
+                """, [topic, ids]).map { Self.stateRow($0, topic: topic) }
+        }
+    }
+
+    /// A `dialogue_state` row selected as (dialogue_id, source_partition, last_offset, state hex, last_turn_at epoch).
+    static func stateRow(_ r: [String?], topic: String) -> DialogueStateRow {
+        DialogueStateRow(dialogueID: r[0] ?? "", sourceTopic: topic, sourcePartition: Int32(r[1] ?? "") ?? 0,
+                         lastOffset: Int64(r[2] ?? "") ?? -1, state: bytes(fromHex: r[3] ?? ""),
+                         lastTurnAt: r[4].flatMap(Double.init).map { Date(timeIntervalSince1970: $0) })
     }
 
     /// Deletes the state of dialogues not written for `age` seconds; returns how many.

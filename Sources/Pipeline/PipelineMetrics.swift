@@ -13,6 +13,7 @@ struct PipelineMetrics: Sendable {
     let batchLatency = Timer(label: "plutchik_batch_seconds", preferredDisplayUnit: .seconds)
     let liveDialogues = Gauge(label: "plutchik_live_dialogues")
     let evictions = Counter(label: "plutchik_dialogues_evicted_total")
+    let reloadedDialogues = Counter(label: "plutchik_dialogues_reloaded_total")
     let retries = Counter(label: "plutchik_retries_total")
 
     /// Consumer lag of one input partition.

@@ -188,6 +188,32 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         logger.info("dialogue state loaded", metadata: ["kafka.partitions": "\(partitions)", "dialogue.count": "\(loaded)"])
     }
 
+    /// Reloads from `dialogue_state` the dialogues among `dialogueIDs` that the live-dialogue cap
+    /// evicted, so a returning dialogue keeps its window. Their last state may belong to the batch
+    /// in flight, so that is audited first (only when a reload is due). Returns the reloaded entries.
+    private func reloadCapEvicted(_ dialogueIDs: Set<String>) async throws -> [String: DialogueStore<Analyzer.State>.Entry] {
+        let ids = dialogues.takeCapEvicted(dialogueIDs)
+        guard !ids.isEmpty else { return [:] }
+        try await drainInFlight()
+        let rows = try await retrying("reload evicted dialogue state") {
+            try await self.writer.loadStates(topic: self.configuration.inputTopic, dialogueIDs: ids)
+        }
+        var reloaded: [String: DialogueStore<Analyzer.State>.Entry] = [:]
+        for row in rows {
+            guard let state = try? analyzer.decode(row.state) else {
+                logger.warning("dialogue state unreadable; starting fresh", metadata: ["dialogue.id": "\(row.dialogueID)"])
+                continue
+            }
+            let e = DialogueStore<Analyzer.State>.Entry(state: state, source: KafkaTopicPartition(topic: row.sourceTopic, partition: row.sourcePartition),
+                                                        lastOffset: row.lastOffset, lastTurnAt: row.lastTurnAt ?? Date(), lastUsed: 0)
+            dialogues.put(row.dialogueID, state: e.state, source: e.source, lastOffset: e.lastOffset, lastTurnAt: e.lastTurnAt)
+            reloaded[row.dialogueID] = e
+        }
+        metrics.reloadedDialogues.increment(by: Int64(reloaded.count))
+        logger.debug("evicted dialogue state reloaded", metadata: ["dialogue.count": "\(reloaded.count)", "dialogue.asked": "\(ids.count)"])
+        return reloaded
+    }
+
     /// One record's fate within a batch.
     private enum Item {
         case invalid(KafkaRecord, DeadLetterReason)
@@ -224,17 +250,28 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         let started = ContinuousClock.now
         let receivedAt = self.receivedAt
         self.receivedAt.removeAll(keepingCapacity: true)
-        // 1. Validate, and spot replays of turns already applied.
+        // 1. Validate; bring back dialogues the live-dialogue cap evicted; spot replays of turns
+        // already applied.
+        let validated = records.map { r in
+            Result { () throws(DeadLetterReason) in try configuration.validator.validate(r.value, recordTimestampMs: r.timestampMs, now: now) }
+        }
+        // The batch's dialogues are looked up once, before the reload: putting reloaded dialogues
+        // into the store may evict others of this batch.
+        let ids = Set(validated.compactMap { try? $0.get().turn.dialogueID })
+        var known: [String: DialogueStore<Analyzer.State>.Entry] = [:]
+        for id in ids { known[id] = dialogues.entry(id) }
+        known.merge(try await reloadCapEvicted(ids)) { live, _ in live }
+        func entry(_ dialogueID: String) -> DialogueStore<Analyzer.State>.Entry? { known[dialogueID] }
         var items: [Item] = []
-        for r in records {
-            do {
-                let turn = try configuration.validator.validate(r.value, recordTimestampMs: r.timestampMs, now: now)
-                if let e = dialogues.entry(turn.turn.dialogueID), e.source == r.topicPartition, e.lastOffset >= r.offset {
+        for (r, v) in zip(records, validated) {
+            switch v {
+            case .success(let turn):
+                if let e = entry(turn.turn.dialogueID), e.source == r.topicPartition, e.lastOffset >= r.offset {
                     items.append(.replay(r))
                 } else {
                     items.append(.fresh(r, turn))
                 }
-            } catch {
+            case .failure(let error):
                 items.append(.invalid(r, error))
             }
         }
@@ -244,7 +281,7 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         for case .fresh(let r, let t) in items { fresh.append((r, t)) }
         var states: [String: Analyzer.State] = [:]
         for (_, t) in fresh where states[t.turn.dialogueID] == nil {
-            if let e = dialogues.entry(t.turn.dialogueID),
+            if let e = entry(t.turn.dialogueID),
                t.timestamp.timeIntervalSince(e.lastTurnAt) <= configuration.windowIdle {
                 states[t.turn.dialogueID] = e.state
             }

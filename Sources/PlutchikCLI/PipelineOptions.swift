@@ -28,7 +28,7 @@ struct PipelineOptions: ParsableArguments {
     @Option(help: "Dead-letter topic.") var dlqTopic = "plutchik.dlq"
     @Option(help: "Most turns per micro-batch.") var batchSize = 32
     @Option(help: "Longest wait to fill a micro-batch, in milliseconds.") var batchWaitMs = 10
-    @Option(help: "Most live dialogues kept in memory.") var maxDialogues = 100_000
+    @Option(help: "Most live dialogues kept in memory (an evicted one that returns is reloaded from PostgreSQL).") var maxDialogues = 100_000
     @Option(help: "Longest accepted text, in characters.") var maxTextLength = 5000
     @Option(help: "Delete the stored state of dialogues not written for this many hours (0 keeps it forever).")
     var stateRetentionHours: Double = 168

@@ -63,6 +63,24 @@ struct AuditWriterTests {
         #expect(try await writer.loadStates(topic: "turns", partitions: [1: nil]).first?.state == [12])
     }
 
+    @Test("evicted dialogues are reloaded by id, whatever characters the id holds, from their own topic only")
+    func statesByDialogueID() async throws {
+        let writer = try await TestDatabase.migratedWriter()
+        let ids = [#"a,b"#, #"q"u'o{te}"#, "ünï 😀", "plain"]
+        let at = Date(timeIntervalSince1970: 1_800_000_000)
+        try await writer.write(AuditBatch(states: ids.enumerated().map { i, id in
+            DialogueStateRow(dialogueID: id, sourceTopic: "turns", sourcePartition: Int32(i), lastOffset: Int64(10 + i), state: [UInt8(i)], lastTurnAt: at)
+        } + [DialogueStateRow(dialogueID: "other-topic", sourceTopic: "elsewhere", sourcePartition: 0, lastOffset: 1, state: [9])]))
+        let rows = try await writer.loadStates(topic: "turns", dialogueIDs: Array(ids.prefix(3)) + ["other-topic", "missing"])
+        #expect(Set(rows.map(\.dialogueID)) == Set(ids.prefix(3)))
+        for row in rows {
+            let i = try #require(ids.firstIndex(of: row.dialogueID))
+            #expect(row.sourcePartition == Int32(i) && row.lastOffset == Int64(10 + i) && row.state == [UInt8(i)])
+            #expect(abs((row.lastTurnAt ?? .distantPast).timeIntervalSince(at)) < 0.001)
+        }
+        #expect(try await writer.loadStates(topic: "turns", dialogueIDs: []).isEmpty)
+    }
+
     @Test("an assignment loads the dialogues inside the idle window, and older ones past the committed offset")
     func loadsRecentStates() async throws {
         let writer = try await TestDatabase.migratedWriter()

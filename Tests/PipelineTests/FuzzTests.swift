@@ -110,6 +110,31 @@ struct FuzzTests {
         let short = rows.filter { $0[1] != "0600" }
         #expect(short.isEmpty, "dialogues that lost context (state = turns, angry): \(short)")
     }
+
+    @Test("Dialogues evicted by the live-dialogue cap come back with their context", .timeLimit(.minutes(1)))
+    func capEvictedDialoguesKeepContext() async throws {
+        // 10 dialogues interleaved turn by turn, at most 3 in memory: every dialogue is evicted
+        // between its turns and must be reloaded from dialogue_state each time.
+        let pipeline = try await InProcessPipeline<KeywordAnalyzer>(partitions: 2) { $0.maxBatchSize = 4; $0.maxLiveDialogues = 3 }
+        let topic = pipeline.config.inputTopic
+        var msgs: [KafkaProducerMessage] = []
+        for turn in 1...6 {
+            for d in 0..<10 {
+                msgs.append(KafkaProducerMessage(topic: topic, key: "d\(d)",
+                                                 value: #"{"dialogue_id":"d\#(d)","turn_id":\#(turn),"speaker":"c","text":"I am furious"}"#))
+            }
+        }
+        _ = try await pipeline.producer.sendAll(msgs)
+        try pipeline.start(KeywordAnalyzer())
+        try await pipeline.waitForTurns(msgs.count, timeout: .seconds(30))
+        try await pipeline.stop()
+        let rows = try await pipeline.writer.query("SELECT dialogue_id, encode(state, 'hex') FROM dialogue_state ORDER BY 1")
+        #expect(rows.count == 10)
+        let short = rows.filter { $0[1] != "0606" }
+        #expect(short.isEmpty, "dialogues that lost context (state = turns, angry): \(short)")
+        // KeywordAnalyzer alerts on a dialogue's second furious turn: once per dialogue, not once per reload.
+        #expect(await pipeline.processor.stats.alerts == 10)
+    }
 }
 
 /// The KeywordAnalyzer, except that any batch holding a turn whose text is "POISON" throws.
