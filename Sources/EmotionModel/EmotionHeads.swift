@@ -11,6 +11,8 @@ public final class EmotionHeads: Sendable {
     let builder: HeadsFeatureBuilder
     /// The word channel, fused into the emotion logits of turns without emoji.
     let lexicalHead: LexicalHead?
+    /// `network` laid out for batch-invariant inference (nil without AVX-512).
+    let packed: PackedHeadsNetwork?
 
     /// The emoji vocabulary the heads were trained with.
     public var emojiVocabulary: EmojiVocabulary { builder.vocabulary }
@@ -60,6 +62,7 @@ public final class EmotionHeads: Sendable {
         self.network = network
         self.builder = builder
         self.lexicalHead = lexicalHead
+        packed = PackedHeadsNetwork(network)
     }
 
     /// The weights as the little-endian float32 file `init(directory:)` reads.
@@ -104,10 +107,18 @@ public final class EmotionHeads: Sendable {
                           context: input.context, speaker: input.speaker)
             x.replaceSubrange((r * d)..<((r + 1) * d), with: slice)
         }
-        var z = network.forward(x, batch: inputs.count).z
+        var z = logits(x, batch: inputs.count)
         lexicalHead?.fuse(into: &z, texts: inputs.map(\.text),
                           hasEmoji: inputs.map(\.emojiFeatures.hasEmoji))
         return Self.predictions(logits: z, batch: inputs.count)
+    }
+
+    /// The raw outputs (B, 34) of feature rows x: (B, D), each row computed the same way whatever
+    /// the batch (packed kernel, or one row at a time without AVX-512).
+    func logits(_ x: [Float], batch: Int) -> [Float] {
+        if let packed { return packed.logits(x, batch: batch) }
+        let d = builder.count
+        return (0..<batch).flatMap { r in network.forward(Array(x[(r * d)..<((r + 1) * d)]), batch: 1).z }
     }
 
     /// Turns raw outputs (B, 34) into predictions.
@@ -152,10 +163,29 @@ extension EmotionHeads {
     /// interleave), carrying a `DialogueContext` per dialogue as the stream does. `embeddings` are
     /// `TextEmbedder.embed(_:layers: encoderLayers)` vectors (embedding, then layer features).
     public func predictDialogues(_ turns: [(dialogueID: String, speaker: String, text: String)], embeddings: [[Float]]) -> [EmotionPrediction] {
-        var contexts: [String: DialogueContext] = [:]
-        return zip(turns, embeddings).map { turn, vector in
-            predictNext(vector: vector, text: turn.text, speaker: turn.speaker, context: &contexts[turn.dialogueID, default: DialogueContext()])
+        var contexts: [String: DialogueContext] = [:], out: [EmotionPrediction] = []
+        let all = zip(turns, embeddings).map { (key: $0.dialogueID, vector: $1, text: $0.text, speaker: $0.speaker) }
+        for start in stride(from: 0, to: all.count, by: 256) {
+            out += predictNext(all[start..<min(start + 256, all.count)], contexts: &contexts)
         }
+        return out
+    }
+
+    /// Predicts the next turns of dialogues, given in stream order (each dialogue's turns in
+    /// order), in one pass; `contexts` carries each dialogue's context by key (a missing key
+    /// starts a new dialogue) and gets every turn appended.
+    public func predictNext<Key: Hashable>(_ turns: some Collection<(key: Key, vector: [Float], text: String, speaker: String)>,
+                                          contexts: inout [Key: DialogueContext]) -> [EmotionPrediction] {
+        var inputs: [HeadsInput] = []
+        inputs.reserveCapacity(turns.count)
+        for t in turns {
+            let emoji = emojiFeatures(text: t.text)
+            let (embedding, layerFeatures) = split(t.vector)
+            inputs.append(HeadsInput(embedding: embedding, layerFeatures: layerFeatures, text: t.text, emojiFeatures: emoji,
+                                     context: contexts[t.key, default: DialogueContext()], speaker: t.speaker))
+            contexts[t.key, default: DialogueContext()].append(embedding: embedding, speaker: t.speaker, emoji: emoji)
+        }
+        return predict(inputs)
     }
 
     /// Predicts a dialogue's next turn from its `TextEmbedder.embed(_:layers: encoderLayers)` vector

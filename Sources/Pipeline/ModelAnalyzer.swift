@@ -43,12 +43,18 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
     public func analyze(_ turns: [TimedTurn], states: inout [String: State]) throws -> [TurnAnalysis] {
         try lock.withLock {
             let embeddings = try embed(turns.map(\.turn.text))
+            // The heads see the whole batch in one pass; the contexts advance turn by turn.
+            var contexts: [String: DialogueContext] = [:]
+            for t in turns where contexts[t.turn.dialogueID] == nil {
+                contexts[t.turn.dialogueID] = states[t.turn.dialogueID]?.context ?? DialogueContext()
+            }
+            let predictions = heads.predictNext(zip(turns, embeddings).map { (key: $0.turn.dialogueID, vector: $1, text: $0.turn.text, speaker: $0.turn.speaker) },
+                                                contexts: &contexts)
             var out: [TurnAnalysis] = []
             out.reserveCapacity(turns.count)
-            for (timed, vector) in zip(turns, embeddings) {
+            for (timed, prediction) in zip(turns, predictions) {
                 let turn = timed.turn
                 var state = states[turn.dialogueID] ?? initialState()
-                let prediction = heads.predictNext(vector: vector, text: turn.text, speaker: turn.speaker, context: &state.context)
                 let role: EscalationForecaster.Role = switch turn.role {
                 case .customer: .customer
                 case .agent, .bot: .agent
@@ -59,6 +65,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
                 states[turn.dialogueID] = state
                 out.append(TurnAnalysis(prediction: prediction, escalation: f))
             }
+            for (id, context) in contexts { states[id, default: initialState()].context = context }
             return out
         }
     }

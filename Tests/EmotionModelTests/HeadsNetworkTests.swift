@@ -83,4 +83,38 @@ import Testing
         #expect(p.primaries.count == 8 && (0...1).contains(p.sarcasm) && (0...1).contains(p.intensity))
         #expect(p == heads.predict(embedding: [1, 0, 0, 0], text: "no 😡", emojiFeatures: heads.emojiFeatures(text: "no 😡"), context: ctx, speaker: "b"))
     }
+
+    /// A turn's prediction does not depend on the rest of its batch (bit for bit), and matches the
+    /// training-time forward pass.
+    @Test func batchedPredictionEqualsOneTurnAtATime() {
+        var rng = SeededGenerator(seed: 11)
+        let vocab = EmojiVocabulary(symbols: ["😡", "🙄"])
+        let builder = HeadsFeatureBuilder(embeddingDimension: 8, vocabulary: vocab, embeddingScale: 1)
+        let net = HeadsNetwork(inputs: builder.count, hidden: 37, rng: &rng)
+        let manifest = HeadsManifest(version: "t", created: "", seed: 11, trainingDataSHA256: "", validationDataSHA256: "", encoderSHA256: "",
+                                     embeddingDimension: 8, embeddingScale: 1, hidden: 37, inputs: builder.count, emojiVocabulary: vocab,
+                                     weightsFile: "heads.f32", weightsSHA256: "", bestEpoch: 1, validation: EvaluationReport(n: 0), training: [:])
+        let heads = EmotionHeads(manifest: manifest, network: net, builder: builder)
+        let texts = ["so angry 😡", "fine", "ugh 🙄", "ok then", "what", "no 😡", "sure", "hm", "right", "done", "x", "y", "z"]
+        var contexts: [String: DialogueContext] = [:]
+        let turns = texts.enumerated().map { i, t in
+            (key: "d\(i % 3)", vector: (0..<8).map { _ in rng.nextUnit() - 0.5 }, text: t, speaker: i % 2 == 0 ? "a" : "b")
+        }
+        let batched = heads.predictNext(turns, contexts: &contexts)
+        var one: [String: DialogueContext] = [:]
+        for (t, b) in zip(turns, batched) {
+            let alone = heads.predictNext([t], contexts: &one)[0]
+            #expect(alone == b)
+        }
+        #expect(contexts.mapValues(\.turns) == one.mapValues(\.turns))
+        // Against the training forward pass, from the same features.
+        var ctx: [String: DialogueContext] = [:]
+        for (t, b) in zip(turns, batched) {
+            let emoji = heads.emojiFeatures(text: t.text)
+            let x = builder.features(embedding: t.vector, emoji: emoji, context: ctx[t.key, default: DialogueContext()], speaker: t.speaker)
+            let p = EmotionHeads.predictions(logits: net.forward(x, batch: 1).z, batch: 1)[0]
+            #expect(zip(p.probabilities, b.probabilities).map { abs($0 - $1) }.max()! < 1e-5)
+            ctx[t.key, default: DialogueContext()].append(embedding: t.vector, speaker: t.speaker, emoji: emoji)
+        }
+    }
 }
