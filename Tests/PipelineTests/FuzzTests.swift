@@ -101,14 +101,20 @@ struct FuzzTests {
                                                  value: #"{"dialogue_id":"d\#(d)","turn_id":\#(turn),"speaker":"c","text":"thanks","ts":"\#(ts)"}"#))
             }
         }
+        let rows = try await Self.statesAfterRunning(pipeline, msgs)
+        #expect(rows.count == 10)
+        let short = rows.filter { $0[1] != "0600" }
+        #expect(short.isEmpty, "dialogues that lost context (state = turns, angry): \(short)")
+    }
+
+    /// Sends `msgs`, runs the pipeline with a KeywordAnalyzer until it has consumed them all, and
+    /// returns `dialogue_state` as (dialogue_id, state hex) rows.
+    static func statesAfterRunning(_ pipeline: InProcessPipeline<KeywordAnalyzer>, _ msgs: [KafkaProducerMessage]) async throws -> [[String?]] {
         _ = try await pipeline.producer.sendAll(msgs)
         try pipeline.start(KeywordAnalyzer())
         try await pipeline.waitForTurns(msgs.count, timeout: .seconds(30))
         try await pipeline.stop()
-        let rows = try await pipeline.writer.query("SELECT dialogue_id, encode(state, 'hex') FROM dialogue_state ORDER BY 1")
-        #expect(rows.count == 10)
-        let short = rows.filter { $0[1] != "0600" }
-        #expect(short.isEmpty, "dialogues that lost context (state = turns, angry): \(short)")
+        return try await pipeline.writer.query("SELECT dialogue_id, encode(state, 'hex') FROM dialogue_state ORDER BY 1")
     }
 
     @Test("Dialogues evicted by the live-dialogue cap come back with their context", .timeLimit(.minutes(1)))
@@ -124,11 +130,7 @@ struct FuzzTests {
                                                  value: #"{"dialogue_id":"d\#(d)","turn_id":\#(turn),"speaker":"c","text":"I am furious"}"#))
             }
         }
-        _ = try await pipeline.producer.sendAll(msgs)
-        try pipeline.start(KeywordAnalyzer())
-        try await pipeline.waitForTurns(msgs.count, timeout: .seconds(30))
-        try await pipeline.stop()
-        let rows = try await pipeline.writer.query("SELECT dialogue_id, encode(state, 'hex') FROM dialogue_state ORDER BY 1")
+        let rows = try await Self.statesAfterRunning(pipeline, msgs)
         #expect(rows.count == 10)
         let short = rows.filter { $0[1] != "0606" }
         #expect(short.isEmpty, "dialogues that lost context (state = turns, angry): \(short)")
