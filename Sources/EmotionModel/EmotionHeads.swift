@@ -172,7 +172,8 @@ extension EmotionHeads {
     }
 
     /// Predicts the next turns of dialogues, given in stream order (each dialogue's turns in
-    /// order), in one pass; `contexts` carries each dialogue's context by key (a missing key
+    /// order), from their `TextEmbedder.embed(_:layers: encoderLayers)` vectors and texts, in one
+    /// pass; `contexts` carries each dialogue's context by key (a missing key
     /// starts a new dialogue) and gets every turn appended.
     public func predictNext<Key: Hashable>(_ turns: some Collection<(key: Key, vector: [Float], text: String, speaker: String)>,
                                           contexts: inout [Key: DialogueContext]) -> [EmotionPrediction] {
@@ -186,15 +187,5 @@ extension EmotionHeads {
             contexts[t.key, default: DialogueContext()].append(embedding: embedding, speaker: t.speaker, emoji: emoji)
         }
         return predict(inputs)
-    }
-
-    /// Predicts a dialogue's next turn from its `TextEmbedder.embed(_:layers: encoderLayers)` vector
-    /// and its text, then appends the turn to `context`.
-    public func predictNext(vector: [Float], text: String, speaker: String, context: inout DialogueContext) -> EmotionPrediction {
-        let emoji = emojiFeatures(text: text)
-        let (embedding, layerFeatures) = split(vector)
-        let p = predict(embedding: embedding, layerFeatures: layerFeatures, text: text, emojiFeatures: emoji, context: context, speaker: speaker)
-        context.append(embedding: embedding, speaker: speaker, emoji: emoji)
-        return p
     }
 }

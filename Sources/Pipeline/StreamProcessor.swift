@@ -261,12 +261,11 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         var known: [String: DialogueStore<Analyzer.State>.Entry] = [:]
         for id in ids { known[id] = dialogues.entry(id) }
         known.merge(try await reloadCapEvicted(ids)) { live, _ in live }
-        func entry(_ dialogueID: String) -> DialogueStore<Analyzer.State>.Entry? { known[dialogueID] }
         var items: [Item] = []
         for (r, v) in zip(records, validated) {
             switch v {
             case .success(let turn):
-                if let e = entry(turn.turn.dialogueID), e.source == r.topicPartition, e.lastOffset >= r.offset {
+                if let e = known[turn.turn.dialogueID], e.source == r.topicPartition, e.lastOffset >= r.offset {
                     items.append(.replay(r))
                 } else {
                     items.append(.fresh(r, turn))
@@ -281,7 +280,7 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         for case .fresh(let r, let t) in items { fresh.append((r, t)) }
         var states: [String: Analyzer.State] = [:]
         for (_, t) in fresh where states[t.turn.dialogueID] == nil {
-            if let e = entry(t.turn.dialogueID),
+            if let e = known[t.turn.dialogueID],
                t.timestamp.timeIntervalSince(e.lastTurnAt) <= configuration.windowIdle {
                 states[t.turn.dialogueID] = e.state
             }

@@ -36,9 +36,9 @@ struct ScoreCommand: ParsableCommand {
             guard !pending.isEmpty else { return }
             let embeddings = try embedder.embed(pending.map(\.text), layers: model.encoderLayers)
             var buffer = Data()
-            for (turn, vector) in zip(pending, embeddings) {
-                let p = model.predictNext(vector: vector, text: turn.text, speaker: turn.speaker,
-                                          context: &contexts[turn.dialogueID, default: DialogueContext()])
+            let predictions = model.predictNext(zip(pending, embeddings).map { (key: $0.dialogueID, vector: $1, text: $0.text, speaker: $0.speaker) },
+                                                contexts: &contexts)
+            for (turn, p) in zip(pending, predictions) {
                 buffer.append(try encoder.encode(EmotionEvent(turn: turn, prediction: p, modelVersion: version)))
                 buffer.append(UInt8(ascii: "\n"))
             }
