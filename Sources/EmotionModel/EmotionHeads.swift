@@ -43,7 +43,8 @@ public final class EmotionHeads: Sendable {
             throw ModelError(.fileNotFound, "cannot read \(manifestURL.path)", cause: error)
         }
         let h = manifest.hidden, d = manifest.inputs, o = HeadsNetwork.outputs
-        let floats = try readLittleEndianFloats(directory.appendingPathComponent(manifest.weightsFile), count: h * d + h + o * h + o)
+        let url = directory.appendingPathComponent(manifest.weightsFile), count = h * d + h + o * h + o
+        let floats = manifest.weightsPrecision == "f16" ? try readLittleEndianHalfs(url, count: count) : try readLittleEndianFloats(url, count: count)
         let builder = HeadsFeatureBuilder(embeddingDimension: manifest.embeddingDimension, vocabulary: manifest.emojiVocabulary,
                                           embeddingScale: manifest.embeddingScale,
                                           layerDimension: manifest.encoderLayers.count * manifest.embeddingDimension)
@@ -65,15 +66,16 @@ public final class EmotionHeads: Sendable {
         packed = PackedHeadsNetwork(network)
     }
 
-    /// The weights as the little-endian float32 file `init(directory:)` reads.
-    static func weightData(_ network: HeadsNetwork) -> Data {
-        littleEndianFloats(network.w1 + network.b1 + network.w2 + network.b2)
+    /// The weights as the little-endian file `init(directory:)` reads, in `precision` ("f32" or "f16").
+    static func weightData(_ network: HeadsNetwork, precision: String = "f32") -> Data {
+        let all = network.w1 + network.b1 + network.w2 + network.b2
+        return precision == "f16" ? littleEndianHalfs(all) : littleEndianFloats(all)
     }
 
     /// Writes the weight files and `manifest.json` into `directory` (created if needed).
     public func save(to directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try Self.weightData(network).write(to: directory.appendingPathComponent(manifest.weightsFile))
+        try Self.weightData(network, precision: manifest.weightsPrecision).write(to: directory.appendingPathComponent(manifest.weightsFile))
         if let lexicalHead, let m = manifest.lexicalHead {
             try lexicalHead.weightData.write(to: directory.appendingPathComponent(m.weightsFile))
         }

@@ -23,9 +23,11 @@ public struct HeadsManifest: Sendable, Codable, Equatable {
     public var hidden: Int
     public var inputs: Int
     public var emojiVocabulary: EmojiVocabulary
-    /// The weight file (little-endian float32: W1 (H, D), b1, W2 (34, H), b2) and its SHA-256.
+    /// The weight file (little-endian, in `weightsPrecision`: W1 (H, D), b1, W2 (34, H), b2) and its SHA-256.
     public var weightsFile: String
     public var weightsSHA256: String
+    /// "f32", or "f16" for weights stored as IEEE half floats (read back as Float).
+    public var weightsPrecision = "f32"
     /// The epoch early stopping kept, and the metrics on the validation file at that epoch.
     public var bestEpoch: Int
     public var validation: EvaluationReport
@@ -38,13 +40,15 @@ public struct HeadsManifest: Sendable, Codable, Equatable {
         case encoderSHA256 = "encoder_sha256", embeddingDimension = "embedding_dimension", embeddingScale = "embedding_scale", hidden, inputs
         case encoderLayers = "encoder_layers", lexicalHead = "lexical_head"
         case emojiVocabulary = "emoji_vocabulary", weightsFile = "weights_file", weightsSHA256 = "weights_sha256"
+        case weightsPrecision = "weights_precision"
         case bestEpoch = "best_epoch", validation = "val_metrics", training
     }
 }
 
 extension HeadsManifest {
     /// Decodes a manifest; one without `encoder_layers` (heads-1) reads sentence embeddings only,
-    /// one without `lexical_head` (heads-1 and -2) has no word channel.
+    /// one without `lexical_head` (heads-1 and -2) has no word channel, one without
+    /// `weights_precision` (heads-1 to -3) has float32 weights.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         version = try c.decode(String.self, forKey: .version)
@@ -62,6 +66,10 @@ extension HeadsManifest {
         emojiVocabulary = try c.decode(EmojiVocabulary.self, forKey: .emojiVocabulary)
         weightsFile = try c.decode(String.self, forKey: .weightsFile)
         weightsSHA256 = try c.decode(String.self, forKey: .weightsSHA256)
+        weightsPrecision = try c.decodeIfPresent(String.self, forKey: .weightsPrecision) ?? "f32"
+        guard ["f32", "f16"].contains(weightsPrecision) else {
+            throw DecodingError.dataCorruptedError(forKey: .weightsPrecision, in: c, debugDescription: "expected f32 or f16, got \(weightsPrecision)")
+        }
         bestEpoch = try c.decode(Int.self, forKey: .bestEpoch)
         validation = try c.decode(EvaluationReport.self, forKey: .validation)
         training = try c.decode([String: String].self, forKey: .training)

@@ -317,6 +317,25 @@ public enum HeadsTrainer {
         return EmotionHeads(manifest: manifest, network: heads.network, builder: heads.builder, lexicalHead: lexical)
     }
 
+    /// `heads` with their network rounded to half floats and stored so ("heads.f16", half the
+    /// size), re-evaluated on `val` with the rounded weights; the figures before rounding go into
+    /// the manifest.
+    public static func storedInHalfPrecision(_ heads: EmotionHeads, val: HeadsTrainingData) -> EmotionHeads {
+        func half(_ v: [Float]) -> [Float] { v.map { Float(Float16($0)) } }
+        let n = heads.network
+        let net = HeadsNetwork(inputs: n.inputs, hidden: n.hidden, w1: half(n.w1), b1: half(n.b1), w2: half(n.w2), b2: half(n.b2))
+        let x = features(val, builder: heads.builder, textOnly: false), xText = features(val, builder: heads.builder, textOnly: true)
+        var manifest = heads.manifest
+        let before = manifest.validation
+        manifest.validation = evaluate(net, lexical: heads.lexicalHead, x: x, xText: xText, data: val)
+        manifest.weightsPrecision = "f16"
+        manifest.weightsFile = "heads.f16"
+        manifest.weightsSHA256 = SHA256.hex(EmotionHeads.weightData(net, precision: "f16"))
+        manifest.training["weights_precision"] = String(format: "float16 for storage; val macro-F1 / text-only before rounding %.4f / %.4f",
+                                                        before.emotionMacroF1 ?? 0, before.emotionMacroF1TextOnly ?? 0)
+        return EmotionHeads(manifest: manifest, network: net, builder: heads.builder, lexicalHead: heads.lexicalHead)
+    }
+
     /// The feature matrix (N, D) of a data set, built turn by turn with dialogue context.
     static func features(_ data: HeadsTrainingData, builder: HeadsFeatureBuilder, textOnly: Bool) -> [Float] {
         let d = builder.count

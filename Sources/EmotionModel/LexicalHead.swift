@@ -130,6 +130,24 @@ func littleEndianFloats(_ values: [Float]) -> Data {
     return data
 }
 
+/// `values` rounded to IEEE half floats, as little-endian bytes.
+func littleEndianHalfs(_ values: [Float]) -> Data {
+    var data = Data(capacity: values.count * 2)
+    for v in values { withUnsafeBytes(of: Float16(v).bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+    return data
+}
+
+/// Reads exactly `count` little-endian half floats from `url`, as Float.
+func readLittleEndianHalfs(_ url: URL, count: Int) throws -> [Float] {
+    guard let data = try? Data(contentsOf: url) else { throw ModelError(.fileNotFound, "cannot read \(url.path)") }
+    guard data.count == count * 2 else {
+        throw ModelError(.invalidFile, "\(url.path) has \(data.count) bytes; expected \(count * 2)")
+    }
+    return data.withUnsafeBytes { raw in
+        (0..<count).map { Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)))) }
+    }
+}
+
 /// Reads exactly `count` little-endian float32 values from `url`.
 func readLittleEndianFloats(_ url: URL, count: Int) throws -> [Float] {
     guard let data = try? Data(contentsOf: url) else { throw ModelError(.fileNotFound, "cannot read \(url.path)") }

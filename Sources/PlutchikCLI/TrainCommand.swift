@@ -10,7 +10,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(name: .long, help: "Training JSONL (dataset format).") var train: String
     @Option(name: .long, help: "Validation JSONL, for early stopping.") var val: String
-    @Option(name: .long, help: "Output directory for heads.f32 and manifest.json.") var out: String
+    @Option(name: .long, help: "Output directory for the weights (heads.f32, or heads.f16 with --half-precision) and manifest.json.") var out: String
     @Option(name: .long, help: "Random seed.") var seed: UInt64 = 42
     @Option(name: .long, help: "Hidden units.") var hidden: Int = 128
     @Option(name: .long, help: "Maximum epochs.") var epochs: Int = 150
@@ -37,6 +37,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption,
             help: "With --route, train the routed members for their own turns: 'text' shows the layer-feature members only emoji-stripped turns and selects their epoch on text-only macro-F1; 'emoji' shows the plain members turns as they are and selects on macro-F1.")
     var specialise: [RoutedMember] = []
+    @Flag(name: .long, help: "Store the heads' weights as half floats (heads.f16, half the size), re-evaluated after rounding.")
+    var halfPrecision = false
     @Option(name: .long, help: "Routing gate: larger than any hidden pre-activation.") var gate: Float = 100
     @Option(name: .long, help: "Model version recorded in the manifest and in events.") var version: String = "heads-1"
     @OptionGroup var heads: HeadsOptions
@@ -103,6 +105,7 @@ struct TrainCommand: ParsableCommand {
                 printError($0)
             }
         }
+        if halfPrecision { trained = HeadsTrainer.storedInHalfPrecision(trained, val: valData) }
         try trained.save(to: URL(fileURLWithPath: out))
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
