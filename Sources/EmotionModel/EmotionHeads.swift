@@ -44,7 +44,7 @@ public final class EmotionHeads: Sendable {
         }
         let h = manifest.hidden, d = manifest.inputs, o = HeadsNetwork.outputs
         let url = directory.appendingPathComponent(manifest.weightsFile), count = h * d + h + o * h + o
-        let floats = manifest.weightsPrecision == "f16" ? try readLittleEndianHalfs(url, count: count) : try readLittleEndianFloats(url, count: count)
+        let floats = manifest.weightsPrecision == .f16 ? try readLittleEndianHalfs(url, count: count) : try readLittleEndianFloats(url, count: count)
         let builder = HeadsFeatureBuilder(embeddingDimension: manifest.embeddingDimension, vocabulary: manifest.emojiVocabulary,
                                           embeddingScale: manifest.embeddingScale,
                                           layerDimension: manifest.encoderLayers.count * manifest.embeddingDimension)
@@ -66,10 +66,10 @@ public final class EmotionHeads: Sendable {
         packed = PackedHeadsNetwork(network)
     }
 
-    /// The weights as the little-endian file `init(directory:)` reads, in `precision` ("f32" or "f16").
-    static func weightData(_ network: HeadsNetwork, precision: String = "f32") -> Data {
+    /// The weights as the little-endian file `init(directory:)` reads, in `precision`.
+    static func weightData(_ network: HeadsNetwork, precision: WeightsPrecision = .f32) -> Data {
         let all = network.w1 + network.b1 + network.w2 + network.b2
-        return precision == "f16" ? littleEndianHalfs(all) : littleEndianFloats(all)
+        return precision == .f16 ? littleEndianHalfs(all) : littleEndianFloats(all)
     }
 
     /// Writes the weight files and `manifest.json` into `directory` (created if needed).

@@ -26,8 +26,8 @@ public struct HeadsManifest: Sendable, Codable, Equatable {
     /// The weight file (little-endian, in `weightsPrecision`: W1 (H, D), b1, W2 (34, H), b2) and its SHA-256.
     public var weightsFile: String
     public var weightsSHA256: String
-    /// "f32", or "f16" for weights stored as IEEE half floats (read back as Float).
-    public var weightsPrecision = "f32"
+    /// How the weight file stores each value (read back as Float either way).
+    public var weightsPrecision = WeightsPrecision.f32
     /// The epoch early stopping kept, and the metrics on the validation file at that epoch.
     public var bestEpoch: Int
     public var validation: EvaluationReport
@@ -43,6 +43,11 @@ public struct HeadsManifest: Sendable, Codable, Equatable {
         case weightsPrecision = "weights_precision"
         case bestEpoch = "best_epoch", validation = "val_metrics", training
     }
+}
+
+/// The number format of a weight file: little-endian IEEE float32 or half floats.
+public enum WeightsPrecision: String, Sendable, Codable {
+    case f32, f16
 }
 
 extension HeadsManifest {
@@ -66,10 +71,7 @@ extension HeadsManifest {
         emojiVocabulary = try c.decode(EmojiVocabulary.self, forKey: .emojiVocabulary)
         weightsFile = try c.decode(String.self, forKey: .weightsFile)
         weightsSHA256 = try c.decode(String.self, forKey: .weightsSHA256)
-        weightsPrecision = try c.decodeIfPresent(String.self, forKey: .weightsPrecision) ?? "f32"
-        guard ["f32", "f16"].contains(weightsPrecision) else {
-            throw DecodingError.dataCorruptedError(forKey: .weightsPrecision, in: c, debugDescription: "expected f32 or f16, got \(weightsPrecision)")
-        }
+        weightsPrecision = try c.decodeIfPresent(WeightsPrecision.self, forKey: .weightsPrecision) ?? .f32
         bestEpoch = try c.decode(Int.self, forKey: .bestEpoch)
         validation = try c.decode(EvaluationReport.self, forKey: .validation)
         training = try c.decode([String: String].self, forKey: .training)

@@ -218,8 +218,7 @@ public enum HeadsTrainer {
             col += mh
         }
         let net = HeadsNetwork(inputs: d, hidden: h, w1: w1, b1: b1, w2: w2, b2: b2)
-        let report = evaluate(net, x: features(val, builder: first.builder, textOnly: false),
-                              xText: features(val, builder: first.builder, textOnly: true), data: val)
+        let report = evaluate(net, builder: first.builder, val: val)
         var manifest = first.manifest
         manifest.hidden = h
         manifest.weightsSHA256 = SHA256.hex(EmotionHeads.weightData(net))
@@ -239,8 +238,7 @@ public enum HeadsTrainer {
     /// pre-activations stay well below `gate`. Re-evaluates the result on `val` for the manifest.
     public static func route(emoji a: EmotionHeads, text b: EmotionHeads, val: HeadsTrainingData, gate: Float = 100) -> EmotionHeads {
         let (net, first) = routed(emoji: a, text: b, gate: gate)
-        let report = evaluate(net, x: features(val, builder: first.builder, textOnly: false),
-                              xText: features(val, builder: first.builder, textOnly: true), data: val)
+        let report = evaluate(net, builder: first.builder, val: val)
         var manifest = first.manifest
         manifest.hidden = net.hidden
         manifest.weightsSHA256 = SHA256.hex(EmotionHeads.weightData(net))
@@ -324,16 +322,21 @@ public enum HeadsTrainer {
         func half(_ v: [Float]) -> [Float] { v.map { Float(Float16($0)) } }
         let n = heads.network
         let net = HeadsNetwork(inputs: n.inputs, hidden: n.hidden, w1: half(n.w1), b1: half(n.b1), w2: half(n.w2), b2: half(n.b2))
-        let x = features(val, builder: heads.builder, textOnly: false), xText = features(val, builder: heads.builder, textOnly: true)
         var manifest = heads.manifest
         let before = manifest.validation
-        manifest.validation = evaluate(net, lexical: heads.lexicalHead, x: x, xText: xText, data: val)
-        manifest.weightsPrecision = "f16"
+        manifest.validation = evaluate(net, lexical: heads.lexicalHead, builder: heads.builder, val: val)
+        manifest.weightsPrecision = .f16
         manifest.weightsFile = "heads.f16"
-        manifest.weightsSHA256 = SHA256.hex(EmotionHeads.weightData(net, precision: "f16"))
+        manifest.weightsSHA256 = SHA256.hex(EmotionHeads.weightData(net, precision: .f16))
         manifest.training["weights_precision"] = String(format: "float16 for storage; val macro-F1 / text-only before rounding %.4f / %.4f",
                                                         before.emotionMacroF1 ?? 0, before.emotionMacroF1TextOnly ?? 0)
         return EmotionHeads(manifest: manifest, network: net, builder: heads.builder, lexicalHead: heads.lexicalHead)
+    }
+
+    /// `net` (with `lexical` fused) evaluated on `val`, as given and text only.
+    static func evaluate(_ net: HeadsNetwork, lexical: LexicalHead? = nil, builder: HeadsFeatureBuilder, val: HeadsTrainingData) -> EvaluationReport {
+        evaluate(net, lexical: lexical, x: features(val, builder: builder, textOnly: false),
+                 xText: features(val, builder: builder, textOnly: true), data: val)
     }
 
     /// The feature matrix (N, D) of a data set, built turn by turn with dialogue context.

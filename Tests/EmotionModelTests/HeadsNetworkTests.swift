@@ -62,18 +62,18 @@ import Testing
     }
 
     /// Saved and loaded in either precision: float32 exactly, float16 as the weights rounded to half.
-    @Test(arguments: ["f32", "f16"])
-    func headsRoundTripThroughDirectory(precision: String) throws {
+    @Test(arguments: [WeightsPrecision.f32, .f16])
+    func headsRoundTripThroughDirectory(precision: WeightsPrecision) throws {
         var rng = SeededGenerator(seed: 5)
         let vocab = EmojiVocabulary(symbols: ["😡", "🙄"])
         let builder = HeadsFeatureBuilder(embeddingDimension: 4, vocabulary: vocab, embeddingScale: 1)
         var net = HeadsNetwork(inputs: builder.count, hidden: 3, rng: &rng)
         var manifest = HeadsManifest(version: "t", created: "2026-01-01T00:00:00Z", seed: 5, trainingDataSHA256: "", validationDataSHA256: "",
                                      encoderSHA256: "", embeddingDimension: 4, embeddingScale: 1, hidden: 3, inputs: builder.count,
-                                     emojiVocabulary: vocab, weightsFile: "heads.\(precision)", weightsSHA256: "", bestEpoch: 1,
+                                     emojiVocabulary: vocab, weightsFile: "heads.\(precision.rawValue)", weightsSHA256: "", bestEpoch: 1,
                                      validation: EvaluationReport(n: 0), training: [:])
         manifest.weightsPrecision = precision
-        if precision == "f16" {
+        if precision == .f16 {
             func half(_ v: [Float]) -> [Float] { v.map { Float(Float16($0)) } }
             #expect(half(net.w1) != net.w1)
             net = HeadsNetwork(inputs: net.inputs, hidden: 3, w1: half(net.w1), b1: half(net.b1), w2: half(net.w2), b2: half(net.b2))
@@ -83,7 +83,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         try heads.save(to: dir)
         let bytes = try Data(contentsOf: dir.appendingPathComponent(manifest.weightsFile)).count
-        #expect(bytes == (precision == "f16" ? 2 : 4) * (net.w1.count + net.b1.count + net.w2.count + net.b2.count))
+        #expect(bytes == (precision == .f16 ? 2 : 4) * (net.w1.count + net.b1.count + net.w2.count + net.b2.count))
         let loaded = try EmotionHeads(directory: dir)
         #expect(loaded.manifest.weightsPrecision == precision)
         #expect(loaded.network == net)
