@@ -35,7 +35,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .long, help: "With plain members: turns with emoji use the plain members, turns without the layer-feature ones (each side averaged).")
     var route = false
     @Option(name: .long, parsing: .upToNextOption,
-            help: "With --route, train the routed members for their own turns: 'text' shows the layer-feature members only emoji-stripped turns and selects their epoch on text-only macro-F1; 'emoji' shows the plain members turns as they are and selects on macro-F1.")
+            help: "With --route, train the routed members for their own turns: 'text' shows the layer-feature members only emoji-stripped turns and selects their epoch on text-only macro-F1; 'emoji' shows the plain members turns as they are and selects on macro-F1 over the val turns with emoji.")
     var specialise: [RoutedMember] = []
     @Flag(name: .long, help: "Store the heads' weights as half floats (heads.f16, half the size), re-evaluated after rounding.")
     var halfPrecision = false
@@ -81,7 +81,7 @@ struct TrainCommand: ParsableCommand {
         for k in 0..<plainMembers {
             var pcf = cf
             pcf.encoderLayers = []
-            if route && specialise.contains(.emoji) { pcf.textOnlyProbability = 0; pcf.selectionWeight = 1 }
+            if route && specialise.contains(.emoji) { pcf.textOnlyProbability = 0; pcf.selectionTurns = .withEmoji }
             else { pcf.textOnlyProbability = textOnlyProbability; pcf.selectionWeight = 0.5 }
             pcf.seed = seed &+ UInt64(max(1, ensemble) + k)
             if k == 0 && layers.isEmpty == false { pcf.seed = seed }

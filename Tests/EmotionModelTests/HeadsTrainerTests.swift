@@ -43,6 +43,30 @@ import Testing
         #expect(heads.manifest.training["selection"]?.hasPrefix("\(weight) ×") == true)
     }
 
+    /// Selected on the turns with emoji, the kept epoch is the one whose heads score best on those
+    /// turns alone (recomputed here from the returned heads).
+    @Test func aMemberForTurnsWithEmojiIsSelectedOnThem() throws {
+        var cf = HeadsTrainingConfiguration()
+        cf.hidden = 8; cf.maxEpochs = 12; cf.patience = 12; cf.batchSize = 8; cf.selectionTurns = .withEmoji
+        var lines: [String] = []
+        let val = Self.data(48, seed: 2)
+        let heads = HeadsTrainer.train(train: Self.data(96, seed: 1), val: val,
+                                       provenance: HeadsProvenance(version: "t", trainingDataSHA256: "", validationDataSHA256: "", encoderSHA256: ""),
+                                       configuration: cf) { lines.append($0) }
+        let selection = try lines.filter { $0.hasPrefix("epoch") }.map { line in
+            let rest = try #require(line.range(of: "selection ")).upperBound
+            return try #require(Double(line[rest...].split(separator: " ")[0]))
+        }
+        #expect(selection.count == 12)
+        let z = heads.network.forward(HeadsTrainer.features(val, builder: heads.builder, textOnly: false), batch: val.turns.count).z
+        let p = EmotionHeads.predictions(logits: z, batch: val.turns.count)
+        let rows = val.turns.indices.filter { val.turns[$0].text.contains("😡") }
+        #expect(rows.count == 24)
+        let f1 = macroF1(predicted: rows.map { p[$0].label.index }, actual: rows.map { val.turns[$0].emotion.index }, classes: PlutchikEmotion.count)
+        #expect(abs(Double(f1) - selection.max()!) < 0.0006)
+        #expect(heads.manifest.training["selection"] == "val emotion macro-F1 on the turns with emoji")
+    }
+
     static func heads(layers: [Int], rng: inout SeededGenerator) -> EmotionHeads {
         let builder = HeadsFeatureBuilder(embeddingDimension: 4, vocabulary: vocabulary, embeddingScale: 1, layerDimension: 4 * layers.count)
         let net = HeadsNetwork(inputs: builder.count, hidden: 5, rng: &rng)
