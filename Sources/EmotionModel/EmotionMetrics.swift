@@ -1,18 +1,25 @@
-/// Macro-averaged F1 over the classes that occur in `actual` or `predicted` (as scikit-learn does).
-func macroF1(predicted: [Int], actual: [Int], classes: Int) -> Float {
+/// Per class: true positives, false positives, false negatives, and whether the class occurs.
+func classCounts(predicted: [Int], actual: [Int], classes: Int) -> (tp: [Int], fp: [Int], fn: [Int], seen: [Bool]) {
     precondition(predicted.count == actual.count)
     var tp = [Int](repeating: 0, count: classes), fp = tp, fn = tp, seen = [Bool](repeating: false, count: classes)
     for (p, a) in zip(predicted, actual) {
         seen[p] = true; seen[a] = true
         if p == a { tp[p] += 1 } else { fp[p] += 1; fn[a] += 1 }
     }
-    var sum: Float = 0, n = 0
-    for c in 0..<classes where seen[c] {
-        let d = 2 * tp[c] + fp[c] + fn[c]
-        sum += d == 0 ? 0 : Float(2 * tp[c]) / Float(d)
-        n += 1
-    }
-    return n == 0 ? 0 : sum / Float(n)
+    return (tp, fp, fn, seen)
+}
+
+/// F1 from counts (0 when the class is neither predicted nor present).
+func f1Score(tp: Int, fp: Int, fn: Int) -> Float {
+    let d = 2 * tp + fp + fn
+    return d == 0 ? 0 : Float(2 * tp) / Float(d)
+}
+
+/// Macro-averaged F1 over the classes that occur in `actual` or `predicted` (as scikit-learn does).
+func macroF1(predicted: [Int], actual: [Int], classes: Int) -> Float {
+    let c = classCounts(predicted: predicted, actual: actual, classes: classes)
+    let scores = (0..<classes).filter { c.seen[$0] }.map { f1Score(tp: c.tp[$0], fp: c.fp[$0], fn: c.fn[$0]) }
+    return scores.isEmpty ? 0 : scores.reduce(0, +) / Float(scores.count)
 }
 
 /// The fraction of exact matches.
@@ -28,8 +35,7 @@ func binaryF1(predicted: [Bool], actual: [Bool]) -> Float {
     for (p, a) in zip(predicted, actual) {
         if p && a { tp += 1 } else if p { fp += 1 } else if a { fn += 1 }
     }
-    let d = 2 * tp + fp + fn
-    return d == 0 ? 0 : Float(2 * tp) / Float(d)
+    return f1Score(tp: tp, fp: fp, fn: fn)
 }
 
 /// Area under the ROC curve: the probability that a random positive scores above a random

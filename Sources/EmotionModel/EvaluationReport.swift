@@ -20,6 +20,11 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
     public var escalationAUROCGRU: Float?
     public var escalationPRAUCPersistence: Float?
     public var escalationPRAUCGRU: Float?
+    /// Per-emotion figures (`plutchik eval --per-class`).
+    public var perClass: [EmotionClassReport]?
+    /// Emotion accuracy on the turns with emoji and on those without, as given (`--per-class`).
+    public var emotionAccuracyWithEmoji: Float?
+    public var emotionAccuracyWithoutEmoji: Float?
 
     public init(n: Int) { self.n = n }
 
@@ -32,6 +37,8 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
         case escalationAUROC = "escalation_auroc", escalationPRAUC = "escalation_pr_auc"
         case escalationAUROCPersistence = "escalation_auroc_persistence", escalationAUROCGRU = "escalation_auroc_gru"
         case escalationPRAUCPersistence = "escalation_pr_auc_persistence", escalationPRAUCGRU = "escalation_pr_auc_gru"
+        case perClass = "per_class", emotionAccuracyWithEmoji = "emotion_accuracy_with_emoji"
+        case emotionAccuracyWithoutEmoji = "emotion_accuracy_without_emoji"
     }
 
     /// Copies the next-2-turns escalation metrics (forecaster, GRU baseline, persistence).
@@ -59,5 +66,19 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
         r.sarcasmAUROC = auc.isNaN ? nil : auc
         r.intensityMAE = meanAbsoluteError(predictions.map(\.intensity), labels.map(\.intensity))
         return r
+    }
+
+    /// Adds the per-emotion figures and the accuracy on turns with and without emoji (`texts` are
+    /// the turns' texts as given; nil accuracy where a group is empty).
+    public mutating func addBreakdown(predictions: [EmotionPrediction], textOnly: [EmotionPrediction],
+                                      labels: [PlutchikEmotion], texts: [String]) {
+        perClass = EmotionClassReport.perClass(predictions: predictions, textOnly: textOnly, labels: labels)
+        let withEmoji = texts.map { !EmojiFeatures.emoji(in: $0).isEmpty }
+        func accuracy(_ group: Bool) -> Float? {
+            let rows = labels.indices.filter { withEmoji[$0] == group }
+            return rows.isEmpty ? nil : EmotionModel.accuracy(predicted: rows.map { predictions[$0].label.index }, actual: rows.map { labels[$0].index })
+        }
+        emotionAccuracyWithEmoji = accuracy(true)
+        emotionAccuracyWithoutEmoji = accuracy(false)
     }
 }

@@ -21,6 +21,8 @@ struct EvalCommand: ParsableCommand {
     var escalationDir: String?
     @Flag(name: .long, help: "Skip the escalation metrics.") var noEscalation = false
     @Option(name: .long, help: "Seed of the synthetic inter-turn gaps.") var gapSeed: UInt64 = 0
+    @Flag(name: .long, help: "Also give each emotion's support, precision, recall and F1 (as given and text-only), and the accuracy on turns with and without emoji (JSON: per_class, emotion_accuracy_with_emoji, emotion_accuracy_without_emoji).")
+    var perClass = false
     @OptionGroup var heads: HeadsOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -34,6 +36,7 @@ struct EvalCommand: ParsableCommand {
         let full = model.predictDialogues(turns.map { ($0.dialogueID, $0.speaker, $0.text) }, embeddings: Array(all[0..<turns.count]))
         let textOnly = model.predictDialogues(zip(turns, stripped).map { ($0.dialogueID, $0.speaker, $1) }, embeddings: Array(all[turns.count...]))
         var report = EvaluationReport.emotion(predictions: full, textOnly: textOnly, labels: turns.map(\.emotion), sarcasm: turns.map(\.sarcasm))
+        if perClass { report.addBreakdown(predictions: full, textOnly: textOnly, labels: turns.map(\.emotion), texts: texts) }
         if !noEscalation {
             let dir = try EscalationSupport.modelDirectory(escalationDir, heads: heads)
             let models = try EscalationSupport.load(dir)
@@ -57,6 +60,14 @@ struct EvalCommand: ParsableCommand {
                   GRU baseline AUROC        \(f(report.escalationAUROCGRU))   PR-AUC \(f(report.escalationPRAUCGRU))
                   persistence AUROC         \(f(report.escalationAUROCPersistence))   PR-AUC \(f(report.escalationPRAUCPersistence))
                 """)
+            if let classes = report.perClass {
+                print("\nemotion accuracy with emoji \(f(report.emotionAccuracyWithEmoji))   without \(f(report.emotionAccuracyWithoutEmoji))")
+                print("emotion          support  precision  recall      F1  F1 text-only")
+                for c in classes {
+                    print(c.emotion.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)
+                          + String(format: " %7d  %9.3f  %6.3f  %6.3f  %12.3f", c.support, c.precision, c.recall, c.f1, c.f1TextOnly))
+                }
+            }
         }
     }
 }
