@@ -36,7 +36,7 @@ public struct HeadsTrainingConfiguration: Sendable {
     /// so the heads keep learning from the embedding and the emoji alone.
     public var layerDropout: Float = 0
     /// Epochs are scored by w·macro-F1 + (1 − w)·text-only macro-F1 on val; a member that will
-    /// only see turns with emoji (or only turns without) is selected on that figure alone.
+    /// only see emoji-stripped turns is selected on text-only alone (w = 0).
     public var selectionWeight: Float = 0.5
     /// The val turns epochs are scored on. `.withEmoji` is for a member that serves only turns with
     /// emoji (`--route --specialise emoji`): its epoch is the one with the best macro-F1 on those
