@@ -74,11 +74,11 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
                                       labels: [PlutchikEmotion], texts: [String]) {
         perClass = EmotionClassReport.perClass(predictions: predictions, textOnly: textOnly, labels: labels)
         let withEmoji = texts.map { !EmojiFeatures.emoji(in: $0).isEmpty }
-        func accuracy(_ group: Bool) -> Float? {
+        func groupAccuracy(withEmoji group: Bool) -> Float? {
             let rows = labels.indices.filter { withEmoji[$0] == group }
-            return rows.isEmpty ? nil : EmotionModel.accuracy(predicted: rows.map { predictions[$0].label.index }, actual: rows.map { labels[$0].index })
+            return rows.isEmpty ? nil : accuracy(predicted: rows.map { predictions[$0].label.index }, actual: rows.map { labels[$0].index })
         }
-        emotionAccuracyWithEmoji = accuracy(true)
-        emotionAccuracyWithoutEmoji = accuracy(false)
+        emotionAccuracyWithEmoji = groupAccuracy(withEmoji: true)
+        emotionAccuracyWithoutEmoji = groupAccuracy(withEmoji: false)
     }
 }
