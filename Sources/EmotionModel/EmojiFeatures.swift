@@ -50,6 +50,9 @@ public struct EmojiFeatures: Sendable, Equatable {
         }
     }
 
+    /// Whether `text` has any emoji (`emoji(in:)` is not empty): the routing and evaluation split.
+    public static func hasEmoji(in text: String) -> Bool { text.contains(where: isEmoji) }
+
     /// `text` with every emoji removed and the whitespace left behind collapsed: the text-only input.
     public static func strip(_ text: String) -> String {
         var out = ""

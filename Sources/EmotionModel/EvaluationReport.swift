@@ -73,7 +73,7 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
     public mutating func addBreakdown(predictions: [EmotionPrediction], textOnly: [EmotionPrediction],
                                       labels: [PlutchikEmotion], texts: [String]) {
         perClass = EmotionClassReport.perClass(predictions: predictions, textOnly: textOnly, labels: labels)
-        let withEmoji = texts.map { !EmojiFeatures.emoji(in: $0).isEmpty }
+        let withEmoji = texts.map { EmojiFeatures.hasEmoji(in: $0) }
         func groupAccuracy(withEmoji group: Bool) -> Float? {
             let rows = labels.indices.filter { withEmoji[$0] == group }
             return rows.isEmpty ? nil : accuracy(predicted: rows.map { predictions[$0].label.index }, actual: rows.map { labels[$0].index })

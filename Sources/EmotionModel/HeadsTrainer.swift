@@ -148,7 +148,7 @@ public enum HeadsTrainer {
         var best = net, bestScore = -Float.infinity, bestEpoch = 0, bestReport = EvaluationReport(n: val.turns.count)
         var order = Array(0..<n)
         let keep = 1 - cf.dropout
-        let emojiRows = val.turns.indices.filter { !EmojiFeatures.emoji(in: val.turns[$0].text).isEmpty }
+        let emojiRows = val.turns.indices.filter { EmojiFeatures.hasEmoji(in: val.turns[$0].text) }
         for epoch in 1...cf.maxEpochs {
             seededShuffle(&order, &rng)
             var epochLoss: Float = 0
@@ -391,7 +391,7 @@ public enum HeadsTrainer {
         var z = net.forward(x, batch: n).z, zText = net.forward(xText, batch: n).z
         if let lexical {
             let texts = data.turns.map(\.text)
-            lexical.fuse(into: &z, texts: texts, hasEmoji: texts.map { !EmojiFeatures.emoji(in: $0).isEmpty })
+            lexical.fuse(into: &z, texts: texts, hasEmoji: texts.map { EmojiFeatures.hasEmoji(in: $0) })
             lexical.fuse(into: &zText, texts: texts.map(EmojiFeatures.strip), hasEmoji: .init(repeating: false, count: n))
         }
         let p = EmotionHeads.predictions(logits: z, batch: n)

@@ -6,6 +6,12 @@ import Testing
         #expect(EmojiFeatures.emoji(in: "ok 👍🏽 fine ⚠️ 1 # © — ❤") == ["👍", "⚠", "❤"])
     }
 
+    /// `hasEmoji(in:)` agrees with `emoji(in:)` being non-empty, digits, `#`, `©` and dashes included.
+    @Test(arguments: ["ok 👍🏽", "1 # © —", "", "plain text", "⚠️", "❤", "👨‍👩‍👧"])
+    func hasEmojiAgreesWithTheEmojiFound(text: String) {
+        #expect(EmojiFeatures.hasEmoji(in: text) == !EmojiFeatures.emoji(in: text).isEmpty)
+    }
+
     @Test func stripsEmojiAndTidiesSpaces() {
         #expect(EmojiFeatures.strip("Great, just great 🙄 — thanks 👍🏽!") == "Great, just great — thanks !")
         #expect(EmojiFeatures.strip("🔥🔥") == "")

@@ -20,23 +20,31 @@ import Testing
         return HeadsTrainingData(turns: turns, embeddings: emb, textOnlyEmbeddings: emb, layerFeatures: lf, textOnlyLayerFeatures: lf)
     }
 
+    /// Trains small heads for 12 epochs on `data(96, seed: 1)`, selected on `val`; returns them and
+    /// the `key` figure of every epoch's progress line.
+    static func trainTwelveEpochs(_ configure: (inout HeadsTrainingConfiguration) -> Void, val: HeadsTrainingData,
+                                  figure key: String) throws -> (heads: EmotionHeads, epochs: [Double]) {
+        var cf = HeadsTrainingConfiguration()
+        cf.hidden = 8; cf.maxEpochs = 12; cf.patience = 12; cf.batchSize = 8
+        configure(&cf)
+        var lines: [String] = []
+        let heads = HeadsTrainer.train(train: data(96, seed: 1), val: val,
+                                       provenance: HeadsProvenance(version: "t", trainingDataSHA256: "", validationDataSHA256: "", encoderSHA256: ""),
+                                       configuration: cf) { lines.append($0) }
+        let epochs = try lines.filter { $0.hasPrefix("epoch") }.map { line in
+            let rest = try #require(line.range(of: key)).upperBound
+            return try #require(Double(line[rest...].split(separator: " ")[0]))
+        }
+        return (heads, epochs)
+    }
+
     /// With selection weight 1 the kept epoch has the best val macro-F1 of all epochs; with 0 the
     /// best text-only macro-F1 (the progress lines give every epoch's figures).
     @Test(arguments: [Float(0), 1])
     func keepsTheEpochWithTheBestWeightedScore(weight: Float) throws {
-        var cf = HeadsTrainingConfiguration()
-        cf.hidden = 8; cf.maxEpochs = 12; cf.patience = 12; cf.batchSize = 8; cf.selectionWeight = weight
-        cf.encoderLayers = [2, 3]; cf.layerFeatureScale = 0.5
-        var lines: [String] = []
-        let heads = HeadsTrainer.train(train: Self.data(96, seed: 1), val: Self.data(48, seed: 2),
-                                       provenance: HeadsProvenance(version: "t", trainingDataSHA256: "", validationDataSHA256: "", encoderSHA256: ""),
-                                       configuration: cf) { lines.append($0) }
-        func figure(_ line: String, after key: String) throws -> Double {
-            let rest = try #require(line.range(of: key)).upperBound
-            return try #require(Double(line[rest...].split(separator: " ")[0]))
-        }
-        let key = weight == 1 ? "val macro-F1 " : "text-only "
-        let epochs = try lines.filter { $0.hasPrefix("epoch") }.map { try figure($0, after: key) }
+        let (heads, epochs) = try Self.trainTwelveEpochs({ cf in
+            cf.selectionWeight = weight; cf.encoderLayers = [2, 3]; cf.layerFeatureScale = 0.5
+        }, val: Self.data(48, seed: 2), figure: weight == 1 ? "val macro-F1 " : "text-only ")
         #expect(epochs.count == 12)
         let kept = weight == 1 ? heads.manifest.validation.emotionMacroF1 : heads.manifest.validation.emotionMacroF1TextOnly
         #expect(abs(Double(try #require(kept)) - epochs.max()!) < 0.0006)
@@ -46,17 +54,8 @@ import Testing
     /// Selected on the turns with emoji, the kept epoch is the one whose heads score best on those
     /// turns alone (recomputed here from the returned heads).
     @Test func aMemberForTurnsWithEmojiIsSelectedOnThem() throws {
-        var cf = HeadsTrainingConfiguration()
-        cf.hidden = 8; cf.maxEpochs = 12; cf.patience = 12; cf.batchSize = 8; cf.selectionTurns = .withEmoji
-        var lines: [String] = []
         let val = Self.data(48, seed: 2)
-        let heads = HeadsTrainer.train(train: Self.data(96, seed: 1), val: val,
-                                       provenance: HeadsProvenance(version: "t", trainingDataSHA256: "", validationDataSHA256: "", encoderSHA256: ""),
-                                       configuration: cf) { lines.append($0) }
-        let selection = try lines.filter { $0.hasPrefix("epoch") }.map { line in
-            let rest = try #require(line.range(of: "selection ")).upperBound
-            return try #require(Double(line[rest...].split(separator: " ")[0]))
-        }
+        let (heads, selection) = try Self.trainTwelveEpochs({ $0.selectionTurns = .withEmoji }, val: val, figure: "selection ")
         #expect(selection.count == 12)
         let z = heads.network.forward(HeadsTrainer.features(val, builder: heads.builder, textOnly: false), batch: val.turns.count).z
         let p = EmotionHeads.predictions(logits: z, batch: val.turns.count)
