@@ -43,6 +43,9 @@ public struct HeadsTrainingConfiguration: Sendable {
     /// turns as given (`selectionWeight` is then unused). heads-5 on val, seeds 42 / 142 / 242:
     /// 0.844 / 0.833 / 0.836 against 0.835 / 0.834 / 0.831 when selected on all val turns.
     public var selectionTurns: HeadsSelectionTurns = .all
+    /// Train exactly this many epochs and keep the last, without scoring epochs on val: the refit
+    /// of `HeadsTrainer.refit`, where val is part of the training data. `nil`: early stopping.
+    public var fixedEpochs: Int?
 
     public init() {}
 
@@ -83,6 +86,15 @@ public struct HeadsTrainingData: Sendable {
         self.layerFeatures = layerFeatures ?? .init(repeating: [], count: turns.count)
         self.textOnlyLayerFeatures = textOnlyLayerFeatures ?? .init(repeating: [], count: turns.count)
         precondition(self.layerFeatures.count == turns.count && self.textOnlyLayerFeatures.count == turns.count)
+    }
+}
+
+extension HeadsTrainingData {
+    /// Both data sets' turns, `self`'s first (dialogue ids must not repeat across the two).
+    public func appending(_ other: HeadsTrainingData) -> HeadsTrainingData {
+        HeadsTrainingData(turns: turns + other.turns, embeddings: embeddings + other.embeddings,
+                          textOnlyEmbeddings: textOnlyEmbeddings + other.textOnlyEmbeddings,
+                          layerFeatures: layerFeatures + other.layerFeatures, textOnlyLayerFeatures: textOnlyLayerFeatures + other.textOnlyLayerFeatures)
     }
 }
 
@@ -149,7 +161,7 @@ public enum HeadsTrainer {
         var order = Array(0..<n)
         let keep = 1 - cf.dropout
         let emojiRows = val.turns.indices.filter { EmojiFeatures.hasEmoji(in: val.turns[$0].text) }
-        for epoch in 1...cf.maxEpochs {
+        for epoch in 1...(cf.fixedEpochs ?? cf.maxEpochs) {
             seededShuffle(&order, &rng)
             var epochLoss: Float = 0
             for start in stride(from: 0, to: n, by: cf.batchSize) {
@@ -169,6 +181,11 @@ public enum HeadsTrainer {
                 epochLoss += l * Float(b)
                 let grad = net.backward(x: x, h: h, dz: dz, batch: b, dropoutMask: mask)
                 adam.step(&net, grad, learningRate: cf.learningRate, weightDecay: cf.weightDecay)
+            }
+            if let fixed = cf.fixedEpochs {
+                progress(String(format: "epoch %3d/%d  loss %.4f  (refit: no selection)", epoch, fixed, epochLoss / Float(n)))
+                if epoch == fixed { best = net; bestEpoch = epoch; bestReport = evaluate(net, x: xVal, xText: xValText, data: val) }
+                continue
             }
             let (report, predictions) = evaluateWithPredictions(net, x: xVal, xText: xValText, data: val)
             let score: Float
@@ -310,22 +327,23 @@ public enum HeadsTrainer {
 
     /// Adds a word-channel head (`LexicalHead`) to `heads`: fitted on `train`'s texts, its fusion
     /// weight chosen on `val` from `fusionWeights` by the same score as the heads' epochs (the mean of
-    /// macro-F1 and text-only macro-F1). Every candidate's figures go into the manifest.
+    /// macro-F1 and text-only macro-F1), or `fusionWeight` when given (a refit: nothing is chosen).
+    /// Every candidate's figures go into the manifest.
     public static func addLexicalHead(to heads: EmotionHeads, train: HeadsTrainingData, val: HeadsTrainingData,
                                       minCount: Int = 2, l2: Float = 5e-5, fusionWeights: [Float] = [0.25, 0.5, 0.75, 1],
-                                      progress: (String) -> Void = { _ in }) -> EmotionHeads {
+                                      fusionWeight: Float? = nil, progress: (String) -> Void = { _ in }) -> EmotionHeads {
         let vocabulary = LexicalVocabulary(fitting: train.turns.map(\.text), minCount: minCount)
         var lexical = LexicalHead.train(texts: train.turns.map(\.text), labels: train.turns.map(\.emotion.index), vocabulary: vocabulary, l2: l2)
         let x = features(val, builder: heads.builder, textOnly: false), xText = features(val, builder: heads.builder, textOnly: true)
         var best = evaluate(heads.network, x: x, xText: xText, data: val), bestWeight: Float = 0
         func score(_ r: EvaluationReport) -> Float { ((r.emotionMacroF1 ?? 0) + (r.emotionMacroF1TextOnly ?? 0)) / 2 }
         var tried = [String(format: "0: %.3f / %.3f", best.emotionMacroF1 ?? 0, best.emotionMacroF1TextOnly ?? 0)]
-        for w in fusionWeights {
+        for w in fusionWeight.map({ [$0] }) ?? fusionWeights {
             lexical.fusionWeight = w
             let r = evaluate(heads.network, lexical: lexical, x: x, xText: xText, data: val)
             tried.append(String(format: "%g: %.3f / %.3f", w, r.emotionMacroF1 ?? 0, r.emotionMacroF1TextOnly ?? 0))
             progress("lexical head, fusion weight \(w): val macro-F1 \(r.emotionMacroF1 ?? 0), text-only \(r.emotionMacroF1TextOnly ?? 0)")
-            if score(r) > score(best) { best = r; bestWeight = w }
+            if fusionWeight != nil || score(r) > score(best) { best = r; bestWeight = w }
         }
         lexical.fusionWeight = bestWeight
         var manifest = heads.manifest
@@ -335,6 +353,19 @@ public enum HeadsTrainer {
         manifest.training["lexical_head"] = "min count \(minCount), \(vocabulary.count) words, l2 \(l2); val macro-F1 / text-only by fusion weight: "
             + tried.joined(separator: ", ")
         return EmotionHeads(manifest: manifest, network: heads.network, builder: heads.builder, lexicalHead: lexical)
+    }
+
+    /// `refit` (the members of `selected` trained again on train + val, `turns` turns, for
+    /// `memberEpochs` epochs each) with `selected`'s val figures in its manifest: those are honest,
+    /// the refit's own are on turns it has seen and go into the notes.
+    public static func refitted(_ refit: EmotionHeads, selected: EmotionHeads, memberEpochs: [Int], turns: Int) -> EmotionHeads {
+        var manifest = refit.manifest
+        let seen = manifest.validation
+        manifest.validation = selected.manifest.validation
+        manifest.training["refit"] = String(
+            format: "weights refit on train + val (%d turns) for each member's selected epoch count (%@); val_metrics are the train-only fit's, which chose the recipe and the epochs; the refit scores %.4f / %.4f on val, which it has seen",
+            turns, memberEpochs.map(String.init).joined(separator: ","), seen.emotionMacroF1 ?? 0, seen.emotionMacroF1TextOnly ?? 0)
+        return EmotionHeads(manifest: manifest, network: refit.network, builder: refit.builder, lexicalHead: refit.lexicalHead)
     }
 
     /// `heads` with their network rounded to half floats and stored so ("heads.f16", half the

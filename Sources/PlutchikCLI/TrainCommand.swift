@@ -39,6 +39,8 @@ struct TrainCommand: ParsableCommand {
     var specialise: [RoutedMember] = []
     @Flag(name: .long, help: "Store the heads' weights as half floats (heads.f16, half the size), re-evaluated after rounding.")
     var halfPrecision = false
+    @Flag(name: .long, help: "After training as usual, train the same members again on train + val for the epochs selected, and ship those weights (the manifest's val figures stay the train-only fit's).")
+    var refit = false
     @Option(name: .long, help: "Routing gate: larger than any hidden pre-activation.") var gate: Float = 100
     @Option(name: .long, help: "Model version recorded in the manifest and in events.") var version: String = "heads-1"
     @OptionGroup var heads: HeadsOptions
@@ -68,16 +70,12 @@ struct TrainCommand: ParsableCommand {
         let provenance = HeadsProvenance(
             version: version, trainingDataSHA256: try SHA256.hex(fileAt: trainURL),
             validationDataSHA256: try SHA256.hex(fileAt: valURL), encoderSHA256: embedder.modelSHA256 ?? "")
-        var members: [EmotionHeads] = []
+        // Each member's configuration: the layer-feature members, then the plain ones.
+        var configurations: [(label: String, cf: HeadsTrainingConfiguration, weight: Float)] = []
         for k in 0..<max(1, ensemble) {
             cf.seed = seed &+ UInt64(k)
-            let m = HeadsTrainer.train(train: trainData, val: valData, provenance: provenance, configuration: cf) { printError($0) }
-            let v = m.manifest.validation
-            printError(String(format: "seed %llu: best epoch %d, val macro-F1 %.3f, text-only %.3f", cf.seed, m.manifest.bestEpoch,
-                              v.emotionMacroF1 ?? 0, v.emotionMacroF1TextOnly ?? 0))
-            members.append(m)
+            configurations.append(("seed", cf, 1))
         }
-        var weights = [Float](repeating: 1, count: members.count)
         for k in 0..<plainMembers {
             var pcf = cf
             pcf.encoderLayers = []
@@ -85,27 +83,43 @@ struct TrainCommand: ParsableCommand {
             else { pcf.textOnlyProbability = textOnlyProbability; pcf.selectionWeight = 0.5 }
             pcf.seed = seed &+ UInt64(max(1, ensemble) + k)
             if k == 0 && layers.isEmpty == false { pcf.seed = seed }
-            let m = HeadsTrainer.train(train: trainData, val: valData, provenance: provenance, configuration: pcf) { printError($0) }
-            let v = m.manifest.validation
-            printError(String(format: "plain seed %llu: best epoch %d, val macro-F1 %.3f, text-only %.3f", pcf.seed, m.manifest.bestEpoch,
-                              v.emotionMacroF1 ?? 0, v.emotionMacroF1TextOnly ?? 0))
-            members.append(m)
-            weights.append(plainWeight)
+            configurations.append(("plain seed", pcf, plainWeight))
         }
-        var trained: EmotionHeads
-        if route && plainMembers >= 1 && members.count > plainMembers {
-            func averaged(_ m: ArraySlice<EmotionHeads>) -> EmotionHeads { m.count == 1 ? m.first! : HeadsTrainer.ensemble(Array(m), val: valData) }
-            let split = members.count - plainMembers
-            trained = HeadsTrainer.route(emoji: averaged(members[split...]), text: averaged(members[..<split]), val: valData, gate: gate)
-        } else {
-            trained = members.count == 1 ? members[0] : HeadsTrainer.ensemble(members, weights: weights, val: valData)
-        }
-        if lexicalMinCount > 0 {
-            trained = HeadsTrainer.addLexicalHead(to: trained, train: trainData, val: valData, minCount: lexicalMinCount, l2: lexicalL2) {
-                printError($0)
+        /// The members trained on `data` (early-stopped on val, or for `epochs[k]` epochs each),
+        /// combined as one network, with the word channel (its fusion weight chosen on val, or given).
+        func fit(_ data: HeadsTrainingData, epochs: [Int]? = nil, lexicalWeight: Float? = nil) -> (heads: EmotionHeads, epochs: [Int]) {
+            var members: [EmotionHeads] = []
+            for (k, c) in configurations.enumerated() {
+                var mcf = c.cf
+                mcf.fixedEpochs = epochs?[k]
+                let m = HeadsTrainer.train(train: data, val: valData, provenance: provenance, configuration: mcf) { printError($0) }
+                let v = m.manifest.validation
+                printError(String(format: "%@ %llu: best epoch %d, val macro-F1 %.3f, text-only %.3f", c.label, mcf.seed, m.manifest.bestEpoch,
+                                  v.emotionMacroF1 ?? 0, v.emotionMacroF1TextOnly ?? 0))
+                members.append(m)
             }
+            var heads: EmotionHeads
+            if route && plainMembers >= 1 && members.count > plainMembers {
+                func averaged(_ m: ArraySlice<EmotionHeads>) -> EmotionHeads { m.count == 1 ? m.first! : HeadsTrainer.ensemble(Array(m), val: valData) }
+                let split = members.count - plainMembers
+                heads = HeadsTrainer.route(emoji: averaged(members[split...]), text: averaged(members[..<split]), val: valData, gate: gate)
+            } else {
+                heads = members.count == 1 ? members[0] : HeadsTrainer.ensemble(members, weights: configurations.map(\.weight), val: valData)
+            }
+            if lexicalMinCount > 0 {
+                heads = HeadsTrainer.addLexicalHead(to: heads, train: data, val: valData, minCount: lexicalMinCount, l2: lexicalL2,
+                                                    fusionWeight: lexicalWeight) { printError($0) }
+            }
+            if halfPrecision { heads = HeadsTrainer.storedInHalfPrecision(heads, val: valData) }
+            return (heads, members.map(\.manifest.bestEpoch))
         }
-        if halfPrecision { trained = HeadsTrainer.storedInHalfPrecision(trained, val: valData) }
+        var (trained, epochs) = fit(trainData)
+        if refit {
+            let all = trainData.appending(valData)
+            printError("refit on train + val (\(all.turns.count) turns), member epochs \(epochs.map(String.init).joined(separator: ","))")
+            let refitted = fit(all, epochs: epochs, lexicalWeight: trained.manifest.lexicalHead?.fusionWeight).heads
+            trained = HeadsTrainer.refitted(refitted, selected: trained, memberEpochs: epochs, turns: all.turns.count)
+        }
         try trained.save(to: URL(fileURLWithPath: out))
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]

@@ -66,6 +66,42 @@ import Testing
         #expect(heads.manifest.training["selection"] == "val emotion macro-F1 on the turns with emoji")
     }
 
+    /// Trained for a fixed number of epochs (the refit), the heads are exactly those an
+    /// early-stopped run kept when that epoch was its best: same seed, same steps, the last kept.
+    @Test func aFixedEpochCountGivesTheWeightsOfThatEpoch() throws {
+        let val = Self.data(48, seed: 2)
+        let (selected, _) = try Self.trainTwelveEpochs({ $0.learningRate = 0.03; $0.selectionWeight = 1 }, val: val, figure: "selection ")
+        let best = selected.manifest.bestEpoch
+        #expect(best < 12, "the test wants an early best epoch, so that the fixed run must stop there")
+        var lines: [String] = []
+        var cf = HeadsTrainingConfiguration()
+        cf.hidden = 8; cf.batchSize = 8; cf.learningRate = 0.03; cf.fixedEpochs = best
+        let fixed = HeadsTrainer.train(train: Self.data(96, seed: 1), val: val,
+                                       provenance: HeadsProvenance(version: "t", trainingDataSHA256: "", validationDataSHA256: "", encoderSHA256: ""),
+                                       configuration: cf) { lines.append($0) }
+        #expect(lines.count == best && lines.allSatisfy { $0.contains("refit: no selection") })
+        #expect(fixed.manifest.bestEpoch == best)
+        #expect(fixed.network.w1 == selected.network.w1 && fixed.network.w2 == selected.network.w2)
+        #expect(fixed.network.b1 == selected.network.b1 && fixed.network.b2 == selected.network.b2)
+    }
+
+    /// Refit heads carry the selected fit's val figures (the refit has seen val), note the refit,
+    /// and keep their own weights and word channel; a given fusion weight is used as is.
+    @Test func refitHeadsKeepTheSelectedFitsValFigures() throws {
+        var rng = SeededGenerator(seed: 9)
+        let train = Self.data(64, seed: 4), val = Self.data(32, seed: 5)
+        let all = train.appending(val)
+        #expect(all.turns.count == 96 && all.turns.last?.text == val.turns.last?.text && all.layerFeatures.count == 96)
+        let selected = HeadsTrainer.addLexicalHead(to: Self.heads(layers: [], rng: &rng), train: train, val: val, minCount: 1)
+        let refit = HeadsTrainer.addLexicalHead(to: Self.heads(layers: [], rng: &rng), train: all, val: val, minCount: 1, fusionWeight: 0.3)
+        #expect(refit.manifest.lexicalHead?.fusionWeight == 0.3)
+        let shipped = HeadsTrainer.refitted(refit, selected: selected, memberEpochs: [7, 9], turns: all.turns.count)
+        #expect(shipped.manifest.validation == selected.manifest.validation)
+        #expect(shipped.manifest.validation != refit.manifest.validation)
+        #expect(shipped.manifest.training["refit"]?.hasPrefix("weights refit on train + val (96 turns) for each member's selected epoch count (7,9)") == true)
+        #expect(shipped.network.w1 == refit.network.w1 && shipped.manifest.lexicalHead == refit.manifest.lexicalHead)
+    }
+
     static func heads(layers: [Int], rng: inout SeededGenerator) -> EmotionHeads {
         let builder = HeadsFeatureBuilder(embeddingDimension: 4, vocabulary: vocabulary, embeddingScale: 1, layerDimension: 4 * layers.count)
         let net = HeadsNetwork(inputs: builder.count, hidden: 5, rng: &rng)
