@@ -356,15 +356,15 @@ public enum HeadsTrainer {
     }
 
     /// `refit` (the members of `selected` trained again on train + val, `turns` turns, for
-    /// `memberEpochs` epochs each) with `selected`'s val figures in its manifest: those are honest,
-    /// the refit's own are on turns it has seen and go into the notes.
+    /// `memberEpochs` epochs each) with `selected`'s val figures and training notes in its manifest:
+    /// those are honest, while the refit's own figures are on turns it has seen.
     public static func refitted(_ refit: EmotionHeads, selected: EmotionHeads, memberEpochs: [Int], turns: Int) -> EmotionHeads {
         var manifest = refit.manifest
-        let seen = manifest.validation
         manifest.validation = selected.manifest.validation
-        manifest.training["refit"] = String(
-            format: "weights refit on train + val (%d turns) for each member's selected epoch count (%@); val_metrics are the train-only fit's, which chose the recipe and the epochs; the refit scores %.4f / %.4f on val, which it has seen",
-            turns, memberEpochs.map(String.init).joined(separator: ","), seen.emotionMacroF1 ?? 0, seen.emotionMacroF1TextOnly ?? 0)
+        manifest.training = selected.manifest.training
+        manifest.training["refit"] = "weights refit on train + val (\(turns) turns) for each member's selected epoch count "
+            + "(\(memberEpochs.map(String.init).joined(separator: ","))), word channel \(refit.manifest.lexicalHead?.vocabulary.count ?? 0) words; "
+            + "val_metrics and these notes are the train-only fit's, which chose the recipe and the epochs (the refit has seen val)"
         return EmotionHeads(manifest: manifest, network: refit.network, builder: refit.builder, lexicalHead: refit.lexicalHead)
     }
 

@@ -27,8 +27,13 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() throws {
-        _ = try logging.makeLogger(label: "plutchik.eval")
+        let logger = try logging.makeLogger(label: "plutchik.eval")
         let model = try heads.loadHeads()
+        let hash = try SHA256.hex(fileAt: URL(fileURLWithPath: data)), manifest = model.manifest
+        if hash == manifest.trainingDataSHA256 || (manifest.training["refit"] != nil && hash == manifest.validationDataSHA256) {
+            logger.warning("The heads were trained on this file: the figures are on seen turns",
+                           metadata: ["data.path": "\(data)", "heads.version": "\(manifest.version)"])
+        }
         let turns = try LabelledTurn.load(URL(fileURLWithPath: data))
         let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, cacheDirectory: noCache ? nil : HeadsOptions.cacheDirectory)
         let texts = turns.map(\.text), stripped = texts.map(EmojiFeatures.strip)

@@ -39,12 +39,23 @@ struct TrainCommand: ParsableCommand {
     var specialise: [RoutedMember] = []
     @Flag(name: .long, help: "Store the heads' weights as half floats (heads.f16, half the size), re-evaluated after rounding.")
     var halfPrecision = false
+    @Option(name: .long, parsing: .upToNextOption,
+            help: "Train each member for exactly this many epochs (layer-feature members, then plain ones) instead of early-stopping on val.")
+    var memberEpochs: [Int] = []
+    @Option(name: .long, help: "With --member-epochs: the word channel's fusion weight (default: chosen on val).") var lexicalWeight: Float?
     @Flag(name: .long, help: "After training as usual, train the same members again on train + val for the epochs selected, and ship those weights (the manifest's val figures stay the train-only fit's).")
     var refit = false
     @Option(name: .long, help: "Routing gate: larger than any hidden pre-activation.") var gate: Float = 100
     @Option(name: .long, help: "Model version recorded in the manifest and in events.") var version: String = "heads-1"
     @OptionGroup var heads: HeadsOptions
     @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        let members = max(1, ensemble) + plainMembers
+        if !memberEpochs.isEmpty && (memberEpochs.count != members || memberEpochs.contains { $0 < 1 } || refit) {
+            throw ValidationError("--member-epochs needs one positive count per member (\(members) here: --ensemble, then --plain-members) and no --refit")
+        }
+    }
 
     func run() throws {
         _ = try logging.makeLogger(label: "plutchik.train")
@@ -113,7 +124,7 @@ struct TrainCommand: ParsableCommand {
             if halfPrecision { heads = HeadsTrainer.storedInHalfPrecision(heads, val: valData) }
             return (heads, members.map(\.manifest.bestEpoch))
         }
-        var (trained, epochs) = fit(trainData)
+        var (trained, epochs) = fit(trainData, epochs: memberEpochs.isEmpty ? nil : memberEpochs, lexicalWeight: lexicalWeight)
         if refit {
             let all = trainData.appending(valData)
             printError("refit on train + val (\(all.turns.count) turns), member epochs \(epochs.map(String.init).joined(separator: ","))")

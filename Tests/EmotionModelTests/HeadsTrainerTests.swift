@@ -97,8 +97,9 @@ import Testing
         #expect(refit.manifest.lexicalHead?.fusionWeight == 0.3)
         let shipped = HeadsTrainer.refitted(refit, selected: selected, memberEpochs: [7, 9], turns: all.turns.count)
         #expect(shipped.manifest.validation == selected.manifest.validation)
+        #expect(shipped.manifest.training["lexical_head"] == selected.manifest.training["lexical_head"])
         #expect(shipped.manifest.validation != refit.manifest.validation)
-        #expect(shipped.manifest.training["refit"]?.hasPrefix("weights refit on train + val (96 turns) for each member's selected epoch count (7,9)") == true)
+        #expect(shipped.manifest.training["refit"]?.hasPrefix("weights refit on train + val (96 turns) for each member's selected epoch count (7,9), word channel \(try #require(refit.manifest.lexicalHead).vocabulary.count) words") == true)
         #expect(shipped.network.w1 == refit.network.w1 && shipped.manifest.lexicalHead == refit.manifest.lexicalHead)
     }
 
