@@ -129,19 +129,15 @@ extension HeadsTrainer {
                                               provenance: HeadsProvenance, configuration cf: HeadsTrainingConfiguration = .init(),
                                               progress: (String) -> Void = { _ in }) -> [EmotionPrediction] {
         precondition(folds >= 2)
-        let fold = train.turns.map { Int(EscalationRandom.fnv1a($0.dialogueID) % UInt64(folds)) }
+        let fold = train.fold(folds)
         var out = [EmotionPrediction?](repeating: nil, count: train.turns.count)
         for k in 0..<folds {
             let inIdx = fold.indices.filter { fold[$0] != k }, outIdx = fold.indices.filter { fold[$0] == k }
             guard !outIdx.isEmpty else { continue }
-            func subset(_ idx: [Int]) -> HeadsTrainingData {
-                HeadsTrainingData(turns: idx.map { train.turns[$0] }, embeddings: idx.map { train.embeddings[$0] },
-                                  textOnlyEmbeddings: idx.map { train.textOnlyEmbeddings[$0] })
-            }
             var c = cf
             c.seed = cf.seed &+ UInt64(k)
-            let heads = HeadsTrainer.train(train: subset(inIdx), val: val, provenance: provenance, configuration: c)
-            let held = subset(outIdx)
+            let heads = HeadsTrainer.train(train: train.subset(inIdx), val: val, provenance: provenance, configuration: c)
+            let held = train.subset(outIdx)
             let p = heads.predictDialogues(held.turns.map { ($0.dialogueID, $0.speaker, $0.text) }, embeddings: held.embeddings)
             for (j, i) in outIdx.enumerated() { out[i] = p[j] }
             progress("cross-fit fold \(k + 1)/\(folds): \(inIdx.count) turns in, \(outIdx.count) predicted; best epoch \(heads.manifest.bestEpoch), val macro-F1 \(String(format: "%.3f", heads.manifest.validation.emotionMacroF1 ?? 0))")

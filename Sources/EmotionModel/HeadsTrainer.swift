@@ -96,6 +96,52 @@ extension HeadsTrainingData {
                           textOnlyEmbeddings: textOnlyEmbeddings + other.textOnlyEmbeddings,
                           layerFeatures: layerFeatures + other.layerFeatures, textOnlyLayerFeatures: textOnlyLayerFeatures + other.textOnlyLayerFeatures)
     }
+
+    /// The turns at `indices`, in that order.
+    public func subset(_ indices: [Int]) -> HeadsTrainingData {
+        HeadsTrainingData(turns: indices.map { turns[$0] }, embeddings: indices.map { embeddings[$0] },
+                          textOnlyEmbeddings: indices.map { textOnlyEmbeddings[$0] }, layerFeatures: indices.map { layerFeatures[$0] },
+                          textOnlyLayerFeatures: indices.map { textOnlyLayerFeatures[$0] })
+    }
+
+    /// Each turn's fold of `folds`: whole dialogues, by a hash of their id.
+    public func fold(_ folds: Int) -> [Int] {
+        turns.map { Int(EscalationRandom.fnv1a($0.dialogueID) % UInt64(folds)) }
+    }
+
+    /// The heads' predictions of these turns in dialogue order with context, as given and emoji-stripped
+    /// (the layer features are read if the heads have them).
+    func predictions(by heads: EmotionHeads) -> (full: [EmotionPrediction], textOnly: [EmotionPrediction]) {
+        let layers = heads.builder.layerDimension > 0
+        return (heads.predictDialogues(turns.map { ($0.dialogueID, $0.speaker, $0.text) },
+                                       embeddings: turns.indices.map { embeddings[$0] + (layers ? layerFeatures[$0] : []) }),
+                heads.predictDialogues(turns.map { ($0.dialogueID, $0.speaker, EmojiFeatures.strip($0.text)) },
+                                       embeddings: turns.indices.map { textOnlyEmbeddings[$0] + (layers ? textOnlyLayerFeatures[$0] : []) }))
+    }
+}
+
+extension HeadsTrainer {
+    /// An honest val estimate for heads refit on train + val: val's dialogues are split into
+    /// `folds` groups (`HeadsTrainingData.fold`); for each, `fit` trains on train + the other groups
+    /// and predicts the group's turns, as given and emoji-stripped. The pooled predictions are
+    /// scored as one report over all of val.
+    public static func crossValidatedRefit(train: HeadsTrainingData, val: HeadsTrainingData, folds: Int,
+                                           fit: (HeadsTrainingData) -> EmotionHeads,
+                                           progress: (String) -> Void = { _ in }) -> EvaluationReport {
+        precondition(folds >= 2)
+        let fold = val.fold(folds)
+        var full = [EmotionPrediction?](repeating: nil, count: val.turns.count), textOnly = full
+        for k in 0..<folds {
+            let held = fold.indices.filter { fold[$0] == k }
+            guard !held.isEmpty else { continue }
+            let heads = fit(train.appending(val.subset(fold.indices.filter { fold[$0] != k })))
+            let p = val.subset(held).predictions(by: heads)
+            for (j, i) in held.enumerated() { full[i] = p.full[j]; textOnly[i] = p.textOnly[j] }
+            progress("refit cross-validation fold \(k + 1)/\(folds): \(held.count) val turns held out")
+        }
+        return .emotion(predictions: full.map { $0! }, textOnly: textOnly.map { $0! }, labels: val.turns.map(\.emotion),
+                        sarcasm: val.turns.map(\.sarcasm))
+    }
 }
 
 /// Who the trained heads are, for the manifest.
@@ -357,14 +403,22 @@ public enum HeadsTrainer {
 
     /// `refit` (the members of `selected` trained again on train + val, `turns` turns, for
     /// `memberEpochs` epochs each) with `selected`'s val figures and training notes in its manifest:
-    /// those are honest, while the refit's own figures are on turns it has seen.
-    public static func refitted(_ refit: EmotionHeads, selected: EmotionHeads, memberEpochs: [Int], turns: Int) -> EmotionHeads {
+    /// those are honest, while the refit's own figures are on turns it has seen. The refit's
+    /// cross-validated val figures (`crossValidatedRefit`), if any, are noted too.
+    public static func refitted(_ refit: EmotionHeads, selected: EmotionHeads, memberEpochs: [Int], turns: Int,
+                                crossValidation: (report: EvaluationReport, folds: Int)? = nil) -> EmotionHeads {
         var manifest = refit.manifest
         manifest.validation = selected.manifest.validation
         manifest.training = selected.manifest.training
         manifest.training["refit"] = "weights refit on train + val (\(turns) turns) for each member's selected epoch count "
             + "(\(memberEpochs.map(String.init).joined(separator: ","))), word channel \(refit.manifest.lexicalHead?.vocabulary.count ?? 0) words; "
             + "val_metrics and these notes are the train-only fit's, which chose the recipe and the epochs (the refit has seen val)"
+        if let (r, folds) = crossValidation {
+            manifest.training["refit_cross_validation"] = String(
+                format: "%d folds of val dialogues, each scored by the recipe refit on train + the other folds: macro-F1 %.4f (accuracy %.4f), text-only %.4f (%.4f), sarcasm F1 %.4f, wheel error %.4f, intensity MAE %.4f",
+                folds, r.emotionMacroF1 ?? 0, r.emotionAccuracy ?? 0, r.emotionMacroF1TextOnly ?? 0, r.emotionAccuracyTextOnly ?? 0,
+                r.sarcasmF1 ?? 0, r.emotionWheelError ?? 0, r.intensityMAE ?? 0)
+        }
         return EmotionHeads(manifest: manifest, network: refit.network, builder: refit.builder, lexicalHead: refit.lexicalHead)
     }
 

@@ -45,6 +45,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "With --member-epochs: the word channel's fusion weight (default: chosen on val).") var lexicalWeight: Float?
     @Flag(name: .long, help: "After training as usual, train the same members again on train + val for the epochs selected, and ship those weights (the manifest's val figures stay the train-only fit's).")
     var refit = false
+    @Option(name: .long, help: "With --refit: estimate the refit on val by K-fold cross-validation over val's dialogues (each fold scored by the recipe refit on train + the other folds; K more refits), noted in the manifest (0: none).")
+    var crossValidate: Int = 0
     @Option(name: .long, help: "Routing gate: larger than any hidden pre-activation.") var gate: Float = 100
     @Option(name: .long, help: "Model version recorded in the manifest and in events.") var version: String = "heads-1"
     @OptionGroup var heads: HeadsOptions
@@ -54,6 +56,9 @@ struct TrainCommand: ParsableCommand {
         let members = max(1, ensemble) + plainMembers
         if !memberEpochs.isEmpty && (memberEpochs.count != members || memberEpochs.contains { $0 < 1 } || refit) {
             throw ValidationError("--member-epochs needs one positive count per member (\(members) here: --ensemble, then --plain-members) and no --refit")
+        }
+        if crossValidate != 0 && (crossValidate < 2 || !refit) {
+            throw ValidationError("--cross-validate needs --refit and at least 2 folds")
         }
     }
 
@@ -128,8 +133,19 @@ struct TrainCommand: ParsableCommand {
         if refit {
             let all = trainData.appending(valData)
             printError("refit on train + val (\(all.turns.count) turns), member epochs \(epochs.map(String.init).joined(separator: ","))")
-            let refitted = fit(all, epochs: epochs, lexicalWeight: trained.manifest.lexicalHead?.fusionWeight).heads
-            trained = HeadsTrainer.refitted(refitted, selected: trained, memberEpochs: epochs, turns: all.turns.count)
+            let weight = trained.manifest.lexicalHead?.fusionWeight
+            let refitted = fit(all, epochs: epochs, lexicalWeight: weight).heads
+            var crossValidation: (EvaluationReport, Int)?
+            if crossValidate > 1 {
+                let r = HeadsTrainer.crossValidatedRefit(train: trainData, val: valData, folds: crossValidate, fit: {
+                    fit($0, epochs: epochs, lexicalWeight: weight).heads
+                }, progress: printError)
+                printError(String(format: "refit cross-validated on val: macro-F1 %.4f, text-only %.4f, sarcasm F1 %.4f",
+                                  r.emotionMacroF1 ?? 0, r.emotionMacroF1TextOnly ?? 0, r.sarcasmF1 ?? 0))
+                crossValidation = (r, crossValidate)
+            }
+            trained = HeadsTrainer.refitted(refitted, selected: trained, memberEpochs: epochs, turns: all.turns.count,
+                                            crossValidation: crossValidation)
         }
         try trained.save(to: URL(fileURLWithPath: out))
         let enc = JSONEncoder()

@@ -8,11 +8,11 @@ import Testing
 
     /// `n` turns over 8 emotions in dialogues of 4, half with an emoji; 4-d embeddings and 8-d
     /// layer features that carry the label under noise, so training moves the figures.
-    static func data(_ n: Int, seed: UInt64) -> HeadsTrainingData {
+    static func data(_ n: Int, seed: UInt64, dialoguePrefix: String = "d") -> HeadsTrainingData {
         var rng = SeededGenerator(seed: seed)
         let labels = Array(PlutchikEmotion.allCases.prefix(8))
         let turns = (0..<n).map { i in
-            LabelledTurn(dialogueID: "d\(i / 4)", turnID: i % 4, speaker: i % 2 == 0 ? "a" : "b",
+            LabelledTurn(dialogueID: "\(dialoguePrefix)\(i / 4)", turnID: i % 4, speaker: i % 2 == 0 ? "a" : "b",
                          text: "turn \(i)" + (i % 2 == 0 ? " 😡" : ""), emotion: labels[i % 8], sarcasm: i % 3 == 0)
         }
         func noisy(_ i: Int, _ d: Int) -> [Float] { (0..<d).map { j in (j == i % d ? 1 : 0) + 0.8 * (rng.nextUnit() - 0.5) } }
@@ -89,7 +89,7 @@ import Testing
     /// and keep their own weights and word channel; a given fusion weight is used as is.
     @Test func refitHeadsKeepTheSelectedFitsValFigures() throws {
         var rng = SeededGenerator(seed: 9)
-        let train = Self.data(64, seed: 4), val = Self.data(32, seed: 5)
+        let train = Self.data(64, seed: 4), val = Self.data(32, seed: 5, dialoguePrefix: "v")
         let all = train.appending(val)
         #expect(all.turns.count == 96 && all.turns.last?.text == val.turns.last?.text && all.layerFeatures.count == 96)
         let selected = HeadsTrainer.addLexicalHead(to: Self.heads(layers: [], rng: &rng), train: train, val: val, minCount: 1)
@@ -101,6 +101,35 @@ import Testing
         #expect(shipped.manifest.validation != refit.manifest.validation)
         #expect(shipped.manifest.training["refit"]?.hasPrefix("weights refit on train + val (96 turns) for each member's selected epoch count (7,9), word channel \(try #require(refit.manifest.lexicalHead).vocabulary.count) words") == true)
         #expect(shipped.network.w1 == refit.network.w1 && shipped.manifest.lexicalHead == refit.manifest.lexicalHead)
+    }
+
+    /// The refit's cross-validation holds out whole val dialogues, one fold at a time: each fit sees
+    /// all of train and every val dialogue but its fold's, and each val turn is scored by the heads
+    /// that did not see it (checked against predicting each fold with its own heads).
+    @Test func crossValidationScoresEachValTurnWithHeadsThatDidNotSeeIt() throws {
+        let train = Self.data(48, seed: 4), val = Self.data(40, seed: 5, dialoguePrefix: "v")
+        let fold = val.fold(3)
+        #expect(Set(fold) == [0, 1, 2])
+        for (i, t) in val.turns.enumerated() { #expect(fold[i] == fold[val.turns.firstIndex { $0.dialogueID == t.dialogueID }!]) }
+        var rng = SeededGenerator(seed: 11)
+        var fits: [(seen: Set<String>, heads: EmotionHeads)] = []
+        let report = HeadsTrainer.crossValidatedRefit(train: train, val: val, folds: 3) { data in
+            #expect(data.turns.count == data.layerFeatures.count)
+            fits.append((Set(data.turns.map(\.dialogueID)), Self.heads(layers: [2, 3], rng: &rng)))
+            return fits.last!.heads
+        }
+        #expect(fits.count == 3)
+        var full = [EmotionPrediction?](repeating: nil, count: val.turns.count), textOnly = full
+        for (k, f) in fits.enumerated() {
+            #expect(train.turns.allSatisfy { f.seen.contains($0.dialogueID) })
+            #expect(val.turns.indices.allSatisfy { f.seen.contains(val.turns[$0].dialogueID) == (fold[$0] != k) })
+            let held = val.turns.indices.filter { fold[$0] == k }
+            let p = val.subset(held).predictions(by: f.heads)
+            for (j, i) in held.enumerated() { full[i] = p.full[j]; textOnly[i] = p.textOnly[j] }
+        }
+        let want = EvaluationReport.emotion(predictions: full.map { $0! }, textOnly: textOnly.map { $0! },
+                                            labels: val.turns.map(\.emotion), sarcasm: val.turns.map(\.sarcasm))
+        #expect(report == want && report.n == 40)
     }
 
     static func heads(layers: [Int], rng: inout SeededGenerator) -> EmotionHeads {
