@@ -58,6 +58,16 @@ final class EventChannel<Element: Sendable>: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// How many buffered (not yet delivered) elements there are per `key` (elements whose key is nil
+    /// are not counted).
+    func bufferedCounts<Key: Hashable>(by key: (Element) -> Key?) -> [Key: Int] {
+        condition.withLock {
+            var out: [Key: Int] = [:]
+            for e in buffer[head...] { if let k = key(e) { out[k, default: 0] += 1 } }
+            return out
+        }
+    }
+
     /// Drops buffered (not yet delivered) elements matching `predicate`; returns how many. Called from
     /// the sending thread, so no acknowledgement is awaited meanwhile.
     @discardableResult

@@ -200,14 +200,19 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
-    /// Messages not yet consumed per assigned partition: the cached high watermark minus the
-    /// consumer's position. Non-blocking; partitions without both figures are left out.
+    /// Messages not yet handed to the caller per assigned partition: the cached high watermark
+    /// minus the consumer's position, plus the records fetched and still buffered here (up to
+    /// `bufferCapacity`; librdkafka counts those as consumed). Non-blocking; partitions without
+    /// both figures are left out.
     public func lag() throws -> [KafkaTopicPartition: Int64] {
         let partitions = try assignment()
         guard !partitions.isEmpty else { return [:] }
         let list = makePartitionList(partitions.map { ($0, nil) })
         defer { rd_kafka_topic_partition_list_destroy(list) }
         guard rd_kafka_position(client.handle, list) == RD_KAFKA_RESP_ERR_NO_ERROR else { return [:] }
+        let buffered = channel.bufferedCounts { event -> KafkaTopicPartition? in
+            if case .record(let r) = event { return r.topicPartition } else { return nil }
+        }
         var out: [KafkaTopicPartition: Int64] = [:]
         for i in 0..<Int(list.pointee.cnt) {
             let e = list.pointee.elems[i]
@@ -215,7 +220,8 @@ public final class KafkaConsumer: Sendable {
             guard rd_kafka_get_watermark_offsets(client.handle, e.topic, e.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
                   high >= 0 else { continue }
             let position = e.offset >= 0 ? e.offset : low
-            out[KafkaTopicPartition(topic: String(cString: e.topic), partition: e.partition)] = max(0, high - position)
+            let tp = KafkaTopicPartition(topic: String(cString: e.topic), partition: e.partition)
+            out[tp] = max(0, high - position) + Int64(buffered[tp] ?? 0)
         }
         return out
     }

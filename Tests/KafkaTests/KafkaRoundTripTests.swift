@@ -36,6 +36,29 @@ struct KafkaRoundTripTests {
         }
     }
 
+    @Test("lag counts the records fetched but not yet handed out")
+    func lagCountsBufferedRecords() async throws {
+        let topic = uniqueName("lag")
+        let kafka = try KafkaTestCluster(topics: [topic: 1])
+        let producer = try kafka.producer()
+        _ = try await producer.sendAll((0..<300).map { KafkaProducerMessage(topic: topic, key: "k", value: "m\($0)") })
+        try await producer.close()
+        let consumer = try kafka.consumer(group: uniqueName("g"), topics: [topic])
+        _ = try await collect(1, from: consumer)
+        // The poll thread fetches the rest into the consumer's buffer, which librdkafka counts as
+        // consumed; they are still the caller's backlog.
+        var lag: Int64 = -1
+        for _ in 0..<50 {
+            lag = try consumer.lag().values.reduce(0, +)
+            if lag == 299 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(lag == 299)
+        _ = try await collect(99, from: consumer)
+        #expect(try consumer.lag().values.reduce(0, +) == 200)
+        await consumer.close()
+    }
+
     @Test("delivery reports arrive in order, per message and per batch")
     func deliveryReports() async throws {
         let topic = uniqueName("dr")
