@@ -43,8 +43,8 @@ public struct HeadsTrainingConfiguration: Sendable {
     /// turns as given (`selectionWeight` is then unused). heads-5 on val, seeds 42 / 142 / 242:
     /// 0.844 / 0.833 / 0.836 against 0.835 / 0.834 / 0.831 when selected on all val turns.
     public var selectionTurns: HeadsSelectionTurns = .all
-    /// Train exactly this many epochs and keep the last, without scoring epochs on val: the refit
-    /// of `HeadsTrainer.refit`, where val is part of the training data. `nil`: early stopping.
+    /// Train exactly this many epochs and keep the last, without scoring epochs on val (as a refit
+    /// on train + val must: `plutchik train --refit`). `nil`: early stopping.
     public var fixedEpochs: Int?
 
     public init() {}
@@ -229,7 +229,7 @@ public enum HeadsTrainer {
                 adam.step(&net, grad, learningRate: cf.learningRate, weightDecay: cf.weightDecay)
             }
             if let fixed = cf.fixedEpochs {
-                progress(String(format: "epoch %3d/%d  loss %.4f  (refit: no selection)", epoch, fixed, epochLoss / Float(n)))
+                progress(String(format: "epoch %3d/%d  loss %.4f  (fixed epochs, no selection)", epoch, fixed, epochLoss / Float(n)))
                 if epoch == fixed { best = net; bestEpoch = epoch; bestReport = evaluate(net, x: xVal, xText: xValText, data: val) }
                 continue
             }

@@ -129,7 +129,9 @@ struct TrainCommand: ParsableCommand {
             if halfPrecision { heads = HeadsTrainer.storedInHalfPrecision(heads, val: valData) }
             return (heads, members.map(\.manifest.bestEpoch))
         }
-        var (trained, epochs) = fit(trainData, epochs: memberEpochs.isEmpty ? nil : memberEpochs, lexicalWeight: lexicalWeight)
+        let selection = fit(trainData, epochs: memberEpochs.isEmpty ? nil : memberEpochs, lexicalWeight: lexicalWeight)
+        var trained = selection.heads
+        let epochs = selection.epochs
         if refit {
             let all = trainData.appending(valData)
             printError("refit on train + val (\(all.turns.count) turns), member epochs \(epochs.map(String.init).joined(separator: ","))")

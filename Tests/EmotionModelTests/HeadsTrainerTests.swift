@@ -79,7 +79,7 @@ import Testing
         let fixed = HeadsTrainer.train(train: Self.data(96, seed: 1), val: val,
                                        provenance: HeadsProvenance(version: "t", trainingDataSHA256: "", validationDataSHA256: "", encoderSHA256: ""),
                                        configuration: cf) { lines.append($0) }
-        #expect(lines.count == best && lines.allSatisfy { $0.contains("refit: no selection") })
+        #expect(lines.count == best && lines.allSatisfy { $0.contains("fixed epochs, no selection") })
         #expect(fixed.manifest.bestEpoch == best)
         #expect(fixed.network.w1 == selected.network.w1 && fixed.network.w2 == selected.network.w2)
         #expect(fixed.network.b1 == selected.network.b1 && fixed.network.b2 == selected.network.b2)
