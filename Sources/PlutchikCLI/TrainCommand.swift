@@ -42,7 +42,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption,
             help: "Train each member for exactly this many epochs (layer-feature members, then plain ones) instead of early-stopping on val.")
     var memberEpochs: [Int] = []
-    @Option(name: .long, help: "With --member-epochs: the word channel's fusion weight (default: chosen on val).") var lexicalWeight: Float?
+    @Option(name: .long, help: "The word channel's fusion weight (default: chosen on val).") var lexicalWeight: Float?
     @Flag(name: .long, help: "After training as usual, train the same members again on train + val for the epochs selected, and ship those weights (the manifest's val figures stay the train-only fit's).")
     var refit = false
     @Option(name: .long, help: "With --refit: estimate the refit on val by K-fold cross-validation over val's dialogues (each fold scored by the recipe refit on train + the other folds; K more refits), noted in the manifest (0: none).")
