@@ -34,6 +34,14 @@ echo "$msg" | grep -q "cannot connect" && ! echo "$msg" | grep -q s3cret || { ec
 rm -f "$cfg"
 echo "config: ok"
 
+echo "== CLI: plutchik train --refit refuses train and val that share a dialogue" >&2
+cfg="$(mktemp)"
+printf '{"dialogue_id":"d1","turn_id":1,"speaker":"a","text":"hi","emotion":"joy","sarcasm_flag":false}\n' > "$cfg"
+if msg="$(.build/debug/plutchik train --train "$cfg" --val "$cfg" --out "$cfg.out" --refit 2>&1)"; then echo "overlap accepted" >&2; exit 1; fi
+echo "$msg" | grep -q "share dialogue ids (e.g. d1)" || { echo "overlap not named: $msg" >&2; exit 1; }
+rm -f "$cfg"
+echo "train: ok"
+
 echo "== deploy manifests" >&2; python3 Deploy/check-deploy.py
 
 echo "== CLI: plutchik demo and score; their output against the schemas" >&2

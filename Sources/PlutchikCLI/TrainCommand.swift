@@ -66,6 +66,9 @@ struct TrainCommand: ParsableCommand {
         _ = try logging.makeLogger(label: "plutchik.train")
         let trainURL = URL(fileURLWithPath: train), valURL = URL(fileURLWithPath: val)
         let trainTurns = try LabelledTurn.load(trainURL), valTurns = try LabelledTurn.load(valURL)
+        if refit, let shared = Set(trainTurns.map(\.dialogueID)).intersection(valTurns.map(\.dialogueID)).sorted().first {
+            throw ValidationError("--refit trains on train + val, but they share dialogue ids (e.g. \(shared)), whose turns would join one dialogue")
+        }
         let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, cacheDirectory: HeadsOptions.cacheDirectory)
         func data(_ turns: [LabelledTurn], _ name: String) throws -> HeadsTrainingData {
             let texts = turns.map(\.text)
