@@ -92,7 +92,9 @@ public struct HeadsTrainingData: Sendable {
 extension HeadsTrainingData {
     /// Both data sets' turns, `self`'s first (dialogue ids must not repeat across the two).
     public func appending(_ other: HeadsTrainingData) -> HeadsTrainingData {
-        HeadsTrainingData(turns: turns + other.turns, embeddings: embeddings + other.embeddings,
+        precondition(Set(turns.map(\.dialogueID)).isDisjoint(with: other.turns.map(\.dialogueID)),
+                     "appended data shares dialogue ids: their turns would join one dialogue")
+        return HeadsTrainingData(turns: turns + other.turns, embeddings: embeddings + other.embeddings,
                           textOnlyEmbeddings: textOnlyEmbeddings + other.textOnlyEmbeddings,
                           layerFeatures: layerFeatures + other.layerFeatures, textOnlyLayerFeatures: textOnlyLayerFeatures + other.textOnlyLayerFeatures)
     }
