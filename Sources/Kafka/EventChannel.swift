@@ -103,13 +103,16 @@ final class EventChannel<Element: Sendable>: @unchecked Sendable {
     /// Receives the next element, or nil after `timeout` with nothing received.
     /// Throws ``KafkaError/Code/closed`` once the channel is finished (or its failure, if any).
     func next(timeout: Duration) async throws -> Element? {
+        let deadline = ContinuousClock.now + timeout
         let token = UInt64.random(in: 1...UInt64.max)
+        // The timer may fire before the receive below registers as the waiter (a zero or short
+        // timeout on a busy machine); the receive then sees the deadline passed and does not wait.
         let timer = Task {
-            try await Task.sleep(for: timeout)
+            try await Task.sleep(until: deadline)
             self.cancelWaiter(token: token)
         }
         defer { timer.cancel() }
-        return try await receive(token: token, finishedIsError: true)
+        return try await receive(token: token, deadline: deadline, finishedIsError: true)
     }
 
     private var waiterToken: UInt64 = 0
@@ -124,10 +127,10 @@ final class EventChannel<Element: Sendable>: @unchecked Sendable {
 
     /// Receives the next element; also acknowledges every element received before.
     func next() async throws -> Element? {
-        try await receive(token: 0, finishedIsError: false)
+        try await receive(token: 0, deadline: nil, finishedIsError: false)
     }
 
-    private func receive(token: UInt64, finishedIsError: Bool) async throws -> Element? {
+    private func receive(token: UInt64, deadline: ContinuousClock.Instant?, finishedIsError: Bool) async throws -> Element? {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Element?, any Error>) in
                 condition.lock()
@@ -148,7 +151,7 @@ final class EventChannel<Element: Sendable>: @unchecked Sendable {
                     failure = nil
                     condition.unlock()
                     if let f { c.resume(throwing: f) } else { c.resume(returning: nil) }
-                } else if Task.isCancelled {
+                } else if Task.isCancelled || deadline.map({ ContinuousClock.now >= $0 }) == true {
                     condition.unlock()
                     c.resume(returning: nil)
                 } else {

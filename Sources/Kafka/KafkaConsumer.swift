@@ -155,19 +155,23 @@ public final class KafkaConsumer: Sendable {
 
     /// Stops fetching these partitions until ``resume(_:)``; for backpressure. A pause lasts while
     /// the partition stays assigned: one revoked and later assigned again starts unpaused.
+    /// The caller's pauses and the poll thread's flow control change librdkafka's one pause flag per
+    /// partition; each change is made under the lock together with the bookkeeping, so a resume
+    /// from one side can never undo a pause the other side has just recorded.
     public func pause(_ partitions: [KafkaTopicPartition]) throws {
-        state.withLock { $0.userPaused.formUnion(partitions) }
-        try pauseOrResume(partitions, pause: true)
+        try state.withLock { s in
+            s.userPaused.formUnion(partitions)
+            try pauseOrResume(partitions, pause: true)
+        }
     }
 
     /// Resumes fetching partitions paused with ``pause(_:)`` (unless the consumer is holding them
     /// back itself because the caller is behind; then they resume when it catches up).
     public func resume(_ partitions: [KafkaTopicPartition]) throws {
-        let now = state.withLock { s -> [KafkaTopicPartition] in
+        try state.withLock { s in
             s.userPaused.subtract(partitions)
-            return partitions.filter { !s.flowPaused.contains($0) }
+            try pauseOrResume(partitions.filter { !s.flowPaused.contains($0) }, pause: false)
         }
-        try pauseOrResume(now, pause: false)
     }
 
     /// Flow control, on the poll thread: the caller is behind, so stop fetching (but keep polling,
@@ -175,18 +179,16 @@ public final class KafkaConsumer: Sendable {
     private func applyFlowControl() {
         if channel.isFull {
             guard let assigned = try? assignment() else { return }
-            let newly = state.withLock { s -> [KafkaTopicPartition] in
-                let p = assigned.filter { !s.flowPaused.contains($0) && !s.userPaused.contains($0) }
-                s.flowPaused.formUnion(p)
-                return p
+            state.withLock { s in
+                let newly = assigned.filter { !s.flowPaused.contains($0) && !s.userPaused.contains($0) }
+                s.flowPaused.formUnion(newly)
+                try? pauseOrResume(newly, pause: true)
             }
-            try? pauseOrResume(newly, pause: true)
         } else if channel.isHalfEmpty {
-            let resumed = state.withLock { s -> [KafkaTopicPartition] in
-                defer { s.flowPaused.removeAll() }
-                return s.flowPaused.filter { !s.userPaused.contains($0) }
+            state.withLock { s in
+                try? pauseOrResume(s.flowPaused.filter { !s.userPaused.contains($0) }, pause: false)
+                s.flowPaused.removeAll()
             }
-            try? pauseOrResume(resumed, pause: false)
         }
     }
 

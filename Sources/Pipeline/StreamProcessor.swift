@@ -541,12 +541,15 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     /// absent database or broker holds the batch (and so the partitions) until it is back.
     private func retrying<T: Sendable>(_ what: String, _ body: @Sendable () async throws -> T) async throws -> T {
         var attempt = 0
+        var succeeded = false
         // However the retries end (also with an error that is not retried, such as a commit refused
         // because the partitions moved), the partitions paused for them are resumed.
-        defer { if attempt > 0 { recovered(what) } }
+        defer { if attempt > 0 { endRetries(what, succeeded: succeeded) } }
         while true {
             do {
-                return try await body()
+                let result = try await body()
+                succeeded = true
+                return result
             } catch let e as PostgresError where e.isRetriable {
                 attempt += 1
                 failed(what, "\(e)", attempt: attempt)
@@ -571,13 +574,15 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         ])
     }
 
-    private func recovered(_ what: String) {
+    /// Retries ended: resume what ``failed(_:_:attempt:)`` paused. An error that ended them is
+    /// the caller's to report.
+    private func endRetries(_ what: String, succeeded: Bool) {
         lastFailure = nil
         if !paused.isEmpty {
             try? consumer.resume(paused)
             paused = []
         }
-        logger.info("dependency recovered", metadata: ["pipeline.step": "\(what)"])
+        if succeeded { logger.info("dependency recovered", metadata: ["pipeline.step": "\(what)"]) }
     }
 
     private func backoff(_ attempt: Int) -> Duration {

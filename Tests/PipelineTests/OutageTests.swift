@@ -42,7 +42,8 @@ extension ProcessFaultTests {
         try await pg.start()
         conn = try PostgresConnection(url: pg.url)
         let c = conn
-        try await waitUntil("the same process to audit all \(turns.count) turns after the restart (log: \(p.logTail()))",
+        try await waitUntil("the same process to audit all \(turns.count) turns after the restart "
+                            + "(\((try? auditTotal(c, topic: topics.input)).map(String.init) ?? "?") audited; log: \(p.logTail()))",
                             timeout: .seconds(120), interval: .milliseconds(300)) {
             guard p.isRunning else { throw HarnessError("processor exited after the outage: \(p.logTail())") }
             return try auditTotal(c, topic: topics.input) >= turns.count
