@@ -18,7 +18,7 @@ let faultInput = generateDialogues(dialogues: 200, turns: 10, seed: faultSeed, b
 
 /// What the kill -9 and two-instance tests start from: a `plutchik broker` child with the topics,
 /// a fresh database, `faultInput` produced to the input topic, and the same input's run without
-/// faults (a fresh broker, group and database) started alongside. Stop `broker` when done.
+/// faults (a fresh broker, group and database) started alongside. Call `finish()` when done.
 struct FaultRun {
     let dir: URL
     let topics: PipelineTopics
@@ -38,6 +38,12 @@ struct FaultRun {
         reference = Task { try await ReferenceRuns.shared.results(for: turns, key: "seed-\(faultSeed)") }
         ids = eventIDs(try await produceTurns(turns, bootstrap: broker.bootstrap, topic: topics.input), topic: topics.input)
     }
+
+    /// Stops the broker and removes the scratch directory (after the test's processors have stopped).
+    func finish() {
+        broker.child.stop()
+        try? FileManager.default.removeItem(at: dir)
+    }
 }
 
 /// Tests that run `plutchik broker` and `plutchik run` as child processes with the real model.
@@ -49,7 +55,7 @@ struct ProcessFaultTests {
     func killNine() async throws {
         let started = ContinuousClock.now
         let run = try await FaultRun("crash")
-        defer { run.broker.child.stop() }
+        defer { run.finish() }
         let (dir, topics, broker, db, turns, ids, reference) = (run.dir, run.topics, run.broker, run.db, run.turns, run.ids, run.reference)
         #expect(Set(ids).count == turns.count)
 
@@ -131,7 +137,7 @@ struct ProcessFaultTests {
     func twoInstances() async throws {
         let started = ContinuousClock.now
         let run = try await FaultRun("pair")
-        defer { run.broker.child.stop() }
+        defer { run.finish() }
         let (dir, topics, broker, db, turns, ids, reference) = (run.dir, run.topics, run.broker, run.db, run.turns, run.ids, run.reference)
         let conn = try PostgresConnection(url: db)
 

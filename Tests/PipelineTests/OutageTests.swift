@@ -10,6 +10,7 @@ extension ProcessFaultTests {
     func databaseOutage() async throws {
         let started = ContinuousClock.now
         let dir = try makeScratchDirectory("plutchik-pgdown")
+        defer { try? FileManager.default.removeItem(at: dir) }
         let topics = PipelineTopics("pgdown")
         let broker = try await BrokerChild(topics: topics.all, partitions: 6, directory: dir)
         defer { broker.child.stop() }

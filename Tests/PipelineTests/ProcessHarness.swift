@@ -132,7 +132,8 @@ final class ChildProcess: @unchecked Sendable {
     }
 }
 
-/// A scratch directory per test, removed by `cleanup()`.
+/// A scratch directory per test, for the child processes' logs; the test removes it when done
+/// (its failure messages carry the log tails).
 func makeScratchDirectory(_ prefix: String) throws -> URL {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UInt32.random(in: 0...UInt32.max))")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -480,6 +481,7 @@ actor ReferenceRuns {
 
     private static func run(_ turns: [GeneratedTurn]) async throws -> RunResults {
         let dir = try makeScratchDirectory("plutchik-ref")
+        defer { try? FileManager.default.removeItem(at: dir) }
         let topics = PipelineTopics("ref")
         let broker = try await BrokerChild(topics: topics.all, partitions: 6, directory: dir)
         defer { broker.child.stop() }
