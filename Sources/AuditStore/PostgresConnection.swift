@@ -10,9 +10,10 @@ public final class PostgresConnection: @unchecked Sendable {
     /// The URL with any password replaced by `***`, for logs and errors.
     public let redactedURL: String
 
-    /// Connects to a `postgresql://` URL or a libpq keyword/value string. TLS follows the URL's `sslmode`.
+    /// Connects to a `postgresql://` URL or a libpq keyword/value string. TLS follows the URL's `sslmode`;
+    /// timeouts the URL leaves out come from ``defaultSettings``.
     public init(url: String) throws {
-        conninfo = url
+        conninfo = Self.withDefaultSettings(url)
         redactedURL = Self.redact(url)
         queue = DispatchQueue(label: "postgres.connection")
         try connect()
@@ -117,6 +118,33 @@ public final class PostgresConnection: @unchecked Sendable {
         throw PostgresError(broken ? .connection : .query,
                             "\(message.trimmingCharacters(in: .whitespacesAndNewlines)) [in: \(firstLine.prefix(80))]",
                             sqlState: state, isRetriable: broken || PostgresError.retriable(sqlState: state))
+    }
+
+    /// libpq settings added where the URL does not give them. A server that does not answer, or a
+    /// connection that died silently (a network partition), then fails within about a minute, and
+    /// the caller's retries take over, instead of blocking for as long as the kernel's TCP defaults
+    /// allow (hours).
+    static let defaultSettings: KeyValuePairs<String, String> = [
+        "connect_timeout": "10", "keepalives_idle": "30", "keepalives_interval": "10", "keepalives_count": "3",
+        "tcp_user_timeout": "60000",
+    ]
+
+    /// `url` with the ``defaultSettings`` it does not set: as query parameters of a URL, or as
+    /// `key=value` pairs of a keyword/value string.
+    static func withDefaultSettings(_ url: String) -> String {
+        let isURL = url.hasPrefix("postgresql://") || url.hasPrefix("postgres://")
+        let query = isURL ? url.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? "" : ""
+        var out = url
+        for (key, value) in defaultSettings {
+            if isURL {
+                guard !query.split(separator: "&").contains(where: { $0.hasPrefix(key + "=") }) else { continue }
+                out += (out.contains("?") ? "&" : "?") + "\(key)=\(value)"
+            } else {
+                guard url.range(of: "(^|\\s)\(key)\\s*=", options: .regularExpression) == nil else { continue }
+                out += (out.isEmpty ? "" : " ") + "\(key)=\(value)"
+            }
+        }
+        return out
     }
 
     /// Replaces the password in a URL (`postgresql://user:secret@host`) or keyword string (`password=secret`).
