@@ -34,6 +34,10 @@ public struct PipelineConfiguration: Sendable {
     /// The first retry delay; doubles per attempt, with jitter.
     public var retryBackoff: Duration = .milliseconds(200)
 
+    /// How long the processor may have records waiting without finishing a batch before
+    /// ``StreamProcessor/health()`` reports it stalled (retries on a failed dependency excepted).
+    public var stallTimeout: Duration = .seconds(120)
+
     /// Keep every turn's consume-to-acknowledgement latency in ``StreamProcessor/Stats`` (benchmarks only).
     public var recordLatencies = false
 

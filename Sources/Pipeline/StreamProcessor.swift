@@ -35,6 +35,8 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     private var lastPrune: ContinuousClock.Instant?
     /// The previous batch's publish, audit and commit, running while the next batch is analyzed.
     private var inFlight: Task<Void, any Error>?
+    private var progress: ProgressWatch
+    private var stallLogged = false
     private let metrics = PipelineMetrics()
     /// Counters for the progress line and tests.
     public private(set) var stats = Stats()
@@ -61,6 +63,7 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         self.writer = writer
         self.logger = logger
         dialogues = DialogueStore(maxDialogues: configuration.maxLiveDialogues, idleTTL: configuration.windowIdle)
+        progress = ProgressWatch(limit: configuration.stallTimeout)
     }
 
     /// Whether this instance is ready for traffic: it holds partitions, their state is loaded, and
@@ -76,6 +79,22 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     public func readiness() -> Readiness {
         Readiness(ready: !assigned.isEmpty && lastFailure == nil, assignedPartitions: assigned.count,
                   liveDialogues: dialogues.count, failure: lastFailure)
+    }
+
+    /// Nil while the processor makes progress; otherwise how long it has had records waiting without
+    /// finishing a batch, once that exceeds ``PipelineConfiguration/stallTimeout`` (waiting on a
+    /// failed dependency does not count). `/healthz` fails then, so an orchestrator restarts the
+    /// instance and its uncommitted records are read again.
+    public func stall() -> Duration? {
+        guard lastFailure == nil, let d = progress.stalled() else {
+            stallLogged = false
+            return nil
+        }
+        if !stallLogged {
+            stallLogged = true
+            logger.error("processor stalled: records waiting and no batch finished", metadata: ["stall.seconds": "\(Int(d / .seconds(1)))"])
+        }
+        return d
     }
 
     /// Runs until graceful shutdown: then stops fetching, finishes the in-flight batch, flushes,
@@ -115,6 +134,7 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         let lag = (try? consumer.lag()) ?? [:]
         for (tp, n) in lag { metrics.lag(tp).record(n) }
         let backlog = lag.values.reduce(0, +)
+        progress.lagRead(Int(backlog))
         let budget = configuration.batchInferenceBudget / .seconds(1)
         let size = backlog > Int64(4 * configuration.maxBatchSize)
             ? configuration.maxBatchSize
@@ -128,6 +148,7 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
             switch event {
             case .record(let r):
                 batch.append(r)
+                progress.taken(1)
                 if configuration.recordLatencies { receivedAt.append(.now) }
                 if deadline == nil { deadline = .now + configuration.maxBatchWait }
             case .partitionsAssigned(let ps):
@@ -141,6 +162,7 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
                     // idempotent and replays re-publish the audited events.
                     let lost = Set(ps)
                     let keep = batch.indices.filter { !lost.contains(batch[$0].topicPartition) }
+                    progress.dropped(batch.count - keep.count)
                     if configuration.recordLatencies && receivedAt.count == batch.count { receivedAt = keep.map { receivedAt[$0] } }
                     batch = keep.map { batch[$0] }
                     logger.warning("partitions lost; their uncommitted records are left to the next owner",
@@ -403,6 +425,7 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         metrics.escalations.increment(by: Int64(alerts))
         metrics.batchSize.record(records.count)
         metrics.batchLatency.record(duration: ContinuousClock.now - b.started)
+        progress.finished(records.count)
         stats.batches += 1
         stats.turns += records.count
         stats.events += b.analyzed.count

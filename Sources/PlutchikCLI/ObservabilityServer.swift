@@ -21,18 +21,22 @@ enum MetricsBootstrap {
     static func bootstrap() { _ = once }
 }
 
-/// `/metrics` (Prometheus text format), `/healthz` (the process is alive) and `/readyz` (it holds
-/// partitions, their state is loaded, and its database and broker answer).
-func makeObservabilityServer(port: Int, logger: Logger, readiness: @escaping @Sendable () async -> StreamProcessor<ModelAnalyzer>.Readiness) -> some Service {
+/// `/metrics` (Prometheus text format), `/healthz` (the process is alive and not stalled) and
+/// `/readyz` (it holds partitions, their state is loaded, and its database and broker answer).
+func makeObservabilityServer(port: Int, logger: Logger, processor: StreamProcessor<ModelAnalyzer>) -> some Service {
     let router = Router()
     router.get("metrics") { _, _ -> Response in
         let body = MetricsBootstrap.registry.emitToBuffer()
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                         body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
-    router.get("healthz") { _, _ in "ok\n" }
+    router.get("healthz") { _, _ -> Response in
+        guard let d = await processor.stall() else { return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
+        let text = "stalled: records waiting and no batch finished for \(Int(d / .seconds(1))) s\n"
+        return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
     router.get("readyz") { _, _ -> Response in
-        let r = await readiness()
+        let r = await processor.readiness()
         let text = "\(r.ready ? "ready" : "not ready"): \(r.assignedPartitions) partitions, \(r.liveDialogues) live dialogues\(r.failure.map { ", last failure: \($0)" } ?? "")\n"
         return Response(status: r.ready ? .ok : .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: text)))
     }

@@ -31,7 +31,7 @@ struct RunCommand: AsyncParsableCommand {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: processor)]
         let port = metricsPort ?? Settings.environment["PLUTCHIK_METRICS_PORT"].flatMap { Int($0) } ?? 9464
         if port > 0 {
-            services.append(.init(service: makeObservabilityServer(port: port, logger: logger) { await processor.readiness() }))
+            services.append(.init(service: makeObservabilityServer(port: port, logger: logger, processor: processor)))
         }
         let group = ServiceGroup(configuration: .init(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
