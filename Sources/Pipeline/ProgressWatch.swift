@@ -3,7 +3,8 @@
 /// There is work while records are in hand (taken into a batch and not yet finished) or the
 /// consumer's lag, last read at the start of a batch, is positive. The processor is stalled when
 /// it has had work for longer than `limit` without finishing a batch. Waiting on a failed
-/// dependency is not a stall: the processor reports that itself, and a restart would not help.
+/// dependency is not a stall: the processor reports that itself, and a restart would not help;
+/// the clock restarts when the dependency is back.
 struct ProgressWatch: Sendable {
     let limit: Duration
     /// When the last batch finished, or when work appeared after a time without any.
@@ -37,6 +38,11 @@ struct ProgressWatch: Sendable {
     /// A batch of `count` records finished.
     mutating func finished(_ count: Int, at now: ContinuousClock.Instant = .now) {
         held = max(0, held - count)
+        since = now
+    }
+
+    /// A dependency came back after failing: the wait for it was not a stall, so the clock restarts.
+    mutating func dependencyRecovered(at now: ContinuousClock.Instant = .now) {
         since = now
     }
 

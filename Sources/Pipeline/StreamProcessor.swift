@@ -601,6 +601,7 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     /// the caller's to report.
     private func endRetries(_ what: String, succeeded: Bool) {
         lastFailure = nil
+        progress.dependencyRecovered()
         if !paused.isEmpty {
             try? consumer.resume(paused)
             paused = []

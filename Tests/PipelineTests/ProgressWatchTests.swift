@@ -15,14 +15,19 @@ struct ProgressWatchTests {
         w.lagRead(50, at: t0 + .seconds(100))
         #expect(w.stalled(at: t0 + .seconds(105)) == nil)
         #expect(w.stalled(at: t0 + .seconds(111)) == .seconds(11))
-        // A finished batch restarts the clock; nothing else does while work remains.
+        // A finished batch restarts the clock; while work remains only a recovered dependency also does.
         w.taken(32, at: t0 + .seconds(111))
         w.finished(32, at: t0 + .seconds(112))
         w.lagRead(18, at: t0 + .seconds(112))
         #expect(w.stalled(at: t0 + .seconds(121)) == nil)
         #expect(w.stalled(at: t0 + .seconds(130)) == .seconds(18))
+        // A dependency was down from 130 s to 200 s (the processor does not ask then); once it is
+        // back, the wait does not count.
+        w.dependencyRecovered(at: t0 + .seconds(200))
+        #expect(w.stalled(at: t0 + .seconds(201)) == nil)
+        #expect(w.stalled(at: t0 + .seconds(211)) == .seconds(11))
         // Caught up: idle again.
-        w.lagRead(0, at: t0 + .seconds(130))
+        w.lagRead(0, at: t0 + .seconds(211))
         #expect(w.stalled(at: t0 + .seconds(500)) == nil)
     }
 
