@@ -20,6 +20,9 @@ swift build --build-tests >/dev/null  # fail here if the build failed
 echo "== CLI: plutchik broker, kcat, SIGTERM" >&2
 Deploy/check-broker.sh .build/debug/plutchik
 
+echo "== CLI: plutchik run's /readyz, /healthz and /metrics" >&2
+DATABASE_URL="$PLUTCHIK_TEST_DATABASE_URL" Deploy/check-endpoints.sh .build/debug/plutchik
+
 echo "== CLI: plutchik smoke" >&2
 .build/debug/plutchik smoke --messages 500 --log-level warning
 
