@@ -603,7 +603,7 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         lastFailure = nil
         progress.dependencyRecovered()
         if !paused.isEmpty {
-            try? consumer.resume(paused)
+            consumer.resume(paused)
             paused = []
         }
         if succeeded { logger.info("dependency recovered", metadata: ["pipeline.step": "\(what)"]) }
