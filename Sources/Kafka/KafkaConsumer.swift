@@ -324,7 +324,8 @@ public final class KafkaConsumer: Sendable {
     /// Runs inside librdkafka's poll on the poll thread.
     private func rebalance(_ err: rd_kafka_resp_err_t, _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
         let rk = client.handle
-        let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+        // NULL on error (seen in CI during a close), which is not the cooperative protocol.
+        let cooperative = rd_kafka_rebalance_protocol(rk).map { String(cString: $0) } == "COOPERATIVE"
         let list = readPartitionList(partitions)
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
