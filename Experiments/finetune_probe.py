@@ -3,8 +3,9 @@
 Trains a linear 32-way head over the mean-pooled output of all-MiniLM-L6-v2 on the Plutchik
 train split with every emoji removed, and prints val macro-F1 after each epoch. The top
 `--layers` encoder layers are trained too: fully (`--rank 0`) or through rank-`--rank` LoRA
-deltas on their six matrices. Single turns, no dialogue context, so it measures what the
-encoder's fine-tuning is worth, not what the shipped heads score.
+deltas on their six matrices. Single turns, unless `--context` gives the head the previous
+turn's frozen embedding and a speaker-change flag; so it measures what the encoder's fine-tuning
+is worth, not what the shipped heads score.
 
     python3 -m venv /tmp/venv && /tmp/venv/bin/pip install jax tokenizers safetensors scikit-learn
     /tmp/venv/bin/python Experiments/finetune_probe.py --layers 6 --rank 0 --lr 4e-5 --epochs 9
@@ -28,6 +29,8 @@ ap.add_argument("--lr", type=float, default=5e-5, help="learning rate of the enc
 ap.add_argument("--head-lr", type=float, default=1e-3)
 ap.add_argument("--epochs", type=int, default=12)
 ap.add_argument("--seed", type=int, default=0)
+ap.add_argument("--context", action="store_true",
+                help="the head also reads the previous turn's frozen embedding and a speaker-change flag")
 args = ap.parse_args()
 
 
@@ -90,26 +93,39 @@ def layer(p, x, mask):  # x (B, T, C), mask (B, T)
 
 
 FROZEN = 6 - args.layers
+CONTEXT = 385 if args.context else 0
 
 
-@jax.jit
-def frozen_part(ids, mask):
+def encode(ids, mask, layers):  # ids (B, T) -> (B, T, C)
     x = jnp.array(W["embeddings.word_embeddings.weight"])[ids]
     x = x + W["embeddings.position_embeddings.weight"][: ids.shape[1]] + W["embeddings.token_type_embeddings.weight"][0]
     x = layer_norm(x, W["embeddings.LayerNorm.weight"], W["embeddings.LayerNorm.bias"])
-    for n in range(FROZEN):
+    for n in range(layers):
         x = layer(LAYERS[n], x, mask)
     return x
 
 
+frozen_part = jax.jit(lambda ids, mask: encode(ids, mask, FROZEN))
+frozen_pooled = jax.jit(lambda ids, mask: (encode(ids, mask, 6) * mask[..., None]).sum(1) / mask.sum(1, keepdims=True))
+
+
 def cache(rows):
+    """The frozen layers' output (N, T, C), its mask (N, T) and the context features (N, CONTEXT)."""
     ids = [tok.encode(strip(r["text"])).ids for r in rows]
     X = np.zeros((len(ids), max(map(len, ids))), np.int32)
     M = np.zeros(X.shape, np.float32)
     for n, s in enumerate(ids):
         X[n, : len(s)], M[n, : len(s)] = s, 1
-    H = np.concatenate([np.array(frozen_part(X[s : s + 64], M[s : s + 64])) for s in range(0, len(X), 64)])
-    return H, M
+    batches = lambda f: np.concatenate([np.array(f(X[s : s + 64], M[s : s + 64])) for s in range(0, len(X), 64)])
+    H = batches(frozen_part)
+    context = np.zeros((len(rows), CONTEXT), np.float32)
+    if args.context:
+        pooled = batches(frozen_pooled)
+        for n in range(1, len(rows)):
+            if rows[n]["dialogue_id"] == rows[n - 1]["dialogue_id"]:
+                context[n, :384] = pooled[n - 1]
+                context[n, 384] = float(rows[n]["speaker"] != rows[n - 1]["speaker"])
+    return H, M, context
 
 
 # --- the probe ---------------------------------------------------------------------------
@@ -125,10 +141,11 @@ def trained_layer(P, n):
     return base | {k: base[k] + scale * (B @ A) for k, (A, B) in P["lora"][n].items()}
 
 
-def logits(P, h, mask, key=None):  # h (B, T, C) -> (B, 32)
+def logits(P, h, mask, context, key=None):  # h (B, T, C), context (B, CONTEXT) -> (B, 32)
     for n in range(args.layers):
         h = layer(trained_layer(P, n), h, mask)
     pooled = (h * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+    pooled = jnp.concatenate([pooled, context], 1)
     if key is not None:
         pooled = pooled * jax.random.bernoulli(key, 0.9, pooled.shape) / 0.9
     return pooled @ P["W"] + P["b"]
@@ -138,8 +155,8 @@ counts = np.bincount(y_train, minlength=len(classes))
 class_weight = jnp.array(len(y_train) / (len(classes) * np.maximum(counts, 1)), jnp.float32)
 
 
-def loss(P, h, mask, y, key):
-    nll = -jax.nn.log_softmax(logits(P, h, mask, key))[jnp.arange(len(y)), y]
+def loss(P, h, mask, context, y, key):
+    nll = -jax.nn.log_softmax(logits(P, h, mask, context, key))[jnp.arange(len(y)), y]
     return (nll * class_weight[y]).sum() / class_weight[y].sum()
 
 
@@ -151,7 +168,7 @@ def lora(w):
 P = dict(
     layers=[LAYERS[FROZEN + n] for n in range(args.layers)] if args.rank == 0 else [],
     lora=[{k: lora(LAYERS[0][k]) for k in NAMES} for _ in range(args.layers)] if args.rank else [],
-    W=jnp.array(rng.normal(0, 0.02, (384, len(classes))), jnp.float32),
+    W=jnp.array(rng.normal(0, 0.02, (384 + CONTEXT, len(classes))), jnp.float32),
     b=jnp.zeros(len(classes)),
 )
 LR = dict(layers=jax.tree.map(lambda _: args.lr, P["layers"]), lora=jax.tree.map(lambda _: args.lr, P["lora"]),
@@ -161,8 +178,8 @@ DECAY = jax.tree.map(lambda lr: 0.0, LR) | dict(layers=jax.tree.map(lambda _: 0.
 
 
 @jax.jit
-def step(P, m, v, t, h, mask, y, key):  # AdamW; weight decay 0.01 on the encoder's parameters
-    value, g = jax.value_and_grad(loss)(P, h, mask, y, key)
+def step(P, m, v, t, h, mask, context, y, key):  # AdamW; weight decay 0.01 on the encoder's parameters
+    value, g = jax.value_and_grad(loss)(P, h, mask, context, y, key)
     m = jax.tree.map(lambda a, b: 0.9 * a + 0.1 * b, m, g)
     v = jax.tree.map(lambda a, b: 0.999 * a + 0.001 * b * b, v, g)
     update = lambda p, a, b, lr, decay: p - lr * (a / (1 - 0.9**t) / (jnp.sqrt(b / (1 - 0.999**t)) + 1e-8) + decay * p)
@@ -171,8 +188,8 @@ def step(P, m, v, t, h, mask, y, key):  # AdamW; weight decay 0.01 on the encode
 
 predict = jax.jit(logits)
 start = time.time()
-H_train, M_train = cache(train)
-H_val, M_val = cache(val)
+H_train, M_train, C_train = cache(train)
+H_val, M_val, C_val = cache(val)
 m, v = jax.tree.map(jnp.zeros_like, P), jax.tree.map(jnp.zeros_like, P)
 key, t = jax.random.PRNGKey(args.seed), 0
 for epoch in range(args.epochs):
@@ -182,9 +199,9 @@ for epoch in range(args.epochs):
         T = int(M_train[idx].sum(1).max())
         key, k = jax.random.split(key)
         t += 1
-        P, m, v, value = step(P, m, v, t, H_train[idx, :T], M_train[idx, :T], y_train[idx], k)
+        P, m, v, value = step(P, m, v, t, H_train[idx, :T], M_train[idx, :T], C_train[idx], y_train[idx], k)
         total += float(value)
-    pred = np.concatenate([np.array(predict(P, H_val[s : s + 64], M_val[s : s + 64])).argmax(1)
+    pred = np.concatenate([np.array(predict(P, H_val[s : s + 64], M_val[s : s + 64], C_val[s : s + 64])).argmax(1)
                            for s in range(0, len(y_val), 64)])
     print(json.dumps(dict(epoch=epoch + 1, train_loss=round(total, 2), val_macro_f1=round(f1_score(y_val, pred, average="macro"), 4),
                           val_accuracy=round(float((pred == y_val).mean()), 4), seconds=round(time.time() - start))), flush=True)
