@@ -11,7 +11,12 @@ echo "== PostgreSQL on loopback" >&2
 pgdir="$(mktemp -d -u /tmp/plutchik-test-pg.XXXXXX)"
 PLUTCHIK_TEST_DATABASE_URL="$(Deploy/postgres.sh start "$pgdir")"
 export PLUTCHIK_TEST_DATABASE_URL
-trap 'Deploy/postgres.sh stop "$pgdir"' EXIT
+cleanup() {
+  # A test process that crashes leaves the plutchik children it started (broker, run) running.
+  pkill -KILL -f "^$PWD/\.build/.*/plutchik " || true
+  Deploy/postgres.sh stop "$pgdir"
+}
+trap cleanup EXIT
 
 echo "== build" >&2
 swift build --build-tests 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Wrapping|Write|Linking)' || true

@@ -32,18 +32,29 @@ public final class KafkaMockCluster: @unchecked Sendable {
         }
     }
 
-    /// Takes broker `id` (1-based) down: its connections drop and new ones are refused, but its
-    /// data and the group's committed offsets stay. For outage tests.
-    public func setBrokerDown(_ id: Int32 = 1) throws {
-        let err = rd_kafka_mock_broker_set_down(cluster, id)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: err, "take mock broker \(id) down") }
+    /// Starts an outage of the whole cluster: from now on every request is answered by closing
+    /// its connection, so clients see their connections drop and every reconnect fail, while
+    /// the data and the groups' committed offsets stay. For outage tests; ends with ``endOutage()``.
+    ///
+    /// librdkafka's `rd_kafka_mock_broker_set_down` is not used: it closes and re-binds the
+    /// broker's listener, and 2.0.2 aborts the whole process when that re-bind fails, which
+    /// happened once in CI with other tests' sockets busy beside it.
+    public func beginOutage() {
+        // One closed connection per request; 1,000 per request type outlast any reconnect
+        // backoff over a test's outage.
+        let drops = [rd_kafka_resp_err_t](repeating: RD_KAFKA_RESP_ERR__TRANSPORT, count: 1000)
+        for apiKey in Self.apiKeys {
+            rd_kafka_mock_push_request_errors_array(cluster, apiKey, drops.count, drops)
+        }
     }
 
-    /// Brings broker `id` back after ``setBrokerDown(_:)``.
-    public func setBrokerUp(_ id: Int32 = 1) throws {
-        let err = rd_kafka_mock_broker_set_up(cluster, id)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: err, "bring mock broker \(id) up") }
+    /// Ends an outage begun by ``beginOutage()``: requests are served again.
+    public func endOutage() {
+        for apiKey in Self.apiKeys { rd_kafka_mock_clear_request_errors(cluster, apiKey) }
     }
+
+    /// Every Kafka request type librdkafka 2.0 knows (ApiVersions is 18, the highest is below 70).
+    private static let apiKeys: ClosedRange<Int16> = 0...69
 
     deinit {
         rd_kafka_mock_cluster_destroy(cluster)
