@@ -12,10 +12,14 @@ public final class AuditWriter: Sendable {
         public var url: String
         /// Store the SHA-256 of each text instead of the text (PII option).
         public var hashTexts: Bool = false
+        /// Longest wait for the server on any call but ``AuditWriter/migrate(directory:)``; past it
+        /// the connection is dropped and the call fails as retriable. `nil` waits for ever.
+        public var operationTimeout: Duration? = .seconds(60)
 
-        public init(url: String, hashTexts: Bool = false) {
+        public init(url: String, hashTexts: Bool = false, operationTimeout: Duration? = .seconds(60)) {
             self.url = url
             self.hashTexts = hashTexts
+            self.operationTimeout = operationTimeout
         }
     }
 
@@ -34,18 +38,24 @@ public final class AuditWriter: Sendable {
     /// Applies the migrations in `directory`; returns the versions applied now.
     @discardableResult
     public func migrate(directory: URL) async throws -> [String] {
-        try await connection.run { try SchemaMigrator(directory: directory).migrate($0) }
+        // No timeout: a migration may rewrite a large table.
+        try await connection.run(timeout: nil) { try SchemaMigrator(directory: directory).migrate($0) }
+    }
+
+    /// Runs `body` on the connection, bounded by the configured ``Configuration/operationTimeout``.
+    private func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+        try await connection.run(timeout: configuration.operationTimeout, body)
     }
 
     /// Checks the server answers.
     public func ping() async throws {
-        _ = try await connection.run { try $0.query("SELECT 1") }
+        _ = try await run { try $0.query("SELECT 1") }
     }
 
     /// Writes one batch in one transaction. Idempotent.
     public func write(_ batch: AuditBatch) async throws {
         let hash = configuration.hashTexts
-        try await connection.run { c in
+        try await run { c in
             try c.execute("BEGIN")
             do {
                 try Self.write(batch, hashTexts: hash, on: c)
@@ -147,7 +157,7 @@ public final class AuditWriter: Sendable {
         let ps = partitions.keys.sorted()
         let parts = "{" + ps.map(String.init).joined(separator: ",") + "}"
         let committed = "{" + ps.map { String(partitions[$0].flatMap { $0 } ?? -1) }.joined(separator: ",") + "}"
-        return try await connection.run { c in
+        return try await run { c in
             try c.query("""
                 WITH p AS (SELECT * FROM unnest($2::int[], $3::bigint[]) AS t(part, committed)),
                 marks AS (SELECT source_partition AS part, max(last_turn_at) AS mark FROM dialogue_state
@@ -166,7 +176,7 @@ public final class AuditWriter: Sendable {
     public func loadStates(topic: String, dialogueIDs: [String]) async throws -> [DialogueStateRow] {
         guard !dialogueIDs.isEmpty else { return [] }
         let ids = String(decoding: try JSONEncoder().encode(dialogueIDs), as: UTF8.self)
-        return try await connection.run { c in
+        return try await run { c in
             try c.query("""
                 SELECT dialogue_id, source_partition, last_offset, encode(state, 'hex'), extract(epoch FROM last_turn_at)::float8
                 FROM dialogue_state
@@ -185,7 +195,7 @@ public final class AuditWriter: Sendable {
     /// Deletes the state of dialogues not written for `age` seconds; returns how many.
     @discardableResult
     public func pruneStates(olderThan age: TimeInterval) async throws -> Int {
-        try await connection.run { c in
+        try await run { c in
             let rows = try c.query("""
                 WITH gone AS (DELETE FROM dialogue_state WHERE updated_at < now() - make_interval(secs => $1::float8) RETURNING 1)
                 SELECT count(*) FROM gone
@@ -198,7 +208,7 @@ public final class AuditWriter: Sendable {
     public func loadEvents(topic: String, partition: Int32, offsets: [Int64]) async throws -> [Int64: String] {
         guard !offsets.isEmpty else { return [:] }
         let list = "{" + offsets.map(String.init).joined(separator: ",") + "}"
-        return try await connection.run { c in
+        return try await run { c in
             let rows = try c.query("""
                 SELECT source_offset, event::text FROM emotion_audit
                 WHERE source_topic = $1 AND source_partition = $2 AND source_offset = ANY($3::bigint[])
@@ -211,7 +221,7 @@ public final class AuditWriter: Sendable {
 
     /// Runs a read-only query and returns text rows; for tests and tools.
     public func query(_ sql: String, _ parameters: [String?] = []) async throws -> [[String?]] {
-        try await connection.run { try $0.query(sql, parameters) }
+        try await run { try $0.query(sql, parameters) }
     }
 }
 

@@ -1,12 +1,14 @@
 import CLibPQ
 import Foundation
+import Synchronization
 
-/// One libpq connection. Every call blocks; ``run(_:)`` runs a closure on the connection's own
-/// serial queue so async callers never block Swift's cooperative pool.
+/// One libpq connection. Every call blocks; ``run(timeout:_:)`` runs a closure on the
+/// connection's own serial queue so async callers never block Swift's cooperative pool.
 public final class PostgresConnection: @unchecked Sendable {
     private var conn: OpaquePointer?
     private let conninfo: String
     private let queue: DispatchQueue
+    private let watch = Mutex(Watch())
     /// The URL with any password replaced by `***`, for logs and errors.
     public let redactedURL: String
 
@@ -24,13 +26,60 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// Runs `body` on the connection's queue.
-    public func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+    ///
+    /// With a `timeout`, a `body` still running when it expires has its connection's socket shut
+    /// down, so the libpq call it is blocked in fails at once, and `run` throws a retriable
+    /// ``PostgresError/Code/connection`` error; the next call reconnects. That covers a server that
+    /// keeps its connections open but stops answering (stopped, or stuck on storage), which
+    /// libpq's own timeouts do not see: the server's kernel still acknowledges every packet.
+    public func run<T: Sendable>(timeout: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try body(self) }) }
+            queue.async {
+                self.startWatch(timeout)
+                let result = Result { try body(self) }
+                let timedOut = self.watch.withLock { w in
+                    defer { w.running = false; w.timedOut = false }
+                    return w.timedOut
+                }
+                guard timedOut, let timeout else { return continuation.resume(with: result) }
+                var cause: (any Error)?
+                if case .failure(let e) = result { cause = e }
+                continuation.resume(throwing: PostgresError(
+                    .connection, "\(self.redactedURL) did not answer within \(timeout); the connection was dropped",
+                    isRetriable: true, cause: cause))
+            }
+        }
+    }
+
+    /// The socket of the open connection and the operation in flight, shared with the operation's
+    /// watchdog, which runs on another thread.
+    private struct Watch {
+        var socket: Int32 = -1
+        var operation: UInt64 = 0
+        var running = false
+        var timedOut = false
+    }
+
+    private func startWatch(_ timeout: Duration?) {
+        let operation = watch.withLock { w in
+            w.operation &+= 1
+            w.running = true
+            return w.operation
+        }
+        guard let timeout else { return }
+        let (seconds, attoseconds) = timeout.components
+        let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { [weak self] in
+            self?.watch.withLock { w in
+                guard w.running, w.operation == operation, w.socket >= 0 else { return }
+                w.timedOut = true
+                _ = shutdown(w.socket, Int32(SHUT_RDWR))
+            }
         }
     }
 
     private func connect() throws {
+        watch.withLock { $0.socket = -1 }  // before PQfinish closes it: the descriptor may be reused
         if let conn { PQfinish(conn) }
         conn = PQconnectdb(conninfo)
         guard let conn, PQstatus(conn) == CONNECTION_OK else {
@@ -38,6 +87,8 @@ public final class PostgresConnection: @unchecked Sendable {
             throw PostgresError(.connection, "cannot connect to \(redactedURL): \(message.trimmingCharacters(in: .whitespacesAndNewlines))",
                                 isRetriable: true)
         }
+        let socket = PQsocket(conn)
+        watch.withLock { $0.socket = socket }
         _ = PQsetClientEncoding(conn, "UTF8")
         // Server notices ("relation already exists, skipping") are not for the user's terminal.
         PQclear(PQexec(conn, "SET client_min_messages TO warning"))

@@ -32,6 +32,8 @@ struct PipelineOptions: ParsableArguments {
     @Option(help: "Longest accepted text, in characters.") var maxTextLength = 5000
     @Option(help: "Delete the stored state of dialogues not written for this many hours (0 keeps it forever).")
     var stateRetentionHours: Double = 168
+    @Option(help: "Longest wait for PostgreSQL to answer a write or read, in seconds; past it the connection is dropped and the call retried (0 waits for ever).")
+    var databaseTimeoutSeconds: Double = 60
     @Flag(help: "Store a SHA-256 of each text instead of the text. Env: PLUTCHIK_HASH_TEXTS=1.") var hashTexts = false
     @Flag(help: "Apply the SQL migrations at start-up.") var migrate = false
     @Option(help: "Directory of the SQL migrations. Env: PLUTCHIK_MIGRATIONS_DIR; default: <repo>/Schemas/postgres.")
@@ -92,6 +94,15 @@ struct PipelineOptions: ParsableArguments {
     }
 
     var storesHashedTexts: Bool { hashTexts || env["PLUTCHIK_HASH_TEXTS"] == "1" }
+
+    /// The audit writer's settings for `url`.
+    func writerConfiguration(url: String) throws -> AuditWriter.Configuration {
+        guard databaseTimeoutSeconds >= 0 else {
+            throw ValidationError("--database-timeout-seconds must be 0 or more, got \(databaseTimeoutSeconds)")
+        }
+        return .init(url: url, hashTexts: storesHashedTexts,
+                     operationTimeout: databaseTimeoutSeconds > 0 ? .milliseconds(Int64(databaseTimeoutSeconds * 1000)) : nil)
+    }
 
     func migrationsDirectory() throws -> URL {
         if let d = migrationsDir ?? env["PLUTCHIK_MIGRATIONS_DIR"] { return URL(fileURLWithPath: d) }

@@ -51,7 +51,7 @@ func makeProcessor(pipeline: PipelineOptions, heads: HeadsOptions, threads: Int,
         modelDirectory: heads.modelDirectory, headsDirectory: try heads.headsDirectory(),
         escalationDirectory: try pipeline.escalationDirectory(),
         encoder: EncoderConfiguration(threads: threads, batchSize: config.maxBatchSize))
-    let writer = try AuditWriter(configuration: .init(url: databaseURL, hashTexts: pipeline.storesHashedTexts))
+    let writer = try AuditWriter(configuration: try pipeline.writerConfiguration(url: databaseURL))
     if pipeline.migrate { _ = try await writer.migrate(directory: try pipeline.migrationsDirectory()) }
     let properties = try pipeline.rdKafkaProperties()
     var producerConfig = KafkaProducerConfiguration(bootstrapServers: bootstrap)

@@ -145,4 +145,21 @@ struct AuditWriterTests {
         }
         #expect(PostgresConnection.redact("host=x password=hunter2 user=u") == "host=x password=*** user=u")
     }
+
+    /// A server that holds its connections open but stops answering (SIGSTOPped, stuck on storage)
+    /// is invisible to libpq's timeouts; `pg_sleep` is such a server, seen from the client.
+    @Test("a call the server does not answer fails as retriable at the operation timeout; the next call reconnects")
+    func unansweredCall() async throws {
+        var configuration = AuditWriter.Configuration(url: try TestDatabase.serverURL)
+        configuration.operationTimeout = .seconds(1)
+        let writer = try AuditWriter(configuration: configuration)
+        let started = ContinuousClock.now
+        let error = await #expect(throws: PostgresError.self) { try await writer.query("SELECT pg_sleep(30)") }
+        // Without the timeout the call returns after 30 s.
+        #expect(ContinuousClock.now - started < .seconds(20))
+        #expect(error?.code == .connection)
+        #expect(error?.isRetriable == true)
+        #expect(error?.message.contains("did not answer within 1") == true, "\(String(describing: error))")
+        #expect(try await writer.query("SELECT 1") == [["1"]])
+    }
 }
