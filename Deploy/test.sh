@@ -7,16 +7,24 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 Deploy/install-deps.sh
 
-echo "== PostgreSQL on loopback" >&2
-pgdir="$(mktemp -d -u /tmp/plutchik-test-pg.XXXXXX)"
-PLUTCHIK_TEST_DATABASE_URL="$(Deploy/postgres.sh start "$pgdir")"
-export PLUTCHIK_TEST_DATABASE_URL
+# The run's temporary files, the tests' own PostgreSQL servers among them, all go in one
+# directory, removed at the end, so even a crashed test process leaves nothing behind.
+scratch="$(mktemp -d /tmp/plutchik-test.XXXXXX)"
+chmod 755 "$scratch"  # the postgres user must reach the servers' directories inside
+export TMPDIR="$scratch"
 cleanup() {
   # A test process that crashes leaves the plutchik children it started (broker, run) running.
   pkill -KILL -f "^$PWD/\.build/.*/plutchik " || true
-  Deploy/postgres.sh stop "$pgdir"
+  for d in "$scratch"/plutchik-pg-* "$scratch"/test-pg; do
+    [ -d "$d" ] && Deploy/postgres.sh stop "$d"
+  done
+  rm -rf "$scratch"
 }
 trap cleanup EXIT
+
+echo "== PostgreSQL on loopback" >&2
+PLUTCHIK_TEST_DATABASE_URL="$(Deploy/postgres.sh start "$scratch/test-pg")"
+export PLUTCHIK_TEST_DATABASE_URL
 
 echo "== build" >&2
 swift build --build-tests 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Wrapping|Write|Linking)' || true
