@@ -38,7 +38,7 @@ public final class KafkaMockCluster: @unchecked Sendable {
     ///
     /// librdkafka's `rd_kafka_mock_broker_set_down` is not used: it closes and re-binds the
     /// broker's listener, and 2.0.2 aborts the whole process when that re-bind fails, which
-    /// happened once in CI with other tests' sockets busy beside it.
+    /// happened once in CI with the whole test suite running beside it.
     public func beginOutage() {
         // One closed connection per request; 1,000 per request type outlast any reconnect
         // backoff over a test's outage.
