@@ -22,6 +22,9 @@ public struct AuditRow: Sendable, Hashable {
     public var ring: String
     public var sarcasm: Float
     public var intensity: Float
+    /// The neutral gate's probability and verdict (nil from a model without the gate).
+    public var neutral: Float?
+    public var isNeutral: Bool
     public var escalationRisk: Float?
     public var escalationAlert: Bool
     public var modelVersion: String
@@ -34,7 +37,8 @@ public struct AuditRow: Sendable, Hashable {
                 dialogueID: String, turnID: String, speaker: String, role: String? = nil,
                 tenant: String? = nil, scenario: String? = nil, topic: String? = nil, channel: String? = nil,
                 text: String, emotion: String, confidence: Float, sector: String, ring: String,
-                sarcasm: Float, intensity: Float, escalationRisk: Float? = nil, escalationAlert: Bool = false,
+                sarcasm: Float, intensity: Float, neutral: Float? = nil, isNeutral: Bool = false,
+                escalationRisk: Float? = nil, escalationAlert: Bool = false,
                 modelVersion: String, turnTimestamp: Date, processedAt: Date, eventJSON: String) {
         self.eventID = eventID
         self.sourceTopic = sourceTopic
@@ -55,6 +59,8 @@ public struct AuditRow: Sendable, Hashable {
         self.ring = ring
         self.sarcasm = sarcasm
         self.intensity = intensity
+        self.neutral = neutral
+        self.isNeutral = isNeutral
         self.escalationRisk = escalationRisk
         self.escalationAlert = escalationAlert
         self.modelVersion = modelVersion

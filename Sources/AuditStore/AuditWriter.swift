@@ -70,7 +70,7 @@ public final class AuditWriter: Sendable {
     private static let auditColumns = [
         "event_id", "source_topic", "source_partition", "source_offset", "dialogue_id", "turn_id", "speaker",
         "role", "tenant", "scenario", "topic", "channel", "text", "text_sha256", "emotion", "confidence",
-        "sector", "ring", "sarcasm", "intensity", "escalation_risk", "escalation_alert", "model_version",
+        "sector", "ring", "sarcasm", "intensity", "neutral", "is_neutral", "escalation_risk", "escalation_alert", "model_version",
         "turn_ts", "processed_at", "event",
     ]
     private static let stateColumns = ["dialogue_id", "source_topic", "source_partition", "last_offset", "state", "last_turn_at"]
@@ -84,7 +84,7 @@ public final class AuditWriter: Sendable {
                 [a.eventID, a.sourceTopic, String(a.sourcePartition), String(a.sourceOffset), a.dialogueID, a.turnID,
                  a.speaker, a.role, a.tenant, a.scenario, a.topic, a.channel, a.text, "", a.emotion,
                  String(a.confidence), a.sector, a.ring, String(a.sarcasm), String(a.intensity),
-                 a.escalationRisk.map { String($0) }, a.escalationAlert ? "t" : "f", a.modelVersion,
+                 a.neutral.map { String($0) }, a.isNeutral ? "t" : "f", a.escalationRisk.map { String($0) }, a.escalationAlert ? "t" : "f", a.modelVersion,
                  timestamp(a.turnTimestamp), timestamp(a.processedAt), a.eventJSON]
             }
             // The server hashes the text, and drops it when texts are stored hashed.

@@ -53,6 +53,14 @@ public struct EmotionEvent: Sendable, Codable, Equatable {
         public var ring: PlutchikRing
         /// All 32 class probabilities by emotion name.
         public var probs: [String: Float]
+        /// The neutral gate: the calibrated probability that the turn carries no notable emotion.
+        public var neutral: Float
+        /// Whether `neutral` reached the heads' threshold; `label` stays the argmax of `probs`.
+        public var isNeutral: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case label, confidence, sector, ring, probs, neutral, isNeutral = "is_neutral"
+        }
     }
 
     public struct Sarcasm: Sendable, Codable, Equatable {
@@ -80,7 +88,8 @@ public struct EmotionEvent: Sendable, Codable, Equatable {
         scenario = turn.scenario
         channel = turn.channel
         emotion = Emotion(label: p.label, confidence: p.confidence, sector: p.label.sector.name, ring: p.label.ring,
-                          probs: Dictionary(uniqueKeysWithValues: PlutchikEmotion.allCases.map { ($0.rawValue, p.probabilities[$0.index]) }))
+                          probs: Dictionary(uniqueKeysWithValues: PlutchikEmotion.allCases.map { ($0.rawValue, p.probabilities[$0.index]) }),
+                          neutral: p.neutral, isNeutral: p.isNeutral)
         primaries = Dictionary(uniqueKeysWithValues: PlutchikSector.allCases.map { ($0.name, p.primaries[$0.rawValue]) })
         sarcasm = Sarcasm(probability: p.sarcasm)
         intensity = p.intensity

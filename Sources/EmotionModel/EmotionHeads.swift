@@ -42,6 +42,10 @@ public final class EmotionHeads: Sendable {
         } catch {
             throw ModelError(.fileNotFound, "cannot read \(manifestURL.path)", cause: error)
         }
+        guard manifest.neutralThreshold != nil else {
+            throw ModelError(.invalidFile, "\(manifestURL.path): heads \(manifest.version) have no neutral gate (no neutral_threshold); "
+                             + "heads trained before heads-7 have 34 outputs, not 35: retrain them with plutchik train")
+        }
         let h = manifest.hidden, d = manifest.inputs, o = HeadsNetwork.outputs
         let url = directory.appendingPathComponent(manifest.weightsFile), count = h * d + h + o * h + o
         let floats = manifest.weightsPrecision == .f16 ? try readLittleEndianHalfs(url, count: count) : try readLittleEndianFloats(url, count: count)
@@ -112,10 +116,13 @@ public final class EmotionHeads: Sendable {
         var z = logits(x, batch: inputs.count)
         lexicalHead?.fuse(into: &z, texts: inputs.map(\.text),
                           hasEmoji: inputs.map(\.emojiFeatures.hasEmoji))
-        return Self.predictions(logits: z, batch: inputs.count)
+        return Self.predictions(logits: z, batch: inputs.count, neutralThreshold: neutralThreshold)
     }
 
-    /// The raw outputs (B, 34) of feature rows x: (B, D), each row computed the same way whatever
+    /// The neutral gate's threshold (`HeadsManifest.neutralThreshold`).
+    public var neutralThreshold: Float { manifest.neutralThreshold ?? 0.5 }
+
+    /// The raw outputs (B, 35) of feature rows x: (B, D), each row computed the same way whatever
     /// the batch (packed kernel, or one row at a time without AVX-512).
     func logits(_ x: [Float], batch: Int) -> [Float] {
         if let packed { return packed.logits(x, batch: batch) }
@@ -123,8 +130,8 @@ public final class EmotionHeads: Sendable {
         return (0..<batch).flatMap { r in network.forward(Array(x[(r * d)..<((r + 1) * d)]), batch: 1).z }
     }
 
-    /// Turns raw outputs (B, 34) into predictions.
-    static func predictions(logits z: [Float], batch: Int) -> [EmotionPrediction] {
+    /// Turns raw outputs (B, 35) into predictions, the gate at `neutralThreshold`.
+    static func predictions(logits z: [Float], batch: Int, neutralThreshold: Float = 0.5) -> [EmotionPrediction] {
         let o = HeadsNetwork.outputs, c = PlutchikEmotion.count
         return (0..<batch).map { r in
             let row = z[(r * o)..<((r + 1) * o)]
@@ -132,8 +139,10 @@ public final class EmotionHeads: Sendable {
             var p = row.prefix(c).map { exp($0 - mx) }
             let sum = p.reduce(0, +)
             for i in p.indices { p[i] /= sum }
+            let neutral = sigmoid(row[row.startIndex + HeadsNetwork.neutralOutput])
             return EmotionPrediction(probabilities: p, sarcasm: sigmoid(row[row.startIndex + HeadsNetwork.sarcasmOutput]),
-                                     intensity: sigmoid(row[row.startIndex + HeadsNetwork.intensityOutput]))
+                                     intensity: sigmoid(row[row.startIndex + HeadsNetwork.intensityOutput]),
+                                     neutral: neutral, isNeutral: neutral >= neutralThreshold)
         }
     }
 }

@@ -8,13 +8,19 @@ public struct EmotionPrediction: Sendable, Codable, Equatable {
     public var sarcasm: Float
     /// The predicted intensity, in [0, 1].
     public var intensity: Float
+    /// The neutral gate: the calibrated probability that the turn carries no notable emotion.
+    /// The label stays the argmax of `probabilities` whatever its value.
+    public var neutral: Float
+    /// Whether `neutral` reached the heads' threshold (`HeadsManifest.neutralThreshold`): the turn
+    /// is reported as neutral and feeds the escalation forecast as elapsed time only.
+    public var isNeutral: Bool
     /// The most probable emotion.
     public var label: PlutchikEmotion
     /// The probability of `label`.
     public var confidence: Float
 
     /// Builds a prediction from class probabilities; the label, confidence and primaries are derived.
-    public init(probabilities: [Float], sarcasm: Float, intensity: Float) {
+    public init(probabilities: [Float], sarcasm: Float, intensity: Float, neutral: Float = 0, isNeutral: Bool = false) {
         precondition(probabilities.count == PlutchikEmotion.count, "expected \(PlutchikEmotion.count) probabilities")
         var best = 0
         for i in 1..<probabilities.count where probabilities[i] > probabilities[best] { best = i }
@@ -22,6 +28,8 @@ public struct EmotionPrediction: Sendable, Codable, Equatable {
         self.primaries = PlutchikEmotion.primaryScores(probabilities)
         self.sarcasm = sarcasm
         self.intensity = intensity
+        self.neutral = neutral
+        self.isNeutral = isNeutral
         self.label = PlutchikEmotion(index: best)
         self.confidence = probabilities[best]
     }

@@ -57,14 +57,16 @@ public struct EscalationForecaster: Sendable {
 
     /// Advances `state` to a new turn at `timestamp` (seconds; any epoch, non-decreasing per
     /// dialogue — a timestamp earlier than the last counts as no time elapsed) and forecasts.
+    /// A neutral turn (`prediction.isNeutral`) is no emotional evidence: the latent state only
+    /// evolves over the elapsed time, and the GRU does not fold the turn in.
     ///
     /// Throws only if the weights make the ODE non-finite.
     public func update(_ state: inout EscalationState, prediction: EmotionPrediction, role: Role = .unknown,
                        timestamp: Double) throws -> EscalationForecast {
-        try update(&state, features: Self.features(prediction, role: role), timestamp: timestamp)
+        try update(&state, features: Self.features(prediction, role: role), timestamp: timestamp, evidence: !prediction.isNeutral)
     }
 
-    func update(_ state: inout EscalationState, features x: [Float], timestamp: Double) throws -> EscalationForecast {
+    func update(_ state: inout EscalationState, features x: [Float], timestamp: Double, evidence: Bool = true) throws -> EscalationForecast {
         let w = weights, l = w.layout, L = l.L, ode = w.ode
         precondition(x.count == l.D && state.h.count == L, "input or state does not match the weights")
         let tauA = w.tau(w.nominalGapSeconds), tauH = w.tau(horizonSeconds), tauMax = w.tau(max(lookAheadSeconds, horizonSeconds))
@@ -83,8 +85,12 @@ public struct EscalationForecaster: Sendable {
                 let n = w.steps(elapsed), dt = Float(elapsed) / Float(n)
                 for _ in 0..<n { finite = EscalationCell.rk4Step(z, dt: dt, scratch: scratch, p, l, ode: true) && finite }
             }
-            // 2. GRU update from the turn.
-            h.withUnsafeMutableBufferPointer { EscalationCell.gru($0.baseAddress!, cache, xb.baseAddress!, z, p, l) }
+            // 2. GRU update from the turn (a neutral turn keeps the evolved state).
+            if evidence {
+                h.withUnsafeMutableBufferPointer { EscalationCell.gru($0.baseAddress!, cache, xb.baseAddress!, z, p, l) }
+            } else {
+                for i in 0..<L { h[i] = z[i] }
+            }
             // 3. Integrate forward from the turn through the marks τ(nominal gap), τ(horizon), τ(look-ahead):
             //    decode the next-2 risk at the first, Λ at the second, and find where Λ reaches ln 2.
             for i in 0..<L { z[i] = h[i] }

@@ -25,6 +25,8 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
     /// Emotion accuracy on the turns with emoji and on those without, as given (`--per-class`).
     public var emotionAccuracyWithEmoji: Float?
     public var emotionAccuracyWithoutEmoji: Float?
+    /// The figures on real comments (`plutchik eval --goemotions`; the heads' GoEmotions dev figures).
+    public var goEmotions: GoEmotionsReport?
 
     public init(n: Int) { self.n = n }
 
@@ -39,6 +41,7 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
         case escalationPRAUCPersistence = "escalation_pr_auc_persistence", escalationPRAUCGRU = "escalation_pr_auc_gru"
         case perClass = "per_class", emotionAccuracyWithEmoji = "emotion_accuracy_with_emoji"
         case emotionAccuracyWithoutEmoji = "emotion_accuracy_without_emoji"
+        case goEmotions = "goemotions"
     }
 
     /// Copies the next-2-turns escalation metrics (forecaster, GRU baseline, persistence).

@@ -23,7 +23,7 @@ public struct HeadsManifest: Sendable, Codable, Equatable {
     public var hidden: Int
     public var inputs: Int
     public var emojiVocabulary: EmojiVocabulary
-    /// The weight file (little-endian, in `weightsPrecision`: W1 (H, D), b1, W2 (34, H), b2) and its SHA-256.
+    /// The weight file (little-endian, in `weightsPrecision`: W1 (H, D), b1, W2 (35, H), b2) and its SHA-256.
     public var weightsFile: String
     public var weightsSHA256: String
     /// How the weight file stores each value (read back as Float either way).
@@ -31,6 +31,9 @@ public struct HeadsManifest: Sendable, Codable, Equatable {
     /// The epoch early stopping kept, and the metrics on the validation file at that epoch.
     public var bestEpoch: Int
     public var validation: EvaluationReport
+    /// The neutral gate's threshold: a turn whose `neutral` probability reaches it is reported as
+    /// neutral (`emotion.is_neutral`). Nil in heads trained before the gate (heads-6 and earlier).
+    public var neutralThreshold: Float?
     /// Free-form notes on the training configuration.
     public var training: [String: String]
 
@@ -42,6 +45,7 @@ public struct HeadsManifest: Sendable, Codable, Equatable {
         case emojiVocabulary = "emoji_vocabulary", weightsFile = "weights_file", weightsSHA256 = "weights_sha256"
         case weightsPrecision = "weights_precision"
         case bestEpoch = "best_epoch", validation = "val_metrics", training
+        case neutralThreshold = "neutral_threshold"
     }
 }
 
@@ -75,5 +79,6 @@ extension HeadsManifest {
         bestEpoch = try c.decode(Int.self, forKey: .bestEpoch)
         validation = try c.decode(EvaluationReport.self, forKey: .validation)
         training = try c.decode([String: String].self, forKey: .training)
+        neutralThreshold = try c.decodeIfPresent(Float.self, forKey: .neutralThreshold)
     }
 }

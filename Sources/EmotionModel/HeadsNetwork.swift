@@ -1,21 +1,22 @@
 import Foundation
 import Kernels
 
-/// The heads' parameters: one shared hidden layer, then 34 outputs (32 emotion logits, the
-/// sarcasm logit, the intensity logit).
+/// The heads' parameters: one shared hidden layer, then 35 outputs (32 emotion logits, the
+/// sarcasm logit, the intensity logit, the neutral logit).
 ///
 ///   h = relu(W1 · x + b1)        x: (D), W1: (H, D)
-///   z = W2 · h + b2              W2: (34, H)
+///   z = W2 · h + b2              W2: (35, H)
 struct HeadsNetwork: Sendable, Equatable {
-    static let outputs = PlutchikEmotion.count + 2
+    static let outputs = PlutchikEmotion.count + 3
     static let sarcasmOutput = PlutchikEmotion.count
     static let intensityOutput = PlutchikEmotion.count + 1
+    static let neutralOutput = PlutchikEmotion.count + 2
 
     let inputs: Int
     let hidden: Int
     var w1: [Float]   // (H, D)
     var b1: [Float]   // (H)
-    var w2: [Float]   // (34, H)
+    var w2: [Float]   // (35, H)
     var b2: [Float]   // (34)
 
     /// He-initialised weights, zero biases.
@@ -36,7 +37,7 @@ struct HeadsNetwork: Sendable, Equatable {
     }
 
     /// Forward pass over a batch. x: (B, D) → h: (B, H) after relu (and the dropout mask if
-    /// given, (B, H) of 0 or 1/keep), z: (B, 34).
+    /// given, (B, H) of 0 or 1/keep), z: (B, 35).
     func forward(_ x: [Float], batch: Int, dropoutMask: [Float]? = nil) -> (h: [Float], z: [Float]) {
         var h = [Float](repeating: 0, count: batch * hidden)
         var z = [Float](repeating: 0, count: batch * Self.outputs)
@@ -55,17 +56,17 @@ struct HeadsNetwork: Sendable, Equatable {
         return (h, z)
     }
 
-    /// Gradients of the loss with respect to every parameter, given dL/dz: (B, 34).
+    /// Gradients of the loss with respect to every parameter, given dL/dz: (B, 35).
     /// Hidden units that were zero in the forward pass (relu or dropout) pass no gradient;
     /// surviving dropout units carry their 1/keep scale through `dropoutMask`.
     func backward(x: [Float], h: [Float], dz: [Float], batch: Int, dropoutMask: [Float]? = nil) -> HeadsNetwork {
         let o = Self.outputs
-        // dW2 (34, H) = dzᵀ (34, B) · h (B, H)
+        // dW2 (35, H) = dzᵀ (35, B) · h (B, H)
         let dzT = transposed(dz, rows: batch, cols: o), hT = transposed(h, rows: batch, cols: hidden)
         let dw2 = matmul(dzT, hT, m: o, n: hidden, k: batch)
         var db2 = [Float](repeating: 0, count: o)
         for r in 0..<batch { for j in 0..<o { db2[j] += dz[r * o + j] } }
-        // dh (B, H) = dz (B, 34) · W2 (34, H)
+        // dh (B, H) = dz (B, 35) · W2 (35, H)
         var dh = matmul(dz, transposed(w2, rows: o, cols: hidden), m: batch, n: hidden, k: o)
         for i in dh.indices {
             if h[i] <= 0 { dh[i] = 0 } else if let dropoutMask { dh[i] *= dropoutMask[i] }
@@ -95,48 +96,86 @@ func transposed(_ a: [Float], rows: Int, cols: Int) -> [Float] {
     return out
 }
 
-/// One training example's targets.
+/// One training example's targets; a missing one adds no loss.
 struct HeadsTarget: Sendable {
-    var label: Int
-    var sarcasm: Float
-    var intensity: Float
+    /// The class, when known.
+    var label: Int?
+    /// Partial supervision when only the sector is known: the loss is −log of the sector's primary
+    /// score (`PlutchikEmotion.primaryScores`: its ring classes and half of its dyads).
+    var sector: Int?
+    /// The weight of the class (or sector) loss: its class's balancing weight within its source.
+    var classWeight: Float = 1
+    var sarcasm: Float?
+    var intensity: Float?
+    var neutral: Float?
+    /// The example's weight (its source's share of the loss).
+    var weight: Float = 1
 }
 
-/// The multitask loss: class-weighted cross-entropy over the 32 emotions, weighted binary
-/// cross-entropy for sarcasm, squared error of sigmoid(intensity logit) against the ring intensity.
+/// The multitask loss: class-weighted cross-entropy over the 32 emotions (or over the sector's
+/// share of them), weighted binary cross-entropy for sarcasm and for the neutral gate, squared
+/// error of sigmoid(intensity logit) against the ring intensity.
 struct HeadsLoss: Sendable {
-    var classWeights: [Float] = [Float](repeating: 1, count: PlutchikEmotion.count)
     var sarcasmWeight: Float = 0.5
     var sarcasmPositiveWeight: Float = 1
     var intensityWeight: Float = 0.5
+    var neutralWeight: Float = 1
 
-    /// Mean loss over the batch and dL/dz: (B, 34).
+    /// Each class's share of each sector's primary score: (8, 32).
+    static let sectorShares: [[Float]] = (0..<8).map { s in
+        PlutchikEmotion.allCases.map { e in
+            let sectors = e.sectors
+            return sectors.contains { $0.rawValue == s } ? (sectors.count == 1 ? 1 : 0.5) : 0
+        }
+    }
+
+    /// Mean loss over the batch and dL/dz: (B, 35).
     func evaluate(z: [Float], targets: [HeadsTarget]) -> (loss: Float, dz: [Float]) {
         let o = HeadsNetwork.outputs, c = PlutchikEmotion.count, b = targets.count
         var dz = [Float](repeating: 0, count: z.count)
         var loss: Float = 0
         let invB = 1 / Float(b)
+        var p = [Float](repeating: 0, count: c)
+        /// Weighted binary cross-entropy of logit s against y, written stably; adds dL/ds.
+        func binary(_ j: Int, _ y: Float, _ w: Float) -> Float {
+            let s = z[j]
+            dz[j] = w * (sigmoid(s) - y) * invB
+            return w * (max(s, 0) - s * y + log(1 + exp(-abs(s))))
+        }
         for (r, t) in targets.enumerated() {
             let row = r * o
-            var mx = -Float.infinity
-            for j in 0..<c { mx = max(mx, z[row + j]) }
-            var sum: Float = 0
-            for j in 0..<c { sum += exp(z[row + j] - mx) }
-            let cw = classWeights[t.label]
-            loss += cw * (log(sum) + mx - z[row + t.label])
-            for j in 0..<c { dz[row + j] = cw * exp(z[row + j] - mx) / sum * invB }
-            dz[row + t.label] -= cw * invB
-
-            let s = z[row + HeadsNetwork.sarcasmOutput]
-            let ps = sigmoid(s)
-            let sw = sarcasmWeight * (t.sarcasm > 0.5 ? sarcasmPositiveWeight : 1)
-            // -[y log σ(s) + (1-y) log(1-σ(s))], written stably.
-            loss += sw * (max(s, 0) - s * t.sarcasm + log(1 + exp(-abs(s))))
-            dz[row + HeadsNetwork.sarcasmOutput] = sw * (ps - t.sarcasm) * invB
-
-            let pi = sigmoid(z[row + HeadsNetwork.intensityOutput])
-            loss += intensityWeight * (pi - t.intensity) * (pi - t.intensity)
-            dz[row + HeadsNetwork.intensityOutput] = intensityWeight * 2 * (pi - t.intensity) * pi * (1 - pi) * invB
+            if t.label != nil || t.sector != nil {
+                var mx = -Float.infinity
+                for j in 0..<c { mx = max(mx, z[row + j]) }
+                var sum: Float = 0
+                for j in 0..<c { p[j] = exp(z[row + j] - mx); sum += p[j] }
+                for j in 0..<c { p[j] /= sum }
+                if let label = t.label {
+                    let cw = t.classWeight * t.weight
+                    loss += cw * (log(sum) + mx - z[row + label])
+                    for j in 0..<c { dz[row + j] = cw * p[j] * invB }
+                    dz[row + label] -= cw * invB
+                } else if let sector = t.sector {
+                    // L = −log S, S = Σ m_j p_j: dL/dz_j = p_j − m_j p_j / S.
+                    let m = Self.sectorShares[sector], sw = t.classWeight * t.weight
+                    var share: Float = 0
+                    for j in 0..<c { share += m[j] * p[j] }
+                    share = max(share, 1e-12)
+                    loss -= sw * log(share)
+                    for j in 0..<c { dz[row + j] = sw * (p[j] - m[j] * p[j] / share) * invB }
+                }
+            }
+            if let y = t.sarcasm {
+                loss += binary(row + HeadsNetwork.sarcasmOutput, y, sarcasmWeight * (y > 0.5 ? sarcasmPositiveWeight : 1) * t.weight)
+            }
+            if let y = t.intensity {
+                let pi = sigmoid(z[row + HeadsNetwork.intensityOutput]), w = intensityWeight * t.weight
+                loss += w * (pi - y) * (pi - y)
+                dz[row + HeadsNetwork.intensityOutput] = w * 2 * (pi - y) * pi * (1 - pi) * invB
+            }
+            if let y = t.neutral {
+                loss += binary(row + HeadsNetwork.neutralOutput, y, neutralWeight * t.weight)
+            }
         }
         return (loss * invB, dz)
     }

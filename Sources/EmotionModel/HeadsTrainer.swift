@@ -43,6 +43,19 @@ public struct HeadsTrainingConfiguration: Sendable {
     /// turns as given (`selectionWeight` is then unused). heads-5 on val, seeds 42 / 142 / 242:
     /// 0.844 / 0.833 / 0.836 against 0.835 / 0.834 / 0.831 when selected on all val turns.
     public var selectionTurns: HeadsSelectionTurns = .all
+    /// Real comments (`HeadsTrainingData.comments`, GoEmotions) drawn into each epoch beside every
+    /// training turn, cycling through all of them over the epochs; nil: as many as there are turns × 4.
+    public var commentsPerEpoch: Int?
+    /// The comments' share of the training loss (the turns have the rest), so that neither source
+    /// swamps the other whatever their sizes; 0 trains on the turns alone.
+    public var commentShare: Float = 0.5
+    /// Class weights within the comments are (mean count / class count)^power over their classes.
+    public var commentClassWeightPower: Float = 0.5
+    /// The weight of the neutral gate's loss.
+    public var neutralWeight: Float = 1
+    /// Epochs are scored by (1 − s)·(the turns' score) + s·(the comments' score: the mean of class
+    /// macro-F1, sector accuracy and neutral AUROC on the val comments), when val has comments.
+    public var commentSelectionShare: Float = 0.5
     /// Train exactly this many epochs and keep the last, without scoring epochs on val (as a refit
     /// on train + val must: `plutchik train --refit`). `nil`: early stopping.
     public var fixedEpochs: Int?
@@ -57,6 +70,9 @@ public struct HeadsTrainingConfiguration: Sendable {
          "sarcasm_weight": "\(sarcasmWeight)", "intensity_weight": "\(intensityWeight)", "embedding_scale": "\(embeddingScale)",
          "encoder_layers": "\(encoderLayers)", "layer_feature_scale": "\(layerFeatureScale)",
          "layer_dropout": "\(layerDropout)",
+         "comments_per_epoch": commentsPerEpoch.map { "\($0)" } ?? "4 × turns", "comment_share": "\(commentShare)",
+         "comment_class_weight_power": "\(commentClassWeightPower)", "neutral_weight": "\(neutralWeight)",
+         "comment_selection_share": "\(commentSelectionShare)",
          "selection": selectionTurns == .withEmoji ? "val emotion macro-F1 on the turns with emoji"
              : "\(selectionWeight) × val emotion macro-F1 + \(1 - selectionWeight) × text-only macro-F1"]
     }
@@ -78,6 +94,11 @@ public struct HeadsTrainingData: Sendable {
     /// Per turn, the encoder layer features (empty without).
     public var layerFeatures: [[Float]]
     public var textOnlyLayerFeatures: [[Float]]
+    /// Real single comments (GoEmotions) with their embeddings and layer features, trained beside
+    /// the turns (train) or scored beside them (val); each is a dialogue of its own.
+    public var comments: [GoEmotionsComment] = []
+    public var commentEmbeddings: [[Float]] = []
+    public var commentLayerFeatures: [[Float]] = []
 
     public init(turns: [LabelledTurn], embeddings: [[Float]], textOnlyEmbeddings: [[Float]],
                 layerFeatures: [[Float]]? = nil, textOnlyLayerFeatures: [[Float]]? = nil) {
@@ -90,16 +111,28 @@ public struct HeadsTrainingData: Sendable {
 }
 
 extension HeadsTrainingData {
-    /// Both data sets' turns, `self`'s first (dialogue ids must not repeat across the two).
+    /// The same data with `comments` (and their embeddings and layer features, empty without) added.
+    public func adding(comments: [GoEmotionsComment], embeddings: [[Float]], layerFeatures: [[Float]]? = nil) -> HeadsTrainingData {
+        precondition(comments.count == embeddings.count && (layerFeatures?.count ?? comments.count) == comments.count)
+        var d = self
+        d.comments += comments
+        d.commentEmbeddings += embeddings
+        d.commentLayerFeatures += layerFeatures ?? .init(repeating: [], count: comments.count)
+        return d
+    }
+
+    /// Both data sets' turns and comments, `self`'s first (dialogue ids must not repeat across the two).
     public func appending(_ other: HeadsTrainingData) -> HeadsTrainingData {
         precondition(Set(turns.map(\.dialogueID)).isDisjoint(with: other.turns.map(\.dialogueID)),
                      "appended data shares dialogue ids: their turns would join one dialogue")
         return HeadsTrainingData(turns: turns + other.turns, embeddings: embeddings + other.embeddings,
                           textOnlyEmbeddings: textOnlyEmbeddings + other.textOnlyEmbeddings,
                           layerFeatures: layerFeatures + other.layerFeatures, textOnlyLayerFeatures: textOnlyLayerFeatures + other.textOnlyLayerFeatures)
+            .adding(comments: comments + other.comments, embeddings: commentEmbeddings + other.commentEmbeddings,
+                    layerFeatures: commentLayerFeatures + other.commentLayerFeatures)
     }
 
-    /// The turns at `indices`, in that order.
+    /// The turns at `indices`, in that order (without the comments).
     public func subset(_ indices: [Int]) -> HeadsTrainingData {
         HeadsTrainingData(turns: indices.map { turns[$0] }, embeddings: indices.map { embeddings[$0] },
                           textOnlyEmbeddings: indices.map { textOnlyEmbeddings[$0] }, layerFeatures: indices.map { layerFeatures[$0] },
@@ -172,53 +205,85 @@ public enum HeadsTrainer {
         let builder = HeadsFeatureBuilder(embeddingDimension: e, vocabulary: vocabulary,
                                           embeddingScale: cf.embeddingScale, layerDimension: cf.encoderLayers.count * e)
         let d = builder.count, n = train.turns.count
+        let m = cf.commentShare > 0 ? train.comments.count : 0
         var xTrain = features(train, builder: builder, textOnly: false), xTrainText = features(train, builder: builder, textOnly: true)
+        var xComments = m > 0 ? commentFeatures(train, builder: builder) : []
         var xVal = features(val, builder: builder, textOnly: false), xValText = features(val, builder: builder, textOnly: true)
-        // Layer features: standardised with the training set's mean and deviation, then scaled.
+        var xValComments = commentFeatures(val, builder: builder)
+        // Layer features: standardised with the training rows' mean and deviation, then scaled.
         let layerRange = e..<(e + builder.layerDimension)
         var mu = [Float](repeating: 0, count: builder.layerDimension), sd = [Float](repeating: 1, count: builder.layerDimension)
         if !layerRange.isEmpty {
             for (k, j) in layerRange.enumerated() {
                 var s: Double = 0, s2: Double = 0
                 for r in 0..<n { let v = Double(xTrain[r * d + j]); s += v; s2 += v * v }
-                let m = s / Double(n)
-                mu[k] = Float(m); sd[k] = Float(max((s2 / Double(n) - m * m).squareRoot(), 1e-6))
+                for r in 0..<m { let v = Double(xComments[r * d + j]); s += v; s2 += v * v }
+                let mean = s / Double(n + m)
+                mu[k] = Float(mean); sd[k] = Float(max((s2 / Double(n + m) - mean * mean).squareRoot(), 1e-6))
             }
-            for k in 0..<4 {
-                func standardise(_ x: inout [Float]) {
-                    for r in 0..<(x.count / d) { for (q, j) in layerRange.enumerated() { x[r * d + j] = (x[r * d + j] - mu[q]) / sd[q] * cf.layerFeatureScale } }
-                }
-                switch k { case 0: standardise(&xTrain); case 1: standardise(&xTrainText); case 2: standardise(&xVal); default: standardise(&xValText) }
+            func standardise(_ x: inout [Float]) {
+                for r in 0..<(x.count / d) { for (q, j) in layerRange.enumerated() { x[r * d + j] = (x[r * d + j] - mu[q]) / sd[q] * cf.layerFeatureScale } }
             }
+            standardise(&xTrain); standardise(&xTrainText); standardise(&xComments)
+            standardise(&xVal); standardise(&xValText); standardise(&xValComments)
         }
-        let targets = train.turns.map {
-            HeadsTarget(label: $0.emotion.index, sarcasm: $0.sarcasm ? 1 : 0, intensity: $0.emotion.intensity)
-        }
-
-        var loss = HeadsLoss(sarcasmWeight: cf.sarcasmWeight, intensityWeight: cf.intensityWeight)
+        // Targets: turns carry class, sarcasm, intensity and "not neutral"; comments their class, or
+        // only their sector, their class's intensity, and the neutral gate. Each source's examples
+        // weigh so that the comments have `commentShare` of the loss.
+        let perEpoch = m > 0 ? min(m, cf.commentsPerEpoch ?? 4 * n) : 0
+        let turnWeight = perEpoch > 0 ? (1 - cf.commentShare) * Float(n + perEpoch) / Float(n) : 1
+        let commentWeight = perEpoch > 0 ? cf.commentShare * Float(n + perEpoch) / Float(perEpoch) : 0
         var counts = [Float](repeating: 0, count: PlutchikEmotion.count)
-        for t in targets { counts[t.label] += 1 }
+        for t in train.turns { counts[t.emotion.index] += 1 }
         let meanCount = Float(n) / Float(PlutchikEmotion.count)
-        loss.classWeights = counts.map { pow(meanCount / max($0, 1), cf.classWeightPower) }
-        let positives = targets.filter { $0.sarcasm > 0.5 }.count
-        loss.sarcasmPositiveWeight = positives > 0 ? (Float(n - positives) / Float(positives)).squareRoot() : 1
+        let turnClassWeights = counts.map { pow(meanCount / max($0, 1), cf.classWeightPower) }
+        var commentCounts = [Float](repeating: 0, count: PlutchikEmotion.count + 8)
+        for c in train.comments.prefix(m) {
+            if let e = c.emotion { commentCounts[e.index] += 1 } else if let s = c.sector { commentCounts[PlutchikEmotion.count + s.rawValue] += 1 }
+        }
+        let present = commentCounts.filter { $0 > 0 }
+        let commentMean = present.isEmpty ? 1 : present.reduce(0, +) / Float(present.count)
+        let commentClassWeights = commentCounts.map { $0 > 0 ? pow(commentMean / $0, cf.commentClassWeightPower) : 1 }
+        let positives = train.turns.filter(\.sarcasm).count
+        let targets = train.turns.map {
+            HeadsTarget(label: $0.emotion.index, classWeight: turnClassWeights[$0.emotion.index], sarcasm: $0.sarcasm ? 1 : 0,
+                        intensity: $0.emotion.intensity, neutral: 0, weight: turnWeight)
+        } + train.comments.prefix(m).map { c in
+            HeadsTarget(label: c.emotion?.index, sector: c.emotion == nil ? c.sector?.rawValue : nil,
+                        classWeight: c.emotion.map { commentClassWeights[$0.index] }
+                            ?? c.sector.map { commentClassWeights[PlutchikEmotion.count + $0.rawValue] } ?? 1,
+                        intensity: c.emotion?.intensity, neutral: c.neutral ? 1 : 0, weight: commentWeight)
+        }
+        let loss = HeadsLoss(sarcasmWeight: cf.sarcasmWeight,
+                             sarcasmPositiveWeight: positives > 0 ? (Float(n - positives) / Float(positives)).squareRoot() : 1,
+                             intensityWeight: cf.intensityWeight, neutralWeight: cf.neutralWeight)
 
         var net = HeadsNetwork(inputs: d, hidden: cf.hidden, rng: &rng)
         var adam = AdamState(net)
         var best = net, bestScore = -Float.infinity, bestEpoch = 0, bestReport = EvaluationReport(n: val.turns.count)
-        var order = Array(0..<n)
+        var commentOrder = Array(0..<m), nextComment = m
         let keep = 1 - cf.dropout
         let emojiRows = val.turns.indices.filter { EmojiFeatures.hasEmoji(in: val.turns[$0].text) }
         for epoch in 1...(cf.fixedEpochs ?? cf.maxEpochs) {
+            // Every turn, and the next `perEpoch` comments of a shuffled cycle through them all.
+            var order = Array(0..<n)
+            for _ in 0..<perEpoch {
+                if nextComment == m { seededShuffle(&commentOrder, &rng); nextComment = 0 }
+                order.append(n + commentOrder[nextComment]); nextComment += 1
+            }
             seededShuffle(&order, &rng)
             var epochLoss: Float = 0
-            for start in stride(from: 0, to: n, by: cf.batchSize) {
-                let rows = Array(order[start..<min(n, start + cf.batchSize)])
+            for start in stride(from: 0, to: order.count, by: cf.batchSize) {
+                let rows = Array(order[start..<min(order.count, start + cf.batchSize)])
                 let b = rows.count
                 var x = [Float](repeating: 0, count: b * d)
                 for (r, i) in rows.enumerated() {
-                    let source = rng.nextUnit() < cf.textOnlyProbability ? xTrainText : xTrain
-                    x.replaceSubrange((r * d)..<((r + 1) * d), with: source[(i * d)..<((i + 1) * d)])
+                    if i >= n {
+                        x.replaceSubrange((r * d)..<((r + 1) * d), with: xComments[((i - n) * d)..<((i - n + 1) * d)])
+                    } else {
+                        let source = rng.nextUnit() < cf.textOnlyProbability ? xTrainText : xTrain
+                        x.replaceSubrange((r * d)..<((r + 1) * d), with: source[(i * d)..<((i + 1) * d)])
+                    }
                     if !layerRange.isEmpty, cf.layerDropout > 0, rng.nextUnit() < cf.layerDropout {
                         for j in layerRange { x[r * d + j] = 0 }
                     }
@@ -230,23 +295,30 @@ public enum HeadsTrainer {
                 let grad = net.backward(x: x, h: h, dz: dz, batch: b, dropoutMask: mask)
                 adam.step(&net, grad, learningRate: cf.learningRate, weightDecay: cf.weightDecay)
             }
+            epochLoss /= Float(order.count)
             if let fixed = cf.fixedEpochs {
-                progress(String(format: "epoch %3d/%d  loss %.4f  (fixed epochs, no selection)", epoch, fixed, epochLoss / Float(n)))
-                if epoch == fixed { best = net; bestEpoch = epoch; bestReport = evaluate(net, x: xVal, xText: xValText, data: val) }
+                progress(String(format: "epoch %3d/%d  loss %.4f  (fixed epochs, no selection)", epoch, fixed, epochLoss))
+                if epoch == fixed {
+                    best = net; bestEpoch = epoch
+                    bestReport = evaluate(net, x: xVal, xText: xValText, xComments: xValComments, data: val)
+                }
                 continue
             }
-            let (report, predictions) = evaluateWithPredictions(net, x: xVal, xText: xValText, data: val)
+            let (report, predictions) = evaluateWithPredictions(net, x: xVal, xText: xValText, xComments: xValComments, data: val)
             let score: Float
             switch cf.selectionTurns {
             case .all:
-                score = cf.selectionWeight * (report.emotionMacroF1 ?? 0) + (1 - cf.selectionWeight) * (report.emotionMacroF1TextOnly ?? 0)
+                score = selectionScore(report, weight: cf.selectionWeight, commentShare: cf.commentSelectionShare)
             case .withEmoji:
                 score = macroF1(predicted: emojiRows.map { predictions[$0].label.index }, actual: emojiRows.map { val.turns[$0].emotion.index },
                                 classes: PlutchikEmotion.count)
             }
-            progress(String(format: "epoch %3d  loss %.4f  val macro-F1 %.3f  text-only %.3f  sarcasm F1 %.3f  selection %.3f%@",
-                            epoch, epochLoss / Float(n), report.emotionMacroF1 ?? 0, report.emotionMacroF1TextOnly ?? 0,
-                            report.sarcasmF1 ?? 0, score, score > bestScore ? "  *" : ""))
+            let g = report.goEmotions
+            progress(String(format: "epoch %3d  loss %.4f  val macro-F1 %.3f  text-only %.3f  sarcasm F1 %.3f%@  selection %.3f%@",
+                            epoch, epochLoss, report.emotionMacroF1 ?? 0, report.emotionMacroF1TextOnly ?? 0, report.sarcasmF1 ?? 0,
+                            g.map { String(format: "  comments class F1 %.3f  sector %.3f  neutral AUROC %.3f", $0.classMacroF1, $0.sectorAccuracy,
+                                           $0.neutralAUROC ?? 0) } ?? "",
+                            score, score > bestScore ? "  *" : ""))
             if score > bestScore {
                 bestScore = score; best = net; bestEpoch = epoch; bestReport = report
             } else if epoch - bestEpoch >= cf.patience {
@@ -270,8 +342,17 @@ public enum HeadsTrainer {
             embeddingScale: cf.embeddingScale, encoderLayers: cf.encoderLayers,
             hidden: cf.hidden, inputs: d, emojiVocabulary: vocabulary, weightsFile: "heads.f32",
             weightsSHA256: SHA256.hex(EmotionHeads.weightData(best)), bestEpoch: bestEpoch,
-            validation: bestReport, training: cf.summary)
+            validation: bestReport, neutralThreshold: 0.5, training: cf.summary)
         return EmotionHeads(manifest: manifest, network: best, builder: builder)
+    }
+
+    /// How an epoch (or a word-channel weight) is scored on val: `weight`·macro-F1 + (1 − `weight`)·text-only
+    /// macro-F1 on the turns, mixed with the comments' score (class macro-F1, sector accuracy and neutral
+    /// AUROC, averaged) by `commentShare` when val has comments.
+    static func selectionScore(_ r: EvaluationReport, weight: Float = 0.5, commentShare: Float = 0.5) -> Float {
+        let turns = weight * (r.emotionMacroF1 ?? 0) + (1 - weight) * (r.emotionMacroF1TextOnly ?? 0)
+        guard let g = r.goEmotions else { return turns }
+        return (1 - commentShare) * turns + commentShare * g.selectionScore
     }
 
     /// Averages the logits of heads trained alike (same data and layout, different seeds) as one
@@ -380,15 +461,19 @@ public enum HeadsTrainer {
     public static func addLexicalHead(to heads: EmotionHeads, train: HeadsTrainingData, val: HeadsTrainingData,
                                       minCount: Int = 2, l2: Float = 5e-5, fusionWeights: [Float] = [0.25, 0.5, 0.75, 1],
                                       fusionWeight: Float? = nil, progress: (String) -> Void = { _ in }) -> EmotionHeads {
-        let vocabulary = LexicalVocabulary(fitting: train.turns.map(\.text), minCount: minCount)
-        var lexical = LexicalHead.train(texts: train.turns.map(\.text), labels: train.turns.map(\.emotion.index), vocabulary: vocabulary, l2: l2)
+        let labelled = train.comments.filter { $0.emotion != nil }
+        let texts = train.turns.map(\.text) + labelled.map(\.text)
+        let vocabulary = LexicalVocabulary(fitting: texts, minCount: minCount)
+        var lexical = LexicalHead.train(texts: texts, labels: train.turns.map(\.emotion.index) + labelled.map { $0.emotion!.index },
+                                        vocabulary: vocabulary, l2: l2)
         let x = features(val, builder: heads.builder, textOnly: false), xText = features(val, builder: heads.builder, textOnly: true)
-        var best = evaluate(heads.network, x: x, xText: xText, data: val), bestWeight: Float = 0
-        func score(_ r: EvaluationReport) -> Float { ((r.emotionMacroF1 ?? 0) + (r.emotionMacroF1TextOnly ?? 0)) / 2 }
+        let xComments = commentFeatures(val, builder: heads.builder)
+        var best = evaluate(heads.network, x: x, xText: xText, xComments: xComments, data: val), bestWeight: Float = 0
+        func score(_ r: EvaluationReport) -> Float { selectionScore(r) }
         var tried = [String(format: "0: %.3f / %.3f", best.emotionMacroF1 ?? 0, best.emotionMacroF1TextOnly ?? 0)]
         for w in fusionWeight.map({ [$0] }) ?? fusionWeights {
             lexical.fusionWeight = w
-            let r = evaluate(heads.network, lexical: lexical, x: x, xText: xText, data: val)
+            let r = evaluate(heads.network, lexical: lexical, x: x, xText: xText, xComments: xComments, data: val)
             tried.append(String(format: "%g: %.3f / %.3f", w, r.emotionMacroF1 ?? 0, r.emotionMacroF1TextOnly ?? 0))
             progress("lexical head, fusion weight \(w): val macro-F1 \(r.emotionMacroF1 ?? 0), text-only \(r.emotionMacroF1TextOnly ?? 0)")
             if fusionWeight != nil || score(r) > score(best) { best = r; bestWeight = w }
@@ -398,7 +483,7 @@ public enum HeadsTrainer {
         manifest.lexicalHead = LexicalHead.Manifest(vocabulary: vocabulary, fusionWeight: bestWeight, l2: l2, weightsFile: "lexical.f32",
                                                     weightsSHA256: SHA256.hex(lexical.weightData))
         manifest.validation = best
-        manifest.training["lexical_head"] = "min count \(minCount), \(vocabulary.count) words, l2 \(l2); val macro-F1 / text-only by fusion weight: "
+        manifest.training["lexical_head"] = "min count \(minCount), \(vocabulary.count) words from \(train.turns.count) turns and \(labelled.count) comments, l2 \(l2); val macro-F1 / text-only by fusion weight: "
             + tried.joined(separator: ", ")
         return EmotionHeads(manifest: manifest, network: heads.network, builder: heads.builder, lexicalHead: lexical)
     }
@@ -424,6 +509,61 @@ public enum HeadsTrainer {
         return EmotionHeads(manifest: manifest, network: refit.network, builder: refit.builder, lexicalHead: refit.lexicalHead)
     }
 
+    /// `heads` with the neutral gate calibrated on `val`'s comments: Platt scaling σ(a·z + b) of the
+    /// neutral logit, fitted by Newton's method on the comments' "only label is neutral" and folded
+    /// into the output layer; the threshold is then `threshold` on a calibrated probability. The
+    /// calibration error before and after goes into the manifest.
+    public static func calibratingNeutral(_ heads: EmotionHeads, val: HeadsTrainingData, threshold: Float = 0.5) -> EmotionHeads {
+        precondition(!val.comments.isEmpty, "calibrating the neutral gate needs val comments")
+        let net = heads.network, o = HeadsNetwork.outputs, k = HeadsNetwork.neutralOutput
+        let z = net.forward(commentFeatures(val, builder: heads.builder), batch: val.comments.count).z
+        let logits = (0..<val.comments.count).map { Double(z[$0 * o + k]) }, y = val.comments.map { $0.neutral ? 1.0 : 0.0 }
+        let (a, b) = plattScaling(logits: logits, labels: y)
+        var w2 = net.w2, b2 = net.b2
+        for j in 0..<net.hidden { w2[k * net.hidden + j] *= Float(a) }
+        b2[k] = Float(a) * b2[k] + Float(b)
+        let calibrated = HeadsNetwork(inputs: net.inputs, hidden: net.hidden, w1: net.w1, b1: net.b1, w2: w2, b2: b2)
+        var manifest = heads.manifest
+        let before = manifest.validation.goEmotions?.neutralCalibrationError
+        manifest.validation = evaluate(calibrated, lexical: heads.lexicalHead, builder: heads.builder, val: val)
+        manifest.neutralThreshold = threshold
+        manifest.weightsSHA256 = SHA256.hex(EmotionHeads.weightData(calibrated, precision: manifest.weightsPrecision))
+        manifest.training["neutral_calibration"] = String(
+            format: "Platt scaling on %d val comments: a %.4f, b %.4f; calibration error %.4f before, %.4f after; threshold %.2f",
+            val.comments.count, a, b, before ?? .nan, manifest.validation.goEmotions?.neutralCalibrationError ?? .nan, threshold)
+        return EmotionHeads(manifest: manifest, network: calibrated, builder: heads.builder, lexicalHead: heads.lexicalHead)
+    }
+
+    /// (a, b) minimising the cross-entropy of σ(a·logit + b) against `labels`: Newton's method,
+    /// each step halved until the loss falls.
+    static func plattScaling(logits: [Double], labels: [Double]) -> (a: Double, b: Double) {
+        func loss(_ a: Double, _ b: Double) -> Double {
+            zip(logits, labels).reduce(0) { acc, e in
+                let s = a * e.0 + b
+                return acc + max(s, 0) - s * e.1 + log1p(exp(-abs(s)))
+            }
+        }
+        var a = 1.0, b = 0.0, current = loss(a, b)
+        for _ in 0..<100 {
+            var ga = 0.0, gb = 0.0, haa = 1e-9, hab = 0.0, hbb = 1e-9
+            for (x, y) in zip(logits, labels) {
+                let p = 1 / (1 + exp(-(a * x + b))), r = p - y, w = p * (1 - p)
+                ga += r * x; gb += r; haa += w * x * x; hab += w * x; hbb += w
+            }
+            let det = haa * hbb - hab * hab
+            guard det > 0 else { break }
+            var da = (hbb * ga - hab * gb) / det, db = (haa * gb - hab * ga) / det
+            var next = loss(a - da, b - db)
+            while next > current && abs(da) + abs(db) > 1e-12 { da /= 2; db /= 2; next = loss(a - da, b - db) }
+            guard next <= current else { break }
+            a -= da; b -= db
+            let gain = current - next
+            current = next
+            if gain < 1e-10 * max(1, current) { break }
+        }
+        return (a, b)
+    }
+
     /// `heads` with their network rounded to half floats and stored so ("heads.f16", half the
     /// size), re-evaluated on `val` with the rounded weights; the figures before rounding go into
     /// the manifest.
@@ -442,10 +582,24 @@ public enum HeadsTrainer {
         return EmotionHeads(manifest: manifest, network: net, builder: heads.builder, lexicalHead: heads.lexicalHead)
     }
 
-    /// `net` (with `lexical` fused) evaluated on `val`, as given and text only.
+    /// `net` (with `lexical` fused) evaluated on `val`, as given and text only, and on its comments.
     static func evaluate(_ net: HeadsNetwork, lexical: LexicalHead? = nil, builder: HeadsFeatureBuilder, val: HeadsTrainingData) -> EvaluationReport {
         evaluate(net, lexical: lexical, x: features(val, builder: builder, textOnly: false),
-                 xText: features(val, builder: builder, textOnly: true), data: val)
+                 xText: features(val, builder: builder, textOnly: true), xComments: commentFeatures(val, builder: builder), data: val)
+    }
+
+    /// The feature matrix (M, D) of a data set's comments: each a first turn, with no context.
+    static func commentFeatures(_ data: HeadsTrainingData, builder: HeadsFeatureBuilder) -> [Float] {
+        let d = builder.count
+        var x = [Float](repeating: 0, count: data.comments.count * d)
+        for (i, c) in data.comments.enumerated() {
+            var slice = x[(i * d)..<((i + 1) * d)]
+            builder.write(into: &slice, embedding: data.commentEmbeddings[i],
+                          layerFeatures: builder.layerDimension == 0 ? [] : data.commentLayerFeatures[i],
+                          emoji: EmojiFeatures(text: c.text, vocabulary: builder.vocabulary), context: DialogueContext(), speaker: "")
+            x.replaceSubrange((i * d)..<((i + 1) * d), with: slice)
+        }
+        return x
     }
 
     /// The feature matrix (N, D) of a data set, built turn by turn with dialogue context.
@@ -467,12 +621,13 @@ public enum HeadsTrainer {
         return x
     }
 
-    static func evaluate(_ net: HeadsNetwork, lexical: LexicalHead? = nil, x: [Float], xText: [Float], data: HeadsTrainingData) -> EvaluationReport {
-        evaluateWithPredictions(net, lexical: lexical, x: x, xText: xText, data: data).report
+    static func evaluate(_ net: HeadsNetwork, lexical: LexicalHead? = nil, x: [Float], xText: [Float], xComments: [Float] = [],
+                         data: HeadsTrainingData) -> EvaluationReport {
+        evaluateWithPredictions(net, lexical: lexical, x: x, xText: xText, xComments: xComments, data: data).report
     }
 
     /// The report, and the predictions of the turns as given.
-    static func evaluateWithPredictions(_ net: HeadsNetwork, lexical: LexicalHead? = nil, x: [Float], xText: [Float],
+    static func evaluateWithPredictions(_ net: HeadsNetwork, lexical: LexicalHead? = nil, x: [Float], xText: [Float], xComments: [Float] = [],
                                         data: HeadsTrainingData) -> (report: EvaluationReport, predictions: [EmotionPrediction]) {
         let n = data.turns.count
         var z = net.forward(x, batch: n).z, zText = net.forward(xText, batch: n).z
@@ -483,7 +638,26 @@ public enum HeadsTrainer {
         }
         let p = EmotionHeads.predictions(logits: z, batch: n)
         let pt = EmotionHeads.predictions(logits: zText, batch: n)
-        return (.emotion(predictions: p, textOnly: pt, labels: data.turns.map(\.emotion), sarcasm: data.turns.map(\.sarcasm)), p)
+        var report = EvaluationReport.emotion(predictions: p, textOnly: pt, labels: data.turns.map(\.emotion), sarcasm: data.turns.map(\.sarcasm))
+        if !data.comments.isEmpty {
+            report.goEmotions = GoEmotionsReport(predictions: commentPredictions(net, lexical: lexical, x: xComments, comments: data.comments),
+                                                 comments: data.comments, neutralThreshold: 0.5)
+        }
+        return (report, p)
+    }
+}
+
+extension HeadsTrainer {
+    /// Predictions of comments from their feature rows (M, D), the word channel fused (they are
+    /// scored as turns without emoji unless they have some).
+    static func commentPredictions(_ net: HeadsNetwork, lexical: LexicalHead? = nil, x: [Float], comments: [GoEmotionsComment],
+                                   neutralThreshold: Float = 0.5) -> [EmotionPrediction] {
+        var z = net.forward(x, batch: comments.count).z
+        if let lexical {
+            let texts = comments.map(\.text)
+            lexical.fuse(into: &z, texts: texts, hasEmoji: texts.map { EmojiFeatures.hasEmoji(in: $0) })
+        }
+        return EmotionHeads.predictions(logits: z, batch: comments.count, neutralThreshold: neutralThreshold)
     }
 }
 

@@ -35,7 +35,7 @@ public struct LexicalHead: Sendable, Equatable {
         }
     }
 
-    /// Adds `fusionWeight` × these logits to the emotion outputs of each row of `z` (B, 34) whose
+    /// Adds `fusionWeight` × these logits to the emotion outputs of each row of `z` (B, 35) whose
     /// turn has no emoji.
     func fuse(into z: inout [Float], texts: [String], hasEmoji: [Bool]) {
         let o = HeadsNetwork.outputs

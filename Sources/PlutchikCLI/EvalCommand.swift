@@ -1,5 +1,6 @@
 import ArgumentParser
 import EmotionModel
+import Logging
 import Foundation
 
 /// `plutchik eval`: scores labelled JSONL in dialogue order with context and prints the metrics.
@@ -14,7 +15,9 @@ struct EvalCommand: ParsableCommand {
             annotated emotions. Inter-turn gaps are synthesised (EscalationGaps, --gap-seed).
             """)
 
-    @Option(name: .long, help: "Labelled JSONL (dataset format).") var data: String
+    @Option(name: .long, help: "Labelled JSONL (dataset format).") var data: String?
+    @Option(name: .long, help: "Real comments (GoEmotions JSONL mapped onto the wheel): class macro-F1 over the 16 mapped classes, sector accuracy, neutral AUROC and the gate's precision/recall/calibration.")
+    var goemotions: String?
     @Flag(name: .long, help: "Print one JSON object.") var json = false
     @Flag(name: .long, help: "Do not read or write the embedding cache.") var noCache = false
     @Option(name: .long, help: "Escalation model directory (weights.json, gru.json, manifest.json); default Models/escalation next to the heads.")
@@ -26,16 +29,42 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var heads: HeadsOptions
     @OptionGroup var logging: LoggingOptions
 
+    func validate() throws {
+        if data == nil && goemotions == nil { throw ValidationError("give --data (labelled dialogue turns), --goemotions (real comments), or both") }
+    }
+
     func run() throws {
         let logger = try logging.makeLogger(label: "plutchik.eval")
         let model = try heads.loadHeads()
+        let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, cacheDirectory: noCache ? nil : HeadsOptions.cacheDirectory)
+        var report = EvaluationReport(n: 0)
+        if let data { report = try evaluateTurns(data, model: model, embedder: embedder, logger: logger) }
+        if let goemotions {
+            let comments = try GoEmotionsComment.load(URL(fileURLWithPath: goemotions))
+            let vectors = try embedder.embed(comments.map(\.text), layers: model.encoderLayers) { done, total in
+                if done == total || done % 2048 < 32 { printError("encoding comments: \(done)/\(total)") }
+            }
+            // Each comment is a dialogue of its own: no context.
+            let predictions = model.predictDialogues(comments.map { ($0.id, "", $0.text) }, embeddings: vectors)
+            report.goEmotions = GoEmotionsReport(predictions: predictions, comments: comments, neutralThreshold: model.neutralThreshold)
+        }
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.sortedKeys]
+            print(String(decoding: try enc.encode(report), as: UTF8.self))
+        } else {
+            print(Self.describe(report))
+        }
+    }
+
+    /// The dialogue-turn figures of `data`, in dialogue order with context, and the escalation figures.
+    func evaluateTurns(_ data: String, model: EmotionHeads, embedder: TextEmbedder, logger: Logger) throws -> EvaluationReport {
         let hash = try SHA256.hex(fileAt: URL(fileURLWithPath: data)), manifest = model.manifest
         if hash == manifest.trainingDataSHA256 || (manifest.training["refit"] != nil && hash == manifest.validationDataSHA256) {
             logger.warning("The heads were trained on this file: the figures are on seen turns",
                            metadata: ["data.path": "\(data)", "heads.version": "\(manifest.version)"])
         }
         let turns = try LabelledTurn.load(URL(fileURLWithPath: data))
-        let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, cacheDirectory: noCache ? nil : HeadsOptions.cacheDirectory)
         let texts = turns.map(\.text), stripped = texts.map(EmojiFeatures.strip)
         let all = try embedder.embed(texts + stripped, layers: model.encoderLayers)
         let full = model.predictDialogues(turns.map { ($0.dialogueID, $0.speaker, $0.text) }, embeddings: Array(all[0..<turns.count]))
@@ -48,13 +77,15 @@ struct EvalCommand: ParsableCommand {
             let dialogues = EscalationDialogue.labelled(turns, inputs: full, seed: gapSeed)
             report.setEscalation(try EscalationReport.evaluate(dialogues, forecaster: models.ode, gru: models.gru))
         }
-        if json {
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.sortedKeys]
-            print(String(decoding: try enc.encode(report), as: UTF8.self))
-        } else {
-            let f = { (v: Float?) in v.map { String(format: "%.4f", $0) } ?? "-" }
-            print("""
+        return report
+    }
+
+    /// The report as aligned text lines.
+    static func describe(_ report: EvaluationReport) -> String {
+        let f = { (v: Float?) in v.map { String(format: "%.4f", $0) } ?? "-" }
+        var lines: [String] = []
+        if report.n > 0 {
+            lines.append("""
                 n                           \(report.n)
                 emotion macro-F1            \(f(report.emotionMacroF1))   accuracy \(f(report.emotionAccuracy))
                 emotion macro-F1 text-only  \(f(report.emotionMacroF1TextOnly))   accuracy \(f(report.emotionAccuracyTextOnly))
@@ -65,14 +96,24 @@ struct EvalCommand: ParsableCommand {
                   GRU baseline AUROC        \(f(report.escalationAUROCGRU))   PR-AUC \(f(report.escalationPRAUCGRU))
                   persistence AUROC         \(f(report.escalationAUROCPersistence))   PR-AUC \(f(report.escalationPRAUCPersistence))
                 """)
-            if let classes = report.perClass {
-                print("\nemotion accuracy with emoji \(f(report.emotionAccuracyWithEmoji))   without \(f(report.emotionAccuracyWithoutEmoji))")
-                print("emotion          support  precision  recall      F1  F1 text-only")
-                for c in classes {
-                    print(c.emotion.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)
-                          + String(format: " %7d  %9.3f  %6.3f  %6.3f  %12.3f", c.support, c.precision, c.recall, c.f1, c.f1TextOnly))
-                }
+        }
+        if let classes = report.perClass {
+            lines.append("\nemotion accuracy with emoji \(f(report.emotionAccuracyWithEmoji))   without \(f(report.emotionAccuracyWithoutEmoji))")
+            lines.append("emotion          support  precision  recall      F1  F1 text-only")
+            for c in classes {
+                lines.append(c.emotion.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)
+                             + String(format: " %7d  %9.3f  %6.3f  %6.3f  %12.3f", c.support, c.precision, c.recall, c.f1, c.f1TextOnly))
             }
         }
+        if let g = report.goEmotions {
+            lines.append("""
+                comments                    \(g.n)   with a class \(g.classRows), with a sector \(g.sectorRows)
+                class macro-F1 (16 mapped)  \(f(g.classMacroF1))   accuracy \(f(g.classAccuracy))
+                sector accuracy             \(f(g.sectorAccuracy))
+                neutral AUROC               \(f(g.neutralAUROC))   at \(f(g.neutralThreshold)): precision \(f(g.neutralPrecision)) recall \(f(g.neutralRecall)) F1 \(f(g.neutralF1))
+                neutral calibration error   \(f(g.neutralCalibrationError))
+                """)
+        }
+        return lines.joined(separator: "\n")
     }
 }

@@ -47,6 +47,15 @@ struct TrainCommand: ParsableCommand {
     var refit = false
     @Option(name: .long, help: "With --refit: estimate the refit on val by K-fold cross-validation over val's dialogues (each fold scored by the recipe refit on train + the other folds; K more refits), noted in the manifest (0: none).")
     var crossValidate: Int = 0
+    @Option(name: .long, help: "Real comments to train on beside the turns (GoEmotions JSONL mapped onto the wheel: class, sector, neutral).")
+    var goemotionsTrain: String?
+    @Option(name: .long, help: "Real comments to select epochs on and to calibrate the neutral gate with (GoEmotions dev JSONL); needed with --goemotions-train.")
+    var goemotionsDev: String?
+    @Option(name: .long, help: "The comments' share of the training loss (the turns have the rest).") var commentShare: Float = 0.5
+    @Option(name: .long, help: "Comments drawn into each epoch beside every turn (default: 4 × the turns).") var commentsPerEpoch: Int?
+    @Option(name: .long, help: "Class-weight exponent within the comments.") var commentClassWeightPower: Float = 0.5
+    @Option(name: .long, help: "The comments' share of the epoch selection score (the turns' score has the rest).") var commentSelectionShare: Float = 0.5
+    @Option(name: .long, help: "The neutral gate's threshold on its calibrated probability.") var neutralThreshold: Float = 0.5
     @Option(name: .long, help: "Routing gate: larger than any hidden pre-activation.") var gate: Float = 100
     @Option(name: .long, help: "Model version recorded in the manifest and in events.") var version: String = "heads-1"
     @OptionGroup var heads: HeadsOptions
@@ -59,6 +68,12 @@ struct TrainCommand: ParsableCommand {
         }
         if crossValidate != 0 && (crossValidate < 2 || !refit) {
             throw ValidationError("--cross-validate needs --refit and at least 2 folds")
+        }
+        if (goemotionsTrain == nil) != (goemotionsDev == nil) {
+            throw ValidationError("--goemotions-train and --goemotions-dev go together: the dev comments select the epochs and calibrate the neutral gate")
+        }
+        if !(0...1).contains(commentShare) || !(0...1).contains(commentSelectionShare) || !(0.01...0.99).contains(neutralThreshold) {
+            throw ValidationError("--comment-share and --comment-selection-share must be in 0...1, --neutral-threshold in 0.01...0.99")
         }
     }
 
@@ -80,11 +95,24 @@ struct TrainCommand: ParsableCommand {
             return HeadsTrainingData(turns: turns, embeddings: Array(emb[0..<turns.count]), textOnlyEmbeddings: Array(emb[turns.count...]),
                                      layerFeatures: Array(lf[0..<turns.count]), textOnlyLayerFeatures: Array(lf[turns.count...]))
         }
-        let trainData = try data(trainTurns, "train"), valData = try data(valTurns, "val")
+        /// `base` with the comments of `file` (GoEmotions JSONL) and their embeddings added.
+        func withComments(_ base: HeadsTrainingData, _ file: String?, _ name: String) throws -> HeadsTrainingData {
+            guard let file else { return base }
+            let comments = try GoEmotionsComment.load(URL(fileURLWithPath: file))
+            let all = try embedder.embed(comments.map(\.text), layers: layers) { done, total in
+                if done == total || done % 2048 < 32 { printError("encoding \(name) comments: \(done)/\(total)") }
+            }
+            let e = embedder.encoder.dimension
+            return base.adding(comments: comments, embeddings: all.map { Array($0[0..<e]) }, layerFeatures: all.map { Array($0[e...]) })
+        }
+        let trainData = try withComments(try data(trainTurns, "train"), goemotionsTrain, "train")
+        let valData = try withComments(try data(valTurns, "val"), goemotionsDev, "dev")
         var cf = HeadsTrainingConfiguration()
         cf.seed = seed; cf.hidden = hidden; cf.maxEpochs = epochs; cf.textOnlyProbability = textOnlyProbability
         cf.embeddingScale = embeddingScale; cf.weightDecay = weightDecay; cf.dropout = dropout; cf.classWeightPower = classWeightPower
         cf.encoderLayers = layers; cf.layerFeatureScale = layerScale; cf.layerDropout = layerDropout
+        cf.commentShare = commentShare; cf.commentsPerEpoch = commentsPerEpoch; cf.commentClassWeightPower = commentClassWeightPower
+        cf.commentSelectionShare = commentSelectionShare
         if route && specialise.contains(.text) { cf.textOnlyProbability = 1; cf.selectionWeight = 0 }
         let provenance = HeadsProvenance(
             version: version, trainingDataSHA256: try SHA256.hex(fileAt: trainURL),
@@ -129,6 +157,7 @@ struct TrainCommand: ParsableCommand {
                 heads = HeadsTrainer.addLexicalHead(to: heads, train: data, val: valData, minCount: lexicalMinCount, l2: lexicalL2,
                                                     fusionWeight: lexicalWeight) { printError($0) }
             }
+            if !valData.comments.isEmpty { heads = HeadsTrainer.calibratingNeutral(heads, val: valData, threshold: neutralThreshold) }
             if halfPrecision { heads = HeadsTrainer.storedInHalfPrecision(heads, val: valData) }
             return (heads, members.map(\.manifest.bestEpoch))
         }
@@ -136,7 +165,8 @@ struct TrainCommand: ParsableCommand {
         var trained = selection.heads
         let epochs = selection.epochs
         if refit {
-            let all = trainData.appending(valData)
+            // The val turns join the training data; the dev comments stay out (they select and calibrate).
+            let all = trainData.appending(valData.subset(Array(valData.turns.indices)))
             printError("refit on train + val (\(all.turns.count) turns), member epochs \(epochs.map(String.init).joined(separator: ","))")
             let weight = trained.manifest.lexicalHead?.fusionWeight
             let refitted = fit(all, epochs: epochs, lexicalWeight: weight).heads

@@ -8,7 +8,8 @@ struct AuditWriterTests {
         AuditRow(eventID: "turns/0/\(offset)", sourceTopic: "turns", sourcePartition: 0, sourceOffset: offset,
                  dialogueID: dialogue, turnID: "\(offset)", speaker: "customer", role: "customer", tenant: "acme",
                  scenario: "billing", text: text, emotion: "anger", confidence: 0.7, sector: "anger", ring: "primary",
-                 sarcasm: 0.1, intensity: 0.5, escalationRisk: 0.4, escalationAlert: offset == 2, modelVersion: "test",
+                 sarcasm: 0.1, intensity: 0.5, neutral: offset == 3 ? 0.9 : 0.1, isNeutral: offset == 3,
+                 escalationRisk: 0.4, escalationAlert: offset == 2, modelVersion: "test",
                  turnTimestamp: Date(timeIntervalSince1970: 1_764_000_000.25 + Double(offset)), processedAt: Date(),
                  eventJSON: #"{"event_id":"turns/0/\#(offset)","text":"a\tb"}"#)
     }
@@ -18,7 +19,7 @@ struct AuditWriterTests {
         let db = try TestDatabase()
         let writer = try AuditWriter(configuration: .init(url: db.url))
         let first = try await writer.migrate(directory: TestDatabase.migrations)
-        #expect(first == ["001_init", "002_dialogue_state_turn_time"])
+        #expect(first == ["001_init", "002_dialogue_state_turn_time", "003_neutral_gate"])
         let second = try await writer.migrate(directory: TestDatabase.migrations)
         #expect(second.isEmpty)
         let views = try await writer.query("SELECT count(*) FROM pg_views WHERE viewname IN ('dialogue_summary', 'emotion_mix_hourly')")
@@ -37,6 +38,10 @@ struct AuditWriterTests {
         try await writer.write(batch)
         let rows = try await writer.query("SELECT count(*), count(DISTINCT source_offset) FROM emotion_audit")
         #expect(rows[0] == ["5", "5"])
+        let neutral = try await writer.query("SELECT source_offset, neutral, is_neutral FROM emotion_audit WHERE is_neutral")
+        #expect(neutral == [["3", "0.9", "t"]])
+        let summary = try await writer.query("SELECT turns, neutral_turns FROM dialogue_summary")
+        #expect(summary == [["5", "1"]])
         let text = try await writer.query("SELECT text, text_sha256, turn_ts = to_timestamp(1764000000.25) FROM emotion_audit WHERE source_offset = 0")
         #expect(text[0][0] == audit(0).text)
         #expect(text[0][1]?.count == 64)

@@ -17,9 +17,15 @@ import Testing
         n.b1 = (0..<h).map { _ in rng.nextGaussian() * 0.3 }
         n.b2 = (0..<HeadsNetwork.outputs).map { _ in rng.nextGaussian() * 0.3 }
         let x = (0..<(b * d)).map { _ in rng.nextGaussian() }
-        let targets = (0..<b).map { i in HeadsTarget(label: (i * 7) % 32, sarcasm: Float(i % 2), intensity: [0.25, 0.5, 0.6, 1][i]) }
-        var loss = HeadsLoss(sarcasmWeight: 0.7, sarcasmPositiveWeight: 1.5, intensityWeight: 0.9)
-        loss.classWeights = (0..<32).map { Float($0 % 3) * 0.5 + 0.5 }
+        // Turns (class, sarcasm, intensity, not neutral) and comments (a class, or only a sector, and the gate), weighted.
+        let targets = [
+            HeadsTarget(label: 7, classWeight: 1.5, sarcasm: 1, intensity: 0.25, neutral: 0, weight: 2),
+            HeadsTarget(label: 14, classWeight: 0.5, sarcasm: 0, intensity: 0.5, neutral: 0),
+            HeadsTarget(label: 28, classWeight: 1.2, intensity: 0.6, neutral: 1, weight: 0.5),
+            HeadsTarget(sector: 4, classWeight: 0.8, neutral: 0, weight: 0.7),
+        ]
+        #expect(targets.count == b)
+        let loss = HeadsLoss(sarcasmWeight: 0.7, sarcasmPositiveWeight: 1.5, intensityWeight: 0.9, neutralWeight: 1.3)
 
         let (hid, z) = n.forward(x, batch: b)
         let dz = loss.evaluate(z: z, targets: targets).dz
@@ -39,6 +45,30 @@ import Testing
         check(\.b1, g.b1)
         check(\.w2, g.w2)
         check(\.b2, g.b2)
+    }
+
+    /// A sector-only target's loss is −log of the sector's primary score, the one `primaryScores` reports.
+    @Test func sectorLossIsMinusLogPrimaryScore() {
+        let z = (0..<HeadsNetwork.outputs).map { Float(($0 * 37) % 11) * 0.3 - 1 }
+        let probabilities = EmotionHeads.predictions(logits: z, batch: 1)[0].primaries
+        for sector in 0..<8 {
+            let l = HeadsLoss().evaluate(z: z, targets: [HeadsTarget(sector: sector)]).loss
+            #expect(abs(l - -log(probabilities[sector])) < 1e-5)
+        }
+    }
+
+    /// A heads directory without a neutral threshold (heads-6 and earlier, 34 outputs) is refused by name.
+    @Test func headsWithoutNeutralGateAreRefused() throws {
+        var rng = SeededGenerator(seed: 2)
+        let vocab = EmojiVocabulary(symbols: ["😡"])
+        let builder = HeadsFeatureBuilder(embeddingDimension: 4, vocabulary: vocab, embeddingScale: 1)
+        let manifest = HeadsManifest(version: "old", created: "", seed: 2, trainingDataSHA256: "", validationDataSHA256: "", encoderSHA256: "",
+                                     embeddingDimension: 4, embeddingScale: 1, hidden: 3, inputs: builder.count, emojiVocabulary: vocab,
+                                     weightsFile: "heads.f32", weightsSHA256: "", bestEpoch: 1, validation: EvaluationReport(n: 0), training: [:])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("heads-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try EmotionHeads(manifest: manifest, network: HeadsNetwork(inputs: builder.count, hidden: 3, rng: &rng), builder: builder).save(to: dir)
+        #expect { try EmotionHeads(directory: dir) } throws: { "\($0)".contains("no neutral gate") }
     }
 
     @Test func dropoutMaskScalesGradients() {
@@ -71,7 +101,7 @@ import Testing
         var manifest = HeadsManifest(version: "t", created: "2026-01-01T00:00:00Z", seed: 5, trainingDataSHA256: "", validationDataSHA256: "",
                                      encoderSHA256: "", embeddingDimension: 4, embeddingScale: 1, hidden: 3, inputs: builder.count,
                                      emojiVocabulary: vocab, weightsFile: "heads.\(precision.rawValue)", weightsSHA256: "", bestEpoch: 1,
-                                     validation: EvaluationReport(n: 0), training: [:])
+                                     validation: EvaluationReport(n: 0), neutralThreshold: 0.5, training: [:])
         manifest.weightsPrecision = precision
         if precision == .f16 {
             func half(_ v: [Float]) -> [Float] { v.map { Float(Float16($0)) } }
@@ -91,7 +121,8 @@ import Testing
         ctx.append(embedding: [0.5, 0.5, 0.5, 0.5], speaker: "a", emoji: loaded.emojiFeatures(text: "ugh 🙄"))
         let p = loaded.predict(embedding: [1, 0, 0, 0], text: "no 😡", emojiFeatures: loaded.emojiFeatures(text: "no 😡"), context: ctx, speaker: "b")
         #expect(p.probabilities.count == 32 && abs(p.probabilities.reduce(0, +) - 1) < 1e-4)
-        #expect(p.primaries.count == 8 && (0...1).contains(p.sarcasm) && (0...1).contains(p.intensity))
+        #expect(p.primaries.count == 8 && (0...1).contains(p.sarcasm) && (0...1).contains(p.intensity) && (0...1).contains(p.neutral))
+        #expect(p.isNeutral == (p.neutral >= 0.5))
         #expect(p == heads.predict(embedding: [1, 0, 0, 0], text: "no 😡", emojiFeatures: heads.emojiFeatures(text: "no 😡"), context: ctx, speaker: "b"))
     }
 
@@ -104,7 +135,8 @@ import Testing
         let net = HeadsNetwork(inputs: builder.count, hidden: 37, rng: &rng)
         let manifest = HeadsManifest(version: "t", created: "", seed: 11, trainingDataSHA256: "", validationDataSHA256: "", encoderSHA256: "",
                                      embeddingDimension: 8, embeddingScale: 1, hidden: 37, inputs: builder.count, emojiVocabulary: vocab,
-                                     weightsFile: "heads.f32", weightsSHA256: "", bestEpoch: 1, validation: EvaluationReport(n: 0), training: [:])
+                                     weightsFile: "heads.f32", weightsSHA256: "", bestEpoch: 1, validation: EvaluationReport(n: 0),
+                                     neutralThreshold: 0.5, training: [:])
         let heads = EmotionHeads(manifest: manifest, network: net, builder: builder)
         let texts = ["so angry 😡", "fine", "ugh 🙄", "ok then", "what", "no 😡", "sure", "hm", "right", "done", "x", "y", "z"]
         var contexts: [String: DialogueContext] = [:]

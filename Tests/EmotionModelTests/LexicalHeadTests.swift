@@ -58,7 +58,8 @@ import Testing
         head.fusionWeight = 0.75
         var manifest = HeadsManifest(version: "t", created: "", seed: 3, trainingDataSHA256: "", validationDataSHA256: "", encoderSHA256: "",
                                      embeddingDimension: 4, embeddingScale: 1, hidden: 3, inputs: builder.count, emojiVocabulary: vocab,
-                                     weightsFile: "heads.f32", weightsSHA256: "", bestEpoch: 1, validation: EvaluationReport(n: 0), training: [:])
+                                     weightsFile: "heads.f32", weightsSHA256: "", bestEpoch: 1, validation: EvaluationReport(n: 0),
+                                     neutralThreshold: 0.5, training: [:])
         manifest.lexicalHead = .init(vocabulary: head.vocabulary, fusionWeight: 0.75, l2: 1e-4, weightsFile: "lexical.f32", weightsSHA256: "")
         let heads = EmotionHeads(manifest: manifest, network: HeadsNetwork(inputs: builder.count, hidden: 3, rng: &rng), builder: builder,
                                  lexicalHead: head)
