@@ -1,5 +1,5 @@
 import ArgumentParser
-import EmotionModel
+import Encoder
 import Foundation
 
 /// `plutchik bench`: throughput benchmarks (not timed tests).

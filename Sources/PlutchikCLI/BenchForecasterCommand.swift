@@ -1,5 +1,6 @@
 import ArgumentParser
-import EmotionModel
+import Contracts
+import Escalation
 import Foundation
 
 /// `plutchik bench forecaster`: the escalation forecaster's per-turn cost, next to the encoder's.

@@ -1,11 +1,12 @@
 import ArgumentParser
 import AuditStore
-import EmotionModel
+import Encoder
 import Foundation
 import Kafka
 import Logging
 import Pipeline
 import ServiceLifecycle
+import Tokenizer
 
 /// `plutchik bench pipeline`: the whole path — embedded broker, processor, PostgreSQL.
 struct BenchPipelineCommand: AsyncParsableCommand {

@@ -1,6 +1,10 @@
 import ArgumentParser
-import EmotionModel
+import Contracts
+import Emotion
+import Encoder
+import Escalation
 import Foundation
+import Training
 
 /// `plutchik eval`: scores labelled JSONL in dialogue order with context and prints the metrics.
 struct EvalCommand: ParsableCommand {
