@@ -182,7 +182,7 @@ extension StreamProcessor {
             let analyzer = self.analyzer
             do {
                 // The arithmetic runs on a thread of its own, off the cooperative pool.
-                let (out, newStates) = try await runOnThread {
+                let (out, newStates) = try await runBlocking("plutchik.analysis", stackSize: 8 << 20) {
                     var s = snapshot
                     let out = try analyzer.analyze(turns, states: &s)
                     return (out, s)
@@ -195,15 +195,5 @@ extension StreamProcessor {
                 try await Task.sleep(for: backoff(attempt))
             }
         }
-    }
-}
-
-
-/// Runs CPU-heavy work on a thread of its own, off Swift's cooperative pool.
-func runOnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try body() }) }
-        thread.stackSize = 8 << 20
-        thread.start()
     }
 }
