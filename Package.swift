@@ -52,7 +52,7 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Ounchecked"])]
         ),
 
-        // The model, one module per concern. Dependencies (→ reads "depends on"):
+        // The model, one module per concern; a DAG (A ← B: B depends on A):
         // Contracts ← Tokenizer ← Encoder; Contracts ← Emotion ← Escalation ← Training; Kernels ← Encoder, Emotion.
 
         // Wire types and shared vocabulary: Turn, EmotionEvent, RFC 3339, the Plutchik taxonomy,
