@@ -52,14 +52,27 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Ounchecked"])]
         ),
 
-        // The model: tokenizer, MiniLM encoder, emotion heads, escalation ODE.
-        .target(
-            name: "EmotionModel",
-            dependencies: [
-                "Kernels",
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
+        // The model, one module per concern; a DAG (A ← B: B depends on A):
+        // Contracts ← Tokenizer ← Encoder; Contracts ← Emotion ← Escalation ← Training; Kernels ← Encoder, Emotion.
+
+        // Wire types and shared vocabulary: Turn, EmotionEvent, RFC 3339, the Plutchik taxonomy,
+        // the prediction and forecast an event carries, ModelError, SHA-256.
+        .target(name: "Contracts"),
+
+        // The WordPiece tokenizer and its vocabulary.
+        .target(name: "Tokenizer", dependencies: ["Contracts"]),
+
+        // The MiniLM encoder: safetensors, weights, the text embedder and its embedding cache.
+        .target(name: "Encoder", dependencies: ["Contracts", "Tokenizer", "Kernels"]),
+
+        // The emotion heads: emoji and word channels, dialogue context, manifest.
+        .target(name: "Emotion", dependencies: ["Contracts", "Kernels"]),
+
+        // The escalation forecaster: ODE solvers, the GRU cell, the alarm, manifest.
+        .target(name: "Escalation", dependencies: ["Contracts", "Emotion"]),
+
+        // Trainers, metrics and evaluation reports for the heads and the forecaster (never linked by Pipeline).
+        .target(name: "Training", dependencies: ["Contracts", "Emotion", "Escalation"]),
 
         // The PostgreSQL audit sink over libpq: migrations, idempotent batched writes, state loads.
         .target(name: "AuditStore", dependencies: ["CLibPQ"]),
@@ -68,7 +81,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "Kafka", "EmotionModel", "AuditStore",
+                "Kafka", "Contracts", "Tokenizer", "Encoder", "Emotion", "Escalation", "AuditStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -81,7 +94,12 @@ let package = Package(
             name: "PlutchikCLI",
             dependencies: [
                 "Kafka",
-                "EmotionModel",
+                "Contracts",
+                "Tokenizer",
+                "Encoder",
+                "Emotion",
+                "Escalation",
+                "Training",
                 "AuditStore",
                 "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -95,9 +113,14 @@ let package = Package(
 
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Kafka", "AuditStore", "EmotionModel"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Kafka", "AuditStore", "Contracts", "Emotion"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
-        .testTarget(name: "EmotionModelTests", dependencies: ["EmotionModel"], exclude: ["Fixtures"]),
+        .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "Contracts"], exclude: ["Fixtures"]),
+        .testTarget(name: "EncoderTests", dependencies: ["Encoder", "Contracts"], exclude: ["Fixtures"]),
+        .testTarget(name: "EmotionTests", dependencies: ["Emotion", "Contracts"]),
+        .testTarget(name: "EscalationTests", dependencies: ["Escalation", "Contracts"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Contracts", "Emotion", "Escalation"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -122,13 +122,17 @@ func rdKafkaClient(fromOpaque opaque: UnsafeMutableRawPointer?) -> RdKafkaClient
     return Unmanaged<OpaqueBox>.fromOpaque(opaque).takeUnretainedValue().client
 }
 
-/// Runs a blocking C call on a thread outside Swift's cooperative pool.
-func runBlocking<T: Sendable>(_ label: String = "kafka.blocking", _ body: @escaping @Sendable () throws -> T) async throws -> T {
+/// Runs a blocking call (a blocking C call, or CPU-heavy work such as the pipeline's analysis) on a
+/// thread of its own, outside Swift's cooperative pool; `stackSize` in bytes, the platform's
+/// default when nil.
+package func runBlocking<T: Sendable>(_ label: String = "kafka.blocking", stackSize: Int? = nil,
+                                      _ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         let thread = Thread {
             continuation.resume(with: Result { try body() })
         }
         thread.name = label
+        if let stackSize { thread.stackSize = stackSize }
         thread.start()
     }
 }

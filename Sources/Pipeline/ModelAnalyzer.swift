@@ -1,5 +1,8 @@
-import EmotionModel
+import Emotion
+import Encoder
+import Escalation
 import Foundation
+import Tokenizer
 
 /// The real model behind the pipeline: WordPiece + MiniLM (each turn encoded once, batched and
 /// packed), the emotion heads over the turn and its dialogue context, and the escalation ODE-RNN.

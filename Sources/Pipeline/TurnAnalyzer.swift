@@ -1,4 +1,4 @@
-import EmotionModel
+import Contracts
 
 /// The model side of the pipeline: turns in, predictions out, per-dialogue state carried along.
 ///

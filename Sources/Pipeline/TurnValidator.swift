@@ -1,4 +1,4 @@
-import EmotionModel
+import Contracts
 import Foundation
 
 /// A validated turn with its resolved time.

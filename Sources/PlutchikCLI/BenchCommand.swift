@@ -1,5 +1,5 @@
 import ArgumentParser
-import EmotionModel
+import Encoder
 import Foundation
 
 /// `plutchik bench`: throughput benchmarks (not timed tests).
@@ -99,12 +99,27 @@ struct BenchEncoderCommand: ParsableCommand {
             ("threads", "\(model.threads)"),
             ("batch", "\(batch)"),
         ]
-        if json {
-            print("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
-        } else {
-            for (k, v) in fields { print("\(k): \(v)") }
-        }
+        printFields(fields, json: json)
     }
+}
+
+/// Prints a benchmark's figures: one JSON object (values already JSON literals) or `key: value` lines.
+func printFields(_ fields: [(String, String)], json: Bool) {
+    if json {
+        print("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
+    } else {
+        for (k, v) in fields { print("\(k): \(v)") }
+    }
+}
+
+/// Encodes `ids` in order in batches of `batch`, after one warm-up batch (pages in the weights,
+/// sizes the scratch), and returns the seconds the timed pass took.
+func timeEncoderPass(_ encoder: MiniLMEncoder, _ ids: [[Int32]], batch: Int = 32) throws -> Double {
+    var out = [Float](repeating: 0, count: batch * encoder.dimension)
+    try encoder.encode(Array(ids.prefix(batch)), into: &out)
+    let start = DispatchTime.now().uptimeNanoseconds
+    for i in stride(from: 0, to: ids.count, by: batch) { try encoder.encode(Array(ids[i..<min(ids.count, i + batch)]), into: &out) }
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
 /// The nearest-rank percentile `p` (0...1) of ascending `sorted` values; 0 when there are none.

@@ -1,5 +1,6 @@
 import ArgumentParser
-import EmotionModel
+import Contracts
+import Escalation
 import Foundation
 
 /// `plutchik bench forecaster`: the escalation forecaster's per-turn cost, next to the encoder's.
@@ -82,10 +83,6 @@ struct BenchForecasterCommand: ParsableCommand {
             ids.append(tokenizer.encode(text))
         }
         guard !ids.isEmpty else { throw ValidationError("no messages in \(corpus)") }
-        var out = [Float](repeating: 0, count: 32 * encoder.dimension)
-        try encoder.encode(Array(ids.prefix(32)), into: &out)
-        let start = DispatchTime.now().uptimeNanoseconds
-        for i in stride(from: 0, to: ids.count, by: 32) { try encoder.encode(Array(ids[i..<min(ids.count, i + 32)]), into: &out) }
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(ids.count)
+        return try timeEncoderPass(encoder, ids) * 1000 / Double(ids.count)
     }
 }

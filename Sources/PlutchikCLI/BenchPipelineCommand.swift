@@ -1,11 +1,12 @@
 import ArgumentParser
 import AuditStore
-import EmotionModel
+import Encoder
 import Foundation
 import Kafka
 import Logging
 import Pipeline
 import ServiceLifecycle
+import Tokenizer
 
 /// `plutchik bench pipeline`: the whole path — embedded broker, processor, PostgreSQL.
 struct BenchPipelineCommand: AsyncParsableCommand {
@@ -111,11 +112,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             ("encoder_only_msgs_per_s", encoderOnly.map { String(format: "%.1f", $0) } ?? "null"),
         ]
         if rate > 0 { fields.append(("rate", String(format: "%.1f", rate))) }
-        if json {
-            print("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
-        } else {
-            for (k, v) in fields { print("\(k): \(v)") }
-        }
+        printFields(fields, json: json)
     }
 
     /// The encoder alone over the same texts, batch 32 in file order.
@@ -125,10 +122,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         let tokenizer = try WordPieceTokenizer(vocabulary: dir.appendingPathComponent("vocab.txt"))
         let encoder = try MiniLMEncoder(modelFile: dir.appendingPathComponent("model.safetensors"), configuration: .init(threads: 1, batchSize: 32))
         let ids = texts.map { tokenizer.encode($0) }
-        _ = try encoder.encode(Array(ids.prefix(32)))
-        let start = ContinuousClock.now
-        for i in stride(from: 0, to: ids.count, by: 32) { _ = try encoder.encode(Array(ids[i..<min(ids.count, i + 32)])) }
-        return Double(ids.count) / ((ContinuousClock.now - start) / .seconds(1))
+        return Double(ids.count) / (try timeEncoderPass(encoder, ids))
     }
 }
 

@@ -1,5 +1,5 @@
 import ArgumentParser
-import EmotionModel
+import Encoder
 import Foundation
 
 /// `plutchik embed`: JSONL with a "text" field in, the same objects with "embedding" out.

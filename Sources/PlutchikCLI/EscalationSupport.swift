@@ -1,6 +1,10 @@
 import ArgumentParser
-import EmotionModel
+import Contracts
+import Emotion
+import Encoder
+import Escalation
 import Foundation
+import Training
 
 /// What `eval`, `eval-escalation` and `train-escalation` share: finding and loading the escalation
 /// models, running the heads end to end to get the forecaster's inputs, and the distilled

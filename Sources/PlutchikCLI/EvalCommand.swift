@@ -1,7 +1,11 @@
 import ArgumentParser
-import EmotionModel
-import Logging
+import Contracts
+import Emotion
+import Encoder
+import Escalation
 import Foundation
+import Logging
+import Training
 
 /// `plutchik eval`: scores labelled JSONL in dialogue order with context and prints the metrics.
 struct EvalCommand: ParsableCommand {

@@ -1,6 +1,9 @@
 import ArgumentParser
-import EmotionModel
+import Contracts
+import Encoder
+import Escalation
 import Foundation
+import Training
 
 /// `plutchik eval-escalation`: the escalation metrics alone, where `plutchik eval` cannot give them:
 /// with oracle inputs (the annotated emotions, an upper bound for perfect heads) and on an

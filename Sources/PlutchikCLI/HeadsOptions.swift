@@ -1,5 +1,5 @@
 import ArgumentParser
-import EmotionModel
+import Emotion
 import Foundation
 
 /// Where the encoder and the heads are found, shared by `train`, `eval` and `score`.

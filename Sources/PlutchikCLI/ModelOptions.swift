@@ -1,6 +1,8 @@
 import ArgumentParser
-import EmotionModel
+import Contracts
+import Encoder
 import Foundation
+import Tokenizer
 
 /// `--model-dir` and `--threads`, shared by the commands that run the encoder.
 struct ModelOptions: ParsableArguments {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import AuditStore
-import EmotionModel
+import Encoder
 import Foundation
 import Kafka
 import Logging

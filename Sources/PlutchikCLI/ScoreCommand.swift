@@ -1,5 +1,7 @@
 import ArgumentParser
-import EmotionModel
+import Contracts
+import Emotion
+import Encoder
 import Foundation
 
 /// `plutchik score`: turns as JSONL in, one emotion event per line out.

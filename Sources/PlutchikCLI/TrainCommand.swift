@@ -1,6 +1,9 @@
 import ArgumentParser
-import EmotionModel
+import Contracts
+import Emotion
+import Encoder
 import Foundation
+import Training
 
 /// `plutchik train`: trains the emotion, sarcasm and intensity heads and writes weights plus manifest.
 struct TrainCommand: ParsableCommand {

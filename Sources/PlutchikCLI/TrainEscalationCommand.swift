@@ -1,6 +1,10 @@
 import ArgumentParser
-import EmotionModel
+import Contracts
+import Emotion
+import Encoder
+import Escalation
 import Foundation
+import Training
 
 /// `plutchik train-escalation`: trains the ODE-RNN escalation forecaster and its discrete GRU
 /// baseline, evaluates both end to end on a validation file, writes the model directory.

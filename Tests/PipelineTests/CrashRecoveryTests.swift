@@ -2,7 +2,7 @@ import AuditStore
 import Foundation
 import Kafka
 import Testing
-@testable import EmotionModel
+@testable import Emotion
 @testable import Pipeline
 
 /// The turn times of the generated dialogues: one base per test process, so runs that share an

@@ -1,8 +1,9 @@
 import AuditStore
-@testable import EmotionModel
 import Foundation
 import Kafka
 import Testing
+@testable import Contracts
+@testable import Emotion
 @testable import Pipeline
 
 @Suite("Bad input, poison turns and old backlogs (in-process)")

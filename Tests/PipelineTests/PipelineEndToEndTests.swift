@@ -1,5 +1,5 @@
 import AuditStore
-import EmotionModel
+import Contracts
 import Foundation
 import Kafka
 import Logging

@@ -4,7 +4,8 @@ import Kafka
 import Logging
 import ServiceLifecycle
 import Testing
-@testable import EmotionModel
+@testable import Contracts
+@testable import Emotion
 @testable import Pipeline
 
 // Helpers for the fault-tolerance tests: child processes (`plutchik broker`, `plutchik run`),

@@ -1,0 +1,134 @@
+import Kernels
+import Contracts
+
+/// Shape of a BERT encoder; `allMiniLML6` is the one this project ships.
+public struct MiniLMConfig: Sendable, Equatable {
+    public var vocabSize = 30_522
+    public var hidden = 384
+    public var heads = 12
+    public var headDim = 32
+    public var ffn = 1536
+    public var layers = 6
+    public var maxPositions = 512
+    public var typeVocab = 2
+    public var layerNormEps: Float = 1e-12
+
+    public init(vocabSize: Int = 30_522, hidden: Int = 384, heads: Int = 12, headDim: Int = 32, ffn: Int = 1536,
+                layers: Int = 6, maxPositions: Int = 512, typeVocab: Int = 2, layerNormEps: Float = 1e-12) {
+        self.vocabSize = vocabSize; self.hidden = hidden; self.heads = heads; self.headDim = headDim; self.ffn = ffn
+        self.layers = layers; self.maxPositions = maxPositions; self.typeVocab = typeVocab; self.layerNormEps = layerNormEps
+    }
+
+    /// sentence-transformers/all-MiniLM-L6-v2.
+    public static let allMiniLML6 = MiniLMConfig()
+}
+
+/// One transformer layer's weights, pointers into `MiniLMWeights.storage`.
+/// Linear weights are [out, in]; Q, K and V are fused into one (3C, C) matrix.
+struct MiniLMLayerWeights {
+    var qkvW: UnsafeMutablePointer<Float>     // (3C, C) rows: query, key, value
+    var qkvB: UnsafeMutablePointer<Float>     // (3C)
+    var attnOutW: UnsafeMutablePointer<Float> // (C, C)
+    var attnOutB: UnsafeMutablePointer<Float> // (C)
+    var ln1G: UnsafeMutablePointer<Float>     // (C)
+    var ln1B: UnsafeMutablePointer<Float>     // (C)
+    var ffnInW: UnsafeMutablePointer<Float>   // (F, C)
+    var ffnInB: UnsafeMutablePointer<Float>   // (F)
+    var ffnOutW: UnsafeMutablePointer<Float>  // (C, F)
+    var ffnOutB: UnsafeMutablePointer<Float>  // (C)
+    var ln2G: UnsafeMutablePointer<Float>     // (C)
+    var ln2B: UnsafeMutablePointer<Float>     // (C)
+}
+
+/// All encoder weights in one float block, copied out of a safetensors file with every
+/// name, dtype and shape checked. Immutable after init.
+///
+/// With `panels32`, the four dense matrices of each layer are stored in `packPanels32`
+/// layout for the AVX-512 GEMM instead of row-major [out, in].
+final class MiniLMWeights: @unchecked Sendable {
+    let config: MiniLMConfig
+    let panels32: Bool
+    let storage: UnsafeMutablePointer<Float>
+    let count: Int
+    let wordEmb: UnsafeMutablePointer<Float>  // (V, C)
+    let posEmb: UnsafeMutablePointer<Float>   // (P, C)
+    let typeEmb: UnsafeMutablePointer<Float>  // (2, C)
+    let embLnG: UnsafeMutablePointer<Float>   // (C)
+    let embLnB: UnsafeMutablePointer<Float>   // (C)
+    let layers: [MiniLMLayerWeights]
+
+    static func floatCount(_ cf: MiniLMConfig) -> Int {
+        let c = cf.hidden, f = cf.ffn
+        let perLayer = 3 * c * c + 3 * c + c * c + c + 2 * c + f * c + f + c * f + c + 2 * c
+        return (cf.vocabSize + cf.maxPositions + cf.typeVocab) * c + 2 * c + cf.layers * perLayer
+    }
+
+    init(file st: SafeTensors, config cf: MiniLMConfig = .allMiniLML6, panels32: Bool = false) throws {
+        let c = cf.hidden, f = cf.ffn
+        self.panels32 = panels32
+        guard cf.heads * cf.headDim == c, cf.headDim % 16 == 0 else {
+            throw ModelError(.invalidInput, "config: heads \(cf.heads) × headDim \(cf.headDim) must equal hidden \(c), headDim a multiple of 16")
+        }
+        config = cf
+        count = Self.floatCount(cf)
+        storage = .allocate(capacity: count)
+        var next = storage
+        func take(_ n: Int) -> UnsafeMutablePointer<Float> { defer { next += n }; return next }
+        func load(_ name: String, _ shape: [Int], into p: UnsafeMutablePointer<Float>) throws {
+            try st.copyFloats(name, shape: shape, into: p)
+        }
+        do {
+            wordEmb = take(cf.vocabSize * c)
+            posEmb = take(cf.maxPositions * c)
+            typeEmb = take(cf.typeVocab * c)
+            embLnG = take(c)
+            embLnB = take(c)
+            try load("embeddings.word_embeddings.weight", [cf.vocabSize, c], into: wordEmb)
+            try load("embeddings.position_embeddings.weight", [cf.maxPositions, c], into: posEmb)
+            try load("embeddings.token_type_embeddings.weight", [cf.typeVocab, c], into: typeEmb)
+            try load("embeddings.LayerNorm.weight", [c], into: embLnG)
+            try load("embeddings.LayerNorm.bias", [c], into: embLnB)
+            var layers: [MiniLMLayerWeights] = []
+            for l in 0..<cf.layers {
+                let p = "encoder.layer.\(l)."
+                let w = MiniLMLayerWeights(
+                    qkvW: take(3 * c * c), qkvB: take(3 * c),
+                    attnOutW: take(c * c), attnOutB: take(c),
+                    ln1G: take(c), ln1B: take(c),
+                    ffnInW: take(f * c), ffnInB: take(f),
+                    ffnOutW: take(c * f), ffnOutB: take(c),
+                    ln2G: take(c), ln2B: take(c))
+                for (i, qkv) in ["query", "key", "value"].enumerated() {
+                    try load(p + "attention.self.\(qkv).weight", [c, c], into: w.qkvW + i * c * c)
+                    try load(p + "attention.self.\(qkv).bias", [c], into: w.qkvB + i * c)
+                }
+                try load(p + "attention.output.dense.weight", [c, c], into: w.attnOutW)
+                try load(p + "attention.output.dense.bias", [c], into: w.attnOutB)
+                try load(p + "attention.output.LayerNorm.weight", [c], into: w.ln1G)
+                try load(p + "attention.output.LayerNorm.bias", [c], into: w.ln1B)
+                try load(p + "intermediate.dense.weight", [f, c], into: w.ffnInW)
+                try load(p + "intermediate.dense.bias", [f], into: w.ffnInB)
+                try load(p + "output.dense.weight", [c, f], into: w.ffnOutW)
+                try load(p + "output.dense.bias", [c], into: w.ffnOutB)
+                try load(p + "output.LayerNorm.weight", [c], into: w.ln2G)
+                try load(p + "output.LayerNorm.bias", [c], into: w.ln2B)
+                if panels32 {
+                    let tmp = UnsafeMutablePointer<Float>.allocate(capacity: f * c)
+                    defer { tmp.deallocate() }
+                    for (p, n, k) in [(w.qkvW, 3 * c, c), (w.attnOutW, c, c), (w.ffnInW, f, c), (w.ffnOutW, c, f)] {
+                        packPanels32(tmp, p, n: n, k: k)
+                        p.update(from: tmp, count: n * k)
+                    }
+                }
+                layers.append(w)
+            }
+            self.layers = layers
+            precondition(next == storage + count)
+        } catch {
+            storage.deallocate()
+            throw error
+        }
+    }
+
+    deinit { storage.deallocate() }
+}

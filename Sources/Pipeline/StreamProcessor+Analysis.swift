@@ -1,0 +1,199 @@
+import Foundation
+import Kafka
+
+// Analysis: a batch of records validated into turns, replays spotted, the fresh turns analyzed
+// (embeddings, heads, escalation ODE, through the `TurnAnalyzer`) with retries and bisection,
+// and the in-memory dialogue state advanced.
+
+extension StreamProcessor {
+    /// One record's fate within a batch.
+    enum Item {
+        case invalid(KafkaRecord, DeadLetterReason)
+        case replay(KafkaRecord)
+        case fresh(KafkaRecord, TimedTurn)
+    }
+
+    /// A batch analyzed and ready to publish, audit and commit.
+    struct PreparedBatch: Sendable {
+        var records: [KafkaRecord]
+        /// Dead letters and re-published (replayed) events.
+        var messages: [KafkaProducerMessage]
+        var analyzed: [(record: KafkaRecord, turn: TimedTurn, analysis: TurnAnalysis)]
+        /// Each dialogue's state after its last analyzed turn in the batch, for `dialogue_state`.
+        var states: [(dialogueID: String, record: KafkaRecord, turnAt: Date, state: Analyzer.State)]
+        var processedAt: Date
+        var receivedAt: [ContinuousClock.Instant]
+        var started: ContinuousClock.Instant
+        var replayed = 0, deadLettered = 0
+    }
+
+    /// Validates and analyzes a batch, and advances the in-memory dialogue state (the next batch
+    /// may need it before this one is audited). Encoding its events and audit rows is left to
+    /// ``finish(_:)``, which runs while the next batch is analyzed.
+    func prepare(_ records: [KafkaRecord]) async throws -> PreparedBatch {
+        let now = Date()
+        let started = ContinuousClock.now
+        let receivedAt = self.receivedAt
+        self.receivedAt.removeAll(keepingCapacity: true)
+        // 1. Validate; bring back dialogues the live-dialogue cap evicted; spot replays of turns
+        // already applied.
+        let validated = records.map { r in
+            Result { () throws(DeadLetterReason) in try configuration.validator.validate(r.value, recordTimestampMs: r.timestampMs, now: now) }
+        }
+        // The batch's dialogues are looked up once, before the reload: putting reloaded dialogues
+        // into the store may evict others of this batch.
+        let ids = Set(validated.compactMap { try? $0.get().turn.dialogueID })
+        var known: [String: DialogueStore<Analyzer.State>.Entry] = [:]
+        for id in ids { known[id] = dialogues.entry(id) }
+        known.merge(try await reloadCapEvicted(ids)) { live, _ in live }
+        var items: [Item] = []
+        for (r, v) in zip(records, validated) {
+            switch v {
+            case .success(let turn):
+                if let e = known[turn.turn.dialogueID], e.source == r.topicPartition, e.lastOffset >= r.offset {
+                    items.append(.replay(r))
+                } else {
+                    items.append(.fresh(r, turn))
+                }
+            case .failure(let error):
+                items.append(.invalid(r, error))
+            }
+        }
+
+        // 2. Analyze the fresh turns, carrying each dialogue's state.
+        var fresh: [(KafkaRecord, TimedTurn)] = []
+        for case .fresh(let r, let t) in items { fresh.append((r, t)) }
+        var states: [String: Analyzer.State] = [:]
+        for (_, t) in fresh where states[t.turn.dialogueID] == nil {
+            if let e = known[t.turn.dialogueID],
+               t.timestamp.timeIntervalSince(e.lastTurnAt) <= configuration.windowIdle {
+                states[t.turn.dialogueID] = e.state
+            }
+        }
+        // One result per fresh turn: its analysis, or why it failed on its own (a poison turn).
+        var results: [Result<TurnAnalysis, AnalysisFailure>] = []
+        if !fresh.isEmpty {
+            let t0 = ContinuousClock.now
+            results = try await analyzeIsolating(fresh.map(\.1), states: &states)
+            metrics.inference.record(duration: ContinuousClock.now - t0)
+            if fresh.count >= 4 {
+                secondsPerTurn = 0.8 * secondsPerTurn + 0.2 * ((ContinuousClock.now - t0) / .seconds(1)) / Double(fresh.count)
+            }
+            logger.trace("batch analyzed", metadata: ["batch.size": "\(fresh.count)", "batch.inference_ms": "\(ms(ContinuousClock.now - t0))"])
+        }
+
+        // 3. Dead letters now; events, alerts and audit rows in `finish`.
+        var messages: [KafkaProducerMessage] = []
+        var dlq = 0
+        for case .invalid(let r, let e) in items {
+            messages.append(deadLetter(r, code: e.code, reason: e.reason))
+            metrics.deadLettered(e.code).increment()
+            dlq += 1
+        }
+        // Turns the model failed on even after retries and bisection go to the dead-letter topic
+        // rather than blocking their partitions; the rest of the batch goes on.
+        var analyzed: [(record: KafkaRecord, turn: TimedTurn, analysis: TurnAnalysis)] = []
+        for ((r, timed), result) in zip(fresh, results) {
+            switch result {
+            case .failure(let f):
+                messages.append(deadLetter(r, code: "processing_failed", reason: f.reason))
+                metrics.deadLettered("processing_failed").increment()
+                dlq += 1
+            case .success(let a):
+                analyzed.append((r, timed, a))
+            }
+        }
+        // The state after each dialogue's last analyzed turn in this batch.
+        var lastTurn: [String: (KafkaRecord, Date)] = [:]
+        for (r, t, _) in analyzed { lastTurn[t.turn.dialogueID] = (r, t.timestamp) }
+        let finalStates = lastTurn.compactMap { id, last in states[id].map { (dialogueID: id, record: last.0, turnAt: last.1, state: $0) } }
+        // Replays: re-publish the audited event unchanged.
+        let replays = items.compactMap { if case .replay(let r) = $0 { r } else { nil } }
+        let (replayMessages, replayed, missingAudits) = try await republish(replays)
+        messages += replayMessages
+        dlq += missingAudits
+
+        for (r, t, _) in analyzed {
+            if let s = states[t.turn.dialogueID] {
+                dialogues.put(t.turn.dialogueID, state: s, source: r.topicPartition, lastOffset: r.offset, lastTurnAt: t.timestamp)
+            }
+        }
+        // Idle windows are judged in event time: the newest turn seen on each partition, not the
+        // wall clock, so a backlog of old turns (after an outage, or a historical replay) keeps its
+        // dialogues' context between batches.
+        for (r, t) in fresh {
+            watermarks[r.topicPartition] = max(watermarks[r.topicPartition] ?? t.timestamp, t.timestamp)
+        }
+        let evictedBefore = dialogues.evictions
+        dialogues.evictIdle(watermarks: watermarks)
+        metrics.evictions.increment(by: Int64(dialogues.evictions - evictedBefore))
+        metrics.liveDialogues.record(dialogues.count)
+        return PreparedBatch(records: records, messages: messages, analyzed: analyzed, states: finalStates, processedAt: now,
+                             receivedAt: receivedAt, started: started, replayed: replayed, deadLettered: dlq)
+    }
+
+    /// Why the model gave up on one turn.
+    struct AnalysisFailure: Error {
+        var reason: String
+    }
+
+    /// Analyzes `turns`, retrying the whole batch up to `maxAttempts` times. If it still fails,
+    /// bisects it (one attempt per half) so that only the turns that fail on their own are given
+    /// up: a poison turn costs its batch about 2·log2(n) extra analyses, not its neighbours' events.
+    /// `states` is only advanced by the turns that succeed.
+    func analyzeIsolating(_ turns: [TimedTurn], states: inout [String: Analyzer.State]) async throws
+        -> [Result<TurnAnalysis, AnalysisFailure>] {
+        do {
+            return try await analyze(turns, states: &states, attempts: configuration.maxAttempts).map { .success($0) }
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            return try await bisect(turns, states: &states, error: error)
+        }
+    }
+
+    func bisect(_ turns: [TimedTurn], states: inout [String: Analyzer.State], error: any Error) async throws
+        -> [Result<TurnAnalysis, AnalysisFailure>] {
+        guard turns.count > 1 else {
+            logger.error("turn failed analysis; dead-lettering it", metadata: [
+                "dialogue.id": "\(turns.first?.turn.dialogueID ?? "")", "error": "\(error)",
+            ])
+            return turns.map { _ in .failure(AnalysisFailure(reason: "\(error)")) }
+        }
+        var out: [Result<TurnAnalysis, AnalysisFailure>] = []
+        let mid = turns.count / 2
+        for half in [Array(turns[..<mid]), Array(turns[mid...])] {
+            do {
+                out += try await analyze(half, states: &states, attempts: 1).map { .success($0) }
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                out += try await bisect(half, states: &states, error: error)
+            }
+        }
+        return out
+    }
+
+    func analyze(_ turns: [TimedTurn], states: inout [String: Analyzer.State], attempts: Int) async throws -> [TurnAnalysis] {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let snapshot = states
+            let analyzer = self.analyzer
+            do {
+                // The arithmetic runs on a thread of its own, off the cooperative pool.
+                let (out, newStates) = try await runBlocking("plutchik.analysis", stackSize: 8 << 20) {
+                    var s = snapshot
+                    let out = try analyzer.analyze(turns, states: &s)
+                    return (out, s)
+                }
+                states = newStates
+                return out
+            } catch {
+                guard attempt < attempts else { throw error }
+                logger.warning("analysis failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                try await Task.sleep(for: backoff(attempt))
+            }
+        }
+    }
+}

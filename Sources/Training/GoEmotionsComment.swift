@@ -1,0 +1,79 @@
+import Contracts
+
+import Foundation
+
+/// A row of GoEmotions mapped onto Plutchik's wheel (JSONL with `id`, `text`, `goemotions`,
+/// `plutchik`, `sector`, `neutral`; other fields are ignored): a single real comment, no dialogue.
+///
+/// `emotion` is set when every GoEmotions label of the row maps to the same Plutchik class, `sector`
+/// when they map to one sector, and `neutral` when the only label is neutral. A row may carry any
+/// subset: the heads learn the class where there is one, the sector where there is only that, and
+/// the neutral gate from every row.
+public struct GoEmotionsComment: Sendable, Codable, Equatable {
+    public var id: String
+    public var text: String
+    /// The raw GoEmotions labels.
+    public var labels: [String]
+    public var emotion: PlutchikEmotion?
+    public var sector: PlutchikSector?
+    public var neutral: Bool
+
+    public init(id: String, text: String, labels: [String], emotion: PlutchikEmotion?, sector: PlutchikSector?, neutral: Bool) {
+        self.id = id; self.text = text; self.labels = labels; self.emotion = emotion; self.sector = sector; self.neutral = neutral
+    }
+
+    /// The 16 Plutchik classes GoEmotions labels map to; `plutchik eval --goemotions` takes the class
+    /// macro-F1 over these (a prediction outside them counts as wrong).
+    public static let mappedClasses: [PlutchikEmotion] = [
+        .admiration, .anger, .annoyance, .disapproval, .disgust, .fear, .grief, .joy, .love, .optimism, .remorse,
+        .sadness, .surprise, .acceptance, .interest, .apprehension,
+    ]
+
+    enum CodingKeys: String, CodingKey {
+        case id, text, labels = "goemotions", emotion = "plutchik", sector, neutral
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        text = try c.decode(String.self, forKey: .text)
+        labels = try c.decodeIfPresent([String].self, forKey: .labels) ?? []
+        emotion = try c.decodeIfPresent(PlutchikEmotion.self, forKey: .emotion)
+        if let name = try c.decodeIfPresent(String.self, forKey: .sector) {
+            guard let s = PlutchikSector.allCases.first(where: { $0.name == name }) else {
+                throw DecodingError.dataCorruptedError(forKey: .sector, in: c, debugDescription: "unknown sector '\(name)'")
+            }
+            sector = s
+        } else {
+            sector = nil
+        }
+        neutral = try c.decodeIfPresent(Bool.self, forKey: .neutral) ?? false
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(text, forKey: .text)
+        try c.encode(labels, forKey: .labels)
+        try c.encode(emotion, forKey: .emotion)
+        try c.encode(sector?.name, forKey: .sector)
+        try c.encode(neutral, forKey: .neutral)
+    }
+
+    /// Reads a JSONL file, one comment per line, in file order; a bad line is named with its number.
+    public static func load(_ url: URL) throws -> [GoEmotionsComment] {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw ModelError(.fileNotFound, "cannot read \(url.path)", cause: error)
+        }
+        var rows: [GoEmotionsComment] = []
+        let decoder = JSONDecoder()
+        for (n, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated()
+        where !line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) {
+            do { rows.append(try decoder.decode(GoEmotionsComment.self, from: Data(line))) } catch {
+                throw ModelError(.invalidInput, "\(url.path):\(n + 1): \(error)")
+            }
+        }
+        return rows
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import Testing
+@testable import Contracts
+@testable import Escalation
+@testable import Training
+
+@Suite struct EscalationForecasterTests {
+    /// A small fixture: three dialogues, one of them escalating.
+    static let fixture = """
+    {"dialogue_id": "A", "turn_id": 1, "speaker": "Customer", "text": "My order never arrived.", "emotion": "annoyance", "sarcasm_flag": false}
+    {"dialogue_id": "A", "turn_id": 2, "speaker": "Agent", "text": "Sorry to hear that, let me check.", "emotion": "acceptance", "sarcasm_flag": false}
+    {"dialogue_id": "A", "turn_id": 3, "speaker": "Customer", "text": "This is the third time. Unbelievable.", "emotion": "anger", "sarcasm_flag": false}
+    {"dialogue_id": "A", "turn_id": 4, "speaker": "Customer", "text": "Oh great, another 'check'. Wonderful service.", "emotion": "contempt", "sarcasm_flag": true}
+    {"dialogue_id": "A", "turn_id": 5, "speaker": "Agent", "text": "I have issued a full refund.", "emotion": "trust", "sarcasm_flag": false}
+    {"dialogue_id": "B", "turn_id": 2, "speaker": "P2", "text": "Sounds lovely!", "emotion": "joy", "sarcasm_flag": false}
+    {"dialogue_id": "B", "turn_id": 1, "speaker": "P1", "text": "We are going to the lake on Sunday.", "emotion": "anticipation", "sarcasm_flag": false}
+    {"dialogue_id": "C", "turn_id": 1, "speaker": "P1", "text": "Just one turn here.", "emotion": "serenity"}
+    """
+
+    static func dialogues() throws -> [EscalationDialogue] {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("escalation-fixture-\(UUID().uuidString).jsonl")
+        try fixture.write(to: url, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: url) }
+        return try EscalationDialogue.load(url, seed: 7)
+    }
+
+    /// Small random weights (larger than the trainer's initialisation, so every path matters).
+    static func randomWeights(ode: Bool, latent: Int = 4, hidden: Int = 5, seed: UInt64 = 3) -> EscalationWeights {
+        var w = EscalationWeights(latentDim: latent, hiddenDim: hidden, ode: ode, nominalGapSeconds: 20)
+        var rng = EscalationRandom(seed: seed)
+        for i in w.params.indices { w.params[i] = Float(rng.uniform() * 1.2 - 0.6) }
+        return w
+    }
+
+    @Test func loadsDialoguesInTurnOrderWithLabels() throws {
+        let d = try Self.dialogues()
+        #expect(d.map(\.id) == ["A", "B", "C"])
+        #expect(d[1].turns.map(\.emotion) == [.anticipation, .joy])
+        let a = d[0]
+        #expect((0..<5).map { a.label(at: $0) } == [true, true, true, false, nil])
+        #expect(a.turns[3].input.sarcasm == 1 && a.turns[2].input.probabilities[PlutchikEmotion.anger.index] == 1)
+        // Timestamps start at 0, strictly increase, and are the same for the same seed.
+        #expect(a.turns[0].timestamp == 0)
+        #expect(zip(a.turns, a.turns.dropFirst()).allSatisfy { $0.timestamp < $1.timestamp })
+        #expect(try Self.dialogues()[0].turns.map(\.timestamp) == a.turns.map(\.timestamp))
+    }
+
+    @Test func synthesisedGapsHaveTheDocumentedMedian() {
+        let g = EscalationGaps()
+        var gaps: [Double] = []
+        for k in 0..<4000 {
+            let t = g.timestamps(characters: [0, 0], dialogueID: "d\(k)", seed: 1)
+            gaps.append(t[1])
+        }
+        gaps.sort()
+        let median = gaps[gaps.count / 2]
+        #expect(abs(median - 6) < 0.6, "median latency \(median)")
+        #expect(gaps.first! >= 1 && gaps.last! <= 3600)
+    }
+
+    /// Analytic gradients (through the GRU cell, the gap ODE and the forecast ODE) match central
+    /// differences of the loss, for the ODE-RNN and the GRU baseline.
+    @Test(arguments: [true, false])
+    func gradientCheck(ode: Bool) throws {
+        let d = try Self.dialogues()[0]
+        var w = Self.randomWeights(ode: ode)
+        var grad = [Float](repeating: 0, count: w.params.count)
+        _ = EscalationTrainer.lossAndGradient(d, w, horizonSeconds: 120, horizonWeight: 0.5, grad: &grad)
+        let l = w.layout
+        // Every tensor's first and last entries, plus a spread of others.
+        var idx = [l.Wz, l.Uz, l.bz, l.Wr, l.Ur, l.br, l.Wn, l.Un, l.bn, l.A1, l.c1, l.A2, l.c2, l.w2, l.b2, l.wl, l.bl]
+        idx += stride(from: 1, to: w.params.count, by: 7).map { $0 }
+        var worst: Float = 0
+        for i in idx {
+            let p0 = w.params[i], eps: Float = 1e-2
+            var scratch = grad
+            w.params[i] = p0 + eps
+            let up = EscalationTrainer.lossAndGradient(d, w, horizonSeconds: 120, horizonWeight: 0.5, grad: &scratch).loss
+            w.params[i] = p0 - eps
+            let down = EscalationTrainer.lossAndGradient(d, w, horizonSeconds: 120, horizonWeight: 0.5, grad: &scratch).loss
+            w.params[i] = p0
+            let numeric = (up - down) / (2 * eps)
+            let err = abs(numeric - grad[i]) / max(1e-2, abs(numeric) + abs(grad[i]))
+            worst = max(worst, err)
+            #expect(err < 2e-2, "param \(i): analytic \(grad[i]) numeric \(numeric)")
+        }
+        if !ode {
+            // No field: its parameters get no gradient.
+            #expect(grad[l.A1..<l.w2].allSatisfy { $0 == 0 })
+        }
+    }
+
+    /// The public per-turn `update` computes exactly the risk the trainer optimises.
+    @Test(arguments: [true, false])
+    func forecasterMatchesTheTrainingForwardPass(ode: Bool) throws {
+        var d = try Self.dialogues()[0]
+        d.turns = Array(d.turns[3...4])          // one labelled turn (label false)
+        let w = Self.randomWeights(ode: ode)
+        var grad = [Float](repeating: 0, count: w.params.count)
+        let loss = EscalationTrainer.lossAndGradient(d, w, horizonSeconds: 120, horizonWeight: 0, grad: &grad).loss
+        let f = EscalationForecaster(weights: w)
+        var s = f.initialState()
+        let r = try f.update(&s, prediction: d.turns[0].input, role: d.turns[0].role, timestamp: d.turns[0].timestamp)
+        #expect(abs(r.risk - (1 - exp(-loss))) < 1e-5)   // loss = −log(1 − risk)
+    }
+
+    @Test func forecastIsWellFormedAndStateRoundTrips() throws {
+        let dialogues = try Self.dialogues()
+        let f = EscalationForecaster(weights: Self.randomWeights(ode: true, latent: 16, hidden: 32))
+        var s = f.initialState()
+        for t in dialogues[0].turns {
+            let r = try f.update(&s, prediction: t.input, role: .customer, timestamp: 1_700_000_000 + t.timestamp)
+            #expect((0...1).contains(r.risk) && (0...1).contains(r.riskHorizon) && r.horizonSeconds == 120)
+            if let tte = r.timeToEscalationSeconds { #expect(tte >= 0 && tte <= 600) }
+        }
+        #expect(s.turns == 5 && s.lastRisk != nil)
+        // Out-of-order timestamps count as no elapsed time.
+        _ = try f.update(&s, prediction: dialogues[0].turns[0].input, timestamp: 0)
+        #expect(s.lastTimestamp == 1_700_000_000 + dialogues[0].turns[4].timestamp)
+        let json = try JSONEncoder().encode(s)
+        #expect(try JSONDecoder().decode(EscalationState.self, from: json) == s)
+        #expect(json.count < 400, "state is \(json.count) bytes")
+    }
+
+    /// A longer horizon never lowers the within-horizon risk (the hazard is non-negative).
+    @Test func horizonRiskGrowsWithTheHorizon() throws {
+        let w = Self.randomWeights(ode: true)
+        let t = try Self.dialogues()[0].turns[2]
+        var last: Float = 0
+        for horizon in [60.0, 120, 300, 900] {
+            let f = EscalationForecaster(weights: w, horizonSeconds: horizon)
+            var s = f.initialState()
+            let r = try f.update(&s, prediction: t.input, timestamp: 0).riskHorizon
+            #expect(r >= last)
+            last = r
+        }
+    }
+
+    @Test func trainingIsReproducibleAndWeightsRoundTrip() throws {
+        let d = try Self.dialogues()
+        var o = EscalationTrainer.Options()
+        o.epochs = 3; o.latentDim = 4; o.hiddenDim = 6; o.holdoutPercent = 0
+        let a = EscalationTrainer.train(d, ode: true, options: o, gaps: EscalationGaps())
+        let b = EscalationTrainer.train(d, ode: true, options: o, gaps: EscalationGaps())
+        #expect(a.weights == b.weights)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("esc-w-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try a.weights.save(url)
+        #expect(try EscalationWeights.load(url) == a.weights)
+    }
+
+    @Test func metricsOnKnownExamples() {
+        #expect(EscalationMetrics.auroc([0.1, 0.4, 0.35, 0.8], [false, false, true, true]) == 0.75)
+        #expect(abs(EscalationMetrics.averagePrecision([0.1, 0.4, 0.35, 0.8], [false, false, true, true])! - 5.0 / 6) < 1e-12)
+        #expect(EscalationMetrics.auroc([0.5, 0.5, 0.5], [true, false, true]) == 0.5)
+        #expect(EscalationMetrics.auroc([0.5], [true]) == nil)
+    }
+
+    @Test func reportScoresEveryTurnWithANextTurn() throws {
+        let d = try Self.dialogues()
+        let f = EscalationForecaster(weights: Self.randomWeights(ode: true))
+        let g = EscalationForecaster(weights: Self.randomWeights(ode: false))
+        let r = try EscalationReport.evaluate(d, forecaster: f, gru: g)
+        #expect(r.dialogues == 3 && r.turns == 5 && r.positives == 3 && r.escalatingDialogues == 1)
+        #expect(r.auroc != nil && r.aurocGRU != nil && r.aurocPersistence != nil)
+        let keys = try JSONSerialization.jsonObject(with: JSONEncoder().encode(r)) as! [String: Any]
+        for k in ["escalation_auroc", "escalation_pr_auc", "escalation_auroc_persistence", "escalation_auroc_gru"] { #expect(keys[k] != nil) }
+    }
+}
