@@ -95,7 +95,8 @@ extension StreamProcessor {
                 dialogueID: turn.dialogueID, turnID: String(turn.turnID), speaker: turn.speaker, role: turn.role?.rawValue,
                 tenant: turn.tenant, scenario: turn.scenario, topic: turn.topic, channel: turn.channel, text: turn.text,
                 emotion: p.label.rawValue, confidence: p.confidence, sector: p.label.sector.name, ring: p.label.ring.rawValue,
-                sarcasm: p.sarcasm, intensity: p.intensity, escalationRisk: analysis.escalation?.risk,
+                sarcasm: p.sarcasm, intensity: p.intensity, neutral: p.neutral, isNeutral: p.isNeutral,
+                escalationRisk: analysis.escalation?.risk,
                 escalationAlert: analysis.escalation?.alert ?? false, modelVersion: version,
                 turnTimestamp: timed.timestamp, processedAt: now, eventJSON: String(decoding: json, as: UTF8.self)))
             if let esc = analysis.escalation, esc.alert {

@@ -52,6 +52,8 @@ struct TrainEscalationCommand: ParsableCommand {
     var corpusHoldoutPercent = 20
     @Option(help: "Loss weight of a corpus dialogue; default: the corpus's turns weigh as much in total as the training file's.")
     var corpusWeight: Float?
+    @Flag(inversion: .prefixedNo, help: "Start the ODE-RNN from the trained GRU with a still field (the GRU is its epoch 0), so it adds timing only where the hold-out loss falls.")
+    var odeFromGRU = true
     @OptionGroup var heads: HeadsOptions
 
     func validate() throws {
@@ -125,8 +127,9 @@ struct TrainEscalationCommand: ParsableCommand {
         var o = EscalationTrainer.Options()
         o.seed = seed; o.epochs = epochs; o.latentDim = latent; o.learningRate = lr
         let start = Date()
-        let odeResult = EscalationTrainer.train(trainSet, ode: true, options: o, gaps: gaps, log: log)
         let gruResult = EscalationTrainer.train(trainSet, ode: false, options: o, gaps: gaps, log: log)
+        let odeResult = EscalationTrainer.train(trainSet, ode: true, options: o, gaps: gaps,
+                                                initial: odeFromGRU ? gruResult.weights : nil, log: log)
         log(String(format: "trained in %.1f s", Date().timeIntervalSince(start)))
 
         let alarm = EscalationAlarm()
@@ -139,6 +142,7 @@ struct TrainEscalationCommand: ParsableCommand {
 
         var command = "plutchik train-escalation --train \(trainURL.lastPathComponent) --val \(valURL.lastPathComponent) --epochs \(epochs) --seed \(seed) --latent \(latent) --lr \(lr) --inputs \(inputs.rawValue)"
         if inputs == .crossfit { command += " --folds \(folds)" }
+        if !odeFromGRU { command += " --no-ode-from-gru" }
         if let corpus {
             command += " --corpus ~/.cache/plutchik/\(URL(fileURLWithPath: corpus).lastPathComponent) --corpus-holdout-percent \(corpusHoldoutPercent)"
             if let corpusWeight { command += " --corpus-weight \(corpusWeight)" }

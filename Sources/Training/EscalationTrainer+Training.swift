@@ -11,8 +11,12 @@ extension EscalationTrainer {
 
     /// Splits off the hold-out (by a hash of the dialogue id), trains, and returns the parameters of
     /// the epoch with the lowest hold-out loss. Dialogues with one turn carry no label and are skipped.
+    ///
+    /// With `initial` (a trained discrete GRU), the ODE-RNN starts from it with a still field
+    /// (A2 = 0, c2 = 0: exactly the GRU), and the GRU itself is the epoch-0 candidate: the ODE-RNN
+    /// nests the GRU, so timing is added only where it lowers the hold-out loss.
     public static func train(_ dialogues: [EscalationDialogue], ode: Bool, options o: Options, gaps: EscalationGaps,
-                             log: (String) -> Void = { _ in }) -> Result {
+                             initial: EscalationWeights? = nil, log: (String) -> Void = { _ in }) -> Result {
         let labelled = dialogues.filter { $0.turns.count > 1 }
         let isHoldout = { (d: EscalationDialogue) in Int(EscalationRandom.fnv1a(d.id) % 100) < o.holdoutPercent }
         let train = labelled.filter { !isHoldout($0) }, holdout = labelled.filter(isHoldout)
@@ -26,10 +30,30 @@ extension EscalationTrainer {
         var w = EscalationWeights(latentDim: o.latentDim, hiddenDim: o.hiddenDim, ode: ode, nominalGapSeconds: nominal.rounded())
         var rng = EscalationRandom(seed: o.seed)
         initialise(&w, rng: &rng, train: train, horizonSeconds: o.horizonSeconds)
+        if let initial {
+            precondition(initial.layout.count == w.layout.count, "the initial weights' shape differs")
+            let l = w.layout, a1 = w.params[l.A1..<(l.A1 + l.M * l.L)]
+            w.params = initial.params
+            w.params.replaceSubrange(l.A1..<(l.A1 + l.M * l.L), with: a1)   // the field's input layer: fresh
+            for i in l.A2..<(l.A2 + l.L * l.M) { w.params[i] = 0 }
+            for i in l.c2..<(l.c2 + l.L) { w.params[i] = 0 }
+            w.nominalGapSeconds = initial.nominalGapSeconds
+        }
 
         let n = w.params.count
         var m = [Float](repeating: 0, count: n), v = m, grad = m
-        var best = (loss: Float.infinity, epoch: 0, params: w.params)
+        /// The hold-out next-2-turns loss of the current parameters.
+        func holdoutLoss() -> Float {
+            var hl: Float = 0, hc: Float = 0
+            var scratch = [Float](repeating: 0, count: n)
+            for d in holdout {
+                let r = lossAndGradient(d, w, horizonSeconds: o.horizonSeconds, horizonWeight: 0, grad: &scratch)
+                hl += r.loss; hc += Float(r.count) * d.weight
+            }
+            return hl / max(hc, 1e-9)
+        }
+        var best = (loss: initial == nil ? Float.infinity : holdoutLoss(), epoch: 0, params: w.params)
+        if initial != nil { log(String(format: "ode epoch 0 (the GRU, field still): hold-out next-2 loss %.4f", best.loss)) }
         var step = 0
         for epoch in 1...max(1, o.epochs) {
             var data = train
@@ -51,17 +75,11 @@ extension EscalationTrainer {
                 step += 1
                 adamW(&w.params, grad: grad, scale: 1 / count, m: &m, v: &v, step: step, options: o)
             }
-            var hl: Float = 0, hc: Float = 0
-            var scratch = [Float](repeating: 0, count: n)
-            for d in holdout {
-                let r = lossAndGradient(d, w, horizonSeconds: o.horizonSeconds, horizonWeight: 0, grad: &scratch)
-                hl += r.loss; hc += Float(r.count) * d.weight
-            }
-            let holdoutLoss = hl / max(hc, 1e-9)
-            if holdoutLoss < best.loss { best = (holdoutLoss, epoch, w.params) }
+            let loss = holdoutLoss()
+            if loss < best.loss { best = (loss, epoch, w.params) }
             if epoch == 1 || epoch % 10 == 0 || epoch == o.epochs {
                 log(String(format: "%@ epoch %d: train loss %.4f, hold-out next-2 loss %.4f", ode ? "ode" : "gru",
-                           epoch, epochLoss / max(epochCount, 1e-9), holdoutLoss))
+                           epoch, epochLoss / max(epochCount, 1e-9), loss))
             }
         }
         w.params = best.params

@@ -149,6 +149,44 @@ import Testing
         #expect(try EscalationWeights.load(url) == a.weights)
     }
 
+    /// Started from a GRU with a still field, the ODE-RNN forecasts exactly as the GRU (its epoch 0),
+    /// and training keeps it unless an epoch lowers the hold-out loss.
+    @Test func anODEStartedFromTheGRUNestsIt() throws {
+        let d = try Self.dialogues()
+        var o = EscalationTrainer.Options()
+        o.epochs = 3; o.latentDim = 4; o.hiddenDim = 6; o.holdoutPercent = 0
+        let gru = EscalationTrainer.train(d, ode: false, options: o, gaps: EscalationGaps())
+        o.epochs = 0
+        let still = EscalationTrainer.train(d, ode: true, options: o, gaps: EscalationGaps(), initial: gru.weights)
+        #expect(still.weights.ode && still.bestEpoch == 0)
+        let f = EscalationForecaster(weights: still.weights), g = EscalationForecaster(weights: gru.weights)
+        var sf = f.initialState(), sg = g.initialState()
+        for (k, t) in d[0].turns.enumerated() {
+            let a = try f.update(&sf, prediction: t.input, timestamp: Double(k) * 45)
+            let b = try g.update(&sg, prediction: t.input, timestamp: Double(k) * 45)
+            #expect(abs(a.risk - b.risk) < 1e-6)
+        }
+    }
+
+    /// A neutral turn is no emotional evidence: the state only evolves over the elapsed time.
+    @Test func aNeutralTurnOnlyAdvancesTime() throws {
+        let w = Self.randomWeights(ode: true), f = EscalationForecaster(weights: w)
+        let t = try Self.dialogues()[0].turns[1]
+        var neutral = t.input
+        neutral.isNeutral = true
+        var a = f.initialState(), b = f.initialState(), c = f.initialState()
+        _ = try f.update(&a, prediction: t.input, timestamp: 0)
+        _ = try f.update(&b, prediction: t.input, timestamp: 0)
+        _ = try f.update(&c, prediction: t.input, timestamp: 0)
+        _ = try f.update(&a, prediction: neutral, timestamp: 60)
+        var other = neutral
+        other.probabilities = other.probabilities.reversed()
+        _ = try f.update(&b, prediction: other, timestamp: 60)
+        #expect(a.h == b.h, "a neutral turn's emotions must not matter")
+        _ = try f.update(&c, prediction: t.input, timestamp: 60)
+        #expect(a.h != c.h)
+    }
+
     @Test func metricsOnKnownExamples() {
         #expect(EscalationMetrics.auroc([0.1, 0.4, 0.35, 0.8], [false, false, true, true]) == 0.75)
         #expect(abs(EscalationMetrics.averagePrecision([0.1, 0.4, 0.35, 0.8], [false, false, true, true])! - 5.0 / 6) < 1e-12)
