@@ -53,7 +53,7 @@ let package = Package(
         ),
 
         // The model, one module per concern; a DAG (A ← B: B depends on A):
-        // Contracts ← Tokenizer ← Encoder; Contracts ← Emotion ← Escalation ← Training; Kernels ← Encoder, Emotion.
+        // Contracts ← Tokenizer ← Encoder ← Training; Contracts ← Emotion ← Training; Contracts ← Escalation ← Training; Kernels ← Encoder, Emotion, Training.
 
         // Wire types and shared vocabulary: Turn, EmotionEvent, RFC 3339, the Plutchik taxonomy,
         // the prediction and forecast an event carries, ModelError, SHA-256.
@@ -69,10 +69,10 @@ let package = Package(
         .target(name: "Emotion", dependencies: ["Contracts", "Kernels"]),
 
         // The escalation forecaster: ODE solvers, the GRU cell, the alarm, manifest.
-        .target(name: "Escalation", dependencies: ["Contracts", "Emotion"]),
+        .target(name: "Escalation", dependencies: ["Contracts"]),
 
         // Trainers, metrics and evaluation reports for the heads and the forecaster (never linked by Pipeline).
-        .target(name: "Training", dependencies: ["Contracts", "Emotion", "Escalation"]),
+        .target(name: "Training", dependencies: ["Contracts", "Kernels", "Tokenizer", "Encoder", "Emotion", "Escalation"]),
 
         // The PostgreSQL audit sink over libpq: migrations, idempotent batched writes, state loads.
         .target(name: "AuditStore", dependencies: ["CLibPQ"]),
@@ -120,7 +120,7 @@ let package = Package(
         .testTarget(name: "EncoderTests", dependencies: ["Encoder", "Contracts"], exclude: ["Fixtures"]),
         .testTarget(name: "EmotionTests", dependencies: ["Emotion", "Contracts"]),
         .testTarget(name: "EscalationTests", dependencies: ["Escalation", "Contracts"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Contracts", "Emotion", "Escalation"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Contracts", "Emotion", "Escalation", "Encoder", "Kernels"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -15,6 +15,10 @@ public final class EmotionHeads: Sendable {
     /// `network` laid out for batch-invariant inference (nil without AVX-512).
     let packed: PackedHeadsNetwork?
 
+    /// The fine-tuned encoder adapter the heads read embeddings from (`encoder/` in their directory;
+    /// pass it to the encoder), nil for heads over the base encoder.
+    public let encoderAdapterDirectory: URL?
+
     /// The emoji vocabulary the heads were trained with.
     public var emojiVocabulary: EmojiVocabulary { builder.vocabulary }
     /// The embedding width the heads expect.
@@ -60,10 +64,21 @@ public final class EmotionHeads: Sendable {
         func take(_ n: Int) -> [Float] { defer { off += n }; return Array(floats[off..<(off + n)]) }
         let network = HeadsNetwork(inputs: d, hidden: h, w1: take(h * d), b1: take(h), w2: take(o * h), b2: take(o))
         let lexical = try manifest.lexicalHead.map { try LexicalHead(manifest: $0, directory: directory) }
-        self.init(manifest: manifest, network: network, builder: builder, lexicalHead: lexical)
+        var adapterDirectory: URL?
+        if let sha = manifest.encoderAdapterSHA256 {
+            let adapter = directory.appendingPathComponent("encoder")
+            let file = adapter.appendingPathComponent("adapter.safetensors")
+            guard FileManager.default.fileExists(atPath: file.path), try SHA256.hex(fileAt: file) == sha else {
+                throw ModelError(.invalidFile, "\(file.path): the heads were trained on an encoder adapter with SHA-256 \(sha), which is missing or differs")
+            }
+            adapterDirectory = adapter
+        }
+        self.init(manifest: manifest, network: network, builder: builder, lexicalHead: lexical, encoderAdapterDirectory: adapterDirectory)
     }
 
-    package init(manifest: HeadsManifest, network: HeadsNetwork, builder: HeadsFeatureBuilder, lexicalHead: LexicalHead? = nil) {
+    package init(manifest: HeadsManifest, network: HeadsNetwork, builder: HeadsFeatureBuilder, lexicalHead: LexicalHead? = nil,
+                encoderAdapterDirectory: URL? = nil) {
+        self.encoderAdapterDirectory = encoderAdapterDirectory
         self.manifest = manifest
         self.network = network
         self.builder = builder

@@ -34,6 +34,9 @@ public struct HeadsManifest: Sendable, Codable, Equatable {
     /// The neutral gate's threshold: a turn whose `neutral` probability reaches it is reported as
     /// neutral (`emotion.is_neutral`). Nil in heads trained before the gate (heads-6 and earlier).
     public var neutralThreshold: Float?
+    /// SHA-256 of the fine-tuned encoder adapter the heads were trained on (stored in the heads
+    /// directory's `encoder/`), nil for heads over the base encoder.
+    public var encoderAdapterSHA256: String?
     /// Free-form notes on the training configuration.
     public var training: [String: String]
 
@@ -49,7 +52,7 @@ public struct HeadsManifest: Sendable, Codable, Equatable {
         case emojiVocabulary = "emoji_vocabulary", weightsFile = "weights_file", weightsSHA256 = "weights_sha256"
         case weightsPrecision = "weights_precision"
         case bestEpoch = "best_epoch", validation = "val_metrics", training
-        case neutralThreshold = "neutral_threshold"
+        case neutralThreshold = "neutral_threshold", encoderAdapterSHA256 = "encoder_adapter_sha256"
     }
 }
 
@@ -84,5 +87,6 @@ extension HeadsManifest {
         validation = try c.decode(EvaluationReport.self, forKey: .validation)
         training = try c.decode([String: String].self, forKey: .training)
         neutralThreshold = try c.decodeIfPresent(Float.self, forKey: .neutralThreshold)
+        encoderAdapterSHA256 = try c.decodeIfPresent(String.self, forKey: .encoderAdapterSHA256)
     }
 }

@@ -60,15 +60,18 @@ public final class MiniLMEncoder {
     var attnScratch: UnsafeMutablePointer<Float>
     var bf16Scratch: UnsafeMutablePointer<UInt16>   // A in bf16 for the bf16 GEMM
 
-    /// Loads the weights from `model.safetensors` (or the directory holding it).
-    public convenience init(modelFile: URL, configuration: EncoderConfiguration = .init()) throws {
+    /// Loads the weights from `model.safetensors` (or the directory holding it), with an optional
+    /// fine-tuned adapter (`plutchik finetune`'s output directory or its `adapter.safetensors`)
+    /// merged in at load time; the adapter's SHA-256 must match its manifest.
+    public convenience init(modelFile: URL, adapter: URL? = nil, configuration: EncoderConfiguration = .init()) throws {
         var url = modelFile
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue {
             url = url.appendingPathComponent("model.safetensors")
         }
         let st = try SafeTensors(url: url)
-        try self.init(weights: MiniLMWeights(file: st, panels32: CPUFeatures.avx512), configuration: configuration)
+        let lora = try adapter.map { try EncoderAdapter(url: $0) }
+        try self.init(weights: MiniLMWeights(file: st, panels32: CPUFeatures.avx512, adapter: lora), configuration: configuration)
     }
 
     init(weights: MiniLMWeights, configuration: EncoderConfiguration) throws {

@@ -25,19 +25,19 @@ public struct MiniLMConfig: Sendable, Equatable {
 
 /// One transformer layer's weights, pointers into `MiniLMWeights.storage`.
 /// Linear weights are [out, in]; Q, K and V are fused into one (3C, C) matrix.
-struct MiniLMLayerWeights {
-    var qkvW: UnsafeMutablePointer<Float>     // (3C, C) rows: query, key, value
-    var qkvB: UnsafeMutablePointer<Float>     // (3C)
-    var attnOutW: UnsafeMutablePointer<Float> // (C, C)
-    var attnOutB: UnsafeMutablePointer<Float> // (C)
-    var ln1G: UnsafeMutablePointer<Float>     // (C)
-    var ln1B: UnsafeMutablePointer<Float>     // (C)
-    var ffnInW: UnsafeMutablePointer<Float>   // (F, C)
-    var ffnInB: UnsafeMutablePointer<Float>   // (F)
-    var ffnOutW: UnsafeMutablePointer<Float>  // (C, F)
-    var ffnOutB: UnsafeMutablePointer<Float>  // (C)
-    var ln2G: UnsafeMutablePointer<Float>     // (C)
-    var ln2B: UnsafeMutablePointer<Float>     // (C)
+package struct MiniLMLayerWeights {
+    package var qkvW: UnsafeMutablePointer<Float>     // (3C, C) rows: query, key, value
+    package var qkvB: UnsafeMutablePointer<Float>     // (3C)
+    package var attnOutW: UnsafeMutablePointer<Float> // (C, C)
+    package var attnOutB: UnsafeMutablePointer<Float> // (C)
+    package var ln1G: UnsafeMutablePointer<Float>     // (C)
+    package var ln1B: UnsafeMutablePointer<Float>     // (C)
+    package var ffnInW: UnsafeMutablePointer<Float>   // (F, C)
+    package var ffnInB: UnsafeMutablePointer<Float>   // (F)
+    package var ffnOutW: UnsafeMutablePointer<Float>  // (C, F)
+    package var ffnOutB: UnsafeMutablePointer<Float>  // (C)
+    package var ln2G: UnsafeMutablePointer<Float>     // (C)
+    package var ln2B: UnsafeMutablePointer<Float>     // (C)
 }
 
 /// All encoder weights in one float block, copied out of a safetensors file with every
@@ -45,30 +45,34 @@ struct MiniLMLayerWeights {
 ///
 /// With `panels32`, the four dense matrices of each layer are stored in `packPanels32`
 /// layout for the AVX-512 GEMM instead of row-major [out, in].
-final class MiniLMWeights: @unchecked Sendable {
-    let config: MiniLMConfig
-    let panels32: Bool
-    let storage: UnsafeMutablePointer<Float>
-    let count: Int
-    let wordEmb: UnsafeMutablePointer<Float>  // (V, C)
-    let posEmb: UnsafeMutablePointer<Float>   // (P, C)
-    let typeEmb: UnsafeMutablePointer<Float>  // (2, C)
-    let embLnG: UnsafeMutablePointer<Float>   // (C)
-    let embLnB: UnsafeMutablePointer<Float>   // (C)
-    let layers: [MiniLMLayerWeights]
+package final class MiniLMWeights: @unchecked Sendable {
+    package let config: MiniLMConfig
+    package let panels32: Bool
+    package let storage: UnsafeMutablePointer<Float>
+    package let count: Int
+    package let wordEmb: UnsafeMutablePointer<Float>  // (V, C)
+    package let posEmb: UnsafeMutablePointer<Float>   // (P, C)
+    package let typeEmb: UnsafeMutablePointer<Float>  // (2, C)
+    package let embLnG: UnsafeMutablePointer<Float>   // (C)
+    package let embLnB: UnsafeMutablePointer<Float>   // (C)
+    package let layers: [MiniLMLayerWeights]
 
-    static func floatCount(_ cf: MiniLMConfig) -> Int {
+    package static func floatCount(_ cf: MiniLMConfig) -> Int {
         let c = cf.hidden, f = cf.ffn
         let perLayer = 3 * c * c + 3 * c + c * c + c + 2 * c + f * c + f + c * f + c + 2 * c
         return (cf.vocabSize + cf.maxPositions + cf.typeVocab) * c + 2 * c + cf.layers * perLayer
     }
 
-    init(file st: SafeTensors, config cf: MiniLMConfig = .allMiniLML6, panels32: Bool = false) throws {
+    /// With `adapter`, its LoRA deltas and biases/layernorms are merged into each layer before
+    /// the panel packing, so every GEMM path runs the fine-tuned weights at unchanged speed.
+    package init(file st: SafeTensors, config cf: MiniLMConfig = .allMiniLML6, panels32: Bool = false,
+         adapter: EncoderAdapter? = nil) throws {
         let c = cf.hidden, f = cf.ffn
         self.panels32 = panels32
         guard cf.heads * cf.headDim == c, cf.headDim % 16 == 0 else {
             throw ModelError(.invalidInput, "config: heads \(cf.heads) × headDim \(cf.headDim) must equal hidden \(c), headDim a multiple of 16")
         }
+        try adapter?.validate(cf)
         config = cf
         count = Self.floatCount(cf)
         storage = .allocate(capacity: count)
@@ -112,6 +116,7 @@ final class MiniLMWeights: @unchecked Sendable {
                 try load(p + "output.dense.bias", [c], into: w.ffnOutB)
                 try load(p + "output.LayerNorm.weight", [c], into: w.ln2G)
                 try load(p + "output.LayerNorm.bias", [c], into: w.ln2B)
+                try adapter?.apply(to: w, layer: l, cf)
                 if panels32 {
                     let tmp = UnsafeMutablePointer<Float>.allocate(capacity: f * c)
                     defer { tmp.deallocate() }

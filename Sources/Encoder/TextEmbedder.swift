@@ -11,15 +11,20 @@ public final class TextEmbedder {
     var layerCaches: [[Int]: EmbeddingStore] = [:]
     let cacheDirectory: URL?
 
-    /// Loads `vocab.txt` and `model.safetensors` from `modelDirectory`. With `cacheDirectory`, embeddings
-    /// are cached there in a file named after the model's SHA-256.
-    public init(modelDirectory: URL, configuration: EncoderConfiguration = .init(), cacheDirectory: URL? = nil) throws {
+    /// Loads `vocab.txt` and `model.safetensors` from `modelDirectory`, with the fine-tuned `adapter`
+    /// (a `plutchik finetune` directory) merged in when given. With `cacheDirectory`, embeddings are
+    /// cached there in a file named after the model's SHA-256 (and the adapter's).
+    public init(modelDirectory: URL, adapter: URL? = nil, configuration: EncoderConfiguration = .init(), cacheDirectory: URL? = nil) throws {
         tokenizer = try WordPieceTokenizer(vocabulary: modelDirectory.appendingPathComponent("vocab.txt"))
         let modelFile = modelDirectory.appendingPathComponent("model.safetensors")
-        encoder = try MiniLMEncoder(modelFile: modelFile, configuration: configuration)
+        encoder = try MiniLMEncoder(modelFile: modelFile, adapter: adapter, configuration: configuration)
         self.cacheDirectory = cacheDirectory
         if let cacheDirectory {
-            let sha = try SHA256.hex(fileAt: modelFile)
+            var sha = try SHA256.hex(fileAt: modelFile)
+            if let adapter {
+                let file = adapter.hasDirectoryPath || adapter.pathExtension.isEmpty ? adapter.appendingPathComponent(EncoderAdapter.fileName) : adapter
+                sha = SHA256.hex(Data((sha + (try SHA256.hex(fileAt: file))).utf8))
+            }
             modelSHA256 = sha
             cache = EmbeddingStore(url: cacheDirectory.appendingPathComponent("embeddings-\(sha.prefix(16)).bin"), dimension: encoder.dimension)
         }

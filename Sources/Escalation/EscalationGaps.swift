@@ -1,5 +1,5 @@
 import Foundation
-import Emotion
+import Contracts
 
 /// Synthetic inter-turn gaps for dialogues without timestamps.
 ///

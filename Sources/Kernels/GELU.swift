@@ -31,6 +31,11 @@ func geluPortable(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
 }
 
 @inline(__always) func gelu16(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    x * normalCDF16(x)
+}
+
+/// Φ(x), the standard normal CDF, per lane: the erf approximation `gelu` is built on.
+@inline(__always) func normalCDF16(_ x: SIMD16<Float>) -> SIMD16<Float> {
     var a = x * 0.707_106_77
     a.replace(with: -a, where: a .< 0)
     a.replace(with: 10, where: a .> 10)
@@ -46,5 +51,5 @@ func geluPortable(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
     let halfErfc = 0.5 * t * p * exp16(-(a * a))
     var phi = 1 - halfErfc
     phi.replace(with: halfErfc, where: x .< 0)
-    return x * phi
+    return phi
 }

@@ -27,8 +27,9 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
     public init(modelDirectory: URL, headsDirectory: URL, escalationDirectory: URL,
                 encoder configuration: EncoderConfiguration = .init(), cacheCapacity: Int = 2_000) throws {
         tokenizer = try WordPieceTokenizer(vocabulary: modelDirectory.appendingPathComponent("vocab.txt"))
-        encoder = try MiniLMEncoder(modelFile: modelDirectory.appendingPathComponent("model.safetensors"), configuration: configuration)
         heads = try EmotionHeads(directory: headsDirectory)
+        encoder = try MiniLMEncoder(modelFile: modelDirectory.appendingPathComponent("model.safetensors"),
+                                    adapter: heads.encoderAdapterDirectory, configuration: configuration)
         forecaster = try EscalationForecaster(directory: escalationDirectory)
         cache = EmbeddingCache(capacity: cacheCapacity)
         let escalationManifest = try? JSONDecoder().decode(

@@ -40,7 +40,7 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         let logger = try logging.makeLogger(label: "plutchik.eval")
         let model = try heads.loadHeads()
-        let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, cacheDirectory: noCache ? nil : HeadsOptions.cacheDirectory)
+        let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, adapter: model.encoderAdapterDirectory, cacheDirectory: noCache ? nil : HeadsOptions.cacheDirectory)
         var report = EvaluationReport(n: 0)
         if let data { report = try evaluateTurns(data, model: model, embedder: embedder, logger: logger) }
         if let goemotions {

@@ -56,13 +56,17 @@ struct EvalEscalationCommand: ParsableCommand {
             let turns = try LabelledTurn.load(URL(fileURLWithPath: data))
             var predicted: [EmotionPrediction]?
             if inputs == .heads {
-                let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, cacheDirectory: HeadsOptions.cacheDirectory)
-                predicted = try EscalationSupport.predictions(turns, heads: try heads.loadHeads(), embedder: embedder)
+                let headsModel = try heads.loadHeads()
+                let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, adapter: headsModel.encoderAdapterDirectory,
+                                                cacheDirectory: HeadsOptions.cacheDirectory)
+                predicted = try EscalationSupport.predictions(turns, heads: headsModel, embedder: embedder)
             }
             dialogues = EscalationDialogue.labelled(turns, inputs: predicted, seed: gapSeed)
         } else {
-            let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, cacheDirectory: HeadsOptions.cacheDirectory)
-            let all = try EscalationSupport.distilledCorpus(URL(fileURLWithPath: corpus!), heads: try heads.loadHeads(), embedder: embedder)
+            let headsModel = try heads.loadHeads()
+            let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, adapter: headsModel.encoderAdapterDirectory,
+                                            cacheDirectory: HeadsOptions.cacheDirectory)
+            let all = try EscalationSupport.distilledCorpus(URL(fileURLWithPath: corpus!), heads: headsModel, embedder: embedder)
             dialogues = corpusSlice == .all ? all : EscalationSupport.split(all, holdoutPercent: corpusHoldoutPercent).holdout
         }
         let r = try EscalationReport.evaluate(dialogues, forecaster: models.ode, gru: models.gru)

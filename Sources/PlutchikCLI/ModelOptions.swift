@@ -15,6 +15,9 @@ struct ModelOptions: ParsableArguments {
     @Flag(help: "Run the encoder's dense layers in bf16 (AVX512-BF16; falls back to fp32 on other CPUs).")
     var bf16 = false
 
+    @Option(help: "A fine-tuned encoder adapter (`plutchik finetune`'s output directory), merged into the weights at load. The committed heads were trained on the base encoder's embeddings.")
+    var adapter: String?
+
     static var defaultModelDir: String {
         if let dir = Settings.environment["PLUTCHIK_MODEL_DIR"], !dir.isEmpty { return dir }
         return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/plutchik/all-MiniLM-L6-v2").path
@@ -32,7 +35,7 @@ struct ModelOptions: ParsableArguments {
         }
         let tokenizer = try WordPieceTokenizer(vocabulary: dir.appendingPathComponent("vocab.txt"))
         let encoder = try MiniLMEncoder(
-            modelFile: dir.appendingPathComponent("model.safetensors"),
+            modelFile: dir.appendingPathComponent("model.safetensors"), adapter: adapter.map { URL(fileURLWithPath: $0) },
             configuration: .init(threads: threads, maxLength: maxLength, batchSize: batchSize, bf16: bf16))
         return (tokenizer, encoder)
     }

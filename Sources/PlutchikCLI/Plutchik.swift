@@ -10,6 +10,7 @@ struct Plutchik: AsyncParsableCommand {
             BrokerCommand.self,
             SmokeCommand.self,
             TrainCommand.self,
+            FineTuneCommand.self,
             EvalCommand.self,
             ScoreCommand.self,
             TrainEscalationCommand.self,

@@ -20,7 +20,7 @@ struct ScoreCommand: ParsableCommand {
     func run() throws {
         _ = try logging.makeLogger(label: "plutchik.score")
         let model = try heads.loadHeads()
-        let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory)
+        let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, adapter: model.encoderAdapterDirectory)
         let inData = input == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: input))
         let out: FileHandle
         if output == "-" { out = .standardOutput } else {

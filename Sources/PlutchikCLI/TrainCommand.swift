@@ -59,6 +59,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Class-weight exponent within the comments.") var commentClassWeightPower: Float = 0.5
     @Option(name: .long, help: "The comments' share of the epoch selection score (the turns' score has the rest).") var commentSelectionShare: Float = 0.5
     @Option(name: .long, help: "The neutral gate's threshold on its calibrated probability.") var neutralThreshold: Float = 0.5
+    @Option(name: .long, help: "A fine-tuned encoder adapter (`plutchik finetune`'s output directory): the heads are trained on its embeddings, and it is copied into OUT/encoder, where every command that loads the heads finds it.")
+    var adapter: String?
     @Option(name: .long, help: "Routing gate: larger than any hidden pre-activation.") var gate: Float = 100
     @Option(name: .long, help: "Model version recorded in the manifest and in events.") var version: String = "heads-1"
     @OptionGroup var heads: HeadsOptions
@@ -87,7 +89,8 @@ struct TrainCommand: ParsableCommand {
         if refit, let shared = Set(trainTurns.map(\.dialogueID)).intersection(valTurns.map(\.dialogueID)).sorted().first {
             throw ValidationError("--refit trains on train + val, but they share dialogue ids (e.g. \(shared)), whose turns would join one dialogue")
         }
-        let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, cacheDirectory: HeadsOptions.cacheDirectory)
+        let adapterURL = adapter.map { URL(fileURLWithPath: $0) }
+        let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, adapter: adapterURL, cacheDirectory: HeadsOptions.cacheDirectory)
         func data(_ turns: [LabelledTurn], _ name: String) throws -> HeadsTrainingData {
             let texts = turns.map(\.text)
             let all = try embedder.embed(texts + texts.map(EmojiFeatures.strip), layers: layers) { done, total in
@@ -186,10 +189,30 @@ struct TrainCommand: ParsableCommand {
                                             crossValidation: crossValidation)
         }
         try trained.save(to: URL(fileURLWithPath: out))
+        if let adapterURL { try Self.attach(adapter: adapterURL, toHeadsIn: URL(fileURLWithPath: out)) }
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         print(String(decoding: try enc.encode(trained.manifest.validation), as: UTF8.self))
         printError("best epoch \(trained.manifest.bestEpoch); wrote \(out)/manifest.json and \(out)/\(trained.manifest.weightsFile)")
+    }
+}
+
+extension TrainCommand {
+    /// Copies the adapter (its `adapter.safetensors` and `manifest.json`) into `heads/encoder` and
+    /// records its SHA-256 in the heads' manifest, so loading the heads loads the encoder they read.
+    static func attach(adapter: URL, toHeadsIn heads: URL) throws {
+        let fm = FileManager.default, target = heads.appendingPathComponent("encoder")
+        try? fm.removeItem(at: target)
+        try fm.createDirectory(at: target, withIntermediateDirectories: true)
+        for name in ["adapter.safetensors", "manifest.json"] {
+            try fm.copyItem(at: adapter.appendingPathComponent(name), to: target.appendingPathComponent(name))
+        }
+        let url = heads.appendingPathComponent("manifest.json")
+        var manifest = try JSONDecoder().decode(HeadsManifest.self, from: Data(contentsOf: url))
+        manifest.encoderAdapterSHA256 = try SHA256.hex(fileAt: target.appendingPathComponent("adapter.safetensors"))
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try enc.encode(manifest).write(to: url)
     }
 }
 

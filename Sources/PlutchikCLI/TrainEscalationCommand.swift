@@ -67,7 +67,7 @@ struct TrainEscalationCommand: ParsableCommand {
         let log = { (s: String) in FileHandle.standardError.write(Data((s + "\n").utf8)) }
         let trainTurns = try LabelledTurn.load(trainURL), valTurns = try LabelledTurn.load(valURL)
         let model = try heads.loadHeads()
-        let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, cacheDirectory: HeadsOptions.cacheDirectory)
+        let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, adapter: model.encoderAdapterDirectory, cacheDirectory: HeadsOptions.cacheDirectory)
 
         // Validation: the committed heads' predictions, end to end.
         let valInputs = try EscalationSupport.predictions(valTurns, heads: model, embedder: embedder)

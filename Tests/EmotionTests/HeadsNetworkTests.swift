@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Contracts
 @testable import Emotion
 
 @Suite struct HeadsNetworkTests {

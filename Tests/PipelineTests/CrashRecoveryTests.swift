@@ -2,6 +2,7 @@ import AuditStore
 import Foundation
 import Kafka
 import Testing
+import Contracts
 @testable import Emotion
 @testable import Pipeline
 
