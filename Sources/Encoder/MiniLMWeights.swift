@@ -44,7 +44,7 @@ struct MiniLMLayerWeights {
 /// name, dtype and shape checked. Immutable after init.
 ///
 /// With `panels32`, the four dense matrices of each layer are stored in `packPanels32`
-/// layout for the AVX-512 GEMM instead of row-major [out, in].
+/// layout for `matmulPacked` instead of row-major [out, in].
 final class MiniLMWeights: @unchecked Sendable {
     let config: MiniLMConfig
     let panels32: Bool
