@@ -2,21 +2,10 @@
 #include <math.h>
 #include <string.h>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-
-#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
-#define AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
-
-int ck_has_avx512(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
-        && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-}
-
-int ck_has_avx512bf16(void) {
-    return ck_has_avx512() && __builtin_cpu_supports("avx512bf16");
-}
+// ---------------------------------------------------------------------------------------
+// Portable C, for every CPU: packing, and plain versions of the GEMMs (no intrinsics) that
+// compute each output element in exactly the order the vector kernels do.
+// ---------------------------------------------------------------------------------------
 
 // fp32 -> bf16, round to nearest even (inputs are finite).
 static inline uint16_t to_bf16(float f) {
@@ -24,6 +13,24 @@ static inline uint16_t to_bf16(float f) {
     memcpy(&b, &f, 4);
     b += 0x7FFF + ((b >> 16) & 1);
     return (uint16_t)(b >> 16);
+}
+
+// fp32 -> bf16 as vcvtne2ps2bf16 converts: denormals become signed zero, NaN stays a quiet
+// NaN, everything else rounds to nearest even.
+static inline uint16_t to_bf16_cvtne(float f) {
+    uint32_t b;
+    memcpy(&b, &f, 4);
+    if ((b & 0x7F800000u) == 0) return (uint16_t)((b >> 16) & 0x8000u);
+    if ((b & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((b >> 16) | 0x40u);
+    b += 0x7FFF + ((b >> 16) & 1);
+    return (uint16_t)(b >> 16);
+}
+
+static inline float from_bf16(uint16_t h) {
+    uint32_t b = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &b, 4);
+    return f;
 }
 
 size_t ck_bf16_packed_count(int n, int k) { return (size_t)n * (size_t)k; }
@@ -50,8 +57,95 @@ enum { MR = 12 };
 
 size_t ck_bf16_scratch_count(int m, int k) { return (size_t)((m + MR - 1) / MR * MR) * (size_t)k; }
 
+size_t ck_f32_packed_count(int n, int k) { return (size_t)n * (size_t)k; }
+
+void ck_f32_pack_weights(float *packed, const float *w, int n, int k) {
+    for (int p = 0; p < n / 32; p++)
+        for (int kk = 0; kk < k; kk++)
+            for (int c = 0; c < 32; c++)
+                packed[((size_t)p * k + kk) * 32 + c] = w[(size_t)(p * 32 + c) * k + kk];
+}
+
+static void bf16_convert_portable(uint16_t *abf, const float *a, int m, int k) {
+    int mp = (m + MR - 1) / MR * MR;
+    for (size_t i = 0; i < (size_t)m * (size_t)k; i++) abf[i] = to_bf16_cvtne(a[i]);
+    memset(abf + (size_t)m * k, 0, (size_t)(mp - m) * k * 2);
+}
+
+// As vdpbf16ps accumulates a pair (Intel SDM): the odd element's product first, then the
+// even one's; the products of two bf16 values are exact in fp32. (Unlike the instruction,
+// denormal sums are not flushed to zero.)
+static void bf16_gemm_portable(float *out, const uint16_t *abf, const uint16_t *wpacked, const float *bias,
+                               const float *residual, int m, int n, int k, int p0, int p1) {
+    int pairs = k / 2;
+    for (int p = p0; p < p1; p++) {
+        const uint16_t *bp = wpacked + (size_t)p * k * 32;
+        for (int i = 0; i < m; i++) {
+            const uint16_t *ar = abf + (size_t)i * k;
+            for (int c = 0; c < 32; c++) {
+                float acc = 0;
+                for (int q = 0; q < pairs; q++) {
+                    const uint16_t *b = bp + ((size_t)q * 32 + c) * 2;
+                    acc = fmaf(from_bf16(ar[2 * q + 1]), from_bf16(b[1]), acc);
+                    acc = fmaf(from_bf16(ar[2 * q]), from_bf16(b[0]), acc);
+                }
+                size_t o = (size_t)i * n + p * 32 + c;
+                float r = acc + bias[p * 32 + c];
+                if (residual) r = r + residual[o];
+                out[o] = r;
+            }
+        }
+    }
+}
+
+// out[i, c] = ((fma over k = 0..K-1, from 0) + bias[c]) [+ residual[i, c]]: the order of the
+// vector kernels, so the results are bit-identical to theirs.
+static void f32_gemm_portable(float *out, const float *a, const float *wpacked, const float *bias,
+                              const float *residual, int m, int n, int k, int p0, int p1) {
+    for (int p = p0; p < p1; p++) {
+        const float *bp = wpacked + (size_t)p * k * 32;
+        for (int i = 0; i < m; i++) {
+            const float *ar = a + (size_t)i * k;
+            float acc[32] = {0};
+            for (int kk = 0; kk < k; kk++) {
+                float av = ar[kk];
+                const float *b = bp + (size_t)kk * 32;
+                for (int c = 0; c < 32; c++) acc[c] = fmaf(av, b[c], acc[c]);
+            }
+            for (int c = 0; c < 32; c++) {
+                size_t o = (size_t)i * n + p * 32 + c;
+                float r = acc[c] + bias[p * 32 + c];
+                if (residual) r = r + residual[o];
+                out[o] = r;
+            }
+        }
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+#define AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
+#define AVX2FMA __attribute__((target("avx2,fma")))
+
+int ck_has_avx512(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+}
+
+int ck_has_avx512bf16(void) {
+    return ck_has_avx512() && __builtin_cpu_supports("avx512bf16");
+}
+
+int ck_has_avx2fma(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
 // A (M, K) fp32 -> bf16 rows, padded with zero rows to a multiple of MR.
-AVX512BF16 void ck_bf16_convert(uint16_t *abf, const float *a, int m, int k) {
+AVX512BF16 static void bf16_convert_avx512(uint16_t *abf, const float *a, int m, int k) {
     int mp = (m + MR - 1) / MR * MR;
     for (int i = 0; i < m; i++) {
         const float *ar = a + (size_t)i * k;
@@ -113,8 +207,8 @@ AVX512BF16 static inline void tile(float *out, const uint16_t *abf, const uint16
     }
 }
 
-AVX512BF16 void ck_bf16_gemm(float *out, const uint16_t *abf, const uint16_t *wpacked, const float *bias,
-                             const float *residual, int m, int n, int k, int p0, int p1) {
+AVX512BF16 static void bf16_gemm_avx512(float *out, const uint16_t *abf, const uint16_t *wpacked, const float *bias,
+                                        const float *residual, int m, int n, int k, int p0, int p1) {
     for (int p = p0; p < p1; p++) {
         const uint16_t *bp = wpacked + (size_t)p * k * 32;
         for (int i0 = 0; i0 < m; i0 += MR) {
@@ -123,15 +217,6 @@ AVX512BF16 void ck_bf16_gemm(float *out, const uint16_t *abf, const uint16_t *wp
                  residual ? residual + (size_t)i0 * n : NULL, rows, n, k, p * 32);
         }
     }
-}
-
-size_t ck_f32_packed_count(int n, int k) { return (size_t)n * (size_t)k; }
-
-void ck_f32_pack_weights(float *packed, const float *w, int n, int k) {
-    for (int p = 0; p < n / 32; p++)
-        for (int kk = 0; kk < k; kk++)
-            for (int c = 0; c < 32; c++)
-                packed[((size_t)p * k + kk) * 32 + c] = w[(size_t)(p * 32 + c) * k + kk];
 }
 
 // One rows x 32 tile (rows <= MR) over the full K, A read in place. Always inlined with
@@ -171,8 +256,8 @@ AVX512 static void tile_f32_rows(float *o, const float *ar, const float *bp, con
     }
 }
 
-AVX512 void ck_f32_gemm(float *out, const float *a, const float *wpacked, const float *bias,
-                        const float *residual, int m, int n, int k, int p0, int p1) {
+AVX512 static void f32_gemm_avx512(float *out, const float *a, const float *wpacked, const float *bias,
+                                   const float *residual, int m, int n, int k, int p0, int p1) {
     for (int p = p0; p < p1; p++) {
         const float *bp = wpacked + (size_t)p * k * 32;
         for (int i0 = 0; i0 < m; i0 += MR) {
@@ -180,6 +265,62 @@ AVX512 void ck_f32_gemm(float *out, const float *a, const float *wpacked, const 
             const float *ar = a + (size_t)i0 * k, *res = residual ? residual + (size_t)i0 * n : NULL;
             if (m - i0 >= MR) tile_f32(o, ar, bp, bias, res, MR, n, k, p * 32);
             else tile_f32_rows(o, ar, bp, bias, res, m - i0, n, k, p * 32);
+        }
+    }
+}
+
+// AVX2 + FMA: a 6-row x 16-column tile (12 ymm accumulators) over one half of a 32-column
+// panel, full K, A read in place. Each element's accumulator runs the FMA chain over k in
+// order from zero, then adds the bias and the residual, as tile_f32 does: the results are
+// bit-identical to the AVX-512 kernel's and do not depend on M or on a row's tile position.
+enum { MR2 = 6 };
+
+#define TILE_AVX2_ATTR AVX2FMA __attribute__((always_inline))
+TILE_AVX2_ATTR static inline void tile_avx2(float *out, const float *a, const float *bp, const float *bias,
+                                            const float *residual, const int rows, int n, int k, int n0) {
+    __m256 acc[MR2][2];
+    for (int i = 0; i < rows; i++) { acc[i][0] = _mm256_setzero_ps(); acc[i][1] = _mm256_setzero_ps(); }
+    for (int kk = 0; kk < k; kk++) {
+        __m256 b0 = _mm256_loadu_ps(bp + (size_t)kk * 32), b1 = _mm256_loadu_ps(bp + (size_t)kk * 32 + 8);
+        for (int i = 0; i < rows; i++) {
+            __m256 av = _mm256_broadcast_ss(a + (size_t)i * k + kk);
+            acc[i][0] = _mm256_fmadd_ps(av, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(av, b1, acc[i][1]);
+        }
+    }
+    __m256 bias0 = _mm256_loadu_ps(bias + n0), bias1 = _mm256_loadu_ps(bias + n0 + 8);
+    for (int i = 0; i < rows; i++) {
+        __m256 r0 = _mm256_add_ps(acc[i][0], bias0), r1 = _mm256_add_ps(acc[i][1], bias1);
+        if (residual) {
+            r0 = _mm256_add_ps(r0, _mm256_loadu_ps(residual + (size_t)i * n + n0));
+            r1 = _mm256_add_ps(r1, _mm256_loadu_ps(residual + (size_t)i * n + n0 + 8));
+        }
+        _mm256_storeu_ps(out + (size_t)i * n + n0, r0);
+        _mm256_storeu_ps(out + (size_t)i * n + n0 + 8, r1);
+    }
+}
+
+#define TILE_AVX2_CASE(R) case R: tile_avx2(o, ar, bp, bias, res, R, n, k, n0); break;
+AVX2FMA static void tile_avx2_rows(float *o, const float *ar, const float *bp, const float *bias,
+                                   const float *res, int rows, int n, int k, int n0) {
+    switch (rows) {
+        TILE_AVX2_CASE(1) TILE_AVX2_CASE(2) TILE_AVX2_CASE(3) TILE_AVX2_CASE(4) TILE_AVX2_CASE(5)
+        default: break;
+    }
+}
+
+AVX2FMA static void f32_gemm_avx2(float *out, const float *a, const float *wpacked, const float *bias,
+                                  const float *residual, int m, int n, int k, int p0, int p1) {
+    for (int p = p0; p < p1; p++) {
+        for (int half = 0; half < 2; half++) {
+            const float *bp = wpacked + (size_t)p * k * 32 + half * 16;
+            int n0 = p * 32 + half * 16;
+            for (int i0 = 0; i0 < m; i0 += MR2) {
+                float *o = out + (size_t)i0 * n;
+                const float *ar = a + (size_t)i0 * k, *res = residual ? residual + (size_t)i0 * n : NULL;
+                if (m - i0 >= MR2) tile_avx2(o, ar, bp, bias, res, MR2, n, k, n0);
+                else tile_avx2_rows(o, ar, bp, bias, res, m - i0, n, k, n0);
+            }
         }
     }
 }
@@ -303,24 +444,73 @@ AVX512 void ck_gelu_avx512(float *out, const float *x, long count) {
 #else
 int ck_has_avx512(void) { return 0; }
 int ck_has_avx512bf16(void) { return 0; }
-size_t ck_bf16_packed_count(int n, int k) { return (size_t)n * (size_t)k; }
-void ck_bf16_pack_weights(uint16_t *packed, const float *w, int n, int k) { (void)packed; (void)w; (void)n; (void)k; }
-size_t ck_bf16_scratch_count(int m, int k) { return (size_t)m * (size_t)k; }
-void ck_bf16_convert(uint16_t *abf, const float *a, int m, int k) { (void)abf; (void)a; (void)m; (void)k; }
-void ck_bf16_gemm(float *out, const uint16_t *abf, const uint16_t *wpacked, const float *bias,
-                  const float *residual, int m, int n, int k, int p0, int p1) {
-    (void)out; (void)abf; (void)wpacked; (void)bias; (void)residual; (void)m; (void)n; (void)k; (void)p0; (void)p1;
-}
+int ck_has_avx2fma(void) { return 0; }
 void ck_gelu_avx512(float *out, const float *x, long count) { (void)out; (void)x; (void)count; }
-void ck_bf16_pack_from_f32_panels(uint16_t *packed, const float *wpanels, int n, int k) { (void)packed; (void)wpanels; (void)n; (void)k; }
-size_t ck_f32_packed_count(int n, int k) { return (size_t)n * (size_t)k; }
-void ck_f32_pack_weights(float *packed, const float *w, int n, int k) { (void)packed; (void)w; (void)n; (void)k; }
-void ck_f32_gemm(float *out, const float *a, const float *wpacked, const float *bias,
-                 const float *residual, int m, int n, int k, int p0, int p1) {
-    (void)out; (void)a; (void)wpacked; (void)bias; (void)residual; (void)m; (void)n; (void)k; (void)p0; (void)p1;
-}
 void ck_attention_avx512(float *out, int out_stride, const float *qkv, int qkv_stride,
                          int t, int heads, int d, float *scratch) {
     (void)out; (void)out_stride; (void)qkv; (void)qkv_stride; (void)t; (void)heads; (void)d; (void)scratch;
 }
 #endif
+
+// ---------------------------------------------------------------------------------------
+// Dispatch
+// ---------------------------------------------------------------------------------------
+
+int ck_isa_supported(int isa) {
+    switch (isa) {
+    case CK_ISA_AUTO: case CK_ISA_PORTABLE: return 1;
+    case CK_ISA_AVX2: return ck_has_avx2fma();
+    case CK_ISA_AVX512: return ck_has_avx512();
+    case CK_ISA_AVX512BF16: return ck_has_avx512bf16();
+    default: return 0;
+    }
+}
+
+int ck_f32_gemm_isa(void) {
+    return ck_has_avx512() ? CK_ISA_AVX512 : ck_has_avx2fma() ? CK_ISA_AVX2 : CK_ISA_PORTABLE;
+}
+
+void ck_f32_gemm_with(float *out, const float *a, const float *wpacked, const float *bias,
+                      const float *residual, int m, int n, int k, int p0, int p1, int isa) {
+    if (isa == CK_ISA_AUTO) isa = ck_f32_gemm_isa();
+#if defined(__x86_64__)
+    if (isa == CK_ISA_AVX512) { f32_gemm_avx512(out, a, wpacked, bias, residual, m, n, k, p0, p1); return; }
+    if (isa == CK_ISA_AVX2) { f32_gemm_avx2(out, a, wpacked, bias, residual, m, n, k, p0, p1); return; }
+#endif
+    f32_gemm_portable(out, a, wpacked, bias, residual, m, n, k, p0, p1);
+}
+
+void ck_f32_gemm(float *out, const float *a, const float *wpacked, const float *bias,
+                 const float *residual, int m, int n, int k, int p0, int p1) {
+    ck_f32_gemm_with(out, a, wpacked, bias, residual, m, n, k, p0, p1, CK_ISA_AUTO);
+}
+
+int ck_bf16_gemm_isa(void) {
+    return ck_has_avx512bf16() ? CK_ISA_AVX512BF16 : CK_ISA_PORTABLE;
+}
+
+void ck_bf16_convert_with(uint16_t *abf, const float *a, int m, int k, int isa) {
+    if (isa == CK_ISA_AUTO) isa = ck_bf16_gemm_isa();
+#if defined(__x86_64__)
+    if (isa == CK_ISA_AVX512BF16) { bf16_convert_avx512(abf, a, m, k); return; }
+#endif
+    bf16_convert_portable(abf, a, m, k);
+}
+
+void ck_bf16_convert(uint16_t *abf, const float *a, int m, int k) {
+    ck_bf16_convert_with(abf, a, m, k, CK_ISA_AUTO);
+}
+
+void ck_bf16_gemm_with(float *out, const uint16_t *abf, const uint16_t *wpacked, const float *bias,
+                       const float *residual, int m, int n, int k, int p0, int p1, int isa) {
+    if (isa == CK_ISA_AUTO) isa = ck_bf16_gemm_isa();
+#if defined(__x86_64__)
+    if (isa == CK_ISA_AVX512BF16) { bf16_gemm_avx512(out, abf, wpacked, bias, residual, m, n, k, p0, p1); return; }
+#endif
+    bf16_gemm_portable(out, abf, wpacked, bias, residual, m, n, k, p0, p1);
+}
+
+void ck_bf16_gemm(float *out, const uint16_t *abf, const uint16_t *wpacked, const float *bias,
+                  const float *residual, int m, int n, int k, int p0, int p1) {
+    ck_bf16_gemm_with(out, abf, wpacked, bias, residual, m, n, k, p0, p1, CK_ISA_AUTO);
+}

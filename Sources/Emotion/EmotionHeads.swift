@@ -12,7 +12,7 @@ public final class EmotionHeads: Sendable {
     package let builder: HeadsFeatureBuilder
     /// The word channel, fused into the emotion logits of turns without emoji.
     package let lexicalHead: LexicalHead?
-    /// `network` laid out for batch-invariant inference (nil without AVX-512).
+    /// `network` laid out for batch-invariant inference (nil without AVX-512 or AVX2+FMA).
     let packed: PackedHeadsNetwork?
 
     /// The fine-tuned encoder adapter the heads read embeddings from (`encoder/` in their directory;

@@ -1,6 +1,6 @@
 import Kernels
 
-/// The heads' weights laid out for `matmulPacked` (AVX-512), for inference: each turn's outputs
+/// The heads' weights laid out for `matmulPacked` (AVX-512 or AVX2+FMA), for inference: each turn's outputs
 /// are computed the same way whatever else is in its batch (a row's sums run over the inputs in
 /// order), so a stream batch goes through in one pass and a replayed turn reproduces the same
 /// bytes. The weights are read once per batch instead of once per turn.
@@ -14,9 +14,9 @@ struct PackedHeadsNetwork: Sendable {
     let w2: [Float]   // (outputs, hidden) packed
     let b2: [Float]   // (outputs)
 
-    /// Nil on CPUs without AVX-512.
+    /// Nil on CPUs with neither AVX-512 nor AVX2+FMA.
     init?(_ net: HeadsNetwork) {
-        guard CPUFeatures.avx512 else { return nil }
+        guard CPUFeatures.packedGemm else { return nil }
         func padded(_ n: Int) -> Int { (n + 31) / 32 * 32 }
         let d = net.inputs, h = padded(net.hidden), o = padded(HeadsNetwork.outputs)
         func pack(_ w: [Float], rows: Int, cols: Int, toRows n: Int, toCols k: Int) -> [Float] {

@@ -4,9 +4,9 @@ import Contracts
 
 /// How an encoder runs.
 public struct EncoderConfiguration: Sendable {
-    /// Threads for the dense layers: the AVX-512 GEMMs split their output columns over this
-    /// many GCD threads; without AVX-512 it is OpenBLAS's (process-wide) thread count. One
-    /// leaves the other core to Kafka and PostgreSQL.
+    /// Threads for the dense layers: our packed GEMMs (AVX-512 or AVX2+FMA, fp32 or bf16)
+    /// split their output columns over this many GCD threads; on CPUs with neither it is
+    /// OpenBLAS's (process-wide) thread count. One leaves the other core to Kafka and PostgreSQL.
     public var threads: Int
     /// Longest accepted token sequence, [CLS] and [SEP] included (at most 512).
     public var maxLength: Int
@@ -71,7 +71,7 @@ public final class MiniLMEncoder {
         }
         let st = try SafeTensors(url: url)
         let lora = try adapter.map { try EncoderAdapter(url: $0) }
-        try self.init(weights: MiniLMWeights(file: st, panels32: CPUFeatures.avx512, adapter: lora), configuration: configuration)
+        try self.init(weights: MiniLMWeights(file: st, panels32: CPUFeatures.packedGemm, adapter: lora), configuration: configuration)
     }
 
     init(weights: MiniLMWeights, configuration: EncoderConfiguration) throws {
@@ -187,8 +187,8 @@ public final class MiniLMEncoder {
         return total * Double(cf.layers)
     }
 
-    /// out = a · Wᵀ + bias [+ residual] on this encoder's kernel: bf16, packed AVX-512 fp32,
-    /// or OpenBLAS.
+    /// out = a · Wᵀ + bias [+ residual] on this encoder's kernel: bf16, packed fp32 (AVX-512
+    /// or AVX2+FMA; batch-invariant), or OpenBLAS.
     func linear(
         _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>,
         _ wf: UnsafePointer<Float>, _ wb: PackedBF16Matrix?, _ bias: UnsafePointer<Float>,

@@ -44,7 +44,7 @@ package struct MiniLMLayerWeights {
 /// name, dtype and shape checked. Immutable after init.
 ///
 /// With `panels32`, the four dense matrices of each layer are stored in `packPanels32`
-/// layout for the AVX-512 GEMM instead of row-major [out, in].
+/// layout for `matmulPacked` instead of row-major [out, in].
 package final class MiniLMWeights: @unchecked Sendable {
     package let config: MiniLMConfig
     package let panels32: Bool

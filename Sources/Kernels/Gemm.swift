@@ -52,10 +52,13 @@ public func packPanels32(_ out: UnsafeMutablePointer<Float>, _ w: UnsafePointer<
     ck_f32_pack_weights(out, w, Int32(n), Int32(k))
 }
 
-/// out = a · wᵀ + bias [+ residual] with w in `packPanels32` layout: an AVX-512 FMA kernel
-/// (12×32 register tile, bias and residual fused into the store) that beats OpenBLAS here
-/// by skipping its per-call packing. Split over `threads` threads by output columns (no
-/// spinning workers). Only call when `CPUFeatures.avx512`.
+/// out = a · wᵀ + bias [+ residual] with w in `packPanels32` layout, on our own kernel
+/// (AVX-512: a 12×32 register tile; AVX2+FMA: 6×16; plain C elsewhere), bias and residual
+/// fused into the store. It beats OpenBLAS here by skipping its per-call packing, and each
+/// element is an in-order FMA chain over k, so a row's result is bit-identical whatever the
+/// other rows of the call (batch-invariant) and whichever of the three kernels runs. Split
+/// over `threads` threads by output columns (no spinning workers). Runs on any CPU; fast
+/// when `CPUFeatures.packedGemm`.
 ///
 /// - a:        (M, K)
 /// - w:        (N, K) packed
@@ -67,9 +70,33 @@ public func matmulPacked(
     _ bias: UnsafePointer<Float>, residual: UnsafePointer<Float>?, m: Int, n: Int, k: Int,
     threads: Int = 1
 ) {
-    precondition(CPUFeatures.avx512, "this CPU has no AVX-512")
+    matmulPacked(out, a, w, bias, residual: residual, m: m, n: n, k: k, threads: threads, isa: .auto)
+}
+
+/// The kernels `matmulPacked` and `matmulBF16` can run (tests force each in turn).
+enum GemmISA: Int32 {
+    case auto = 0        // CK_ISA_AUTO: the best this CPU has
+    case portable = 1    // CK_ISA_PORTABLE
+    case avx2 = 2        // CK_ISA_AVX2 (fp32)
+    case avx512 = 3      // CK_ISA_AVX512 (fp32)
+    case avx512bf16 = 4  // CK_ISA_AVX512BF16 (bf16)
+
+    /// Whether this CPU can run it.
+    var isSupported: Bool { ck_isa_supported(rawValue) != 0 }
+    /// What `matmulPacked` runs here.
+    static var packedGemm: GemmISA { GemmISA(rawValue: ck_f32_gemm_isa())! }
+}
+
+/// `matmulPacked` on the given kernel, which this CPU must support.
+func matmulPacked(
+    _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+    _ bias: UnsafePointer<Float>, residual: UnsafePointer<Float>?, m: Int, n: Int, k: Int,
+    threads: Int = 1, isa: GemmISA
+) {
+    precondition(isa.isSupported, "this CPU cannot run the \(isa) GEMM")
+    precondition(n % 32 == 0, "N must be a multiple of 32")
     forEachPanelRange(panels: n / 32, threads: threads) { p0, p1 in
-        ck_f32_gemm(out, a, w, bias, residual, Int32(m), Int32(n), Int32(k), Int32(p0), Int32(p1))
+        ck_f32_gemm_with(out, a, w, bias, residual, Int32(m), Int32(n), Int32(k), Int32(p0), Int32(p1), isa.rawValue)
     }
 }
 

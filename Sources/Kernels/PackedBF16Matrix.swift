@@ -4,8 +4,13 @@ import CKernels
 public enum CPUFeatures {
     /// AVX-512 F/BW/VL/DQ: GELU, attention and the packed fp32 GEMM use 512-bit code.
     public static let avx512: Bool = ck_has_avx512() != 0
-    /// AVX512-BF16: the bf16 GEMM path is available.
+    /// AVX512-BF16: the bf16 GEMM runs on `vdpbf16ps` (elsewhere on slow portable C).
     public static let avx512bf16: Bool = ck_has_avx512bf16() != 0
+    /// AVX2 and FMA: the packed fp32 GEMM's 256-bit kernel.
+    public static let avx2fma: Bool = ck_has_avx2fma() != 0
+    /// `matmulPacked` has a vector kernel here (AVX-512 or AVX2+FMA): pack weights with
+    /// `packPanels32` and use it instead of OpenBLAS (faster, and batch-invariant).
+    public static let packedGemm: Bool = avx512 || avx2fma
 }
 
 /// A linear layer's weights (N, K), [out, in], rounded to bf16 and packed once for
@@ -15,7 +20,7 @@ public final class PackedBF16Matrix: @unchecked Sendable {
     public let k: Int
     let data: UnsafeMutablePointer<UInt16>
 
-    /// Packs `w` (N, K). Requires `CPUFeatures.avx512bf16` only for use, not for packing.
+    /// Packs `w` (N, K).
     public init(_ w: UnsafePointer<Float>, n: Int, k: Int) {
         precondition(n % 32 == 0 && k % 32 == 0, "bf16 GEMM needs N and K multiples of 32")
         self.n = n
@@ -42,8 +47,9 @@ public func bf16ScratchCount(m: Int, k: Int) -> Int {
 }
 
 /// out = a · wᵀ + bias [+ residual], with a and w rounded to bf16 and fp32 accumulation
-/// (AVX512-BF16 `vdpbf16ps`), split over `threads` threads by output columns. Only call
-/// when `CPUFeatures.avx512bf16`.
+/// (AVX512-BF16 `vdpbf16ps`; on other CPUs plain C with the same rounding and order, much
+/// slower: the encoder picks bf16 only when `CPUFeatures.avx512bf16`), split over `threads`
+/// threads by output columns.
 ///
 /// - a:        (M, K)
 /// - w:        packed (N, K)
@@ -56,10 +62,19 @@ public func matmulBF16(
     _ bias: UnsafePointer<Float>, residual: UnsafePointer<Float>?, m: Int,
     scratch: UnsafeMutablePointer<UInt16>, threads: Int = 1
 ) {
-    precondition(CPUFeatures.avx512bf16, "this CPU has no AVX512-BF16")
-    ck_bf16_convert(scratch, a, Int32(m), Int32(w.k))
+    matmulBF16(out, a, w, bias, residual: residual, m: m, scratch: scratch, threads: threads, isa: .auto)
+}
+
+/// `matmulBF16` on the given kernel (`.auto`, `.portable` or `.avx512bf16`, supported here).
+func matmulBF16(
+    _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ w: PackedBF16Matrix,
+    _ bias: UnsafePointer<Float>, residual: UnsafePointer<Float>?, m: Int,
+    scratch: UnsafeMutablePointer<UInt16>, threads: Int = 1, isa: GemmISA
+) {
+    precondition(isa.isSupported && [.auto, .portable, .avx512bf16].contains(isa), "this CPU cannot run the \(isa) bf16 GEMM")
+    ck_bf16_convert_with(scratch, a, Int32(m), Int32(w.k), isa.rawValue)
     let data = w.data, (n, k) = (w.n, w.k)
     forEachPanelRange(panels: n / 32, threads: threads) { p0, p1 in
-        ck_bf16_gemm(out, scratch, data, bias, residual, Int32(m), Int32(n), Int32(k), Int32(p0), Int32(p1))
+        ck_bf16_gemm_with(out, scratch, data, bias, residual, Int32(m), Int32(n), Int32(k), Int32(p0), Int32(p1), isa.rawValue)
     }
 }

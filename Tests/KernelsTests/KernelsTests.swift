@@ -134,9 +134,9 @@ func maxAbsDiff(_ a: [Float], _ b: [Double]) -> Double {
         #expect(maxAbsDiff(out, ref) < 1e-5)
     }
 
+    /// On the kernel this CPU dispatches to (AVX-512, AVX2+FMA or portable C).
     @Test(arguments: [(1, 32, 7), (13, 64, 384), (25, 96, 100)])
     func packedGemmMatchesBLAS(m: Int, n: Int, k: Int) throws {
-        try #require(CPUFeatures.avx512, "no AVX-512 on this CPU")
         let a = randomFloats(m * k, -1...1, seed: 30), w = randomFloats(n * k, -1...1, seed: 31)
         let b = randomFloats(n, seed: 32), r = randomFloats(m * n, seed: 33)
         var ref = [Float](repeating: 0, count: m * n), out = ref
@@ -153,12 +153,63 @@ func maxAbsDiff(_ a: [Float], _ b: [Double]) -> Double {
         matmulPacked(&split, a, packed, b, residual: nil, m: m, n: n, k: k, threads: 3)
         #expect(split == out)
     }
+
+    /// The fp32 GEMM kernels this CPU can run: portable C always, AVX2 and AVX-512 if present.
+    static var packedGemmISAs: [GemmISA] { [.portable, .avx2, .avx512].filter(\.isSupported) }
+
+    /// `matmulPacked` runs an AVX2 or AVX-512 kernel wherever the encoder and heads use it.
+    @Test func packedGemmDispatch() {
+        #expect(CPUFeatures.packedGemm == (GemmISA.packedGemm != .portable))
+        #expect(GemmISA.packedGemm.isSupported)
+        if CPUFeatures.avx512 { #expect(GemmISA.packedGemm == .avx512) }
+        else if CPUFeatures.avx2fma { #expect(GemmISA.packedGemm == .avx2) }
+    }
+
+    /// Each element is ((in-order FMA chain over k from 0) + bias) + residual: a row's bytes do
+    /// not depend on how many rows are in the call or where in a register tile the row falls, and
+    /// every kernel (portable C, AVX2, AVX-512) gives the same bytes. What makes recomputed turns
+    /// reproduce the first computation after a crash.
+    @Test(arguments: [(64, 384), (96, 37), (32, 1536)])
+    func packedGemmIsBatchInvariantAndISAIndependent(n: Int, k: Int) {
+        let rows = 25
+        let a = randomFloats(rows * k, -1...1, seed: 40), w = randomFloats(n * k, -1...1, seed: 41)
+        let b = randomFloats(n, seed: 42), r = randomFloats(rows * n, seed: 43)
+        var packed = [Float](repeating: 0, count: n * k)
+        packPanels32(&packed, w, n: n, k: k)
+        // The contract, in Swift: fused multiply-adds in k order, then bias, then residual.
+        var expected = [Float](repeating: 0, count: rows * n)
+        for i in 0..<rows { for c in 0..<n {
+            var acc: Float = 0
+            for e in 0..<k { acc = acc.addingProduct(a[i * k + e], w[c * k + e]) }
+            expected[i * n + c] = (acc + b[c]) + r[i * n + c]
+        } }
+        func gemm(_ isa: GemmISA, rows lo: Int, _ count: Int, threads: Int = 1) -> [Float] {
+            var out = [Float](repeating: .nan, count: count * n)
+            a.withUnsafeBufferPointer { ap in r.withUnsafeBufferPointer { rp in
+                matmulPacked(&out, ap.baseAddress! + lo * k, packed, b, residual: rp.baseAddress! + lo * n,
+                             m: count, n: n, k: k, threads: threads, isa: isa)
+            } }
+            return out
+        }
+        func slice(_ x: [Float], _ lo: Int, _ count: Int) -> [Float] { Array(x[(lo * n)..<((lo + count) * n)]) }
+        for isa in Self.packedGemmISAs + [.auto] {
+            let full = gemm(isa, rows: 0, rows)
+            #expect(full == expected, "\(isa): batch of \(rows) differs from the in-order FMA chain")
+            #expect(gemm(isa, rows: 0, rows, threads: 2) == full, "\(isa): two threads")
+            for i in 0..<rows {
+                #expect(gemm(isa, rows: i, 1) == slice(full, i, 1), "\(isa): row \(i) alone")
+            }
+            for lo in 0...(rows - 7) {
+                #expect(gemm(isa, rows: lo, 7) == slice(full, lo, 7), "\(isa): rows \(lo)..<\(lo + 7)")
+            }
+        }
+    }
 }
 
 @Suite struct BF16KernelsTests {
+    /// On the kernel this CPU dispatches to (AVX512-BF16 or portable C).
     @Test(arguments: [(1, 32, 32), (13, 64, 384), (30, 96, 1536)])
     func bf16GemmCloseToFP32(m: Int, n: Int, k: Int) throws {
-        try #require(CPUFeatures.avx512bf16, "no AVX512-BF16 on this CPU")
         let a = randomFloats(m * k, -1...1, seed: 20), w = randomFloats(n * k, -1...1, seed: 21)
         let b = randomFloats(n, seed: 22), r = randomFloats(m * n, seed: 23)
         var ref = [Float](repeating: 0, count: m * n)
@@ -180,6 +231,42 @@ func maxAbsDiff(_ a: [Float], _ b: [Double]) -> Double {
         #expect(out2 == out)
         matmulBF16(&out2, a, packed, b, residual: nil, m: m, scratch: &scratch, threads: 2)
         #expect(out2 == out)
+    }
+
+    /// The portable bf16 GEMM rounds like `vcvtne2ps2bf16` and sums like `vdpbf16ps` (odd
+    /// element of each pair first): its result is the sum of exact bf16 products in that order.
+    @Test func portableBF16GemmIsTheInOrderSumOfBF16Products() {
+        let (m, n, k) = (5, 32, 96)
+        var a = randomFloats(m * k, -1...1, seed: 24), w = randomFloats(n * k, -1...1, seed: 25)
+        a[0] = 1.5e-39; a[1] = -2e-40; w[2] = 0.1   // denormal inputs become zero, as vcvtne2ps2bf16 does
+        let b = randomFloats(n, seed: 26)
+        func bf16(_ x: Float, flushDenormal: Bool) -> Float {
+            if flushDenormal && x.isSubnormal { return x.sign == .minus ? -0 : 0 }
+            var bits = x.bitPattern
+            bits = bits &+ 0x7FFF &+ ((bits >> 16) & 1)
+            return Float(bitPattern: bits & 0xFFFF_0000)
+        }
+        var expected = [Float](repeating: 0, count: m * n)
+        for i in 0..<m { for c in 0..<n {
+            var acc: Float = 0
+            for q in 0..<(k / 2) {
+                for e in [1, 0] {
+                    acc = acc.addingProduct(bf16(a[i * k + 2 * q + e], flushDenormal: true), bf16(w[c * k + 2 * q + e], flushDenormal: false))
+                }
+            }
+            expected[i * n + c] = acc + b[c]
+        } }
+        let packed = PackedBF16Matrix(w, n: n, k: k)
+        var scratch = [UInt16](repeating: 0, count: bf16ScratchCount(m: m, k: k))
+        var out = [Float](repeating: .nan, count: m * n)
+        matmulBF16(&out, a, packed, b, residual: nil, m: m, scratch: &scratch, isa: .portable)
+        #expect(out == expected)
+        if CPUFeatures.avx512bf16 {
+            // vdpbf16ps flushes denormal sums too, so allow a little.
+            var hw = [Float](repeating: .nan, count: m * n)
+            matmulBF16(&hw, a, packed, b, residual: nil, m: m, scratch: &scratch, isa: .avx512bf16)
+            #expect(maxAbsDiff(hw, out.map(Double.init)) < 1e-5)
+        }
     }
 }
 

@@ -1,8 +1,10 @@
 #ifndef PLUTCHIK_CKERNELS_H
 #define PLUTCHIK_CKERNELS_H
-// AVX-512 kernels with run-time CPU detection. Each function is compiled for AVX-512
-// through target attributes, so this file builds for baseline x86-64 and callers check
-// ck_has_* before calling. On other architectures the checks return 0.
+// Hand-written kernels with run-time CPU detection. The vector code is compiled for
+// AVX-512 or AVX2+FMA through target attributes, so this file builds for baseline x86-64.
+// The GEMMs dispatch by themselves (AVX-512, AVX2+FMA, portable C, all bit-identical for
+// fp32); the attention and GELU kernels are AVX-512 only and callers check ck_has_avx512
+// first. On other architectures the checks return 0 and the GEMMs run portable C.
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,6 +12,23 @@
 int ck_has_avx512(void);
 /// 1 when the CPU also has AVX512-BF16 (for the bf16 GEMM).
 int ck_has_avx512bf16(void);
+/// 1 when the CPU has AVX2 and FMA (for the fp32 GEMM).
+int ck_has_avx2fma(void);
+
+/// Instruction sets the GEMMs can be told to use (the *_with entry points; for tests).
+enum {
+    CK_ISA_AUTO = 0,        // the best this CPU has
+    CK_ISA_PORTABLE = 1,    // plain C
+    CK_ISA_AVX2 = 2,        // AVX2 + FMA (fp32 GEMM)
+    CK_ISA_AVX512 = 3,      // AVX-512 F/BW/VL/DQ (fp32 GEMM)
+    CK_ISA_AVX512BF16 = 4,  // AVX512-BF16 (bf16 GEMM)
+};
+/// 1 when this CPU can run `isa`.
+int ck_isa_supported(int isa);
+/// The ISA ck_f32_gemm runs on this CPU: CK_ISA_AVX512, CK_ISA_AVX2 or CK_ISA_PORTABLE.
+int ck_f32_gemm_isa(void);
+/// The ISA ck_bf16_gemm and ck_bf16_convert run on this CPU: CK_ISA_AVX512BF16 or CK_ISA_PORTABLE.
+int ck_bf16_gemm_isa(void);
 
 /// bf16 GEMM: weights W (N, K) fp32 are packed once into panels of 32 output columns,
 /// k in pairs: packed[((p * K/2 + q) * 32 + c) * 2 + e] = bf16(W[p*32 + c][2q + e]).
@@ -31,6 +50,11 @@ void ck_bf16_convert(uint16_t *abf, const float *a, int m, int k);
 /// Disjoint panel ranges may run on different threads.
 void ck_bf16_gemm(float *out, const uint16_t *abf, const uint16_t *wpacked, const float *bias,
                   const float *residual, int m, int n, int k, int p0, int p1);
+/// ck_bf16_convert and ck_bf16_gemm on a given ISA (CK_ISA_AUTO, _PORTABLE or _AVX512BF16;
+/// it must be supported). The portable code accumulates each pair in vdpbf16ps's order.
+void ck_bf16_convert_with(uint16_t *abf, const float *a, int m, int k, int isa);
+void ck_bf16_gemm_with(float *out, const uint16_t *abf, const uint16_t *wpacked, const float *bias,
+                       const float *residual, int m, int n, int k, int p0, int p1, int isa);
 
 /// fp32 GEMM with weights packed once: packed[(p * K + k) * 32 + c] = W[p*32 + c][k].
 /// N must be a multiple of 32.
@@ -39,8 +63,14 @@ void ck_f32_pack_weights(float *packed, const float *w, int n, int k);
 
 /// Columns [32·p0, 32·p1) of out (M, N) = A (M, K) · Wᵀ + bias (N) [+ residual (M, N) if
 /// not NULL], fp32 with FMA. Disjoint panel ranges may run on different threads.
+/// Every element is ((Σ over k = 0..K-1 as an in-order FMA chain from 0) + bias) + residual,
+/// whatever the ISA: results are bit-identical across ISAs and independent of M and of the
+/// other rows (batch-invariant).
 void ck_f32_gemm(float *out, const float *a, const float *wpacked, const float *bias,
                  const float *residual, int m, int n, int k, int p0, int p1);
+/// ck_f32_gemm on a given ISA (CK_ISA_AUTO, _PORTABLE, _AVX2 or _AVX512; it must be supported).
+void ck_f32_gemm_with(float *out, const float *a, const float *wpacked, const float *bias,
+                      const float *residual, int m, int n, int k, int p0, int p1, int isa);
 
 /// Multi-head self-attention over one unpadded sequence (see Kernels.attention):
 /// out (T, H·D) row stride out_stride; qkv (T, 3·H·D) row stride qkv_stride.
