@@ -139,7 +139,7 @@ public final class EmotionHeads: Sendable {
     public var neutralThreshold: Float { manifest.neutralThreshold ?? 0.5 }
 
     /// The raw outputs (B, 35) of feature rows x: (B, D), each row computed the same way whatever
-    /// the batch (packed kernel, or one row at a time without AVX-512).
+    /// the batch (packed kernel, or one row at a time without AVX-512 or AVX2+FMA).
     func logits(_ x: [Float], batch: Int) -> [Float] {
         if let packed { return packed.logits(x, batch: batch) }
         let d = builder.count
