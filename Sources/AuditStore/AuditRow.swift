@@ -81,13 +81,21 @@ public struct DialogueStateRow: Sendable, Hashable {
     /// The time of that turn (nil in rows written before migration 002).
     public var lastTurnAt: Date?
 
-    public init(dialogueID: String, sourceTopic: String, sourcePartition: Int32, lastOffset: Int64, state: [UInt8], lastTurnAt: Date? = nil) {
+    /// The format of ``state``'s bytes, as the analyzer that wrote them numbers it (0: untagged).
+    public var stateFormat: Int
+    /// The model that wrote the state (nil: untagged).
+    public var modelVersion: String?
+
+    public init(dialogueID: String, sourceTopic: String, sourcePartition: Int32, lastOffset: Int64, state: [UInt8], lastTurnAt: Date? = nil,
+                stateFormat: Int = 0, modelVersion: String? = nil) {
         self.dialogueID = dialogueID
         self.sourceTopic = sourceTopic
         self.sourcePartition = sourcePartition
         self.lastOffset = lastOffset
         self.state = state
         self.lastTurnAt = lastTurnAt
+        self.stateFormat = stateFormat
+        self.modelVersion = modelVersion
     }
 }
 
@@ -123,9 +131,42 @@ public struct AuditBatch: Sendable {
     public var states: [DialogueStateRow] = []
     public var escalations: [EscalationRow] = []
 
-    public init(audits: [AuditRow] = [], states: [DialogueStateRow] = [], escalations: [EscalationRow] = []) {
+    public var deadLetters: [DeadLetterRow] = []
+
+    public init(audits: [AuditRow] = [], states: [DialogueStateRow] = [], escalations: [EscalationRow] = [],
+                deadLetters: [DeadLetterRow] = []) {
         self.audits = audits
         self.states = states
         self.escalations = escalations
+        self.deadLetters = deadLetters
+    }
+
+    /// Removes the audit and escalation rows of one event (its record is dead-lettered instead).
+    public mutating func drop(eventID: String) {
+        audits.removeAll { $0.eventID == eventID }
+        escalations.removeAll { $0.eventID == eventID }
+    }
+
+    /// Whether there is nothing to write.
+    public var isEmpty: Bool { audits.isEmpty && states.isEmpty && escalations.isEmpty && deadLetters.isEmpty }
+}
+
+/// A record that could not be published to the dead-letter topic (`dead_letter_audit`).
+public struct DeadLetterRow: Sendable, Hashable {
+    public var sourceTopic: String
+    public var sourcePartition: Int32
+    public var sourceOffset: Int64
+    public var code: String
+    public var reason: String
+    /// The record value's size.
+    public var valueBytes: Int
+
+    public init(sourceTopic: String, sourcePartition: Int32, sourceOffset: Int64, code: String, reason: String, valueBytes: Int) {
+        self.sourceTopic = sourceTopic
+        self.sourcePartition = sourcePartition
+        self.sourceOffset = sourceOffset
+        self.code = code
+        self.reason = reason
+        self.valueBytes = valueBytes
     }
 }

@@ -3,8 +3,9 @@ import Foundation
 /// Writes audits, escalation alerts and dialogue state to PostgreSQL, one transaction per batch.
 ///
 /// Each batch is COPYed into temporary staging tables, then moved with
-/// `INSERT … ON CONFLICT DO NOTHING`, so writing the same batch twice changes nothing:
-/// a replay after a crash never duplicates an audit row.
+/// `INSERT … ON CONFLICT`, so writing the same batch twice changes nothing: a replay after a crash
+/// never duplicates an audit row. An audit row at the same offset for another turn (the topic was
+/// recreated and its offsets started again) is replaced, with its escalation row.
 public final class AuditWriter: Sendable {
     /// How the writer connects and what it stores.
     public struct Configuration: Sendable {
@@ -73,7 +74,9 @@ public final class AuditWriter: Sendable {
         "sector", "ring", "sarcasm", "intensity", "neutral", "is_neutral", "escalation_risk", "escalation_alert", "model_version",
         "turn_ts", "processed_at", "event",
     ]
-    private static let stateColumns = ["dialogue_id", "source_topic", "source_partition", "last_offset", "state", "last_turn_at"]
+    private static let stateColumns = ["dialogue_id", "source_topic", "source_partition", "last_offset", "state", "last_turn_at",
+                                       "state_format", "model_version"]
+    private static let deadLetterColumns = ["source_topic", "source_partition", "source_offset", "code", "reason", "value_bytes"]
     private static let escalationColumns = [
         "event_id", "dialogue_id", "turn_id", "tenant", "risk", "horizon_seconds", "trend", "alert", "raised_at",
     ]
@@ -95,10 +98,19 @@ public final class AuditWriter: Sendable {
                 default: return col
                 }
             }
+            // Same offset, same turn: a replay, nothing changes. Same offset, another turn: the
+            // topic was recreated; the new turn's audit replaces the old one and its alert row.
+            let differs = "emotion_audit.dialogue_id <> EXCLUDED.dialogue_id OR emotion_audit.turn_id <> EXCLUDED.turn_id"
             try stage("emotion_audit", auditColumns, rows, on: c, then: """
+                DELETE FROM escalation_event e USING emotion_audit_stage s, emotion_audit a
+                WHERE a.source_topic = s.source_topic AND a.source_partition = s.source_partition
+                  AND a.source_offset = s.source_offset AND e.event_id = a.event_id
+                  AND (a.dialogue_id <> s.dialogue_id OR a.turn_id <> s.turn_id);
                 INSERT INTO emotion_audit (\(auditColumns.joined(separator: ", ")))
                 SELECT \(select.joined(separator: ", ")) FROM emotion_audit_stage
-                ON CONFLICT (source_topic, source_partition, source_offset) DO NOTHING
+                ON CONFLICT (source_topic, source_partition, source_offset) DO UPDATE
+                SET (\(auditColumns.joined(separator: ", "))) = (\(auditColumns.map { "EXCLUDED.\($0)" }.joined(separator: ", ")))
+                WHERE \(differs)
                 """)
         }
         if !batch.states.isEmpty {
@@ -107,7 +119,7 @@ public final class AuditWriter: Sendable {
             for s in batch.states { last[s.dialogueID] = s }
             let rows = last.values.sorted { $0.dialogueID < $1.dialogueID }.map { s -> [String?] in
                 [s.dialogueID, s.sourceTopic, String(s.sourcePartition), String(s.lastOffset), hexBytea(s.state),
-                 s.lastTurnAt.map(timestamp)]
+                 s.lastTurnAt.map(timestamp), String(s.stateFormat), s.modelVersion]
             }
             // A replayed (older) state never overwrites a newer one from the same partition.
             try stage("dialogue_state", stateColumns, rows, on: c, then: """
@@ -116,7 +128,7 @@ public final class AuditWriter: Sendable {
                 ON CONFLICT (dialogue_id) DO UPDATE SET
                     source_topic = EXCLUDED.source_topic, source_partition = EXCLUDED.source_partition,
                     last_offset = EXCLUDED.last_offset, state = EXCLUDED.state, last_turn_at = EXCLUDED.last_turn_at,
-                    updated_at = now()
+                    state_format = EXCLUDED.state_format, model_version = EXCLUDED.model_version, updated_at = now()
                 WHERE dialogue_state.source_topic <> EXCLUDED.source_topic
                    OR dialogue_state.source_partition <> EXCLUDED.source_partition
                    OR dialogue_state.last_offset < EXCLUDED.last_offset
@@ -131,6 +143,16 @@ public final class AuditWriter: Sendable {
                 INSERT INTO escalation_event (\(escalationColumns.joined(separator: ", ")))
                 SELECT \(escalationColumns.joined(separator: ", ")) FROM escalation_event_stage
                 ON CONFLICT (event_id) DO NOTHING
+                """)
+        }
+        if !batch.deadLetters.isEmpty {
+            let rows = batch.deadLetters.map { d -> [String?] in
+                [d.sourceTopic, String(d.sourcePartition), String(d.sourceOffset), d.code, d.reason, String(d.valueBytes)]
+            }
+            try stage("dead_letter_audit", deadLetterColumns, rows, on: c, then: """
+                INSERT INTO dead_letter_audit (\(deadLetterColumns.joined(separator: ", ")))
+                SELECT \(deadLetterColumns.joined(separator: ", ")) FROM dead_letter_audit_stage
+                ON CONFLICT DO NOTHING
                 """)
         }
     }
@@ -162,7 +184,8 @@ public final class AuditWriter: Sendable {
                 WITH p AS (SELECT * FROM unnest($2::int[], $3::bigint[]) AS t(part, committed)),
                 marks AS (SELECT source_partition AS part, max(last_turn_at) AS mark FROM dialogue_state
                           WHERE source_topic = $1 AND source_partition = ANY($2::int[]) GROUP BY source_partition)
-                SELECT d.dialogue_id, d.source_partition, d.last_offset, encode(d.state, 'hex'), extract(epoch FROM d.last_turn_at)::float8
+                SELECT d.dialogue_id, d.source_partition, d.last_offset, encode(d.state, 'hex'), extract(epoch FROM d.last_turn_at)::float8,
+                       d.state_format, d.model_version
                 FROM dialogue_state d JOIN p ON p.part = d.source_partition LEFT JOIN marks m ON m.part = d.source_partition
                 WHERE d.source_topic = $1
                   AND ($4::float8 IS NULL OR d.last_turn_at IS NULL OR d.last_turn_at >= m.mark - make_interval(secs => $4::float8)
@@ -178,18 +201,21 @@ public final class AuditWriter: Sendable {
         let ids = String(decoding: try JSONEncoder().encode(dialogueIDs), as: UTF8.self)
         return try await run { c in
             try c.query("""
-                SELECT dialogue_id, source_partition, last_offset, encode(state, 'hex'), extract(epoch FROM last_turn_at)::float8
+                SELECT dialogue_id, source_partition, last_offset, encode(state, 'hex'), extract(epoch FROM last_turn_at)::float8,
+                       state_format, model_version
                 FROM dialogue_state
                 WHERE source_topic = $1 AND dialogue_id IN (SELECT jsonb_array_elements_text($2::jsonb))
                 """, [topic, ids]).map { Self.stateRow($0, topic: topic) }
         }
     }
 
-    /// A `dialogue_state` row selected as (dialogue_id, source_partition, last_offset, state hex, last_turn_at epoch).
+    /// A `dialogue_state` row selected as (dialogue_id, source_partition, last_offset, state hex,
+    /// last_turn_at epoch, state_format, model_version).
     static func stateRow(_ r: [String?], topic: String) -> DialogueStateRow {
         DialogueStateRow(dialogueID: r[0] ?? "", sourceTopic: topic, sourcePartition: Int32(r[1] ?? "") ?? 0,
                          lastOffset: Int64(r[2] ?? "") ?? -1, state: bytes(fromHex: r[3] ?? ""),
-                         lastTurnAt: r[4].flatMap(Double.init).map { Date(timeIntervalSince1970: $0) })
+                         lastTurnAt: r[4].flatMap(Double.init).map { Date(timeIntervalSince1970: $0) },
+                         stateFormat: r[5].flatMap { Int($0) } ?? 0, modelVersion: r[6])
     }
 
     /// Deletes the state of dialogues not written for `age` seconds; returns how many.
@@ -204,17 +230,29 @@ public final class AuditWriter: Sendable {
         }
     }
 
-    /// The published events of already-audited turns at these offsets of one partition, by offset.
-    public func loadEvents(topic: String, partition: Int32, offsets: [Int64]) async throws -> [Int64: String] {
+    /// An audited turn's identity and published event, for a replay.
+    public struct AuditedEvent: Sendable, Equatable {
+        public var dialogueID: String
+        public var turnID: String
+        /// The event as published.
+        public var json: String
+    }
+
+    /// The audited turns at these offsets of one partition, by offset.
+    public func loadEvents(topic: String, partition: Int32, offsets: [Int64]) async throws -> [Int64: AuditedEvent] {
         guard !offsets.isEmpty else { return [:] }
         let list = "{" + offsets.map(String.init).joined(separator: ",") + "}"
         return try await run { c in
             let rows = try c.query("""
-                SELECT source_offset, event::text FROM emotion_audit
+                SELECT source_offset, dialogue_id, turn_id, event::text FROM emotion_audit
                 WHERE source_topic = $1 AND source_partition = $2 AND source_offset = ANY($3::bigint[])
                 """, [topic, String(partition), list])
-            var out: [Int64: String] = [:]
-            for r in rows { if let o = r[0].flatMap({ Int64($0) }), let e = r[1] { out[o] = e } }
+            var out: [Int64: AuditedEvent] = [:]
+            for r in rows {
+                if let o = r[0].flatMap({ Int64($0) }), let d = r[1], let t = r[2], let e = r[3] {
+                    out[o] = AuditedEvent(dialogueID: d, turnID: t, json: e)
+                }
+            }
             return out
         }
     }

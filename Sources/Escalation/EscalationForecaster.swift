@@ -61,7 +61,8 @@ public struct EscalationForecaster: Sendable {
     /// A neutral turn (`prediction.isNeutral`) is no emotional evidence: the latent state only
     /// evolves over the elapsed time, and the GRU does not fold the turn in.
     ///
-    /// Throws only if the weights make the ODE non-finite.
+    /// Throws if the state does not fit these weights (a stored state of another model) or the
+    /// weights make the ODE non-finite.
     public func update(_ state: inout EscalationState, prediction: EmotionPrediction, role: Role = .unknown,
                        timestamp: Double) throws -> EscalationForecast {
         try update(&state, features: Self.features(prediction, role: role), timestamp: timestamp, evidence: !prediction.isNeutral)
@@ -69,7 +70,9 @@ public struct EscalationForecaster: Sendable {
 
     func update(_ state: inout EscalationState, features x: [Float], timestamp: Double, evidence: Bool = true) throws -> EscalationForecast {
         let w = weights, l = w.layout, L = l.L, ode = w.ode
-        precondition(x.count == l.D && state.h.count == L, "input or state does not match the weights")
+        guard x.count == l.D, state.h.count == L else {
+            throw ModelError(.invalidInput, "escalation forecaster: input has \(x.count) values and state \(state.h.count); the weights need \(l.D) and \(L)")
+        }
         let tauA = w.tau(w.nominalGapSeconds), tauH = w.tau(horizonSeconds), tauMax = w.tau(max(lookAheadSeconds, horizonSeconds))
         let elapsed = state.lastTimestamp.map { w.tau(timestamp - $0) } ?? 0
         var h = [Float](repeating: 0, count: L), hA = h

@@ -102,6 +102,10 @@ public struct KafkaProducerConfiguration: Sendable {
         self.common = KafkaConfiguration(bootstrapServers: bootstrapServers)
     }
 
+    /// `message.max.bytes` as configured (librdkafka's default, 1,000,000, when not set): the
+    /// largest message this producer will send.
+    public var messageMaxBytes: Int { common.properties["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000 }
+
     func rdKafkaProperties() -> [String: String] {
         var p = common.baseProperties
         p["enable.idempotence"] = idempotence ? "true" : "false"

@@ -53,6 +53,12 @@ public final class KafkaMockCluster: @unchecked Sendable {
         for apiKey in Self.apiKeys { rd_kafka_mock_clear_request_errors(cluster, apiKey) }
     }
 
+    /// Makes `broker` (1-based) lead `partition` of `topic`, or leaves it leader-less with -1: its
+    /// messages then wait, and time out, while the other partitions are served.
+    public func setLeader(topic: String, partition: Int32, broker: Int32) {
+        _ = rd_kafka_mock_partition_set_leader(cluster, topic, partition, broker)
+    }
+
     /// Every Kafka request type librdkafka 2.0 knows (ApiVersions is 18, the highest is below 70).
     private static let apiKeys: ClosedRange<Int16> = 0...69
 

@@ -24,6 +24,12 @@ public struct KafkaProducerMessage: Sendable, Hashable {
         self.timestampMs = timestampMs
     }
 
+    /// An upper bound on the size librdkafka checks against `message.max.bytes`: key, value and
+    /// serialised headers, plus a record's framing.
+    public var approximateSize: Int {
+        (key?.count ?? 0) + (value?.count ?? 0) + headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) + 10 } + 64
+    }
+
     /// A message with a UTF-8 key and value.
     public init(topic: String, key: String?, value: String, headers: [KafkaHeader] = []) {
         self.init(topic: topic, key: key.map { Array($0.utf8) }, value: Array(value.utf8), headers: headers)
@@ -77,6 +83,9 @@ public final class KafkaProducer: Sendable {
         thread.name = "kafka.producer.poll"
         thread.start()
     }
+
+    /// The producer's `message.max.bytes`: larger messages are refused with `MSG_SIZE_TOO_LARGE`.
+    public var messageMaxBytes: Int { configuration.messageMaxBytes }
 
     /// Waits until a broker answers a metadata request, or throws a clear error after `timeout`.
     public func waitUntilReachable(timeout: Duration? = nil) async throws {

@@ -1,3 +1,4 @@
+import Contracts
 import Emotion
 import Encoder
 import Escalation
@@ -106,7 +107,17 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
         return Array(try encoder.encode(state))
     }
 
+    /// The state's bytes must not only parse: their vectors must have this model's sizes (a state
+    /// of another model would otherwise trap in the arithmetic).
     public func decode(_ bytes: [UInt8]) throws -> State {
-        try PropertyListDecoder().decode(State.self, from: Data(bytes))
+        let state = try PropertyListDecoder().decode(State.self, from: Data(bytes))
+        let e = heads.embeddingDimension, l = forecaster.initialState().h.count
+        let sizes = [state.context.previous?.q.count, state.context.summary?.q.count].compactMap { $0 }
+        guard sizes.allSatisfy({ $0 == e }), state.escalation.h.count == l,
+              (0..<(1 << 40)).contains(state.context.turns), (0..<(1 << 40)).contains(state.escalation.turns),
+              state.context.previousEmoji.allSatisfy({ $0 >= 0 }) else {
+            throw ModelError(.invalidInput, "dialogue state has context vectors of \(sizes) values and a latent state of \(state.escalation.h.count); this model needs \(e) and \(l)")
+        }
+        return state
     }
 }

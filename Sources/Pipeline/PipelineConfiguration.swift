@@ -22,6 +22,10 @@ public struct PipelineConfiguration: Sendable {
     public var windowTurns = 8
     /// A dialogue idle longer than this starts a new window and may be evicted.
     public var windowIdle: TimeInterval = 30 * 60
+    /// How far ahead of the processing clock a turn's time may lie and still move its partition's
+    /// event-time watermark (turns further ahead are processed, counted in
+    /// `plutchik_turns_skewed_total`, and ignored by the watermark).
+    public var watermarkSkew: TimeInterval = 5 * 60
     /// The most live dialogues held in memory.
     public var maxLiveDialogues = 100_000
     /// `dialogue_state` rows not written for this long are deleted, checked about hourly (nil keeps

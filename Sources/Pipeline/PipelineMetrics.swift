@@ -15,6 +15,16 @@ struct PipelineMetrics: Sendable {
     let evictions = Counter(label: "plutchik_dialogues_evicted_total")
     let reloadedDialogues = Counter(label: "plutchik_dialogues_reloaded_total")
     let retries = Counter(label: "plutchik_retries_total")
+    /// Turns stamped further ahead of the processing clock than the watermark tolerates.
+    let skewedTurns = Counter(label: "plutchik_turns_skewed_total")
+    /// Stored dialogue states dropped on load (another state format or model version, or unreadable).
+    let droppedStates = Counter(label: "plutchik_dialogue_states_dropped_total")
+    /// Replayed offsets whose audit belongs to another turn (a recreated topic): analysed anew.
+    let replayMismatches = Counter(label: "plutchik_replay_identity_mismatches_total")
+    /// Messages a non-retriable publish error refused, by destination.
+    func publishRefused(_ kind: String) -> Counter {
+        Counter(label: "plutchik_publish_refused_total", dimensions: [("kind", kind)])
+    }
 
     /// Consumer lag of one input partition.
     func lag(_ tp: KafkaTopicPartition) -> Gauge {

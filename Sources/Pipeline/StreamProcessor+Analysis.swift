@@ -9,22 +9,23 @@ extension StreamProcessor {
     /// One record's fate within a batch.
     enum Item {
         case invalid(KafkaRecord, DeadLetterReason)
-        case replay(KafkaRecord)
+        case replay(KafkaRecord, TimedTurn)
         case fresh(KafkaRecord, TimedTurn)
     }
 
     /// A batch analyzed and ready to publish, audit and commit.
     struct PreparedBatch: Sendable {
         var records: [KafkaRecord]
-        /// Dead letters and re-published (replayed) events.
-        var messages: [KafkaProducerMessage]
+        /// Dead letters, by record.
+        var deadLetters: [(record: KafkaRecord, reason: DeadLetterReason)]
+        /// Re-published (replayed) events, by record.
+        var replays: [(record: KafkaRecord, message: KafkaProducerMessage)]
         var analyzed: [(record: KafkaRecord, turn: TimedTurn, analysis: TurnAnalysis)]
         /// Each dialogue's state after its last analyzed turn in the batch, for `dialogue_state`.
         var states: [(dialogueID: String, record: KafkaRecord, turnAt: Date, state: Analyzer.State)]
         var processedAt: Date
         var receivedAt: [ContinuousClock.Instant]
         var started: ContinuousClock.Instant
-        var replayed = 0, deadLettered = 0
     }
 
     /// Validates and analyzes a batch, and advances the in-memory dialogue state (the next batch
@@ -51,7 +52,7 @@ extension StreamProcessor {
             switch v {
             case .success(let turn):
                 if let e = known[turn.turn.dialogueID], e.source == r.topicPartition, e.lastOffset >= r.offset {
-                    items.append(.replay(r))
+                    items.append(.replay(r, turn))
                 } else {
                     items.append(.fresh(r, turn))
                 }
@@ -60,9 +61,21 @@ extension StreamProcessor {
             }
         }
 
-        // 2. Analyze the fresh turns, carrying each dialogue's state.
+        // 2. Replays re-publish their audited events; those whose audit is another turn's (or
+        // missing) join the fresh turns, in record order.
+        let replays = items.compactMap { if case .replay(let r, let t) = $0 { (r, t) } else { nil } }
+        let (replayMessages, reanalysed) = try await republish(replays)
+        let again = Set(reanalysed.map { Self.eventID($0.0) })
         var fresh: [(KafkaRecord, TimedTurn)] = []
-        for case .fresh(let r, let t) in items { fresh.append((r, t)) }
+        for item in items {
+            switch item {
+            case .fresh(let r, let t): fresh.append((r, t))
+            case .replay(let r, let t) where again.contains(Self.eventID(r)): fresh.append((r, t))
+            default: break
+            }
+        }
+
+        // 3. Analyze the fresh turns, carrying each dialogue's state.
         var states: [String: Analyzer.State] = [:]
         for (_, t) in fresh where states[t.turn.dialogueID] == nil {
             if let e = known[t.turn.dialogueID],
@@ -82,23 +95,16 @@ extension StreamProcessor {
             logger.trace("batch analyzed", metadata: ["batch.size": "\(fresh.count)", "batch.inference_ms": "\(ms(ContinuousClock.now - t0))"])
         }
 
-        // 3. Dead letters now; events, alerts and audit rows in `finish`.
-        var messages: [KafkaProducerMessage] = []
-        var dlq = 0
-        for case .invalid(let r, let e) in items {
-            messages.append(deadLetter(r, code: e.code, reason: e.reason))
-            metrics.deadLettered(e.code).increment()
-            dlq += 1
-        }
+        // 4. Dead letters now; events, alerts and audit rows in `finish`.
+        var deadLetters: [(record: KafkaRecord, reason: DeadLetterReason)] = []
+        for case .invalid(let r, let e) in items { deadLetters.append((r, e)) }
         // Turns the model failed on even after retries and bisection go to the dead-letter topic
         // rather than blocking their partitions; the rest of the batch goes on.
         var analyzed: [(record: KafkaRecord, turn: TimedTurn, analysis: TurnAnalysis)] = []
         for ((r, timed), result) in zip(fresh, results) {
             switch result {
             case .failure(let f):
-                messages.append(deadLetter(r, code: "processing_failed", reason: f.reason))
-                metrics.deadLettered("processing_failed").increment()
-                dlq += 1
+                deadLetters.append((r, DeadLetterReason("processing_failed", f.reason)))
             case .success(let a):
                 analyzed.append((r, timed, a))
             }
@@ -107,11 +113,6 @@ extension StreamProcessor {
         var lastTurn: [String: (KafkaRecord, Date)] = [:]
         for (r, t, _) in analyzed { lastTurn[t.turn.dialogueID] = (r, t.timestamp) }
         let finalStates = lastTurn.compactMap { id, last in states[id].map { (dialogueID: id, record: last.0, turnAt: last.1, state: $0) } }
-        // Replays: re-publish the audited event unchanged.
-        let replays = items.compactMap { if case .replay(let r) = $0 { r } else { nil } }
-        let (replayMessages, replayed, missingAudits) = try await republish(replays)
-        messages += replayMessages
-        dlq += missingAudits
 
         for (r, t, _) in analyzed {
             if let s = states[t.turn.dialogueID] {
@@ -120,16 +121,24 @@ extension StreamProcessor {
         }
         // Idle windows are judged in event time: the newest turn seen on each partition, not the
         // wall clock, so a backlog of old turns (after an outage, or a historical replay) keeps its
-        // dialogues' context between batches.
+        // dialogues' context between batches. A turn stamped ahead of the processing clock (beyond
+        // the tolerated skew) does not move it: one outlier must not idle every other dialogue.
+        let horizon = now.addingTimeInterval(configuration.watermarkSkew)
+        var skewed = 0
         for (r, t) in fresh {
+            guard t.timestamp <= horizon else { skewed += 1; continue }
             watermarks[r.topicPartition] = max(watermarks[r.topicPartition] ?? t.timestamp, t.timestamp)
+        }
+        if skewed > 0 {
+            metrics.skewedTurns.increment(by: Int64(skewed))
+            logger.debug("turns stamped ahead of the processing clock; the watermark ignores them", metadata: ["turn.count": "\(skewed)"])
         }
         let evictedBefore = dialogues.evictions
         dialogues.evictIdle(watermarks: watermarks)
         metrics.evictions.increment(by: Int64(dialogues.evictions - evictedBefore))
         metrics.liveDialogues.record(dialogues.count)
-        return PreparedBatch(records: records, messages: messages, analyzed: analyzed, states: finalStates, processedAt: now,
-                             receivedAt: receivedAt, started: started, replayed: replayed, deadLettered: dlq)
+        return PreparedBatch(records: records, deadLetters: deadLetters, replays: replayMessages, analyzed: analyzed, states: finalStates,
+                             processedAt: now, receivedAt: receivedAt, started: started)
     }
 
     /// Why the model gave up on one turn.

@@ -4,7 +4,8 @@ import Foundation
 import Kafka
 
 // Finish: a prepared batch's events and alerts published (every delivery report awaited), its
-// audits and dialogue state written in one transaction, then its offsets committed.
+// audits and dialogue state written in one transaction, then its offsets committed. Every record
+// ends as an event plus an audit row, or as a dead letter with a reason.
 
 extension StreamProcessor {
     /// Waits for the batch in flight, rethrowing its failure.
@@ -17,16 +18,55 @@ extension StreamProcessor {
     /// Publishes a prepared batch and waits for every delivery report, writes its audits and
     /// dialogue state in one transaction, then commits its offsets.
     func finish(_ b: PreparedBatch) async throws {
-        let (built, audit, alerts) = try await encode(b)
-        let messages = built + b.messages
+        var (deliveries, audit) = try await encode(b)
         let t0 = ContinuousClock.now
-        try await retrying("publish events") { _ = try await self.producer.sendAll(messages) }
+        var deadLettered: [String: Int] = [:]
+        for d in deliveries { if case .deadLetter(let reason) = d.kind { deadLettered[reason.code, default: 0] += 1 } }
+        // A message a non-retriable error refused (too large for the broker, say) is the record's
+        // own fault: its record is dead-lettered instead, shorter; if even that is refused, it is
+        // noted in `dead_letter_audit`. Nothing here stops the processor.
+        var refused = try await publish(deliveries)
+        var round = 0
+        while !refused.isEmpty {
+            round += 1
+            var again: [Delivery] = []
+            for (d, error) in refused {
+                let name = error.rdKafkaName ?? error.code.description
+                switch d.kind {
+                case .event:
+                    metrics.publishRefused("event").increment()
+                    audit.drop(eventID: Self.eventID(d.record))
+                    let reason = DeadLetterReason("publish_refused", "the event could not be published: \(error)")
+                    again.append(Delivery(message: deadLetter(d.record, reason), record: d.record, kind: .deadLetter(reason)))
+                    deadLettered[reason.code, default: 0] += 1
+                case .alert, .replay:
+                    // The event is out (or was, before the replay): the record keeps its audit.
+                    metrics.publishRefused(d.message.topic == configuration.escalationsTopic ? "alert" : "replay").increment()
+                    logger.error("message refused by the broker; not retried", metadata: [
+                        "kafka.topic": "\(d.message.topic)", "event.id": "\(Self.eventID(d.record))", "error": "\(error)"])
+                case .deadLetter(let reason) where round == 1:
+                    metrics.publishRefused("dead_letter").increment()
+                    let shorter = deadLetter(d.record, reason, valueLimit: 1024)
+                    again.append(Delivery(message: shorter, record: d.record, kind: .deadLetter(reason)))
+                case .deadLetter(let reason):
+                    logger.error("dead letter refused by the broker; noted in dead_letter_audit", metadata: [
+                        "event.id": "\(Self.eventID(d.record))", "dlq.code": "\(reason.code)", "error": "\(name)"])
+                    audit.deadLetters.append(DeadLetterRow(
+                        sourceTopic: d.record.topic, sourcePartition: d.record.partition, sourceOffset: d.record.offset,
+                        code: reason.code, reason: "\(reason.reason) (dead-letter topic refused it: \(name))",
+                        valueBytes: d.record.value?.count ?? 0))
+                }
+            }
+            refused = try await publish(again)
+        }
+        for (code, n) in deadLettered { metrics.deadLettered(code).increment(by: Int64(n)) }
         let t1 = ContinuousClock.now
         if configuration.recordLatencies {
             let acked = ContinuousClock.now
             for t in b.receivedAt { stats.latencies.append((acked - t) / .seconds(1)) }
         }
-        if !audit.audits.isEmpty || !audit.states.isEmpty {
+        if !audit.isEmpty {
+            let audit = audit
             try await retrying("write audits") { try await self.writer.write(audit) }
             metrics.auditWrite.record(duration: ContinuousClock.now - t1)
         }
@@ -52,32 +92,37 @@ extension StreamProcessor {
         }
 
         metrics.turns.increment(by: Int64(records.count))
-        metrics.events.increment(by: Int64(b.analyzed.count))
-        metrics.replayed.increment(by: Int64(b.replayed))
+        let events = audit.audits.count
+        let dlq = deadLettered.values.reduce(0, +)
+        metrics.events.increment(by: Int64(events))
+        metrics.replayed.increment(by: Int64(b.replays.count))
+        let alerts = audit.escalations.count
         metrics.escalations.increment(by: Int64(alerts))
         metrics.batchSize.record(records.count)
         metrics.batchLatency.record(duration: ContinuousClock.now - b.started)
         progress.finished(records.count)
         stats.batches += 1
         stats.turns += records.count
-        stats.events += b.analyzed.count
-        stats.replayed += b.replayed
-        stats.deadLettered += b.deadLettered
+        stats.events += events
+        stats.replayed += b.replays.count
+        stats.deadLettered += dlq
         stats.alerts += alerts
         logger.debug("batch done", metadata: [
-            "batch.size": "\(records.count)", "batch.dlq": "\(b.deadLettered)", "batch.replayed": "\(b.replayed)",
+            "batch.size": "\(records.count)", "batch.dlq": "\(dlq)", "batch.replayed": "\(b.replays.count)",
             "batch.alerts": "\(alerts)", "batch.publish_ms": "\(ms(t1 - t0))", "batch.audit_ms": "\(ms(t2 - t1))",
             "batch.commit_ms": "\(ms(ContinuousClock.now - t2))", "batch.total_ms": "\(ms(ContinuousClock.now - b.started))",
         ])
     }
 
-    /// The batch's events and alerts as messages, its audit rows and dialogue states, and how many
-    /// alerts it raised. Off the actor, so it overlaps the next batch's collection and analysis.
-    nonisolated func encode(_ b: PreparedBatch) async throws -> ([KafkaProducerMessage], AuditBatch, alerts: Int) {
+    /// The batch's messages (events, alerts, replays, dead letters), its audit rows and dialogue
+    /// states. An event that cannot be encoded, or would exceed the producer's `message.max.bytes`,
+    /// dead-letters its record instead. Off the actor, so it overlaps the next batch's analysis.
+    nonisolated func encode(_ b: PreparedBatch) async throws -> ([Delivery], AuditBatch) {
         let encoder = EmotionEvent.encoder()
         let now = b.processedAt
         let version = analyzer.modelVersion
-        var messages: [KafkaProducerMessage] = []
+        let limit = configuration.validator.maxMessageBytes
+        var deliveries: [Delivery] = []
         var batch = AuditBatch()
         for (r, timed, analysis) in b.analyzed {
             let turn = timed.turn
@@ -86,9 +131,23 @@ extension StreamProcessor {
             event.ts = EmotionEvent.timestamp(timed.timestamp)
             event.escalation = analysis.escalation
             event.source = EmotionEvent.Source(topic: r.topic, partition: r.partition, offset: r.offset, timestampMs: r.timestampMs)
-            let json = try encoder.encode(event)
             let key = Array(turn.dialogueID.utf8)
-            messages.append(KafkaProducerMessage(topic: configuration.eventsTopic, key: key, value: Array(json)))
+            let json: Data, alertJSON: Data?
+            do {
+                json = try encoder.encode(event)
+                alertJSON = try analysis.escalation.flatMap { $0.alert ? try encoder.encode(EscalationAlert(event: event, escalation: $0, raisedAt: now)) : nil }
+            } catch {
+                let reason = DeadLetterReason("encoding_failed", "the event could not be encoded: \(error)")
+                deliveries.append(Delivery(message: deadLetter(r, reason), record: r, kind: .deadLetter(reason)))
+                continue
+            }
+            let message = KafkaProducerMessage(topic: configuration.eventsTopic, key: key, value: Array(json))
+            guard message.approximateSize <= limit else {
+                let reason = DeadLetterReason("event_too_large", "the event would be \(message.approximateSize) bytes; message.max.bytes is \(limit)")
+                deliveries.append(Delivery(message: deadLetter(r, reason), record: r, kind: .deadLetter(reason)))
+                continue
+            }
+            deliveries.append(Delivery(message: message, record: r, kind: .event))
             let p = analysis.prediction
             batch.audits.append(AuditRow(
                 eventID: event.eventID, sourceTopic: r.topic, sourcePartition: r.partition, sourceOffset: r.offset,
@@ -99,21 +158,23 @@ extension StreamProcessor {
                 escalationRisk: analysis.escalation?.risk,
                 escalationAlert: analysis.escalation?.alert ?? false, modelVersion: version,
                 turnTimestamp: timed.timestamp, processedAt: now, eventJSON: String(decoding: json, as: UTF8.self)))
-            if let esc = analysis.escalation, esc.alert {
-                let alert = EscalationAlert(event: event, escalation: esc, raisedAt: now)
-                let alertJSON = try encoder.encode(alert)
-                messages.append(KafkaProducerMessage(topic: configuration.escalationsTopic, key: key, value: Array(alertJSON)))
+            if let esc = analysis.escalation, let alertJSON {
+                deliveries.append(Delivery(message: KafkaProducerMessage(topic: configuration.escalationsTopic, key: key, value: Array(alertJSON)),
+                                           record: r, kind: .alert))
                 batch.escalations.append(EscalationRow(
                     eventID: event.eventID, dialogueID: turn.dialogueID, turnID: String(turn.turnID), tenant: turn.tenant,
                     risk: esc.risk, horizonSeconds: Float(esc.horizonSeconds), trend: esc.trend.rawValue,
                     alertJSON: String(decoding: alertJSON, as: UTF8.self), raisedAt: now))
             }
         }
+        for (r, m) in b.replays { deliveries.append(Delivery(message: m, record: r, kind: .replay)) }
+        for (r, reason) in b.deadLetters { deliveries.append(Delivery(message: deadLetter(r, reason), record: r, kind: .deadLetter(reason))) }
         for (id, r, turnAt, s) in b.states {
             batch.states.append(DialogueStateRow(dialogueID: id, sourceTopic: r.topic, sourcePartition: r.partition,
-                                                 lastOffset: r.offset, state: try analyzer.encode(s), lastTurnAt: turnAt))
+                                                 lastOffset: r.offset, state: try analyzer.encode(s), lastTurnAt: turnAt,
+                                                 stateFormat: analyzer.stateFormat, modelVersion: version))
         }
-        return (messages, batch, batch.escalations.count)
+        return (deliveries, batch)
     }
 
     /// `topic/partition/offset`: the turn's identity in Kafka, so consumers can de-duplicate.

@@ -1,8 +1,7 @@
 import Foundation
 import Kafka
 
-// Intake and batching: records from the consumer (and its rebalance events) into micro-batches;
-// the dead-letter message for a record that is not a valid turn.
+// Intake and batching: records from the consumer (and its rebalance events) into micro-batches.
 
 extension StreamProcessor {
     /// Collects up to `maxBatchSize` records, waiting at most `maxBatchWait` after the first.
@@ -62,17 +61,5 @@ extension StreamProcessor {
             }
         }
         return batch
-    }
-
-    func deadLetter(_ r: KafkaRecord, code: String, reason: String) -> KafkaProducerMessage {
-        KafkaProducerMessage(
-            topic: configuration.deadLetterTopic, key: r.key, value: r.value,
-            headers: r.headers + [
-                KafkaHeader(key: "plutchik.error.code", string: code),
-                KafkaHeader(key: "plutchik.error.reason", string: reason),
-                KafkaHeader(key: "plutchik.source.topic", string: r.topic),
-                KafkaHeader(key: "plutchik.source.partition", string: String(r.partition)),
-                KafkaHeader(key: "plutchik.source.offset", string: String(r.offset)),
-            ])
     }
 }

@@ -19,11 +19,8 @@ extension StreamProcessor {
             let rows = try await retrying("load dialogue state") {
                 try await self.writer.loadStates(topic: topic, partitions: offsets, window: window)
             }
-            for row in rows {
-                guard let state = try? analyzer.decode(row.state) else {
-                    logger.warning("dialogue state unreadable; starting fresh", metadata: ["dialogue.id": "\(row.dialogueID)"])
-                    continue
-                }
+            let states = restore(rows)
+            for (row, state) in zip(rows, states) {
                 dialogues.put(row.dialogueID, state: state,
                               source: KafkaTopicPartition(topic: topic, partition: row.sourcePartition),
                               lastOffset: row.lastOffset, lastTurnAt: row.lastTurnAt ?? Date())
@@ -31,6 +28,34 @@ extension StreamProcessor {
             }
         }
         logger.info("dialogue state loaded", metadata: ["kafka.partitions": "\(partitions)", "dialogue.count": "\(loaded)"])
+    }
+
+    /// The states of stored rows. A row written in another state format or by another model, or
+    /// whose bytes do not decode for this model, gets a fresh state instead (logged once per call
+    /// and counted): its dialogue starts a new window, and its offset still marks replays.
+    func restore(_ rows: [DialogueStateRow]) -> [Analyzer.State] {
+        var dropped: [String: Int] = [:]
+        let states = rows.map { row -> Analyzer.State in
+            guard row.stateFormat == analyzer.stateFormat, row.modelVersion == analyzer.modelVersion else {
+                dropped["format \(row.stateFormat), model \(row.modelVersion ?? "none")", default: 0] += 1
+                return analyzer.initialState()
+            }
+            do {
+                return try analyzer.decode(row.state)
+            } catch {
+                dropped["unreadable: \(error)", default: 0] += 1
+                return analyzer.initialState()
+            }
+        }
+        let n = dropped.values.reduce(0, +)
+        if n > 0 {
+            metrics.droppedStates.increment(by: Int64(n))
+            logger.warning("stored dialogue states dropped; their dialogues start fresh windows", metadata: [
+                "dialogue.count": "\(n)", "state.found": "\(dropped)",
+                "state.expected": "format \(analyzer.stateFormat), model \(analyzer.modelVersion)",
+            ])
+        }
+        return states
     }
 
     /// Reloads from `dialogue_state` the dialogues among `dialogueIDs` that the live-dialogue cap
@@ -44,11 +69,7 @@ extension StreamProcessor {
             try await self.writer.loadStates(topic: self.configuration.inputTopic, dialogueIDs: ids)
         }
         var reloaded: [String: DialogueStore<Analyzer.State>.Entry] = [:]
-        for row in rows {
-            guard let state = try? analyzer.decode(row.state) else {
-                logger.warning("dialogue state unreadable; starting fresh", metadata: ["dialogue.id": "\(row.dialogueID)"])
-                continue
-            }
+        for (row, state) in zip(rows, restore(rows)) {
             let e = DialogueStore<Analyzer.State>.Entry(state: state, source: KafkaTopicPartition(topic: row.sourceTopic, partition: row.sourcePartition),
                                                         lastOffset: row.lastOffset, lastTurnAt: row.lastTurnAt ?? Date(), lastUsed: 0)
             dialogues.put(row.dialogueID, state: e.state, source: e.source, lastOffset: e.lastOffset, lastTurnAt: e.lastTurnAt)
@@ -59,27 +80,35 @@ extension StreamProcessor {
         return reloaded
     }
 
-    /// Re-publishes the audited events of turns already applied (a replay after a crash), unchanged,
-    /// without recomputing them; an offset with no audit row goes to the dead-letter topic. Returns
-    /// the messages, how many events were re-published and how many records dead-lettered.
-    func republish(_ replays: [KafkaRecord]) async throws -> (messages: [KafkaProducerMessage], replayed: Int, deadLettered: Int) {
-        var messages: [KafkaProducerMessage] = []
-        var replayed = 0, dlq = 0
-        for (tp, rs) in Dictionary(grouping: replays, by: \.topicPartition) {
+    /// The audited events of turns already applied (a replay after a crash), to re-publish unchanged
+    /// without recomputing them. A stored audit counts only when its dialogue and turn id are the
+    /// record's: an audit of another turn at the same offset (the topic was recreated, its offsets
+    /// started again) or none at all leaves the turn to be analysed anew (counted and logged).
+    /// Returns the re-published messages by record, and the turns to analyse.
+    func republish(_ replays: [(KafkaRecord, TimedTurn)]) async throws
+        -> (messages: [(record: KafkaRecord, message: KafkaProducerMessage)], fresh: [(KafkaRecord, TimedTurn)]) {
+        var messages: [(record: KafkaRecord, message: KafkaProducerMessage)] = []
+        var fresh: [(KafkaRecord, TimedTurn)] = []
+        var mismatched = 0
+        for (tp, rs) in Dictionary(grouping: replays, by: \.0.topicPartition) {
             let stored = try await retrying("load audited events") {
-                try await self.writer.loadEvents(topic: tp.topic, partition: tp.partition, offsets: rs.map(\.offset))
+                try await self.writer.loadEvents(topic: tp.topic, partition: tp.partition, offsets: rs.map(\.0.offset))
             }
-            for r in rs {
-                if let json = stored[r.offset] {
-                    messages.append(KafkaProducerMessage(topic: configuration.eventsTopic, key: r.key, value: Array(json.utf8)))
-                    replayed += 1
+            for (r, t) in rs {
+                if let a = stored[r.offset], a.dialogueID == t.turn.dialogueID, a.turnID == String(t.turn.turnID) {
+                    let key = Array(t.turn.dialogueID.utf8)
+                    messages.append((r, KafkaProducerMessage(topic: configuration.eventsTopic, key: key, value: Array(a.json.utf8))))
                 } else {
-                    messages.append(deadLetter(r, code: "replay_missing_audit",
-                                               reason: "offset is at or below the dialogue's applied state but has no audit row"))
-                    dlq += 1
+                    mismatched += 1
+                    fresh.append((r, t))
                 }
             }
         }
-        return (messages, replayed, dlq)
+        if mismatched > 0 {
+            metrics.replayMismatches.increment(by: Int64(mismatched))
+            logger.warning("offsets at or below their dialogues' applied state hold other turns than audited (topic recreated?); analysing them anew",
+                           metadata: ["turn.count": "\(mismatched)"])
+        }
+        return (messages, fresh)
     }
 }

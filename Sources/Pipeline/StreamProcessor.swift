@@ -7,10 +7,13 @@ import ServiceLifecycle
 /// The stream processor: turns in, events, alerts and audits out, offsets committed last.
 ///
 /// Per micro-batch: validate (invalid records go to the dead-letter topic), re-publish turns already
-/// audited (a replay after a crash; no recomputation), analyze the rest, publish events and alerts
-/// and wait for their delivery reports, write audits and dialogue state in one PostgreSQL
-/// transaction, and only then commit the batch's offsets. A crash at any point therefore loses
-/// no turn and duplicates no audit; a duplicated event repeats an `event_id` already published.
+/// audited (a replay after a crash, recognised by offset and by dialogue and turn id; no
+/// recomputation), analyze the rest, publish events and alerts and wait for their delivery reports
+/// (retrying only what failed), write audits and dialogue state in one PostgreSQL transaction, and
+/// only then commit the batch's offsets. A crash at any point therefore loses no turn and
+/// duplicates no audit; a duplicated event repeats an `event_id` already published. Every record
+/// ends as an event plus an audit row or as a dead letter with a reason: only dependency failures
+/// (broker, database) are retried, and nothing a record holds can stop the processor.
 ///
 /// The stages, in the order data flows through them (record → turn → batch → embeddings → heads →
 /// ODE → event/audit → commit): `StreamProcessor+Intake` (records into batches),
@@ -61,6 +64,9 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
 
     public init(configuration: PipelineConfiguration, analyzer: Analyzer, consumer: KafkaConsumer,
                 producer: KafkaProducer, writer: AuditWriter, logger: Logger) {
+        var configuration = configuration
+        // The validator must know what the producer will refuse.
+        configuration.validator.maxMessageBytes = min(configuration.validator.maxMessageBytes, producer.messageMaxBytes)
         self.configuration = configuration
         self.analyzer = analyzer
         self.consumer = consumer

@@ -9,8 +9,12 @@ public protocol TurnAnalyzer: Sendable {
     /// The compact state one dialogue carries between turns (context summary, escalation state).
     associatedtype State: Sendable
 
-    /// The model version written into every event and audit.
+    /// The model version written into every event and audit, and beside every stored state: a
+    /// state written by another version is dropped on load, not decoded.
     var modelVersion: String { get }
+    /// The format of ``encode(_:)``'s bytes; a stored state of another format is dropped on load.
+    /// Bump it whenever the encoding changes.
+    var stateFormat: Int { get }
     /// A new dialogue's state.
     func initialState() -> State
     /// Analyzes `turns` in order. `states` holds the state of each turn's dialogue before the
@@ -18,8 +22,13 @@ public protocol TurnAnalyzer: Sendable {
     func analyze(_ turns: [TimedTurn], states: inout [String: State]) throws -> [TurnAnalysis]
     /// Serialises a state for `dialogue_state`.
     func encode(_ state: State) throws -> [UInt8]
-    /// Restores a state written by ``encode(_:)``.
+    /// Restores a state written by ``encode(_:)``; throws, never traps, when the bytes do not fit
+    /// this model.
     func decode(_ bytes: [UInt8]) throws -> State
+}
+
+extension TurnAnalyzer {
+    public var stateFormat: Int { 1 }
 }
 
 /// What the model says about one turn.

@@ -27,12 +27,19 @@ public struct DeadLetterReason: Error, Sendable, Equatable, CustomStringConverti
 }
 
 /// Checks raw records against the turn schema (``Turn/parse(_:)``) plus what the stream needs:
-/// bounded ids, no NUL in text (PostgreSQL cannot store it), a sane timestamp.
+/// every string bounded in bytes, no control characters in ids and labels and no NUL anywhere
+/// (PostgreSQL cannot store it), a sane timestamp, and an event that fits the producer's
+/// `message.max.bytes`. What passes cannot fail later for what it holds.
 public struct TurnValidator: Sendable {
     /// The longest text accepted, in characters.
     public var maxTextLength: Int = Turn.maxTextLength
-    /// The longest id (dialogue id, speaker) accepted, in bytes.
+    /// The longest text accepted, in UTF-8 bytes (one character can be many bytes).
+    public var maxTextBytes: Int = 32_768
+    /// The longest id or label (dialogue id, speaker, tenant, scenario, topic, channel) accepted, in bytes.
     public var maxIDLength: Int = 256
+    /// The producer's `message.max.bytes`: a turn whose event could exceed it is dead-lettered
+    /// before it is analysed.
+    public var maxMessageBytes: Int = 1_000_000
     /// The earliest acceptable turn time (default 2000-01-01T00:00:00Z): historical replays are fine,
     /// epoch-zero and garbage are not.
     public var earliest = Date(timeIntervalSince1970: 946_684_800)
@@ -50,7 +57,9 @@ public struct TurnValidator: Sendable {
         } catch {
             throw DeadLetterReason(error.code.rawValue, error.message)
         }
-        for (key, id) in [("dialogue_id", turn.dialogueID), ("speaker", turn.speaker)] {
+        let labels = [("dialogue_id", turn.dialogueID), ("speaker", turn.speaker), ("tenant", turn.tenant), ("scenario", turn.scenario),
+                      ("topic", turn.topic), ("channel", turn.channel)]
+        for case let (key, id?) in labels {
             guard id.utf8.count <= maxIDLength else {
                 throw DeadLetterReason("field_too_long", "field '\(key)' is longer than \(maxIDLength) bytes")
             }
@@ -58,8 +67,16 @@ public struct TurnValidator: Sendable {
                 throw DeadLetterReason("control_characters", "field '\(key)' contains control characters")
             }
         }
-        guard !turn.text.unicodeScalars.contains("\u{0}") else {
+        guard turn.text.utf8.count <= maxTextBytes else {
+            throw DeadLetterReason("text_too_long", "text has \(turn.text.utf8.count) bytes; the limit is \(maxTextBytes)")
+        }
+        guard !turn.text.utf8.contains(0) else {
             throw DeadLetterReason("control_characters", "text contains a NUL character")
+        }
+        // The event holds each string once, JSON-escaped, beside a bounded rest.
+        let eventBytes = Self.eventOverhead + ([turn.text] + labels.compactMap(\.1)).reduce(0) { $0 + Self.jsonEscapedCount($1) }
+        guard eventBytes <= maxMessageBytes else {
+            throw DeadLetterReason("event_too_large", "the event would be up to \(eventBytes) bytes; message.max.bytes is \(maxMessageBytes)")
         }
         let timestamp: Date
         switch turn.ts {
@@ -76,5 +93,15 @@ public struct TurnValidator: Sendable {
                                    "ts \(EmotionEvent.timestamp(timestamp)) is before \(EmotionEvent.timestamp(earliest)) or more than \(Int(maxFutureSkew / 3600)) hours in the future")
         }
         return TimedTurn(turn: turn, timestamp: timestamp)
+    }
+
+    /// An event's bytes besides its strings (predictions, forecast, source, timestamps, key and
+    /// framing), with room to spare.
+    static let eventOverhead = 4_096
+
+    /// The length of `s` as a JSON string body: control characters take up to 6 bytes, quote and
+    /// backslash 2.
+    static func jsonEscapedCount(_ s: String) -> Int {
+        s.utf8.reduce(0) { n, b in n + (b < 0x20 ? 6 : (b == 0x22 || b == 0x5C) ? 2 : 1) }
     }
 }

@@ -59,6 +59,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Class-weight exponent within the comments.") var commentClassWeightPower: Float = 0.5
     @Option(name: .long, help: "The comments' share of the epoch selection score (the turns' score has the rest).") var commentSelectionShare: Float = 0.5
     @Option(name: .long, help: "The neutral gate's threshold on its calibrated probability.") var neutralThreshold: Float = 0.5
+    @Option(name: .long, help: "Weight of the neutral gate's loss on each comment.") var neutralWeight: Float = 1
     @Option(name: .long, help: "A fine-tuned encoder adapter (`plutchik finetune`'s output directory): the heads are trained on its embeddings, and it is copied into OUT/encoder, where every command that loads the heads finds it.")
     var adapter: String?
     @Option(name: .long, help: "Routing gate: larger than any hidden pre-activation.") var gate: Float = 100
@@ -77,8 +78,8 @@ struct TrainCommand: ParsableCommand {
         if (goemotionsTrain == nil) != (goemotionsDev == nil) {
             throw ValidationError("--goemotions-train and --goemotions-dev go together: the dev comments select the epochs and calibrate the neutral gate")
         }
-        if !(0...1).contains(commentShare) || !(0...1).contains(commentSelectionShare) || !(0.01...0.99).contains(neutralThreshold) {
-            throw ValidationError("--comment-share and --comment-selection-share must be in 0...1, --neutral-threshold in 0.01...0.99")
+        if !(0...1).contains(commentShare) || !(0...1).contains(commentSelectionShare) || !(0.01...0.99).contains(neutralThreshold) || neutralWeight < 0 {
+            throw ValidationError("--comment-share and --comment-selection-share must be in 0...1, --neutral-threshold in 0.01...0.99, --neutral-weight at least 0")
         }
     }
 
@@ -118,6 +119,7 @@ struct TrainCommand: ParsableCommand {
         cf.embeddingScale = embeddingScale; cf.weightDecay = weightDecay; cf.dropout = dropout; cf.classWeightPower = classWeightPower
         cf.encoderLayers = layers; cf.layerFeatureScale = layerScale; cf.layerDropout = layerDropout
         cf.commentShare = commentShare; cf.commentsPerEpoch = commentsPerEpoch; cf.commentClassWeightPower = commentClassWeightPower
+        cf.neutralWeight = neutralWeight
         cf.commentSelectionShare = commentSelectionShare
         if route && specialise.contains(.text) { cf.textOnlyProbability = 1; cf.selectionWeight = 0 }
         let provenance = HeadsProvenance(

@@ -111,8 +111,8 @@ public struct EncoderFineTuner {
         }
         setBLASThreads(cf.threads)
 
-        let goTrain = try GoEmotionsRow.load(data.goEmotionsTrain, limit: cf.limit)
-        let goDev = try GoEmotionsRow.load(data.goEmotionsDev, limit: cf.limit)
+        let goTrain = try GoEmotionsComment.load(data.goEmotionsTrain, limit: cf.limit)
+        let goDev = try GoEmotionsComment.load(data.goEmotionsDev, limit: cf.limit)
         let seedTrain = Array(try LabelledTurn.load(data.seedTrain).prefix(cf.limit ?? .max))
         let seedVal = Array(try LabelledTurn.load(data.seedVal).prefix(cf.limit ?? .max))
         let train = FineTuneExample.goEmotions(goTrain, tokenizer: tokenizer, maxLength: cf.maxTokens)
@@ -258,7 +258,7 @@ public struct EncoderFineTuner {
             if e.neutral >= 0 { neutralScores.append(z[i * k + FineTuneHeads.neutral]); neutralLabels.append(e.neutral == 1) }
         }
         let counts = classCounts(predicted: predicted, actual: actual, classes: PlutchikEmotion.count)
-        let scored = goEmotionsMappedClasses.map(\.index).filter { counts.seen[$0] }
+        let scored = GoEmotionsComment.mappedClasses.map(\.index).filter { counts.seen[$0] }
         let classF1 = scored.isEmpty ? 0 : scored.map { Double(f1Score(tp: counts.tp[$0], fp: counts.fp[$0], fn: counts.fn[$0])) }.reduce(0, +) / Double(scored.count)
         let sz = headLogits(model, seedVal)
         let seedPredicted = seedVal.indices.map { i in

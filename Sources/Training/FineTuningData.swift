@@ -4,62 +4,9 @@ import Encoder
 import Foundation
 import Tokenizer
 
-/// A GoEmotions comment with its labels mapped onto Plutchik's wheel (JSONL rows of
-/// `goemotions/{train,dev}.jsonl`).
-struct GoEmotionsRow: Decodable, Sendable {
-    var id: String
-    var text: String
-    /// Raw GoEmotions labels (of `goEmotionsLabels`).
-    var goemotions: [String]
-    /// The mapped Plutchik class, if the comment has one.
-    var plutchik: String?
-    /// The mapped Plutchik sector, if any.
-    var sector: String?
-    var neutral: Bool
-
-    /// Reads a JSONL file; `limit` keeps the first rows only.
-    static func load(_ url: URL, limit: Int? = nil) throws -> [GoEmotionsRow] {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw ModelError(.fileNotFound, "cannot read \(url.path)", cause: error)
-        }
-        var rows: [GoEmotionsRow] = []
-        let decoder = JSONDecoder()
-        for (n, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated()
-        where !line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) {
-            if let limit, rows.count >= limit { break }
-            do { rows.append(try decoder.decode(GoEmotionsRow.self, from: Data(line))) } catch {
-                throw ModelError(.invalidInput, "\(url.path):\(n + 1): \(error)")
-            }
-            let r = rows[rows.count - 1]
-            if let p = r.plutchik, PlutchikEmotion(rawValue: p) == nil {
-                throw ModelError(.invalidInput, "\(url.path):\(n + 1): plutchik '\(p)' is not one of the 32 Plutchik emotions")
-            }
-            if let s = r.sector, PlutchikSector.allCases.first(where: { $0.name == s }) == nil {
-                throw ModelError(.invalidInput, "\(url.path):\(n + 1): sector '\(s)' is not one of the 8 Plutchik sectors")
-            }
-            if let bad = r.goemotions.first(where: { goEmotionsLabelIndex[$0] == nil }) {
-                throw ModelError(.invalidInput, "\(url.path):\(n + 1): '\(bad)' is not one of the 28 GoEmotions labels")
-            }
-        }
-        return rows
-    }
-}
-
 /// The 28 GoEmotions labels in the dataset's order: the rows of the `head.goemotions` head.
-let goEmotionsLabels = [
-    "admiration", "amusement", "anger", "annoyance", "approval", "caring", "confusion", "curiosity",
-    "desire", "disappointment", "disapproval", "disgust", "embarrassment", "excitement", "fear",
-    "gratitude", "grief", "joy", "love", "nervousness", "optimism", "pride", "realization", "relief",
-    "remorse", "sadness", "surprise", "neutral",
-]
+let goEmotionsLabels = GoEmotionsComment.rawLabels
 let goEmotionsLabelIndex = Dictionary(uniqueKeysWithValues: goEmotionsLabels.enumerated().map { ($1, $0) })
-
-/// The 16 Plutchik classes GoEmotions labels map to: the classes its macro-F1 is taken over.
-let goEmotionsMappedClasses: [PlutchikEmotion] = [
-    .admiration, .anger, .annoyance, .disapproval, .disgust, .fear, .grief, .joy, .love, .optimism,
-    .remorse, .sadness, .surprise, .acceptance, .interest, .apprehension,
-]
 
 /// The multitask heads over the pooled vector: rows of one (69, C) matrix.
 enum FineTuneHeads {
@@ -86,14 +33,14 @@ struct FineTuneExample: Sendable {
     var weight: Float = 1
 
     /// GoEmotions rows: class, sector, neutral and the 28 raw labels.
-    static func goEmotions(_ rows: [GoEmotionsRow], tokenizer: WordPieceTokenizer, maxLength: Int) -> [FineTuneExample] {
+    static func goEmotions(_ rows: [GoEmotionsComment], tokenizer: WordPieceTokenizer, maxLength: Int) -> [FineTuneExample] {
         rows.map { r in
             FineTuneExample(
                 ids: tokenizer.encode(r.text, maxLength: maxLength),
-                emotion: r.plutchik.flatMap { PlutchikEmotion(rawValue: $0)?.index } ?? -1,
-                sector: r.sector.flatMap { s in PlutchikSector.allCases.first { $0.name == s }?.rawValue } ?? -1,
+                emotion: r.emotion?.index ?? -1,
+                sector: r.sector?.rawValue ?? -1,
                 neutral: r.neutral ? 1 : 0,
-                goEmotions: r.goemotions.compactMap { goEmotionsLabelIndex[$0] })
+                goEmotions: r.labels.compactMap { goEmotionsLabelIndex[$0] })
         }
     }
 

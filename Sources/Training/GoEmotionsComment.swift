@@ -29,6 +29,14 @@ public struct GoEmotionsComment: Sendable, Codable, Equatable {
         .sadness, .surprise, .acceptance, .interest, .apprehension,
     ]
 
+    /// The 28 GoEmotions labels (27 emotions and neutral) in the dataset's order.
+    public static let rawLabels = [
+        "admiration", "amusement", "anger", "annoyance", "approval", "caring", "confusion", "curiosity",
+        "desire", "disappointment", "disapproval", "disgust", "embarrassment", "excitement", "fear",
+        "gratitude", "grief", "joy", "love", "nervousness", "optimism", "pride", "realization", "relief",
+        "remorse", "sadness", "surprise", "neutral",
+    ]
+
     enum CodingKeys: String, CodingKey {
         case id, text, labels = "goemotions", emotion = "plutchik", sector, neutral
     }
@@ -38,6 +46,9 @@ public struct GoEmotionsComment: Sendable, Codable, Equatable {
         id = try c.decode(String.self, forKey: .id)
         text = try c.decode(String.self, forKey: .text)
         labels = try c.decodeIfPresent([String].self, forKey: .labels) ?? []
+        if let bad = labels.first(where: { !Self.rawLabels.contains($0) }) {
+            throw DecodingError.dataCorruptedError(forKey: .labels, in: c, debugDescription: "'\(bad)' is not one of the 28 GoEmotions labels")
+        }
         emotion = try c.decodeIfPresent(PlutchikEmotion.self, forKey: .emotion)
         if let name = try c.decodeIfPresent(String.self, forKey: .sector) {
             guard let s = PlutchikSector.allCases.first(where: { $0.name == name }) else {
@@ -60,8 +71,9 @@ public struct GoEmotionsComment: Sendable, Codable, Equatable {
         try c.encode(neutral, forKey: .neutral)
     }
 
-    /// Reads a JSONL file, one comment per line, in file order; a bad line is named with its number.
-    public static func load(_ url: URL) throws -> [GoEmotionsComment] {
+    /// Reads a JSONL file, one comment per line, in file order (the first `limit` only, when given);
+    /// a bad line is named with its number.
+    public static func load(_ url: URL, limit: Int? = nil) throws -> [GoEmotionsComment] {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw ModelError(.fileNotFound, "cannot read \(url.path)", cause: error)
@@ -70,6 +82,7 @@ public struct GoEmotionsComment: Sendable, Codable, Equatable {
         let decoder = JSONDecoder()
         for (n, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated()
         where !line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) {
+            if let limit, rows.count >= limit { break }
             do { rows.append(try decoder.decode(GoEmotionsComment.self, from: Data(line))) } catch {
                 throw ModelError(.invalidInput, "\(url.path):\(n + 1): \(error)")
             }

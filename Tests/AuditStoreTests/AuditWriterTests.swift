@@ -52,7 +52,8 @@ struct AuditWriterTests {
         #expect(states == [DialogueStateRow(dialogueID: "d1", sourceTopic: "turns", sourcePartition: 0, lastOffset: 4, state: [0, 1, 2, 255])])
         let events = try await writer.loadEvents(topic: "turns", partition: 0, offsets: [1, 3, 99])
         #expect(events.keys.sorted() == [1, 3])
-        #expect(events[1]?.contains("turns/0/1") == true)
+        #expect(events[1]?.json.contains("turns/0/1") == true)
+        #expect(events[1]?.dialogueID == audit(1).dialogueID && events[1]?.turnID == audit(1).turnID)
     }
 
     @Test("an older state never overwrites a newer one")
