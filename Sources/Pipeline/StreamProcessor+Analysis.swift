@@ -131,6 +131,7 @@ extension StreamProcessor {
         }
         if skewed > 0 {
             metrics.skewedTurns.increment(by: Int64(skewed))
+            stats.skewed += skewed
             logger.debug("turns stamped ahead of the processing clock; the watermark ignores them", metadata: ["turn.count": "\(skewed)"])
         }
         let evictedBefore = dialogues.evictions

@@ -52,8 +52,8 @@ extension StreamProcessor {
         return refused
     }
 
-    /// The dead-letter message for `record`: its key, value and headers, plus headers naming the
-    /// error and the source. Cut to fit the producer's `message.max.bytes` (and to `limit` bytes of
+    /// The dead-letter message for `record`: its key, value and headers (but any named `plutchik.*`),
+    /// plus headers naming the error and the source. Cut to fit the producer's `message.max.bytes` (and to `limit` bytes of
     /// value when given): the original headers go first, then the key is cut to 1 KiB and the value
     /// to what is left; `plutchik.error.truncated` then holds the value's original size.
     nonisolated func deadLetter(_ r: KafkaRecord, _ reason: DeadLetterReason, valueLimit: Int? = nil) -> KafkaProducerMessage {
@@ -64,7 +64,9 @@ extension StreamProcessor {
             KafkaHeader(key: "plutchik.source.partition", string: String(r.partition)),
             KafkaHeader(key: "plutchik.source.offset", string: String(r.offset)),
         ]
-        var m = KafkaProducerMessage(topic: configuration.deadLetterTopic, key: r.key, value: r.value, headers: r.headers + ours)
+        // The record's own `plutchik.*` headers are dropped: they must not pass for ours.
+        let theirs = r.headers.filter { !$0.key.hasPrefix("plutchik.") }
+        var m = KafkaProducerMessage(topic: configuration.deadLetterTopic, key: r.key, value: r.value, headers: theirs + ours)
         let limit = configuration.validator.maxMessageBytes
         if let valueLimit, (m.value?.count ?? 0) > valueLimit {
             m.value = m.value.map { Array($0.prefix(valueLimit)) }

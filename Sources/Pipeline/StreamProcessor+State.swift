@@ -50,6 +50,7 @@ extension StreamProcessor {
         let n = dropped.values.reduce(0, +)
         if n > 0 {
             metrics.droppedStates.increment(by: Int64(n))
+            stats.droppedStates += n
             logger.warning("stored dialogue states dropped; their dialogues start fresh windows", metadata: [
                 "dialogue.count": "\(n)", "state.found": "\(dropped)",
                 "state.expected": "format \(analyzer.stateFormat), model \(analyzer.modelVersion)",
@@ -106,6 +107,7 @@ extension StreamProcessor {
         }
         if mismatched > 0 {
             metrics.replayMismatches.increment(by: Int64(mismatched))
+            stats.replayMismatches += mismatched
             logger.warning("offsets at or below their dialogues' applied state hold other turns than audited (topic recreated?); analysing them anew",
                            metadata: ["turn.count": "\(mismatched)"])
         }

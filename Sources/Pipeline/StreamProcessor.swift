@@ -57,6 +57,12 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         public var deadLettered = 0
         public var alerts = 0
         public var batches = 0
+        /// Turns stamped too far ahead of the processing clock to move the watermark.
+        public var skewed = 0
+        /// Stored dialogue states dropped on load (another format or model, or unreadable).
+        public var droppedStates = 0
+        /// Replayed offsets whose audit was another turn's (or missing): analysed anew.
+        public var replayMismatches = 0
         /// Per-turn seconds from consume to delivery acknowledgement, when
         /// ``PipelineConfiguration/recordLatencies`` is on (benchmarks).
         public var latencies: [Double] = []

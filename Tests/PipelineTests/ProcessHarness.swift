@@ -517,7 +517,11 @@ final class InProcessPipeline<Analyzer: TurnAnalyzerForTests>: @unchecked Sendab
     /// Set when the processor's service group ends (how).
     let ended = EndFlag()
 
-    init(partitions: Int = 6, messageTimeout: Duration? = nil, configure: (inout PipelineConfiguration) -> Void = { _ in }) async throws {
+    /// The processor's own producer, when it differs from the test's (``init``'s `processorProperties`).
+    private let processorProducer: KafkaProducer?
+
+    init(partitions: Int = 6, messageTimeout: Duration? = nil, processorProperties: [String: String] = [:],
+         configure: (inout PipelineConfiguration) -> Void = { _ in }) async throws {
         cluster = try KafkaMockCluster(brokers: 1, logger: harnessLogger)
         var c = PipelineConfiguration()
         let suffix = UInt32.random(in: 0...UInt32.max)
@@ -533,6 +537,12 @@ final class InProcessPipeline<Analyzer: TurnAnalyzerForTests>: @unchecked Sendab
         pc.linger = .milliseconds(2)
         if let messageTimeout { pc.messageTimeout = messageTimeout }
         producer = try KafkaProducer(configuration: pc, logger: harnessLogger)
+        if processorProperties.isEmpty {
+            processorProducer = nil
+        } else {
+            pc.common.properties = processorProperties
+            processorProducer = try KafkaProducer(configuration: pc, logger: harnessLogger)
+        }
     }
 
     func start(_ analyzer: Analyzer, sessionTimeout: Duration = .seconds(6)) throws {
@@ -540,7 +550,7 @@ final class InProcessPipeline<Analyzer: TurnAnalyzerForTests>: @unchecked Sendab
         cc.sessionTimeout = sessionTimeout
         cc.heartbeatInterval = .milliseconds(500)
         let consumer = try KafkaConsumer(configuration: cc, logger: harnessLogger)
-        let p = StreamProcessor(configuration: config, analyzer: analyzer, consumer: consumer, producer: producer,
+        let p = StreamProcessor(configuration: config, analyzer: analyzer, consumer: consumer, producer: processorProducer ?? producer,
                                 writer: writer, logger: harnessLogger)
         let g = ServiceGroup(configuration: .init(services: [.init(service: p)], logger: harnessLogger))
         processor = p

@@ -1,0 +1,171 @@
+import AuditStore
+import Foundation
+import Kafka
+import Testing
+@testable import Contracts
+@testable import Pipeline
+
+/// Records and stored data that once stopped `plutchik run` for good (a crash loop on restart):
+/// each case runs through the real processor, the embedded broker and PostgreSQL, and the
+/// processor must carry on, every record ending as an event plus an audit or as a dead letter.
+@Suite("No record and no stored state can stop the processor (in-process)")
+struct CrashLoopTests {
+    static func turn(_ d: String, _ t: Int, text: String = "thanks", extra: String = "") -> String {
+        #"{"dialogue_id":"\#(d)","turn_id":\#(t),"speaker":"c","text":"\#(text)"\#(extra)}"#
+    }
+
+    /// Sends `values`, runs the processor until it has consumed them, stops it, and returns the
+    /// audited event ids and the dead letters.
+    static func run(_ pipeline: InProcessPipeline<KeywordAnalyzer>, _ values: [String], keys: [[UInt8]?]? = nil)
+        async throws -> (reports: [KafkaDeliveryReport], audited: [String: Int], dlq: [KafkaRecord]) {
+        let topic = pipeline.config.inputTopic
+        let reports = try await pipeline.producer.sendAll(values.enumerated().map { i, v in
+            KafkaProducerMessage(topic: topic, key: keys?[i] ?? Array("k\(i % 7)".utf8), value: Array(v.utf8))
+        })
+        try pipeline.start(KeywordAnalyzer())
+        try await pipeline.waitForTurns(values.count, timeout: .seconds(40))
+        try await pipeline.stop()
+        let stats = await pipeline.processor.stats
+        let dlq = try await readDeadLetters(bootstrap: pipeline.cluster.bootstrapServers, topic: pipeline.config.deadLetterTopic,
+                                            atLeast: stats.deadLettered, timeout: .seconds(20))
+        return (reports, try auditCounts(databaseURL: pipeline.databaseURL, topic: topic), dlq)
+    }
+
+    @Test("1. NUL or control characters in tenant, scenario, topic or channel are dead-lettered; the rest is audited",
+          .timeLimit(.minutes(1)))
+    func controlCharactersInLabels() async throws {
+        let pipeline = try await InProcessPipeline<KeywordAnalyzer>(partitions: 2)
+        var values = (0..<40).map { Self.turn("d\($0 % 8)", $0, extra: #","tenant":"acme","channel":"chat""#) }
+        let bad = [#","tenant":"acme\u0000x""#, #","scenario":"billing\u0000""#, #","topic":"\u0000""#,
+                   #","channel":"chat\u001b[31m""#, #","tenant":"\#(String(repeating: "t", count: 300))""#]
+        for (i, extra) in bad.enumerated() { values.insert(Self.turn("bad\(i)", 1, extra: extra), at: 5 + 7 * i) }
+        let (reports, audited, dlq) = try await Self.run(pipeline, values)
+        #expect(audited.count == 40)
+        #expect(dlq.count == bad.count)
+        #expect(Set(dlq.compactMap { $0.header("plutchik.error.code") }) == ["control_characters", "field_too_long"])
+        #expect(dlq.allSatisfy { String(decoding: $0.value ?? [], as: UTF8.self).contains("bad") })
+        #expect(Set(audited.keys).union(dlq.map { "\($0.header("plutchik.source.topic") ?? "")/\($0.header("plutchik.source.partition") ?? "")/\($0.header("plutchik.source.offset") ?? "")" })
+                == Set(eventIDs(reports, topic: pipeline.config.inputTopic)))
+    }
+
+    @Test("2. Output over the producer's message.max.bytes: the record is dead-lettered, cut to fit, and the processor goes on",
+          .timeLimit(.minutes(1)))
+    func outputTooLarge() async throws {
+        let pipeline = try await InProcessPipeline<KeywordAnalyzer>(partitions: 2, processorProperties: ["message.max.bytes": "20000"])
+        // A valid turn whose escaped text makes a 25 KB event; junk of 60 KB; a valid turn with a
+        // 30 KB key (keys are not copied into events, so it is processed).
+        let hugeEvent = Self.turn("big", 1, text: String(repeating: #"\u0001"#, count: 4_200))
+        let junk = String(repeating: "x", count: 60_000)
+        var values = (0..<30).map { Self.turn("d\($0 % 5)", $0) }
+        values.insert(hugeEvent, at: 3)
+        values.insert(junk, at: 10)
+        values.insert(Self.turn("bigkey", 1), at: 20)
+        var keys: [[UInt8]?] = values.indices.map { _ in Array("k".utf8) }
+        keys[20] = Array(repeating: UInt8(ascii: "k"), count: 30_000)
+        let (reports, audited, dlq) = try await Self.run(pipeline, values, keys: keys)
+        #expect(audited.count == 31)
+        #expect(dlq.count == 2)
+        let byCode = Dictionary(uniqueKeysWithValues: dlq.map { ($0.header("plutchik.error.code") ?? "?", $0) })
+        #expect(Set(byCode.keys) == ["event_too_large", "invalid_json"])
+        let cut = try #require(byCode["invalid_json"])
+        #expect(cut.header("plutchik.error.truncated") == "60000")
+        #expect((cut.value?.count ?? 0) < 20_000 && (cut.value?.count ?? 0) > 10_000)
+        #expect(audited.count + dlq.count == reports.count)
+    }
+
+    @Test("3. A turn stamped 23 h ahead does not move the watermark: the backlog's other dialogues keep their context",
+          .timeLimit(.minutes(1)))
+    func futureTimestamp() async throws {
+        let pipeline = try await InProcessPipeline<KeywordAnalyzer>(partitions: 1) { $0.maxBatchSize = 4 }
+        let base = Date().addingTimeInterval(-3 * 86_400)
+        var values: [String] = []
+        for t in 1...6 {
+            for d in 0..<6 {
+                values.append(Self.turn("d\(d)", t, extra: #","ts":"\#(EmotionEvent.timestamp(base.addingTimeInterval(Double(t * 10 + d))))""#))
+            }
+            if t == 2 { values.append(Self.turn("future", 1, extra: #","ts":"\#(EmotionEvent.timestamp(Date().addingTimeInterval(23 * 3600)))""#)) }
+        }
+        let (_, audited, dlq) = try await Self.run(pipeline, values)
+        #expect(audited.count == values.count && dlq.isEmpty)
+        #expect(await pipeline.processor.stats.skewed == 1)
+        let rows = try await pipeline.writer.query("SELECT dialogue_id, encode(state, 'hex') FROM dialogue_state WHERE dialogue_id <> 'future' ORDER BY 1")
+        #expect(rows.count == 6)
+        #expect(rows.allSatisfy { $0[1] == "0600" }, "dialogues that lost context (state = turns, angry): \(rows)")
+    }
+
+    @Test("4. Stored state of another model or format is dropped, never decoded; matching state is used",
+          .timeLimit(.minutes(1)))
+    func versionedState() async throws {
+        let pipeline = try await InProcessPipeline<KeywordAnalyzer>(partitions: 1)
+        let topic = pipeline.config.inputTopic
+        let now = Date().addingTimeInterval(-60)
+        // KeywordAnalyzer.decode traps on one byte: a row it must never be handed.
+        try await pipeline.writer.write(AuditBatch(states: [
+            DialogueStateRow(dialogueID: "other-model", sourceTopic: topic, sourcePartition: 0, lastOffset: -1, state: [0xFF],
+                             lastTurnAt: now, stateFormat: 1, modelVersion: "keyword-test-v0"),
+            DialogueStateRow(dialogueID: "untagged", sourceTopic: topic, sourcePartition: 0, lastOffset: -1, state: [0xFF],
+                             lastTurnAt: now),
+            DialogueStateRow(dialogueID: "current", sourceTopic: topic, sourcePartition: 0, lastOffset: -1, state: [5, 1],
+                             lastTurnAt: now, stateFormat: 1, modelVersion: "keyword-test"),
+        ]))
+        let values = (1...3).flatMap { t in ["other-model", "untagged", "current"].map { Self.turn($0, t) } }
+        let (_, audited, dlq) = try await Self.run(pipeline, values)
+        #expect(audited.count == values.count && dlq.isEmpty)
+        #expect(await pipeline.processor.stats.droppedStates == 2)
+        let rows = try await pipeline.writer.query("SELECT dialogue_id, encode(state, 'hex'), state_format, model_version FROM dialogue_state ORDER BY 1")
+        #expect(rows == [["current", "0801", "1", "keyword-test"], ["other-model", "0300", "1", "keyword-test"],
+                         ["untagged", "0300", "1", "keyword-test"]])
+    }
+
+    @Test("5. A replayed offset whose audit is another turn's (a recreated topic) is analysed anew, audited and published",
+          .timeLimit(.minutes(1)))
+    func replayIdentity() async throws {
+        let pipeline = try await InProcessPipeline<KeywordAnalyzer>(partitions: 1)
+        let topic = pipeline.config.inputTopic
+        let old = Date().addingTimeInterval(-600)
+        // What the topic's previous life left: d1 applied up to offset 5, offset 0 audited for another dialogue.
+        try await pipeline.writer.write(AuditBatch(
+            audits: [AuditRow(eventID: "\(topic)/0/0", sourceTopic: topic, sourcePartition: 0, sourceOffset: 0, dialogueID: "gone",
+                              turnID: "9", speaker: "c", text: "old", emotion: "joy", confidence: 0.5, sector: "joy", ring: "primary",
+                              sarcasm: 0, intensity: 0.5, escalationAlert: true, modelVersion: "keyword-test", turnTimestamp: old, processedAt: old,
+                              eventJSON: #"{"event_id":"\#(topic)/0/0","dialogue_id":"gone","turn_id":9}"#)],
+            states: [DialogueStateRow(dialogueID: "d1", sourceTopic: topic, sourcePartition: 0, lastOffset: 5, state: [2, 0],
+                                      lastTurnAt: old, stateFormat: 1, modelVersion: "keyword-test")],
+            escalations: [EscalationRow(eventID: "\(topic)/0/0", dialogueID: "gone", turnID: "9", tenant: nil, risk: 0.9,
+                                        horizonSeconds: 120, trend: "steady", alertJSON: "{}", raisedAt: old)]))
+        let values = [Self.turn("d1", 1), Self.turn("d1", 2), Self.turn("d2", 1)]
+        let (_, audited, dlq) = try await Self.run(pipeline, values)
+        #expect(dlq.isEmpty)
+        #expect(audited.count == 3)
+        #expect(await pipeline.processor.stats.replayMismatches == 2)
+        let rows = try await pipeline.writer.query("SELECT source_offset, dialogue_id, turn_id FROM emotion_audit ORDER BY 1")
+        #expect(rows == [["0", "d1", "1"], ["1", "d1", "2"], ["2", "d2", "1"]])
+        #expect(try await pipeline.writer.query("SELECT count(*) FROM escalation_event")[0][0] == "0")
+        let events = try await readEvents(bootstrap: pipeline.cluster.bootstrapServers, topic: pipeline.config.eventsTopic,
+                                          expected: ["\(topic)/0/0", "\(topic)/0/1", "\(topic)/0/2"], timeout: .seconds(20))
+        #expect(events.map { "\($0.json["dialogue_id"] ?? "")/\($0.json["turn_id"] ?? "")" }.sorted() == ["d1/1", "d1/2", "d2/1"])
+    }
+
+    @Test("6. A publish failure re-sends only the messages that failed", .timeLimit(.minutes(1)))
+    func publishRetriesOnlyFailures() async throws {
+        let pipeline = try await InProcessPipeline<KeywordAnalyzer>(partitions: 3, messageTimeout: .milliseconds(1500))
+        // Events for partition 0 of the events topic cannot be delivered (no leader) until it has one again.
+        pipeline.cluster.setLeader(topic: pipeline.config.eventsTopic, partition: 0, broker: -1)
+        let topic = pipeline.config.inputTopic
+        let values = (0..<60).map { Self.turn("d\($0 % 20)", $0 / 20 + 1) }
+        let reports = try await pipeline.producer.sendAll(values.indices.map {
+            KafkaProducerMessage(topic: topic, key: "d\($0 % 20)", value: values[$0])
+        })
+        try pipeline.start(KeywordAnalyzer())
+        try await Task.sleep(for: .seconds(4))
+        #expect(await pipeline.processor.stats.turns < values.count, "the batches should still be waiting for partition 0")
+        pipeline.cluster.setLeader(topic: pipeline.config.eventsTopic, partition: 0, broker: 1)
+        try await pipeline.waitForTurns(values.count, timeout: .seconds(30))
+        try await pipeline.stop()
+        let expected = Set(eventIDs(reports, topic: topic))
+        let events = try await readEvents(bootstrap: pipeline.cluster.bootstrapServers, topic: pipeline.config.eventsTopic,
+                                          expected: expected, timeout: .seconds(20))
+        #expect(Set(events.map(\.id)) == expected)
+        #expect(events.count == values.count, "\(events.count - values.count) events published twice")
+    }
+}
