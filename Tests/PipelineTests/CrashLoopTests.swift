@@ -4,6 +4,7 @@ import Kafka
 import Testing
 @testable import Contracts
 @testable import Pipeline
+import Emotion
 
 /// Records and stored data that once stopped `plutchik run` for good (a crash loop on restart):
 /// each case runs through the real processor, the embedded broker and PostgreSQL, and the
@@ -157,7 +158,8 @@ struct CrashLoopTests {
             KafkaProducerMessage(topic: topic, key: "d\($0 % 20)", value: values[$0])
         })
         try pipeline.start(KeywordAnalyzer())
-        try await Task.sleep(for: .seconds(4))
+        // Long enough to join the group and see partition 0's events time out (1.5 s) a few times.
+        try await Task.sleep(for: .seconds(8))
         #expect(await pipeline.processor.stats.turns < values.count, "the batches should still be waiting for partition 0")
         pipeline.cluster.setLeader(topic: pipeline.config.eventsTopic, partition: 0, broker: 1)
         try await pipeline.waitForTurns(values.count, timeout: .seconds(30))
@@ -167,5 +169,27 @@ struct CrashLoopTests {
                                           expected: expected, timeout: .seconds(20))
         #expect(Set(events.map(\.id)) == expected)
         #expect(events.count == values.count, "\(events.count - values.count) events published twice")
+    }
+}
+
+@Suite("The model's dialogue state from stored bytes")
+struct ModelStateTests {
+    @Test("a state whose sizes do not fit the model throws on decode instead of trapping later")
+    func wrongSizesThrow() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let analyzer = try ModelAnalyzer(modelDirectory: try requireModelFiles(), headsDirectory: repo.appendingPathComponent("Models/heads"),
+                                         escalationDirectory: repo.appendingPathComponent("Models/escalation"))
+        var state = analyzer.initialState()
+        state.context.append(embedding: [Float](repeating: 0.1, count: 384), speaker: "c")
+        #expect(try analyzer.decode(try analyzer.encode(state)) == state)
+
+        var smallLatent = state
+        smallLatent.escalation.h = [0, 0, 0]
+        var otherEmbedding = analyzer.initialState()
+        otherEmbedding.context.append(embedding: [Float](repeating: 0.1, count: 768), speaker: "c")
+        for bad in [smallLatent, otherEmbedding] {
+            #expect(throws: ModelError.self) { try analyzer.decode(try analyzer.encode(bad)) }
+        }
+        #expect(throws: (any Error).self) { try analyzer.decode([0xFF, 0x00, 0x01]) }
     }
 }
