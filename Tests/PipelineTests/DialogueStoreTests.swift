@@ -56,3 +56,162 @@ import Testing
         #expect(Set(store.capEvicted.keys) == Set((17..<47).map { "d\($0)" }))
     }
 }
+
+/// The store against the straightforward implementation it replaced (whole-map filters and sorts),
+/// on random operation sequences: both must agree after every step.
+@Suite struct DialogueStorePropertyTests {
+    @Test(arguments: [(1, UInt64(1)), (3, 2), (20, 3), (200, 4)])
+    func agreesWithTheReference(maxDialogues: Int, seed: UInt64) {
+        var rng = seed &* 0x9E37_79B9_7F4A_7C15
+        func next(_ n: Int) -> Int {
+            rng = rng &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((rng >> 33) % UInt64(n))
+        }
+        let partitions = (0..<3).map { KafkaTopicPartition(topic: "t", partition: Int32($0)) }
+        let base = Date(timeIntervalSince1970: 1_800_000_000)
+        var store = DialogueStore<Int>(maxDialogues: maxDialogues, idleTTL: 60)
+        var reference = ReferenceDialogueStore<Int>(maxDialogues: maxDialogues, idleTTL: 60)
+        var clock = 0.0
+        for step in 0..<20_000 {
+            let id = "d\(next(3 * maxDialogues + 5))"
+            switch next(100) {
+            case 0..<55:
+                clock += Double(next(10)) + Double(next(1_000_000)) / 1_000_000
+                // Now and then a turn from the past (a backlog) or a repeated time.
+                let t = next(10) == 0 ? clock - Double(next(200)) : clock
+                let p = partitions[next(3)]
+                store.put(id, state: step, source: p, lastOffset: Int64(step), lastTurnAt: base.addingTimeInterval(t))
+                reference.put(id, state: step, source: p, lastOffset: Int64(step), lastTurnAt: base.addingTimeInterval(t))
+            case 55..<75:
+                let a = store.entry(id), b = reference.entry(id)
+                #expect(a?.state == b?.state && a?.lastTurnAt == b?.lastTurnAt && a?.source == b?.source, "step \(step)")
+            case 75..<85:
+                let ids = (0..<3).map { _ in "d\(next(3 * maxDialogues + 5))" }
+                #expect(store.takeCapEvicted(ids) == reference.takeCapEvicted(ids), "step \(step)")
+            case 85..<95:
+                var marks: [KafkaTopicPartition: Date] = [:]
+                for p in partitions where next(3) > 0 { marks[p] = base.addingTimeInterval(clock - Double(next(120))) }
+                #expect(store.evictIdle(watermarks: marks) == reference.evictIdle(watermarks: marks), "step \(step)")
+            case 95..<98:
+                let now = base.addingTimeInterval(clock + Double(next(60)))
+                #expect(store.evictIdle(now: now) == reference.evictIdle(now: now), "step \(step)")
+            default:
+                let p = partitions[next(3)]
+                store.remove(partitions: [p])
+                reference.remove(partitions: [p])
+            }
+            #expect(store.count == reference.count && store.evictions == reference.evictions, "step \(step)")
+            let remembered = store.capEvicted.mapValues { "\($0.source) \($0.lastTurnAt.timeIntervalSince1970)" }
+            let expected = reference.capEvicted.mapValues { "\($0.source) \($0.lastTurnAt.timeIntervalSince1970)" }
+            #expect(remembered == expected, "step \(step)")
+            if store.count != reference.count || remembered != expected { return }
+        }
+    }
+}
+
+/// The store before it kept heaps: every eviction a whole-map filter or sort. The reference for
+/// `DialogueStorePropertyTests`.
+struct ReferenceDialogueStore<State: Sendable>: Sendable {
+    /// One dialogue's entry.
+    struct Entry: Sendable {
+        var state: State
+        var source: KafkaTopicPartition
+        /// The offset of the last turn applied to `state`.
+        var lastOffset: Int64
+        /// The time of the last turn applied (the turn's own timestamp).
+        var lastTurnAt: Date
+        var lastUsed: UInt64
+    }
+
+    /// A dialogue the cap evicted: where its state came from and its last turn's time.
+    struct Evicted: Sendable, Equatable {
+        var source: KafkaTopicPartition
+        var lastTurnAt: Date
+    }
+
+    let maxDialogues: Int
+    let idleTTL: TimeInterval
+    private var entries: [String: Entry] = [:]
+    /// Dialogues the cap evicted whose window has not idled yet; at most 10 × `maxDialogues` (an
+    /// id and a time each, far smaller than a live dialogue's state).
+    private(set) var capEvicted: [String: Evicted] = [:]
+    private var tick: UInt64 = 0
+    /// Dialogues evicted so far, for metrics.
+    private(set) var evictions = 0
+
+    init(maxDialogues: Int = 100_000, idleTTL: TimeInterval = 30 * 60) {
+        self.maxDialogues = max(1, maxDialogues)
+        self.idleTTL = idleTTL
+    }
+
+    var count: Int { entries.count }
+
+    /// The entry of a dialogue, marking it used.
+    mutating func entry(_ dialogueID: String) -> Entry? {
+        guard var e = entries[dialogueID] else { return nil }
+        tick += 1
+        e.lastUsed = tick
+        entries[dialogueID] = e
+        return e
+    }
+
+    /// Stores a dialogue's state after a turn; evicts the least recently used if over capacity.
+    mutating func put(_ dialogueID: String, state: State, source: KafkaTopicPartition, lastOffset: Int64, lastTurnAt: Date) {
+        tick += 1
+        entries[dialogueID] = Entry(state: state, source: source, lastOffset: lastOffset, lastTurnAt: lastTurnAt, lastUsed: tick)
+        capEvicted[dialogueID] = nil
+        if entries.count > maxDialogues {
+            let n = max(1, maxDialogues / 100, entries.count - maxDialogues)
+            let oldest = entries.sorted { $0.value.lastUsed < $1.value.lastUsed }.prefix(n)
+            for (id, e) in oldest {
+                entries[id] = nil
+                capEvicted[id] = Evicted(source: e.source, lastTurnAt: e.lastTurnAt)
+            }
+            evictions += oldest.count
+            if capEvicted.count > 10 * maxDialogues {
+                // Forget the longest idle first, down to 99 % (amortising the sort).
+                let forget = capEvicted.count - 10 * maxDialogues + maxDialogues / 10
+                for (id, _) in capEvicted.sorted(by: { $0.value.lastTurnAt < $1.value.lastTurnAt }).prefix(forget) { capEvicted[id] = nil }
+            }
+        }
+    }
+
+    /// Which of `dialogueIDs` the cap evicted (and are not live again), forgetting them: the caller
+    /// reloads their state.
+    mutating func takeCapEvicted(_ dialogueIDs: some Sequence<String>) -> [String] {
+        var out: [String] = []
+        for id in Set(dialogueIDs) where entries[id] == nil && capEvicted.removeValue(forKey: id) != nil { out.append(id) }
+        return out.sorted()
+    }
+
+    /// Drops dialogues whose last turn is older than `idleTTL` before `now`; returns how many.
+    @discardableResult
+    mutating func evictIdle(now: Date) -> Int {
+        let before = entries.count
+        entries = entries.filter { now.timeIntervalSince($0.value.lastTurnAt) <= idleTTL }
+        capEvicted = capEvicted.filter { now.timeIntervalSince($0.value.lastTurnAt) <= idleTTL }
+        evictions += before - entries.count
+        return before - entries.count
+    }
+
+    /// Drops dialogues whose last turn is more than `idleTTL` older than the newest turn seen on
+    /// their partition (event time: a backlog of old turns keeps its windows); returns how many.
+    @discardableResult
+    mutating func evictIdle(watermarks: [KafkaTopicPartition: Date]) -> Int {
+        let before = entries.count
+        func live(_ source: KafkaTopicPartition, _ lastTurnAt: Date) -> Bool {
+            guard let mark = watermarks[source] else { return true }
+            return mark.timeIntervalSince(lastTurnAt) <= idleTTL
+        }
+        entries = entries.filter { live($0.value.source, $0.value.lastTurnAt) }
+        capEvicted = capEvicted.filter { live($0.value.source, $0.value.lastTurnAt) }
+        evictions += before - entries.count
+        return before - entries.count
+    }
+
+    /// Drops the dialogues last seen on these partitions (on revocation).
+    mutating func remove(partitions: Set<KafkaTopicPartition>) {
+        entries = entries.filter { !partitions.contains($0.value.source) }
+        capEvicted = capEvicted.filter { !partitions.contains($0.value.source) }
+    }
+}
