@@ -22,7 +22,8 @@ import ServiceLifecycle
 /// `StreamProcessor+Retry` (dependency failures).
 public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     public let configuration: PipelineConfiguration
-    let analyzer: Analyzer
+    /// The model behind the processor.
+    nonisolated public let analyzer: Analyzer
     let consumer: KafkaConsumer
     let producer: KafkaProducer
     let writer: AuditWriter

@@ -44,13 +44,13 @@ struct RunCommand: AsyncParsableCommand {
 /// Builds a processor: model, Kafka clients, audit writer (migrated when asked).
 func makeProcessor(pipeline: PipelineOptions, heads: HeadsOptions, threads: Int, bootstrap: String,
                    databaseURL: String, groupID: String, logger: Logger,
-                   recordLatencies: Bool = false) async throws -> StreamProcessor<ModelAnalyzer> {
+                   recordLatencies: Bool = false, cacheCapacity: Int = 2_000) async throws -> StreamProcessor<ModelAnalyzer> {
     var config = try pipeline.pipelineConfiguration()
     config.recordLatencies = recordLatencies
     let analyzer = try ModelAnalyzer(
         modelDirectory: heads.modelDirectory, headsDirectory: try heads.headsDirectory(),
         escalationDirectory: try pipeline.escalationDirectory(),
-        encoder: EncoderConfiguration(threads: threads, batchSize: config.maxBatchSize))
+        encoder: EncoderConfiguration(threads: threads, batchSize: config.maxBatchSize), cacheCapacity: cacheCapacity)
     let writer = try AuditWriter(configuration: try pipeline.writerConfiguration(url: databaseURL))
     if pipeline.migrate { _ = try await writer.migrate(directory: try pipeline.migrationsDirectory()) }
     let properties = try pipeline.rdKafkaProperties()
