@@ -64,8 +64,7 @@ extension StreamProcessor {
         // 2. Replays re-publish their audited events; those whose audit is another turn's (or
         // missing) join the fresh turns, in record order.
         let replays = items.compactMap { if case .replay(let r, let t) = $0 { (r, t) } else { nil } }
-        let (replayMessages, reanalysed) = try await republish(replays)
-        let again = Set(reanalysed.map { Self.eventID($0.0) })
+        let (replayMessages, again) = try await republish(replays)
         var fresh: [(KafkaRecord, TimedTurn)] = []
         for item in items {
             switch item {
@@ -95,7 +94,7 @@ extension StreamProcessor {
             logger.trace("batch analyzed", metadata: ["batch.size": "\(fresh.count)", "batch.inference_ms": "\(ms(ContinuousClock.now - t0))"])
         }
 
-        // 4. Dead letters now; events, alerts and audit rows in `finish`.
+        // 4. Dead letters by record; they, the events and alerts and the audit rows are built in `finish`.
         var deadLetters: [(record: KafkaRecord, reason: DeadLetterReason)] = []
         for case .invalid(let r, let e) in items { deadLetters.append((r, e)) }
         // Turns the model failed on even after retries and bisection go to the dead-letter topic

@@ -21,34 +21,32 @@ extension StreamProcessor {
         var (deliveries, audit) = try await encode(b)
         let t0 = ContinuousClock.now
         var deadLettered: [String: Int] = [:]
-        for d in deliveries { if case .deadLetter(let reason) = d.kind { deadLettered[reason.code, default: 0] += 1 } }
+        for d in deliveries { if case .deadLetter(let reason, _) = d.kind { deadLettered[reason.code, default: 0] += 1 } }
         // A message a non-retriable error refused (too large for the broker, say) is the record's
         // own fault: its record is dead-lettered instead, shorter; if even that is refused, it is
         // noted in `dead_letter_audit`. Nothing here stops the processor.
         var refused = try await publish(deliveries)
-        var round = 0
         while !refused.isEmpty {
-            round += 1
             var again: [Delivery] = []
             for (d, error) in refused {
-                let name = error.rdKafkaName ?? error.code.description
                 switch d.kind {
                 case .event:
                     metrics.publishRefused("event").increment()
                     audit.drop(eventID: Self.eventID(d.record))
                     let reason = DeadLetterReason("publish_refused", "the event could not be published: \(error)")
-                    again.append(Delivery(message: deadLetter(d.record, reason), record: d.record, kind: .deadLetter(reason)))
+                    again.append(deadLettering(d.record, reason))
                     deadLettered[reason.code, default: 0] += 1
                 case .alert, .replay:
                     // The event is out (or was, before the replay): the record keeps its audit.
                     metrics.publishRefused(d.message.topic == configuration.escalationsTopic ? "alert" : "replay").increment()
                     logger.error("message refused by the broker; not retried", metadata: [
                         "kafka.topic": "\(d.message.topic)", "event.id": "\(Self.eventID(d.record))", "error": "\(error)"])
-                case .deadLetter(let reason) where round == 1:
+                case .deadLetter(let reason, cutDown: false):
                     metrics.publishRefused("dead_letter").increment()
                     let shorter = deadLetter(d.record, reason, valueLimit: 1024)
-                    again.append(Delivery(message: shorter, record: d.record, kind: .deadLetter(reason)))
-                case .deadLetter(let reason):
+                    again.append(Delivery(message: shorter, record: d.record, kind: .deadLetter(reason, cutDown: true)))
+                case .deadLetter(let reason, cutDown: true):
+                    let name = error.rdKafkaName ?? error.code.description
                     logger.error("dead letter refused by the broker; noted in dead_letter_audit", metadata: [
                         "event.id": "\(Self.eventID(d.record))", "dlq.code": "\(reason.code)", "error": "\(name)"])
                     audit.deadLetters.append(DeadLetterRow(
@@ -138,13 +136,13 @@ extension StreamProcessor {
                 alertJSON = try analysis.escalation.flatMap { $0.alert ? try encoder.encode(EscalationAlert(event: event, escalation: $0, raisedAt: now)) : nil }
             } catch {
                 let reason = DeadLetterReason("encoding_failed", "the event could not be encoded: \(error)")
-                deliveries.append(Delivery(message: deadLetter(r, reason), record: r, kind: .deadLetter(reason)))
+                deliveries.append(deadLettering(r, reason))
                 continue
             }
             let message = KafkaProducerMessage(topic: configuration.eventsTopic, key: key, value: Array(json))
             guard message.approximateSize <= limit else {
                 let reason = DeadLetterReason("event_too_large", "the event would be \(message.approximateSize) bytes; message.max.bytes is \(limit)")
-                deliveries.append(Delivery(message: deadLetter(r, reason), record: r, kind: .deadLetter(reason)))
+                deliveries.append(deadLettering(r, reason))
                 continue
             }
             deliveries.append(Delivery(message: message, record: r, kind: .event))
@@ -168,7 +166,7 @@ extension StreamProcessor {
             }
         }
         for (r, m) in b.replays { deliveries.append(Delivery(message: m, record: r, kind: .replay)) }
-        for (r, reason) in b.deadLetters { deliveries.append(Delivery(message: deadLetter(r, reason), record: r, kind: .deadLetter(reason))) }
+        for (r, reason) in b.deadLetters { deliveries.append(deadLettering(r, reason)) }
         for (id, r, turnAt, s) in b.states {
             batch.states.append(DialogueStateRow(dialogueID: id, sourceTopic: r.topic, sourcePartition: r.partition,
                                                  lastOffset: r.offset, state: try analyzer.encode(s), lastTurnAt: turnAt,

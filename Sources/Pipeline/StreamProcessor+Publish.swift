@@ -8,7 +8,8 @@ import Kafka
 extension StreamProcessor {
     /// One message of a finished batch and the record it stands for.
     struct Delivery: Sendable {
-        enum Kind: Sendable { case event, alert, replay, deadLetter(DeadLetterReason) }
+        /// `cutDown`: the dead letter is already the short form (1 KiB of value) sent after a refusal.
+        enum Kind: Sendable { case event, alert, replay, deadLetter(DeadLetterReason, cutDown: Bool = false) }
         var message: KafkaProducerMessage
         var record: KafkaRecord
         var kind: Kind
@@ -52,10 +53,16 @@ extension StreamProcessor {
         return refused
     }
 
+    /// The delivery that dead-letters `record` for `reason`.
+    nonisolated func deadLettering(_ record: KafkaRecord, _ reason: DeadLetterReason) -> Delivery {
+        Delivery(message: deadLetter(record, reason), record: record, kind: .deadLetter(reason))
+    }
+
     /// The dead-letter message for `record`: its key, value and headers (but any named `plutchik.*`),
-    /// plus headers naming the error and the source. Cut to fit the producer's `message.max.bytes` (and to `limit` bytes of
-    /// value when given): the original headers go first, then the key is cut to 1 KiB and the value
-    /// to what is left; `plutchik.error.truncated` then holds the value's original size.
+    /// plus headers naming the error and the source. Cut to fit the producer's `message.max.bytes`
+    /// (and to `valueLimit` bytes of value when given): the original headers go first, then the key
+    /// is cut to 1 KiB and the value to what is left; `plutchik.error.truncated` then holds the
+    /// value's original size.
     nonisolated func deadLetter(_ r: KafkaRecord, _ reason: DeadLetterReason, valueLimit: Int? = nil) -> KafkaProducerMessage {
         let ours = [
             KafkaHeader(key: "plutchik.error.code", string: reason.code),

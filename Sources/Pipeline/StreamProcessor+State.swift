@@ -85,12 +85,11 @@ extension StreamProcessor {
     /// without recomputing them. A stored audit counts only when its dialogue and turn id are the
     /// record's: an audit of another turn at the same offset (the topic was recreated, its offsets
     /// started again) or none at all leaves the turn to be analysed anew (counted and logged).
-    /// Returns the re-published messages by record, and the turns to analyse.
+    /// Returns the re-published messages by record, and the event ids of the records to analyse.
     func republish(_ replays: [(KafkaRecord, TimedTurn)]) async throws
-        -> (messages: [(record: KafkaRecord, message: KafkaProducerMessage)], fresh: [(KafkaRecord, TimedTurn)]) {
+        -> (messages: [(record: KafkaRecord, message: KafkaProducerMessage)], reanalyse: Set<String>) {
         var messages: [(record: KafkaRecord, message: KafkaProducerMessage)] = []
-        var fresh: [(KafkaRecord, TimedTurn)] = []
-        var mismatched = 0
+        var reanalyse: Set<String> = []
         for (tp, rs) in Dictionary(grouping: replays, by: \.0.topicPartition) {
             let stored = try await retrying("load audited events") {
                 try await self.writer.loadEvents(topic: tp.topic, partition: tp.partition, offsets: rs.map(\.0.offset))
@@ -100,17 +99,17 @@ extension StreamProcessor {
                     let key = Array(t.turn.dialogueID.utf8)
                     messages.append((r, KafkaProducerMessage(topic: configuration.eventsTopic, key: key, value: Array(a.json.utf8))))
                 } else {
-                    mismatched += 1
-                    fresh.append((r, t))
+                    reanalyse.insert(Self.eventID(r))
                 }
             }
         }
+        let mismatched = reanalyse.count
         if mismatched > 0 {
             metrics.replayMismatches.increment(by: Int64(mismatched))
             stats.replayMismatches += mismatched
             logger.warning("offsets at or below their dialogues' applied state hold other turns than audited (topic recreated?); analysing them anew",
                            metadata: ["turn.count": "\(mismatched)"])
         }
-        return (messages, fresh)
+        return (messages, reanalyse)
     }
 }
