@@ -14,6 +14,8 @@ public struct AuditRow: Sendable, Hashable {
     public var scenario: String?
     public var topic: String?
     public var channel: String?
+    /// The turn's caller attributes as a JSON object (`attributes` jsonb), nil when it has none.
+    public var attributesJSON: String?
     /// The turn's text; the store keeps only its SHA-256 when ``AuditWriter/Configuration/hashTexts`` is on.
     public var text: String
     public var emotion: String
@@ -36,7 +38,7 @@ public struct AuditRow: Sendable, Hashable {
     public init(eventID: String, sourceTopic: String, sourcePartition: Int32, sourceOffset: Int64,
                 dialogueID: String, turnID: String, speaker: String, role: String? = nil,
                 tenant: String? = nil, scenario: String? = nil, topic: String? = nil, channel: String? = nil,
-                text: String, emotion: String, confidence: Float, sector: String, ring: String,
+                attributesJSON: String? = nil, text: String, emotion: String, confidence: Float, sector: String, ring: String,
                 sarcasm: Float, intensity: Float, neutral: Float? = nil, isNeutral: Bool = false,
                 escalationRisk: Float? = nil, escalationAlert: Bool = false,
                 modelVersion: String, turnTimestamp: Date, processedAt: Date, eventJSON: String) {
@@ -52,6 +54,7 @@ public struct AuditRow: Sendable, Hashable {
         self.scenario = scenario
         self.topic = topic
         self.channel = channel
+        self.attributesJSON = attributesJSON
         self.text = text
         self.emotion = emotion
         self.confidence = confidence

@@ -70,7 +70,7 @@ public final class AuditWriter: Sendable {
 
     private static let auditColumns = [
         "event_id", "source_topic", "source_partition", "source_offset", "dialogue_id", "turn_id", "speaker",
-        "role", "tenant", "scenario", "topic", "channel", "text", "text_sha256", "emotion", "confidence",
+        "role", "tenant", "scenario", "topic", "channel", "attributes", "text", "text_sha256", "emotion", "confidence",
         "sector", "ring", "sarcasm", "intensity", "neutral", "is_neutral", "escalation_risk", "escalation_alert", "model_version",
         "turn_ts", "processed_at", "event",
     ]
@@ -85,7 +85,7 @@ public final class AuditWriter: Sendable {
         if !batch.audits.isEmpty {
             let rows = batch.audits.map { a -> [String?] in
                 [a.eventID, a.sourceTopic, String(a.sourcePartition), String(a.sourceOffset), a.dialogueID, a.turnID,
-                 a.speaker, a.role, a.tenant, a.scenario, a.topic, a.channel, a.text, "", a.emotion,
+                 a.speaker, a.role, a.tenant, a.scenario, a.topic, a.channel, a.attributesJSON, a.text, "", a.emotion,
                  String(a.confidence), a.sector, a.ring, String(a.sarcasm), String(a.intensity),
                  a.neutral.map { String($0) }, a.isNeutral ? "t" : "f", a.escalationRisk.map { String($0) }, a.escalationAlert ? "t" : "f", a.modelVersion,
                  timestamp(a.turnTimestamp), timestamp(a.processedAt), a.eventJSON]

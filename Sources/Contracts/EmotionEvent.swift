@@ -22,7 +22,11 @@ public struct EmotionEvent: Sendable, Codable, Equatable {
     public var ts: String?
     public var tenant: String?
     public var scenario: String?
+    /// The turn's own `topic` (what the conversation is about; the Kafka topic is in `source`).
+    public var topic: String?
     public var channel: String?
+    /// The input turn's fields beyond the turn schema, carried unchanged (omitted when none).
+    public var attributes: [String: AnyJSON]?
     public var escalation: EscalationForecast?
     public var source: Source?
 
@@ -73,7 +77,7 @@ public struct EmotionEvent: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case eventID = "event_id", dialogueID = "dialogue_id", turnID = "turn_id", speaker, role, emotion, primaries
-        case sarcasm, intensity, model, processedAt = "processed_at", ts, tenant, scenario, channel, escalation, source
+        case sarcasm, intensity, model, processedAt = "processed_at", ts, tenant, scenario, topic, channel, attributes, escalation, source
     }
 
     /// Builds the event for `turn` from the heads' prediction. The event id is derived from the
@@ -86,7 +90,9 @@ public struct EmotionEvent: Sendable, Codable, Equatable {
         role = turn.role ?? .other
         tenant = turn.tenant
         scenario = turn.scenario
+        topic = turn.topic
         channel = turn.channel
+        attributes = turn.attributes.isEmpty ? nil : turn.attributes
         emotion = Emotion(label: p.label, confidence: p.confidence, sector: p.label.sector.name, ring: p.label.ring,
                           probs: Dictionary(uniqueKeysWithValues: PlutchikEmotion.allCases.map { ($0.rawValue, p.probabilities[$0.index]) }),
                           neutral: p.neutral, isNeutral: p.isNeutral)
@@ -121,29 +127,51 @@ public struct EmotionEvent: Sendable, Codable, Equatable {
     }
 }
 
-/// Any JSON value, round-trippable through Codable.
-indirect enum AnyJSON: Codable, Equatable {
-    case null, bool(Bool), number(Double), string(String), array([AnyJSON]), object([String: AnyJSON])
+/// Any JSON value, round-trippable through Codable: a turn's caller ``Turn/attributes``.
+/// Integers that fit 64 bits stay exact; other numbers are doubles.
+public indirect enum AnyJSON: Codable, Equatable, Hashable, Sendable {
+    case null, bool(Bool), integer(Int64), number(Double), string(String), array([AnyJSON]), object([String: AnyJSON])
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         if c.decodeNil() { self = .null }
         else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let i = try? c.decode(Int64.self) { self = .integer(i) }
         else if let d = try? c.decode(Double.self) { self = .number(d) }
         else if let s = try? c.decode(String.self) { self = .string(s) }
         else if let a = try? c.decode([AnyJSON].self) { self = .array(a) }
         else { self = .object(try c.decode([String: AnyJSON].self)) }
     }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
         switch self {
         case .null: try c.encodeNil()
         case .bool(let b): try c.encode(b)
+        case .integer(let i): try c.encode(i)
         case .number(let d): try c.encode(d)
         case .string(let s): try c.encode(s)
         case .array(let a): try c.encode(a)
         case .object(let o): try c.encode(o)
+        }
+    }
+
+    /// The value as a number, if it is one.
+    var double: Double? {
+        switch self {
+        case .integer(let i): Double(i)
+        case .number(let d): d
+        default: nil
+        }
+    }
+
+    /// Whether any string or object key in the value satisfies `predicate`.
+    public func containsString(where predicate: (String) -> Bool) -> Bool {
+        switch self {
+        case .string(let s): predicate(s)
+        case .array(let a): a.contains { $0.containsString(where: predicate) }
+        case .object(let o): o.contains { predicate($0.key) || $0.value.containsString(where: predicate) }
+        default: false
         }
     }
 }

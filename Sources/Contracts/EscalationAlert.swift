@@ -8,6 +8,10 @@ public struct EscalationAlert: Codable, Sendable {
     public var turnID: Int
     public var tenant: String?
     public var scenario: String?
+    /// The turn's own `topic`.
+    public var topic: String?
+    /// The triggering turn's caller attributes (see ``EmotionEvent/attributes``).
+    public var attributes: [String: AnyJSON]?
     /// The triggering turn's emotion.
     public var emotion: PlutchikEmotion
     public var escalation: EscalationForecast
@@ -22,6 +26,8 @@ public struct EscalationAlert: Codable, Sendable {
         turnID = event.turnID
         tenant = event.tenant
         scenario = event.scenario
+        topic = event.topic
+        attributes = event.attributes
         emotion = event.emotion.label
         self.escalation = escalation
         source = event.source
@@ -29,7 +35,7 @@ public struct EscalationAlert: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case eventID = "event_id", dialogueID = "dialogue_id", turnID = "turn_id", tenant, scenario, emotion
+        case eventID = "event_id", dialogueID = "dialogue_id", turnID = "turn_id", tenant, scenario, topic, attributes, emotion
         case escalation, source, raisedAt = "raised_at"
     }
 }

@@ -19,6 +19,9 @@ public struct Turn: Sendable, Codable, Equatable {
     public var scenario: String?
     public var topic: String?
     public var channel: String?
+    /// The record's fields beyond the turn schema (a platform's queue, agent or interaction id,
+    /// language…), carried into the event and the audit unchanged.
+    public var attributes: [String: AnyJSON] = [:]
 
     /// A timestamp as the input gave it.
     public enum Timestamp: Sendable, Codable, Equatable {
@@ -40,13 +43,51 @@ public struct Turn: Sendable, Codable, Equatable {
     }
 
     public init(dialogueID: String, turnID: Int, speaker: String, role: Role? = nil, text: String, ts: Timestamp? = nil,
-                tenant: String? = nil, scenario: String? = nil, topic: String? = nil, channel: String? = nil) {
+                tenant: String? = nil, scenario: String? = nil, topic: String? = nil, channel: String? = nil,
+                attributes: [String: AnyJSON] = [:]) {
         self.dialogueID = dialogueID; self.turnID = turnID; self.speaker = speaker; self.role = role; self.text = text
         self.ts = ts; self.tenant = tenant; self.scenario = scenario; self.topic = topic; self.channel = channel
+        self.attributes = attributes
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case dialogueID = "dialogue_id", turnID = "turn_id", speaker, role, text, ts, tenant, scenario, topic, channel
+    }
+
+    /// The schema's own field names; every other field of a record is an attribute.
+    static let schemaKeys = Set(CodingKeys.allCases.map(\.rawValue))
+
+    /// Decodes the schema's fields (use ``parse(_:maxTextLength:)`` to validate a record and keep its attributes).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(dialogueID: try c.decode(String.self, forKey: .dialogueID), turnID: try c.decode(Int.self, forKey: .turnID),
+                  speaker: try c.decode(String.self, forKey: .speaker), role: try c.decodeIfPresent(Role.self, forKey: .role),
+                  text: try c.decode(String.self, forKey: .text), ts: try c.decodeIfPresent(Timestamp.self, forKey: .ts),
+                  tenant: try c.decodeIfPresent(String.self, forKey: .tenant), scenario: try c.decodeIfPresent(String.self, forKey: .scenario),
+                  topic: try c.decodeIfPresent(String.self, forKey: .topic), channel: try c.decodeIfPresent(String.self, forKey: .channel))
+    }
+
+    /// Encodes the record as it came: the schema's fields, then the attributes beside them.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: AttributeKey.self)
+        try c.encode(dialogueID, forKey: AttributeKey(CodingKeys.dialogueID.rawValue))
+        try c.encode(turnID, forKey: AttributeKey(CodingKeys.turnID.rawValue))
+        try c.encode(speaker, forKey: AttributeKey(CodingKeys.speaker.rawValue))
+        try c.encodeIfPresent(role, forKey: AttributeKey(CodingKeys.role.rawValue))
+        try c.encode(text, forKey: AttributeKey(CodingKeys.text.rawValue))
+        try c.encodeIfPresent(ts, forKey: AttributeKey(CodingKeys.ts.rawValue))
+        for (key, value) in [(CodingKeys.tenant, tenant), (.scenario, scenario), (.topic, topic), (.channel, channel)] {
+            try c.encodeIfPresent(value, forKey: AttributeKey(key.rawValue))
+        }
+        for (key, value) in attributes where !Self.schemaKeys.contains(key) { try c.encode(value, forKey: AttributeKey(key)) }
+    }
+
+    struct AttributeKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ s: String) { stringValue = s }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 
     /// Parses and validates one JSON record (a JSONL line or a Kafka record value).
@@ -77,7 +118,7 @@ public struct Turn: Sendable, Codable, Equatable {
         guard let rawTurn = o["turn_id"], rawTurn != .null else {
             throw TurnValidationError(.missingField, "missing field 'turn_id'", field: "turn_id")
         }
-        guard case .number(let n) = rawTurn, let turnID = Int(exactly: n), turnID >= 0 else {
+        guard let n = rawTurn.double, let turnID = Int(exactly: n), turnID >= 0 else {
             throw TurnValidationError(.invalidField, "field 'turn_id' must be a non-negative integer", field: "turn_id")
         }
         let speaker = try string("speaker", required: true)!
@@ -94,7 +135,7 @@ public struct Turn: Sendable, Codable, Equatable {
         }
         var ts: Timestamp?
         if let v = o["ts"], v != .null {
-            if case .number(let n) = v, let ms = Int64(exactly: n) {
+            if let n = v.double, let ms = Int64(exactly: n) {
                 ts = .epochMilliseconds(ms)
             } else if case .string(let s) = v, RFC3339.date(s) != nil {
                 ts = .rfc3339(s)
@@ -104,7 +145,8 @@ public struct Turn: Sendable, Codable, Equatable {
         }
         return Turn(dialogueID: dialogueID, turnID: turnID, speaker: speaker, role: role, text: text, ts: ts,
                     tenant: try string("tenant", required: false), scenario: try string("scenario", required: false),
-                    topic: try string("topic", required: false), channel: try string("channel", required: false))
+                    topic: try string("topic", required: false), channel: try string("channel", required: false),
+                    attributes: o.filter { !schemaKeys.contains($0.key) })
     }
 }
 

@@ -130,9 +130,10 @@ extension StreamProcessor {
             event.escalation = analysis.escalation
             event.source = EmotionEvent.Source(topic: r.topic, partition: r.partition, offset: r.offset, timestampMs: r.timestampMs)
             let key = Array(turn.dialogueID.utf8)
-            let json: Data, alertJSON: Data?
+            let json: Data, alertJSON: Data?, attributesJSON: Data?
             do {
                 json = try encoder.encode(event)
+                attributesJSON = try event.attributes.map { try encoder.encode($0) }
                 alertJSON = try analysis.escalation.flatMap { $0.alert ? try encoder.encode(EscalationAlert(event: event, escalation: $0, raisedAt: now)) : nil }
             } catch {
                 let reason = DeadLetterReason("encoding_failed", "the event could not be encoded: \(error)")
@@ -150,7 +151,8 @@ extension StreamProcessor {
             batch.audits.append(AuditRow(
                 eventID: event.eventID, sourceTopic: r.topic, sourcePartition: r.partition, sourceOffset: r.offset,
                 dialogueID: turn.dialogueID, turnID: String(turn.turnID), speaker: turn.speaker, role: turn.role?.rawValue,
-                tenant: turn.tenant, scenario: turn.scenario, topic: turn.topic, channel: turn.channel, text: turn.text,
+                tenant: turn.tenant, scenario: turn.scenario, topic: turn.topic, channel: turn.channel,
+                attributesJSON: attributesJSON.map { String(decoding: $0, as: UTF8.self) }, text: turn.text,
                 emotion: p.label.rawValue, confidence: p.confidence, sector: p.label.sector.name, ring: p.label.ring.rawValue,
                 sarcasm: p.sarcasm, intensity: p.intensity, neutral: p.neutral, isNeutral: p.isNeutral,
                 escalationRisk: analysis.escalation?.risk,

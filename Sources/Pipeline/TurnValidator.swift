@@ -37,6 +37,9 @@ public struct TurnValidator: Sendable {
     public var maxTextBytes: Int = 32_768
     /// The longest id or label (dialogue id, speaker, tenant, scenario, topic, channel) accepted, in bytes.
     public var maxIDLength: Int = 256
+    /// The most JSON the turn's caller ``Turn/attributes`` (its fields beyond the schema) may take
+    /// together, in bytes; they are carried into every event and audit row.
+    public var maxAttributesBytes: Int = 4_096
     /// The producer's `message.max.bytes`: a turn whose event could exceed it is dead-lettered
     /// before it is analysed.
     public var maxMessageBytes: Int = 1_000_000
@@ -73,8 +76,19 @@ public struct TurnValidator: Sendable {
         guard !turn.text.utf8.contains(0) else {
             throw DeadLetterReason("control_characters", "text contains a NUL character")
         }
-        // The event holds each string once, JSON-escaped, beside a bounded rest.
-        let eventBytes = Self.eventOverhead + ([turn.text] + labels.compactMap(\.1)).reduce(0) { $0 + Self.jsonEscapedCount($1) }
+        var attributesBytes = 0
+        if !turn.attributes.isEmpty {
+            guard !AnyJSON.object(turn.attributes).containsString(where: { $0.utf8.contains(0) }) else {
+                throw DeadLetterReason("control_characters", "an attribute contains a NUL character")
+            }
+            attributesBytes = (try? EmotionEvent.encoder().encode(turn.attributes).count) ?? .max
+            guard attributesBytes <= maxAttributesBytes else {
+                throw DeadLetterReason("attributes_too_large",
+                                       "the fields beyond the turn schema (\(turn.attributes.keys.sorted().prefix(8).joined(separator: ", "))) take \(attributesBytes) bytes of JSON; the limit is \(maxAttributesBytes)")
+            }
+        }
+        // The event holds each string once, JSON-escaped, and the attributes, beside a bounded rest.
+        let eventBytes = Self.eventOverhead + attributesBytes + ([turn.text] + labels.compactMap(\.1)).reduce(0) { $0 + Self.jsonEscapedCount($1) }
         guard eventBytes <= maxMessageBytes else {
             throw DeadLetterReason("event_too_large", "the event would be up to \(eventBytes) bytes; message.max.bytes is \(maxMessageBytes)")
         }

@@ -42,6 +42,7 @@ struct FineTuneCommand: ParsableCommand {
     @Option(name: .long, help: "Loss weight of a seed turn (class loss only).") var seedWeight: Float = 4
     @Option(name: .long, help: "Chance a seed turn is shown with its emoji stripped, per epoch.") var seedStripProbability: Float = 0.5
     @Option(name: .long, help: "Weight of the 28-label GoEmotions loss (0: off).") var goemotionsLabelWeight: Float = 0.25
+    @Option(name: .long, help: "Weight of the neutral loss (GoEmotions rows).") var neutralWeight: Float = 1
     @Option(name: .long, help: "Keep only the first N rows of each data file (quick runs).") var limit: Int?
     @Option(name: .long, help: "Random seed.") var seed: UInt64 = 42
     @Flag(name: .long, help: "Store the LoRA matrices as F16.") var halfPrecision = false
@@ -65,6 +66,7 @@ struct FineTuneCommand: ParsableCommand {
         cf.weightDecay = weightDecay; cf.warmupFraction = warmup; cf.gradientClip = clip
         cf.trainBiasesAndNorms = !freezeBiasesAndNorms; cf.seedWeight = seedWeight
         cf.seedStripProbability = seedStripProbability; cf.goEmotionsLabelWeight = goemotionsLabelWeight
+        cf.neutralWeight = neutralWeight
         cf.limit = limit; cf.seed = seed; cf.threads = trainingThreads; cf.halfPrecisionAdapter = halfPrecision
         let dir = URL(fileURLWithPath: model.modelDir)
         for f in ["vocab.txt", "model.safetensors"] where !FileManager.default.fileExists(atPath: dir.appendingPathComponent(f).path) {

@@ -38,6 +38,8 @@ public struct EncoderFineTuningConfiguration: Sendable {
     public var seedStripProbability: Float = 0.5
     /// Weight on the summed binary cross-entropies of GoEmotions' 28 raw labels (0: off).
     public var goEmotionsLabelWeight: Float = 0.25
+    /// Weight on the neutral binary cross-entropy (GoEmotions rows only).
+    public var neutralWeight: Float = 1
     /// Keep only the first N rows of each data file (quick runs).
     public var limit: Int?
     public var seed: UInt64 = 42
@@ -57,6 +59,7 @@ public struct EncoderFineTuningConfiguration: Sendable {
          "warmup_fraction": "\(warmupFraction)", "gradient_clip": "\(gradientClip)",
          "train_biases_and_norms": "\(trainBiasesAndNorms)", "seed_weight": "\(seedWeight)",
          "seed_strip_probability": "\(seedStripProbability)", "goemotions_label_weight": "\(goEmotionsLabelWeight)",
+         "neutral_weight": "\(neutralWeight)",
          "limit": limit.map { "\($0)" } ?? "none", "seed": "\(seed)", "threads": "\(threads)",
          "adapter_dtype": halfPrecisionAdapter ? "F16" : "F32",
          "seed_neutral": "no neutral loss on seed turns"]
@@ -172,7 +175,7 @@ public struct EncoderFineTuner {
                                 let p = pp.baseAddress!, z = lp.baseAddress!, dz = dlp.baseAddress!, dp = dpp.baseAddress!
                                 model.forward(ids, pooled: p)
                                 headsForward(z, p, model, batch: b)
-                                let loss = fineTuneLoss(z, examples, goEmotionsWeight: cf.goEmotionsLabelWeight, dlogits: dz)
+                                let loss = fineTuneLoss(z, examples, goEmotionsWeight: cf.goEmotionsLabelWeight, neutralWeight: cf.neutralWeight, dlogits: dz)
                                 headsBackward(dp, dz, p, model, batch: b)
                                 model.backward(dPooled: dp)
                                 return loss

@@ -58,13 +58,13 @@ struct FineTuneExample: Sendable {
 }
 
 /// The multitask loss of a batch from the head logits, (B, 69): per row, weighted by its
-/// `weight`, 32-way class cross-entropy, 8-way sector cross-entropy, neutral binary
-/// cross-entropy and `goEmotionsWeight` × the summed binary cross-entropies of the 28 raw
+/// `weight`, 32-way class cross-entropy, 8-way sector cross-entropy, `neutralWeight` × the neutral
+/// binary cross-entropy and `goEmotionsWeight` × the summed binary cross-entropies of the 28 raw
 /// labels, each where the row has that label; summed over rows and divided by B.
 /// Writes ∂loss/∂logits into `dlogits` and returns the loss.
 func fineTuneLoss(
     _ logits: UnsafePointer<Float>, _ examples: [FineTuneExample], goEmotionsWeight: Float,
-    dlogits: UnsafeMutablePointer<Float>
+    neutralWeight: Float = 1, dlogits: UnsafeMutablePointer<Float>
 ) -> Double {
     let k = FineTuneHeads.outputs
     let b = examples.count
@@ -92,7 +92,7 @@ func fineTuneLoss(
         let w = e.weight * invB
         if e.emotion >= 0 { total += crossEntropy(z, dz, range: FineTuneHeads.emotion, label: e.emotion, scale: w) }
         if e.sector >= 0 { total += crossEntropy(z, dz, range: FineTuneHeads.sector, label: e.sector, scale: w) }
-        if e.neutral >= 0 { total += binary(z[FineTuneHeads.neutral], e.neutral == 1, &dz[FineTuneHeads.neutral], scale: w) }
+        if e.neutral >= 0 { total += binary(z[FineTuneHeads.neutral], e.neutral == 1, &dz[FineTuneHeads.neutral], scale: w * neutralWeight) }
         if let labels = e.goEmotions, goEmotionsWeight > 0 {
             for j in 0..<goEmotionsLabels.count {
                 let o = FineTuneHeads.goEmotions.lowerBound + j

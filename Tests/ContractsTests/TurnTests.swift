@@ -46,4 +46,25 @@ import Testing
         #expect(event.eventID == EmotionEvent.eventID(dialogueID: "d1", turnID: 2, modelVersion: "v1"))
         #expect(event.eventID.count == 36)
     }
+
+    @Test func fieldsBeyondTheSchemaAreCarriedAsAttributes() throws {
+        let turn = try parse(#"{"dialogue_id":"d1","turn_id":2,"speaker":"Bo","text":"ok","topic":"billing","queue":"vip","interaction_id":9007199254740993,"meta":{"lang":"en","tags":[1,2.5,null,true]}}"#)
+        #expect(turn.topic == "billing")
+        #expect(turn.attributes == ["queue": .string("vip"), "interaction_id": .integer(9_007_199_254_740_993),
+                                    "meta": .object(["lang": .string("en"), "tags": .array([.integer(1), .number(2.5), .null, .bool(true)])])])
+        // The turn encodes back as it came; the event and its alert carry topic and attributes.
+        #expect(try Turn.parse(Array(JSONEncoder().encode(turn))) == turn)
+        let p = EmotionPrediction(probabilities: (0..<32).map { $0 == 22 ? 0.69 : 0.01 }, sarcasm: 0.1, intensity: 0.3)
+        let event = EmotionEvent(turn: turn, prediction: p, modelVersion: "v1")
+        let o = try JSONSerialization.jsonObject(with: EmotionEvent.encoder().encode(event)) as! [String: Any]
+        #expect(o["topic"] as? String == "billing")
+        #expect(String(data: try JSONSerialization.data(withJSONObject: o["attributes"]!, options: .sortedKeys), encoding: .utf8)
+                == #"{"interaction_id":9007199254740993,"meta":{"lang":"en","tags":[1,2.5,null,true]},"queue":"vip"}"#)
+        let forecast = EscalationForecast(risk: 0.9, riskHorizon: 0.9, horizonSeconds: 60, trend: .rising, timeToEscalationSeconds: nil, alert: true)
+        let alert = EscalationAlert(event: event, escalation: forecast, raisedAt: Date())
+        #expect(alert.attributes == turn.attributes && alert.topic == "billing")
+        // Without extra fields the event has no attributes key.
+        let plain = EmotionEvent(turn: try parse(#"{"dialogue_id":"d","turn_id":1,"speaker":"s","text":"t"}"#), prediction: p, modelVersion: "v1")
+        #expect((try JSONSerialization.jsonObject(with: EmotionEvent.encoder().encode(plain)) as! [String: Any])["attributes"] == nil)
+    }
 }

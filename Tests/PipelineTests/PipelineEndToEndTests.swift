@@ -67,7 +67,9 @@ struct PipelineEndToEndTests {
         for turn in 1...4 {
             for d in 0..<20 {
                 let text = d == 0 && turn > 1 ? "I am furious about this" : "thanks, that helps"
-                let json = #"{"dialogue_id":"d\#(d)","turn_id":\#(turn),"speaker":"c","role":"customer","text":"\#(text)"}"#
+                // Dialogue 1 carries caller fields beyond the schema: they become its attributes.
+                let extra = d == 1 ? #","queue":"vip","interaction_id":4200000000001"# : ""
+                let json = #"{"dialogue_id":"d\#(d)","turn_id":\#(turn),"speaker":"c","role":"customer","text":"\#(text)"\#(extra)}"#
                 messages.append(KafkaProducerMessage(topic: config.inputTopic, key: "d\(d)", value: json))
             }
         }
@@ -77,6 +79,8 @@ struct PipelineEndToEndTests {
             (#"{"dialogue_id":"x","turn_id":1,"speaker":"c","text":"hi","role":"boss"}"#, "invalid_field"),
             (#"{"dialogue_id":"x","turn_id":1,"speaker":"c","text":"\#(String(repeating: "a", count: 5001))"}"#, "text_too_long"),
             (#"{"dialogue_id":"x","turn_id":1,"speaker":"c","text":"hi","ts":"1990-01-01T00:00:00Z"}"#, "timestamp_out_of_range"),
+            (#"{"dialogue_id":"x","turn_id":1,"speaker":"c","text":"hi","notes":"\#(String(repeating: "n", count: 5000))"}"#, "attributes_too_large"),
+            (#"{"dialogue_id":"x","turn_id":1,"speaker":"c","text":"hi","queue":"a\u0000b"}"#, "control_characters"),
         ]
         for (value, _) in bad { messages.append(KafkaProducerMessage(topic: config.inputTopic, key: "x", value: value)) }
         messages.append(KafkaProducerMessage(topic: config.inputTopic, key: Array("x".utf8), value: [0xff, 0xfe, 0x7b]))
@@ -112,6 +116,12 @@ struct PipelineEndToEndTests {
         #expect(dlq.contains { $0.value == [0xff, 0xfe, 0x7b] })
         let alerts = try await readAll(cluster, topic: config.escalationsTopic, count: 1, logger: logger)
         #expect(alerts.count == 1)
+
+        // Caller attributes reach the event and the audit's jsonb column unchanged.
+        let d1 = events.compactMap { try? JSONSerialization.jsonObject(with: Data($0.value!)) as? [String: Any] }.filter { $0["dialogue_id"] as? String == "d1" }
+        #expect(d1.count == 4 && d1.allSatisfy { ($0["attributes"] as? [String: Any])?["queue"] as? String == "vip" })
+        let attributes = try await writer.query("SELECT DISTINCT dialogue_id, attributes->>'queue', (attributes->>'interaction_id')::bigint FROM emotion_audit WHERE attributes IS NOT NULL")
+        #expect(attributes == [["d1", "vip", "4200000000001"]])
 
         // The audits match the events, one row per turn.
         let audits = try await writer.query("SELECT event_id FROM emotion_audit")
