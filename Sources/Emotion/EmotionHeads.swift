@@ -53,6 +53,11 @@ public final class EmotionHeads: Sendable {
         }
         let h = manifest.hidden, d = manifest.inputs, o = HeadsNetwork.outputs
         let url = directory.appendingPathComponent(manifest.weightsFile), count = h * d + h + o * h + o
+        try SHA256.verify(fileAt: url, expected: manifest.weightsSHA256, what: "heads weights, \(manifest.version)")
+        if let m = manifest.lexicalHead {
+            try SHA256.verify(fileAt: directory.appendingPathComponent(m.weightsFile), expected: m.weightsSHA256,
+                              what: "word channel, heads \(manifest.version)")
+        }
         let floats = manifest.weightsPrecision == .f16 ? try readLittleEndianHalfs(url, count: count) : try readLittleEndianFloats(url, count: count)
         let builder = HeadsFeatureBuilder(embeddingDimension: manifest.embeddingDimension, vocabulary: manifest.emojiVocabulary,
                                           embeddingScale: manifest.embeddingScale,
@@ -95,9 +100,15 @@ public final class EmotionHeads: Sendable {
     /// Writes the weight files and `manifest.json` into `directory` (created if needed).
     public func save(to directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try Self.weightData(network, precision: manifest.weightsPrecision).write(to: directory.appendingPathComponent(manifest.weightsFile))
-        if let lexicalHead, let m = manifest.lexicalHead {
-            try lexicalHead.weightData.write(to: directory.appendingPathComponent(m.weightsFile))
+        // The manifest records the full SHA-256 of what is written; loading checks it.
+        var manifest = manifest
+        let weights = Self.weightData(network, precision: manifest.weightsPrecision)
+        try weights.write(to: directory.appendingPathComponent(manifest.weightsFile))
+        manifest.weightsSHA256 = SHA256.hex(weights)
+        if let lexicalHead, manifest.lexicalHead != nil {
+            let data = lexicalHead.weightData
+            try data.write(to: directory.appendingPathComponent(manifest.lexicalHead!.weightsFile))
+            manifest.lexicalHead!.weightsSHA256 = SHA256.hex(data)
         }
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

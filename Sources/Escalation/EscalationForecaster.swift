@@ -34,13 +34,17 @@ public struct EscalationForecaster: Sendable {
 
     /// Loads `file` (default `weights.json`, the ODE model; `gru.json` is the discrete baseline)
     /// from a model directory, and the alarm thresholds from its `manifest.json` when present.
+    /// When the manifest records the file's SHA-256, the file must match it.
     public init(directory: URL, file: String = "weights.json", horizonSeconds: Double = 120) throws {
-        let w = try EscalationWeights.load(directory.appendingPathComponent(file))
         var alarm = EscalationAlarm()
         if let data = try? Data(contentsOf: directory.appendingPathComponent("manifest.json")),
            let m = try? JSONDecoder().decode(EscalationManifest.self, from: data) {
             alarm = m.alarm
+            if let sha = m.weightsSHA256?[file] {
+                try SHA256.verify(fileAt: directory.appendingPathComponent(file), expected: sha, what: "escalation forecaster")
+            }
         }
+        let w = try EscalationWeights.load(directory.appendingPathComponent(file))
         self.init(weights: w, alarm: alarm, horizonSeconds: horizonSeconds)
     }
 

@@ -33,6 +33,8 @@ public struct EscalationManifest: Sendable, Codable {
     public var corpus: Corpus?
     /// Metrics on the corpus's held-out dialogues (real gaps, heads-distilled labels).
     public var realTiming: EscalationReport?
+    /// Full SHA-256 hex digests of the weight files by name (`weights.json`, `gru.json`), checked at load.
+    public var weightsSHA256: [String: String]?
 
     /// A distillation corpus with real timestamps.
     public struct Corpus: Sendable, Codable {

@@ -29,7 +29,17 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
                 encoder configuration: EncoderConfiguration = .init(), cacheCapacity: Int = 2_000) throws {
         tokenizer = try WordPieceTokenizer(vocabulary: modelDirectory.appendingPathComponent("vocab.txt"))
         heads = try EmotionHeads(directory: headsDirectory)
-        encoder = try MiniLMEncoder(modelFile: modelDirectory.appendingPathComponent("model.safetensors"),
+        let modelFile = modelDirectory.appendingPathComponent("model.safetensors")
+        // The heads record the encoder they were trained on (its weights' SHA-256, with their adapter's).
+        if !heads.manifest.encoderSHA256.isEmpty {
+            var sha = try SHA256.hex(fileAt: modelFile)
+            if let adapter = heads.manifest.encoderAdapterSHA256 { sha = SHA256.hex(Data((sha + adapter).utf8)) }
+            guard sha == heads.manifest.encoderSHA256 else {
+                throw ModelError(.invalidFile, "\(modelFile.path) is not the encoder heads \(heads.manifest.version) were trained on "
+                                 + "(SHA-256 \(sha), expected \(heads.manifest.encoderSHA256)): run Deploy/fetch-model.sh")
+            }
+        }
+        encoder = try MiniLMEncoder(modelFile: modelFile,
                                     adapter: heads.encoderAdapterDirectory, configuration: configuration)
         forecaster = try EscalationForecaster(directory: escalationDirectory)
         cache = EmbeddingCache(capacity: cacheCapacity)

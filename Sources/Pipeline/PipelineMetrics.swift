@@ -12,6 +12,8 @@ struct PipelineMetrics: Sendable {
     let auditWrite = Timer(label: "plutchik_postgres_write_seconds", preferredDisplayUnit: .seconds)
     let batchLatency = Timer(label: "plutchik_batch_seconds", preferredDisplayUnit: .seconds)
     let liveDialogues = Gauge(label: "plutchik_live_dialogues")
+    /// Input partitions this instance holds (0 is normal when a group has more members than partitions).
+    let assignedPartitions = Gauge(label: "plutchik_assigned_partitions")
     let evictions = Counter(label: "plutchik_dialogues_evicted_total")
     let reloadedDialogues = Counter(label: "plutchik_dialogues_reloaded_total")
     let retries = Counter(label: "plutchik_retries_total")
@@ -26,7 +28,8 @@ struct PipelineMetrics: Sendable {
         Counter(label: "plutchik_publish_refused_total", dimensions: [("kind", kind)])
     }
 
-    /// Consumer lag of one input partition.
+    /// Consumer lag of one input partition (destroyed when the partition is revoked, so summing
+    /// the series over instances counts each partition once).
     func lag(_ tp: KafkaTopicPartition) -> Gauge {
         Gauge(label: "plutchik_consumer_lag", dimensions: [("topic", tp.topic), ("partition", String(tp.partition))])
     }

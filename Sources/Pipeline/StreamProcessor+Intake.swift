@@ -33,6 +33,8 @@ extension StreamProcessor {
                 if deadline == nil { deadline = .now + configuration.maxBatchWait }
             case .partitionsAssigned(let ps):
                 try await loadStates(for: ps)
+                joinedGroup = true
+                metrics.assignedPartitions.record(assigned.count)
             case .partitionsRevoked(let ps), .partitionsLost(let ps):
                 if case .partitionsLost = event {
                     // The group moved on without us (e.g. the session timed out while the broker
@@ -58,6 +60,9 @@ extension StreamProcessor {
                 }
                 assigned.subtract(ps)
                 dialogues.remove(partitions: Set(ps))
+                for tp in ps { metrics.lag(tp).destroy() }
+                metrics.assignedPartitions.record(assigned.count)
+                if case .partitionsLost = event { joinedGroup = false }
             }
         }
         return batch

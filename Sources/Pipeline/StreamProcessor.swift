@@ -30,6 +30,8 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     let logger: Logger
     var dialogues: DialogueStore<Analyzer.State>
     var assigned: Set<KafkaTopicPartition> = []
+    /// Set once an assignment (even an empty one) is handled; cleared when partitions are lost.
+    var joinedGroup = false
     /// Why the last database or broker call failed, until one succeeds again.
     var lastFailure: String?
     /// Partitions paused while a dependency is down.
@@ -84,10 +86,13 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         progress = ProgressWatch(limit: configuration.stallTimeout)
     }
 
-    /// Whether this instance is ready for traffic: it holds partitions, their state is loaded, and
-    /// its last database and broker calls succeeded.
+    /// Whether this instance is ready for traffic: it has joined its consumer group and loaded the
+    /// state of what it was assigned (which may be nothing: a group can have more members than
+    /// partitions), and its last database and broker calls succeeded.
     public struct Readiness: Sendable {
         public var ready: Bool
+        /// Whether the last rebalance has been handled (assignment received and state loaded).
+        public var joinedGroup: Bool
         public var assignedPartitions: Int
         public var liveDialogues: Int
         public var failure: String?
@@ -95,7 +100,7 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
 
     /// The current ``Readiness``.
     public func readiness() -> Readiness {
-        Readiness(ready: !assigned.isEmpty && lastFailure == nil, assignedPartitions: assigned.count,
+        Readiness(ready: joinedGroup && lastFailure == nil, joinedGroup: joinedGroup, assignedPartitions: assigned.count,
                   liveDialogues: dialogues.count, failure: lastFailure)
     }
 

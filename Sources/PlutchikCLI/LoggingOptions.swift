@@ -2,10 +2,13 @@ import ArgumentParser
 import Foundation
 import Logging
 
-/// `--log-level`, shared by every subcommand. Only the CLI bootstraps logging.
+/// `--log-level` and `--log-format`, shared by every subcommand. Only the CLI bootstraps logging.
 struct LoggingOptions: ParsableArguments {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical. Env: PLUTCHIK_LOG_LEVEL.")
     var logLevel: String?
+
+    @Option(name: .long, help: "Log format on stderr: text, or json (one object per line). Env: PLUTCHIK_LOG_FORMAT.")
+    var logFormat: String?
 
     /// Bootstraps swift-log to stderr once and returns a logger.
     func makeLogger(label: String) throws -> Logger {
@@ -13,8 +16,13 @@ struct LoggingOptions: ParsableArguments {
         guard let level = Logger.Level(rawValue: name.lowercased()) else {
             throw ValidationError("log level '\(name)' is not one of trace, debug, info, notice, warning, error, critical")
         }
+        let format = (logFormat ?? Settings.environment["PLUTCHIK_LOG_FORMAT"] ?? "text").lowercased()
+        guard format == "text" || format == "json" else {
+            throw ValidationError("log format '\(format)' is not text or json")
+        }
         LoggingBootstrap.once {
             LoggingSystem.bootstrap { label in
+                if format == "json" { return JSONLogHandler(label: label, logLevel: level) }
                 var handler = StreamLogHandler.standardError(label: label)
                 handler.logLevel = level
                 return handler

@@ -22,7 +22,8 @@ enum MetricsBootstrap {
 }
 
 /// `/metrics` (Prometheus text format), `/healthz` (the process is alive and not stalled) and
-/// `/readyz` (it holds partitions, their state is loaded, and its database and broker answer).
+/// `/readyz` (it has joined its group and loaded its partitions' state, if any, and its database and
+/// broker answer; how many partitions it holds is the `plutchik_assigned_partitions` gauge).
 func makeObservabilityServer(port: Int, logger: Logger, processor: StreamProcessor<ModelAnalyzer>) -> some Service {
     let router = Router()
     router.get("metrics") { _, _ -> Response in
@@ -37,7 +38,7 @@ func makeObservabilityServer(port: Int, logger: Logger, processor: StreamProcess
     }
     router.get("readyz") { _, _ -> Response in
         let r = await processor.readiness()
-        let text = "\(r.ready ? "ready" : "not ready"): \(r.assignedPartitions) partitions, \(r.liveDialogues) live dialogues\(r.failure.map { ", last failure: \($0)" } ?? "")\n"
+        let text = "\(r.ready ? "ready" : "not ready"): \(r.joinedGroup ? "" : "not in the group yet, ")\(r.assignedPartitions) partitions, \(r.liveDialogues) live dialogues\(r.failure.map { ", last failure: \($0)" } ?? "")\n"
         return Response(status: r.ready ? .ok : .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
     return Application(router: router, configuration: .init(address: .hostname("0.0.0.0", port: port)), logger: logger)

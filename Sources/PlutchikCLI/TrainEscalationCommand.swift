@@ -162,6 +162,9 @@ struct TrainEscalationCommand: ParsableCommand {
         manifest.valOracle = valOracle
         manifest.corpus = corpusInfo
         manifest.realTiming = realTiming
+        manifest.weightsSHA256 = Dictionary(uniqueKeysWithValues: try ["weights.json", "gru.json"].map {
+            ($0, try SHA256.hex(fileAt: dir.appendingPathComponent($0)))
+        })
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try enc.encode(manifest).write(to: dir.appendingPathComponent("manifest.json"), options: .atomic)

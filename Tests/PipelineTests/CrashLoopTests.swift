@@ -192,4 +192,42 @@ struct ModelStateTests {
         }
         #expect(throws: (any Error).self) { try analyzer.decode([0xFF, 0x00, 0x01]) }
     }
+
+    @Test("every model file is checked against the full SHA-256 its manifest records")
+    func modelFilesAreVerified() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let model = try requireModelFiles()
+        let fm = FileManager.default
+        func load(_ tamper: (URL, URL) throws -> Void) throws {
+            let dir = fm.temporaryDirectory.appendingPathComponent("models-\(UUID().uuidString)")
+            defer { try? fm.removeItem(at: dir) }
+            try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+            let heads = dir.appendingPathComponent("heads"), escalation = dir.appendingPathComponent("escalation")
+            try fm.copyItem(at: repo.appendingPathComponent("Models/heads"), to: heads)
+            try fm.copyItem(at: repo.appendingPathComponent("Models/escalation"), to: escalation)
+            try tamper(heads, escalation)
+            _ = try ModelAnalyzer(modelDirectory: model, headsDirectory: heads, escalationDirectory: escalation)
+        }
+        func edit(_ url: URL, _ change: (inout Data) -> Void) throws {
+            var d = try Data(contentsOf: url)
+            change(&d)
+            try d.write(to: url)
+        }
+        try load { _, _ in }
+        let heads = try JSONSerialization.jsonObject(with: Data(contentsOf: repo.appendingPathComponent("Models/heads/manifest.json"))) as! [String: Any]
+        let cases: [(String, (URL, URL) throws -> Void)] = [
+            ("heads weights", { h, _ in try edit(h.appendingPathComponent(heads["weights_file"] as! String)) { $0[$0.count / 2] ^= 1 } }),
+            ("word channel", { h, _ in try edit(h.appendingPathComponent("lexical.f32")) { $0[7] ^= 1 } }),
+            ("escalation forecaster", { _, e in try edit(e.appendingPathComponent("weights.json")) { $0.append(0x20) } }),
+            ("not the encoder", { h, _ in
+                try edit(h.appendingPathComponent("manifest.json")) { d in
+                    let sha = heads["encoder_sha256"] as! String
+                    d = Data(String(decoding: d, as: UTF8.self).replacingOccurrences(of: sha, with: String(sha.dropLast()) + (sha.hasSuffix("0") ? "1" : "0")).utf8)
+                }
+            }),
+        ]
+        for (what, tamper) in cases {
+            #expect("\(what) not checked", performing: { try load(tamper) }, throws: { "\($0)".contains(what) && "\($0)".contains("SHA-256") })
+        }
+    }
 }

@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/// SHA-256 (FIPS 180-4): compresses `blocks` 64-byte blocks at `p` into `state` (8 words).
+void ck_sha256_blocks(uint32_t state[8], const uint8_t *p, size_t blocks);
+
 /// 1 when the CPU has AVX-512 F/BW/VL/DQ (for the fp32 kernels).
 int ck_has_avx512(void);
 /// 1 when the CPU also has AVX512-BF16 (for the bf16 GEMM).
