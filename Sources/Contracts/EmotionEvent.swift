@@ -28,6 +28,9 @@ public struct EmotionEvent: Sendable, Codable, Equatable {
     /// The input turn's fields beyond the turn schema, carried unchanged (omitted when none).
     public var attributes: [String: AnyJSON]?
     public var escalation: EscalationForecast?
+    /// Why the turn got its emotion and what moved its dialogue's risk, when computed
+    /// (alert turns always; every turn with `plutchik run --explain`).
+    public var explanation: Explanation?
     public var source: Source?
 
     /// Where the turn was read from; `event_id` is `topic/partition/offset` in the stream.
@@ -77,7 +80,7 @@ public struct EmotionEvent: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case eventID = "event_id", dialogueID = "dialogue_id", turnID = "turn_id", speaker, role, emotion, primaries
-        case sarcasm, intensity, model, processedAt = "processed_at", ts, tenant, scenario, topic, channel, attributes, escalation, source
+        case sarcasm, intensity, model, processedAt = "processed_at", ts, tenant, scenario, topic, channel, attributes, escalation, explanation, source
     }
 
     /// Builds the event for `turn` from the heads' prediction. The event id is derived from the

@@ -15,6 +15,8 @@ public struct EscalationAlert: Codable, Sendable {
     /// The triggering turn's emotion.
     public var emotion: PlutchikEmotion
     public var escalation: EscalationForecast
+    /// The triggering turn's explanation: its words behind the emotion, the turns that moved the risk.
+    public var explanation: Explanation?
     public var source: EmotionEvent.Source?
     /// When the alert was raised (RFC 3339, UTC, milliseconds).
     public var raisedAt: String
@@ -30,12 +32,13 @@ public struct EscalationAlert: Codable, Sendable {
         attributes = event.attributes
         emotion = event.emotion.label
         self.escalation = escalation
+        explanation = event.explanation
         source = event.source
         self.raisedAt = EmotionEvent.timestamp(raisedAt)
     }
 
     enum CodingKeys: String, CodingKey {
         case eventID = "event_id", dialogueID = "dialogue_id", turnID = "turn_id", tenant, scenario, topic, attributes, emotion
-        case escalation, source, raisedAt = "raised_at"
+        case escalation, explanation, source, raisedAt = "raised_at"
     }
 }

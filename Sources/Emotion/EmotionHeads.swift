@@ -197,6 +197,14 @@ public struct HeadsInput: Sendable {
 }
 
 extension EmotionHeads {
+    /// The words of `text` that weighed most for `emotion`, from the word channel (exact; see
+    /// ``Explanation/Word``). Empty for text with emoji (the channel does not take part there) and
+    /// for heads without a word channel.
+    public func wordContributions(text: String, emotion: PlutchikEmotion, top: Int = 5) -> [Explanation.Word] {
+        guard let lexicalHead, !emojiFeatures(text: text).hasEmoji else { return [] }
+        return lexicalHead.contributions(text, to: emotion.index, top: top)
+    }
+
     /// Predicts turns given in dialogue order (each dialogue's turns in order; dialogues may
     /// interleave), carrying a `DialogueContext` per dialogue as the stream does. `embeddings` are
     /// `TextEmbedder.embed(_:layers: encoderLayers)` vectors (embedding, then layer features).

@@ -14,7 +14,14 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
     public struct State: Sendable, Codable, Equatable {
         public var context: DialogueContext
         public var escalation: EscalationState
+        /// The escalation risk after the last turn, and how much each of the last eight turns
+        /// changed it (oldest first), for explanations. Nil in states stored before they existed.
+        public var lastRisk: Float?
+        public var recentRiskChanges: [Explanation.RiskMove]?
     }
+
+    /// Whether every turn gets an ``Explanation`` (alert turns always do).
+    public let explainAllTurns: Bool
 
     private let tokenizer: WordPieceTokenizer
     private let encoder: MiniLMEncoder
@@ -26,7 +33,8 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
 
     /// Loads the encoder from `modelDirectory`, the heads and the forecaster from theirs.
     public init(modelDirectory: URL, headsDirectory: URL, escalationDirectory: URL,
-                encoder configuration: EncoderConfiguration = .init(), cacheCapacity: Int = 2_000) throws {
+                encoder configuration: EncoderConfiguration = .init(), cacheCapacity: Int = 2_000, explainAllTurns: Bool = false) throws {
+        self.explainAllTurns = explainAllTurns
         tokenizer = try WordPieceTokenizer(vocabulary: modelDirectory.appendingPathComponent("vocab.txt"))
         heads = try EmotionHeads(directory: headsDirectory)
         let modelFile = modelDirectory.appendingPathComponent("model.safetensors")
@@ -47,6 +55,9 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
             EscalationManifest.self, from: Data(contentsOf: escalationDirectory.appendingPathComponent("manifest.json")))
         modelVersion = "minilm-l6-v2+\(heads.manifest.version)+escalation-\(escalationManifest?.version ?? 0)"
     }
+
+    /// How many recent turns an explanation's `escalation_turns` are chosen from.
+    static let riskWindow = 8
 
     /// The embedding cache's hit rate so far.
     public var cacheHitRate: Double { lock.withLock { cache.hitRate } }
@@ -77,8 +88,17 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
                 }
                 let f = try forecaster.update(&state.escalation, prediction: prediction, role: role,
                                               timestamp: timed.timestamp.timeIntervalSince1970)
+                var changes = state.recentRiskChanges ?? []
+                changes.append(Explanation.RiskMove(turnID: turn.turnID, riskChange: f.risk - (state.lastRisk ?? 0)))
+                state.recentRiskChanges = changes.suffix(Self.riskWindow)
+                state.lastRisk = f.risk
                 states[turn.dialogueID] = state
-                out.append(TurnAnalysis(prediction: prediction, escalation: f))
+                var explanation: Explanation?
+                if explainAllTurns || f.alert {
+                    explanation = Explanation(words: heads.wordContributions(text: turn.text, emotion: prediction.label),
+                                              escalationTurns: Array(state.recentRiskChanges!.sorted { abs($0.riskChange) > abs($1.riskChange) }.prefix(3)))
+                }
+                out.append(TurnAnalysis(prediction: prediction, escalation: f, explanation: explanation))
             }
             for (id, context) in contexts { states[id, default: initialState()].context = context }
             return out
@@ -125,7 +145,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
         let sizes = [state.context.previous?.q.count, state.context.summary?.q.count].compactMap { $0 }
         guard sizes.allSatisfy({ $0 == e }), state.escalation.h.count == l,
               (0..<(1 << 40)).contains(state.context.turns), (0..<(1 << 40)).contains(state.escalation.turns),
-              state.context.previousEmoji.allSatisfy({ $0 >= 0 }) else {
+              state.context.previousEmoji.allSatisfy({ $0 >= 0 }), (state.recentRiskChanges?.count ?? 0) <= Self.riskWindow else {
             throw ModelError(.invalidInput, "dialogue state has context vectors of \(sizes) values and a latent state of \(state.escalation.h.count); this model needs \(e) and \(l)")
         }
         return state

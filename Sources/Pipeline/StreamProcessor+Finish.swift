@@ -128,6 +128,7 @@ extension StreamProcessor {
             event.eventID = Self.eventID(r)
             event.ts = EmotionEvent.timestamp(timed.timestamp)
             event.escalation = analysis.escalation
+            event.explanation = analysis.explanation
             event.source = EmotionEvent.Source(topic: r.topic, partition: r.partition, offset: r.offset, timestampMs: r.timestampMs)
             let key = Array(turn.dialogueID.utf8)
             let json: Data, alertJSON: Data?, attributesJSON: Data?

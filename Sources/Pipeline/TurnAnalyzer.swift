@@ -35,9 +35,12 @@ extension TurnAnalyzer {
 public struct TurnAnalysis: Sendable {
     public var prediction: EmotionPrediction
     public var escalation: EscalationForecast?
+    /// Why: on alert turns always, on every turn when the analyzer is asked to explain all.
+    public var explanation: Explanation?
 
-    public init(prediction: EmotionPrediction, escalation: EscalationForecast? = nil) {
+    public init(prediction: EmotionPrediction, escalation: EscalationForecast? = nil, explanation: Explanation? = nil) {
         self.prediction = prediction
         self.escalation = escalation
+        self.explanation = explanation
     }
 }

@@ -36,6 +36,10 @@ struct PipelineOptions: ParsableArguments {
     var databaseTimeoutSeconds: Double = 60
     @Flag(help: "Store a SHA-256 of each text instead of the text. Env: PLUTCHIK_HASH_TEXTS=1.") var hashTexts = false
     @Flag(help: "Apply the SQL migrations at start-up.") var migrate = false
+    @Flag(help: "Add an explanation (the words behind the emotion, the turns that moved the risk) to every event, not only to alerts and their events. Env: PLUTCHIK_EXPLAIN=1.")
+    var explain = false
+    /// `--explain`, or PLUTCHIK_EXPLAIN=1.
+    var explainAllTurns: Bool { explain || env["PLUTCHIK_EXPLAIN"] == "1" }
     @Option(help: "Directory of the SQL migrations. Env: PLUTCHIK_MIGRATIONS_DIR; default: <repo>/Schemas/postgres.")
     var migrationsDir: String?
     @Option(help: "Directory of the escalation forecaster. Env: PLUTCHIK_ESCALATION_DIR; default: <repo>/Models/escalation.")

@@ -50,7 +50,8 @@ func makeProcessor(pipeline: PipelineOptions, heads: HeadsOptions, threads: Int,
     let analyzer = try ModelAnalyzer(
         modelDirectory: heads.modelDirectory, headsDirectory: try heads.headsDirectory(),
         escalationDirectory: try pipeline.escalationDirectory(),
-        encoder: EncoderConfiguration(threads: threads, batchSize: config.maxBatchSize), cacheCapacity: cacheCapacity)
+        encoder: EncoderConfiguration(threads: threads, batchSize: config.maxBatchSize), cacheCapacity: cacheCapacity,
+        explainAllTurns: pipeline.explainAllTurns)
     let writer = try AuditWriter(configuration: try pipeline.writerConfiguration(url: databaseURL))
     if pipeline.migrate { _ = try await writer.migrate(directory: try pipeline.migrationsDirectory()) }
     let properties = try pipeline.rdKafkaProperties()

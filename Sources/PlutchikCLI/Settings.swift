@@ -12,7 +12,7 @@ enum Settings {
     static let knownKeys: Set<String> = [
         "KAFKA_BROKERS", "DATABASE_URL", "PLUTCHIK_GROUP_ID", "PLUTCHIK_MODEL_DIR", "PLUTCHIK_HEADS_DIR",
         "PLUTCHIK_ESCALATION_DIR", "PLUTCHIK_MIGRATIONS_DIR", "PLUTCHIK_HASH_TEXTS", "PLUTCHIK_METRICS_PORT",
-        "PLUTCHIK_LOG_LEVEL", "PLUTCHIK_LOG_FORMAT",
+        "PLUTCHIK_LOG_LEVEL", "PLUTCHIK_LOG_FORMAT", "PLUTCHIK_EXPLAIN",
     ]
     /// Keys with this prefix pass a librdkafka property through (`PLUTCHIK_KAFKA_SASL_MECHANISM`).
     static let kafkaPrefix = "PLUTCHIK_KAFKA_"

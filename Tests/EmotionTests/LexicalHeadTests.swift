@@ -82,4 +82,24 @@ import Testing
         #expect(probs(loaded, "so furious 😡") == probs(plain, "so furious 😡"))
         #expect(probs(loaded, "so furious") != probs(plain, "so furious"))
     }
+
+    /// The word contributions add up exactly to the word channel's share of the label's centred logit.
+    @Test(arguments: ["I am so furious, furious!", "joy and dread", "nothing known here"])
+    func wordContributionsAreExact(text: String) {
+        var head = trained()
+        head.fusionWeight = 0.75
+        let c = PlutchikEmotion.count
+        let bias = head.logits("")
+        let z = head.logits(text)
+        for k in [PlutchikEmotion.rage, .joy, .apprehension].map(\.index) {
+            let words = head.contributions(text, to: k, top: 100)
+            let centred = { (v: [Float]) in v[k] - v.reduce(0, +) / Float(c) }
+            #expect(abs(words.reduce(0) { $0 + $1.contribution } - 0.75 * (centred(z) - centred(bias))) < 1e-5)
+            #expect(words.map(\.word).allSatisfy { text.lowercased().contains($0) })
+            #expect(zip(words, words.dropFirst()).allSatisfy { abs($0.contribution) >= abs($1.contribution) })
+        }
+        #expect(head.contributions(text, to: PlutchikEmotion.rage.index, top: 1).count <= 1)
+        let furious = head.contributions("furious joy", to: PlutchikEmotion.rage.index, top: 2)
+        #expect(furious.first { $0.word == "furious" }!.contribution > 0 && furious.first { $0.word == "joy" }!.contribution < 0)
+    }
 }

@@ -230,4 +230,34 @@ struct ModelStateTests {
             #expect("\(what) not checked", performing: { try load(tamper) }, throws: { "\($0)".contains(what) && "\($0)".contains("SHA-256") })
         }
     }
+
+    @Test("explanations: the words behind the emotion, and the turns whose risk changes add up to the risk")
+    func explanations() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        func analyzer(explainAll: Bool) throws -> ModelAnalyzer {
+            try ModelAnalyzer(modelDirectory: try requireModelFiles(), headsDirectory: repo.appendingPathComponent("Models/heads"),
+                              escalationDirectory: repo.appendingPathComponent("Models/escalation"), explainAllTurns: explainAll)
+        }
+        let texts = ["Hi, my parcel has not arrived.", "I have waited three weeks and nobody answers.",
+                     "This is absolutely outrageous, I am furious and I want a refund now!"]
+        let turns = texts.enumerated().map { i, t in
+            TimedTurn(turn: Turn(dialogueID: "d", turnID: i + 1, speaker: "c", role: .customer, text: t),
+                      timestamp: Date(timeIntervalSince1970: 1_764_000_000 + Double(i) * 30))
+        }
+        let all = try analyzer(explainAll: true)
+        var states: [String: ModelAnalyzer.State] = [:]
+        let out = try all.analyze(turns, states: &states)
+        #expect(out.allSatisfy { $0.explanation != nil })
+        let last = try #require(out.last?.explanation)
+        #expect(!last.words.isEmpty && last.words.count <= 5)
+        #expect(last.words.contains { ["outrageous", "furious", "absolutely", "refund"].contains($0.word) })
+        // Three turns: all three are listed, and from a risk of 0 their changes add up to the risk now.
+        #expect(Set(last.escalationTurns.map(\.turnID)) == [1, 2, 3])
+        #expect(abs(last.escalationTurns.reduce(0) { $0 + $1.riskChange } - out.last!.escalation!.risk) < 1e-5)
+        // The risk history survives the state's bytes; without --explain only alert turns are explained.
+        #expect(try all.decode(try all.encode(states["d"]!)) == states["d"]!)
+        var again: [String: ModelAnalyzer.State] = [:]
+        let plain = try analyzer(explainAll: false).analyze(turns, states: &again)
+        #expect(plain.allSatisfy { ($0.explanation != nil) == ($0.escalation?.alert ?? false) })
+    }
 }
