@@ -3,7 +3,7 @@
 # 200 once partitions are assigned, /healthz answers "ok", /metrics serves the plutchik_ families;
 # with three members on two partitions, the one holding none is ready too (a rolling update at full
 # scale completes) and every instance exports lag only for the partitions it holds; SIGTERM drains
-# with status 0.
+# with status 0; SIGHUP reloads the tenant settings, refusing a bad file by key.
 #   Deploy/check-endpoints.sh [BIN]   (DATABASE_URL must be set)
 set -euo pipefail
 bin="${1:-.build/debug/plutchik}"
@@ -28,8 +28,9 @@ pids+=($!)
 for _ in $(seq 100); do [ -s "$dir/bootstrap" ] && break; sleep 0.1; done
 [ -s "$dir/bootstrap" ] || fail "no broker bootstrap file after 10 s"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-"$bin" run --brokers "$(cat "$dir/bootstrap")" --database-url "$DATABASE_URL" --migrate --group-id endpoints \
-  --input-topic endpoints.turns --metrics-port "$port" --log-level warning >"$dir/run.log" 2>&1 &
+printf 'tenant.acme.alert_upper=0.7\n' > "$dir/plutchik.conf"
+"$bin" run --config "$dir/plutchik.conf" --brokers "$(cat "$dir/bootstrap")" --database-url "$DATABASE_URL" --migrate --group-id endpoints \
+  --input-topic endpoints.turns --metrics-port "$port" --log-level info >"$dir/run.log" 2>&1 &
 run=$!
 pids+=($run)
 url="http://127.0.0.1:$port"
@@ -41,6 +42,15 @@ for _ in $(seq 120); do
 done
 [ "${ready%%$'\n'*}" = 200 ] || fail "/readyz not 200 after 60 s: $ready"
 [[ "$ready" == *"ready: 2 partitions"* ]] || fail "/readyz: $ready"
+# SIGHUP reloads the tenant settings; a bad file is refused by key and the running settings stay.
+printf 'tenant.acme.alert_upper=high\n' > "$dir/plutchik.conf"; kill -HUP $run
+for _ in $(seq 40); do grep -q "tenant settings not reloaded" "$dir/run.log" && break; sleep 0.25; done
+grep "tenant settings not reloaded" "$dir/run.log" | grep -q "tenant.acme.alert_upper" || fail "a bad tenant setting on SIGHUP was not refused by key"
+printf 'tenant.acme.alert_upper=0.8\ntenant.*.hash_texts=true\n' > "$dir/plutchik.conf"; kill -HUP $run
+for _ in $(seq 40); do grep -q "tenant settings reloaded" "$dir/run.log" && break; sleep 0.25; done
+grep -q "tenant settings reloaded" "$dir/run.log" || fail "SIGHUP did not reload the tenant settings"
+kill -0 $run 2>/dev/null || fail "plutchik run exited on SIGHUP"
+
 # Two more members: the group rebalances to three members on two partitions.
 urls=("$url")
 for i in 2 3; do

@@ -62,6 +62,11 @@ echo "== CLI: JSON logs" >&2
 line="$(.build/debug/plutchik migrate --log-format json --database-url "$PLUTCHIK_TEST_DATABASE_URL" 2>&1 >/dev/null | head -1)"
 python3 -c 'import json, sys; o = json.loads(sys.argv[1]); assert o["level"] == "info" and o["message"] == "migrations applied" and "db.url" in o["metadata"] and o["ts"], o' "$line"
 echo "json logs: ok"
+printf 'tenant.acme.alert_upper=high\n' > "$cfg.conf"
+if msg="$(.build/debug/plutchik run --config "$cfg.conf" 2>&1)"; then echo "bad tenant setting accepted" >&2; exit 1; fi
+echo "$msg" | grep -q "tenant.acme.alert_upper" || { echo "bad tenant setting not named: $msg" >&2; exit 1; }
+rm -f "$cfg.conf"
+echo "tenant settings: ok"
 
 echo "== deploy manifests" >&2; python3 Deploy/check-deploy.py
 

@@ -16,8 +16,11 @@ public struct AuditRow: Sendable, Hashable {
     public var channel: String?
     /// The turn's caller attributes as a JSON object (`attributes` jsonb), nil when it has none.
     public var attributesJSON: String?
-    /// The turn's text; the store keeps only its SHA-256 when ``AuditWriter/Configuration/hashTexts`` is on.
+    /// The turn's text; the store keeps only its SHA-256 when ``AuditWriter/Configuration/hashTexts``
+    /// or ``hashText`` is on.
     public var text: String
+    /// Keep only this row's text hash (its tenant's policy), whatever the writer's setting.
+    public var hashText = false
     public var emotion: String
     public var confidence: Float
     public var sector: String

@@ -67,12 +67,15 @@ public struct EscalationForecaster: Sendable {
     ///
     /// Throws if the state does not fit these weights (a stored state of another model) or the
     /// weights make the ODE non-finite.
+    /// `alarm` replaces the model's thresholds for this turn (a tenant's own).
     public func update(_ state: inout EscalationState, prediction: EmotionPrediction, role: Role = .unknown,
-                       timestamp: Double) throws -> EscalationForecast {
-        try update(&state, features: Self.features(prediction, role: role), timestamp: timestamp, evidence: !prediction.isNeutral)
+                       timestamp: Double, alarm: EscalationAlarm? = nil) throws -> EscalationForecast {
+        try update(&state, features: Self.features(prediction, role: role), timestamp: timestamp, evidence: !prediction.isNeutral,
+                   alarm: alarm)
     }
 
-    func update(_ state: inout EscalationState, features x: [Float], timestamp: Double, evidence: Bool = true) throws -> EscalationForecast {
+    func update(_ state: inout EscalationState, features x: [Float], timestamp: Double, evidence: Bool = true,
+                alarm: EscalationAlarm? = nil) throws -> EscalationForecast {
         let w = weights, l = w.layout, L = l.L, ode = w.ode
         guard x.count == l.D, state.h.count == L else {
             throw ModelError(.invalidInput, "escalation forecaster: input has \(x.count) values and state \(state.h.count); the weights need \(l.D) and \(L)")
@@ -135,7 +138,7 @@ public struct EscalationForecaster: Sendable {
         if let prev = state.lastRisk {
             if risk - prev > trendThreshold { trend = .rising } else if prev - risk > trendThreshold { trend = .falling }
         }
-        let alert = alarm.update(armed: &state.armed, risk: risk)
+        let alert = (alarm ?? self.alarm).update(armed: &state.armed, risk: risk)
         state.h = h
         state.lastTimestamp = max(timestamp, state.lastTimestamp ?? timestamp)
         state.lastRisk = risk

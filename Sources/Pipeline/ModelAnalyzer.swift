@@ -22,6 +22,8 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
 
     /// Whether every turn gets an ``Explanation`` (alert turns always do).
     public let explainAllTurns: Bool
+    /// Per-tenant alarm and neutral thresholds, read once per batch.
+    public let policies: TenantPolicyStore
 
     private let tokenizer: WordPieceTokenizer
     private let encoder: MiniLMEncoder
@@ -33,8 +35,10 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
 
     /// Loads the encoder from `modelDirectory`, the heads and the forecaster from theirs.
     public init(modelDirectory: URL, headsDirectory: URL, escalationDirectory: URL,
-                encoder configuration: EncoderConfiguration = .init(), cacheCapacity: Int = 2_000, explainAllTurns: Bool = false) throws {
+                encoder configuration: EncoderConfiguration = .init(), cacheCapacity: Int = 2_000, explainAllTurns: Bool = false,
+                policies: TenantPolicyStore = TenantPolicyStore()) throws {
         self.explainAllTurns = explainAllTurns
+        self.policies = policies
         tokenizer = try WordPieceTokenizer(vocabulary: modelDirectory.appendingPathComponent("vocab.txt"))
         heads = try EmotionHeads(directory: headsDirectory)
         let modelFile = modelDirectory.appendingPathComponent("model.safetensors")
@@ -59,6 +63,9 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
     /// How many recent turns an explanation's `escalation_turns` are chosen from.
     static let riskWindow = 8
 
+    /// The forecaster's own alarm thresholds (from its manifest), which tenant policies override.
+    public var modelAlarm: EscalationAlarm { forecaster.alarm }
+
     /// The embedding cache's hit rate so far.
     public var cacheHitRate: Double { lock.withLock { cache.hitRate } }
 
@@ -78,8 +85,12 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
                                                 contexts: &contexts)
             var out: [TurnAnalysis] = []
             out.reserveCapacity(turns.count)
-            for (timed, prediction) in zip(turns, predictions) {
+            let policies = self.policies.policies
+            for (timed, predicted) in zip(turns, predictions) {
                 let turn = timed.turn
+                let policy = policies.policy(for: turn.tenant)
+                var prediction = predicted
+                if let t = policy.neutralThreshold { prediction.isNeutral = prediction.neutral >= t }
                 var state = states[turn.dialogueID] ?? initialState()
                 let role: EscalationForecaster.Role = switch turn.role {
                 case .customer: .customer
@@ -87,7 +98,8 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
                 case .other, nil: .unknown
                 }
                 let f = try forecaster.update(&state.escalation, prediction: prediction, role: role,
-                                              timestamp: timed.timestamp.timeIntervalSince1970)
+                                              timestamp: timed.timestamp.timeIntervalSince1970,
+                                              alarm: policy.alarm(over: forecaster.alarm))
                 var changes = state.recentRiskChanges ?? []
                 changes.append(Explanation.RiskMove(turnID: turn.turnID, riskChange: f.risk - (state.lastRisk ?? 0)))
                 state.recentRiskChanges = changes.suffix(Self.riskWindow)

@@ -122,6 +122,7 @@ extension StreamProcessor {
         let limit = configuration.validator.maxMessageBytes
         var deliveries: [Delivery] = []
         var batch = AuditBatch()
+        let policies = tenantPolicies.policies
         for (r, timed, analysis) in b.analyzed {
             let turn = timed.turn
             var event = EmotionEvent(turn: turn, prediction: analysis.prediction, modelVersion: version, processedAt: now)
@@ -159,6 +160,7 @@ extension StreamProcessor {
                 escalationRisk: analysis.escalation?.risk,
                 escalationAlert: analysis.escalation?.alert ?? false, modelVersion: version,
                 turnTimestamp: timed.timestamp, processedAt: now, eventJSON: String(decoding: json, as: UTF8.self)))
+            batch.audits[batch.audits.count - 1].hashText = policies.policy(for: turn.tenant).hashTexts ?? false
             if let esc = analysis.escalation, let alertJSON {
                 deliveries.append(Delivery(message: KafkaProducerMessage(topic: configuration.escalationsTopic, key: key, value: Array(alertJSON)),
                                            record: r, kind: .alert))

@@ -28,6 +28,8 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     let producer: KafkaProducer
     let writer: AuditWriter
     let logger: Logger
+    /// Per-tenant settings (text hashing here; the model analyzer applies the thresholds).
+    nonisolated public let tenantPolicies: TenantPolicyStore
     var dialogues: DialogueStore<Analyzer.State>
     var assigned: Set<KafkaTopicPartition> = []
     /// Set once an assignment (even an empty one) is handled; cleared when partitions are lost.
@@ -72,7 +74,9 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     }
 
     public init(configuration: PipelineConfiguration, analyzer: Analyzer, consumer: KafkaConsumer,
-                producer: KafkaProducer, writer: AuditWriter, logger: Logger) {
+                producer: KafkaProducer, writer: AuditWriter, logger: Logger,
+                tenantPolicies: TenantPolicyStore = TenantPolicyStore()) {
+        self.tenantPolicies = tenantPolicies
         var configuration = configuration
         // The validator must know what the producer will refuse.
         configuration.validator.maxMessageBytes = min(configuration.validator.maxMessageBytes, producer.messageMaxBytes)

@@ -33,6 +33,12 @@ struct RunCommand: AsyncParsableCommand {
         if port > 0 {
             services.append(.init(service: makeObservabilityServer(port: port, logger: logger, processor: processor)))
         }
+        if let path = Settings.configPath {
+            let modelAlarm = processor.analyzer.modelAlarm
+            services.append(.init(service: TenantSettingsReloader(
+                path: path, store: processor.tenantPolicies,
+                validate: { try $0.validate(modelAlarm: modelAlarm) }, logger: logger)))
+        }
         let group = ServiceGroup(configuration: .init(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -47,11 +53,13 @@ func makeProcessor(pipeline: PipelineOptions, heads: HeadsOptions, threads: Int,
                    recordLatencies: Bool = false, cacheCapacity: Int = 2_000) async throws -> StreamProcessor<ModelAnalyzer> {
     var config = try pipeline.pipelineConfiguration()
     config.recordLatencies = recordLatencies
+    let policies = TenantPolicyStore(try Settings.tenantPolicies())
     let analyzer = try ModelAnalyzer(
         modelDirectory: heads.modelDirectory, headsDirectory: try heads.headsDirectory(),
         escalationDirectory: try pipeline.escalationDirectory(),
         encoder: EncoderConfiguration(threads: threads, batchSize: config.maxBatchSize), cacheCapacity: cacheCapacity,
-        explainAllTurns: pipeline.explainAllTurns)
+        explainAllTurns: pipeline.explainAllTurns, policies: policies)
+    do { try policies.policies.validate(modelAlarm: analyzer.modelAlarm) } catch { throw ValidationError("config file: \(error.message)") }
     let writer = try AuditWriter(configuration: try pipeline.writerConfiguration(url: databaseURL))
     if pipeline.migrate { _ = try await writer.migrate(directory: try pipeline.migrationsDirectory()) }
     let properties = try pipeline.rdKafkaProperties()
@@ -66,5 +74,6 @@ func makeProcessor(pipeline: PipelineOptions, heads: HeadsOptions, threads: Int,
         "kafka.bootstrap": "\(bootstrap)", "kafka.topic": "\(config.inputTopic)", "kafka.group": "\(groupID)",
         "db.url": "\(writer.redactedURL)", "model.version": "\(analyzer.modelVersion)",
     ])
-    return StreamProcessor(configuration: config, analyzer: analyzer, consumer: consumer, producer: producer, writer: writer, logger: logger)
+    return StreamProcessor(configuration: config, analyzer: analyzer, consumer: consumer, producer: producer, writer: writer, logger: logger,
+                           tenantPolicies: policies)
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Pipeline
 import Synchronization
 
 /// What the CLI reads from outside: the process environment over an optional config file.
@@ -36,7 +37,21 @@ enum Settings {
     /// Loads a config file; later reads see its values under the environment's.
     static func load(_ path: String) throws {
         let values = try parse(path)
+        _ = try TenantSettings.policies(from: values)
         file.withLock { $0 = values }
+        loadedPath.withLock { $0 = path }
+    }
+
+    /// The config file loaded, if any (reloaded on SIGHUP for the tenant settings).
+    static var configPath: String? {
+        loadedPath.withLock { $0 } ?? ProcessInfo.processInfo.environment["PLUTCHIK_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+    private static let loadedPath = Mutex<String?>(nil)
+
+    /// The config file's tenant settings (none without a file).
+    static func tenantPolicies() throws -> TenantPolicies {
+        guard let path = configPath else { return TenantPolicies() }
+        return try TenantSettings.policies(from: try parse(path))
     }
 
     static func parse(_ path: String) throws -> [String: String] {
@@ -52,8 +67,8 @@ enum Settings {
                 throw ValidationError("\(path):\(n + 1): expected KEY=VALUE")
             }
             let key = line[..<eq].trimmingCharacters(in: .whitespaces)
-            guard knownKeys.contains(key) || key.hasPrefix(kafkaPrefix) else {
-                throw ValidationError("\(path):\(n + 1): unknown setting '\(key)' (known: \(knownKeys.sorted().joined(separator: ", ")), \(kafkaPrefix)*)")
+            guard knownKeys.contains(key) || key.hasPrefix(kafkaPrefix) || TenantSettings.isTenantKey(key) else {
+                throw ValidationError("\(path):\(n + 1): unknown setting '\(key)' (known: \(knownKeys.sorted().joined(separator: ", ")), \(kafkaPrefix)*, tenant.NAME.{\(TenantSettings.keys.joined(separator: ","))})")
             }
             var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
             if value.count >= 2, value.first == "\"", value.last == "\"" { value = String(value.dropFirst().dropLast()) }

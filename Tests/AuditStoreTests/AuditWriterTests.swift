@@ -130,6 +130,17 @@ struct AuditWriterTests {
         #expect(row[0][1] == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
+    @Test("a row marked hashText (its tenant's policy) keeps only the hash; the others keep their text")
+    func hashedPerRow() async throws {
+        let writer = try await TestDatabase.migratedWriter()
+        var hashed = audit(1, text: "abc")
+        hashed.hashText = true
+        try await writer.write(AuditBatch(audits: [audit(0, text: "abc"), hashed]))
+        let rows = try await writer.query("SELECT text, text_sha256 FROM emotion_audit ORDER BY source_offset")
+        #expect(rows == [["abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"],
+                         [nil, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"]])
+    }
+
     @Test("a failed batch rolls back entirely and the writer stays usable")
     func rollback() async throws {
         let writer = try await TestDatabase.migratedWriter()

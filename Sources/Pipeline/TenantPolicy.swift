@@ -1,0 +1,84 @@
+import Escalation
+import Synchronization
+
+/// What a tenant may set differently from the model's defaults. Nil fields fall back to the
+/// defaults (`tenant.*` settings), then to the model: its manifest's alarm thresholds and neutral
+/// threshold, and the writer's `hashTexts`.
+public struct TenantPolicy: Sendable, Equatable {
+    /// The escalation alarm's thresholds (fire at or above `alertUpper`, re-arm below `alertLower`).
+    public var alertUpper: Float?
+    public var alertLower: Float?
+    /// The neutral gate's threshold: `emotion.is_neutral` and whether the turn is escalation evidence.
+    public var neutralThreshold: Float?
+    /// Store only a SHA-256 of the tenant's texts in the audit.
+    public var hashTexts: Bool?
+
+    public init(alertUpper: Float? = nil, alertLower: Float? = nil, neutralThreshold: Float? = nil, hashTexts: Bool? = nil) {
+        self.alertUpper = alertUpper
+        self.alertLower = alertLower
+        self.neutralThreshold = neutralThreshold
+        self.hashTexts = hashTexts
+    }
+
+    /// This policy's fields, with `fallback`'s where this one has none.
+    func over(_ fallback: TenantPolicy) -> TenantPolicy {
+        TenantPolicy(alertUpper: alertUpper ?? fallback.alertUpper, alertLower: alertLower ?? fallback.alertLower,
+                     neutralThreshold: neutralThreshold ?? fallback.neutralThreshold, hashTexts: hashTexts ?? fallback.hashTexts)
+    }
+
+    /// The alarm with these thresholds over `model`'s.
+    func alarm(over model: EscalationAlarm) -> EscalationAlarm? {
+        guard alertUpper != nil || alertLower != nil else { return nil }
+        return EscalationAlarm(upper: alertUpper ?? model.upper, lower: alertLower ?? model.lower)
+    }
+}
+
+/// Per-tenant policies: `defaults` for every tenant (and turns without one), `tenants` over them.
+public struct TenantPolicies: Sendable, Equatable {
+    public var defaults: TenantPolicy
+    public var tenants: [String: TenantPolicy]
+
+    public init(defaults: TenantPolicy = .init(), tenants: [String: TenantPolicy] = [:]) {
+        self.defaults = defaults
+        self.tenants = tenants
+    }
+
+    /// The policy of `tenant`: its own settings over the defaults.
+    public func policy(for tenant: String?) -> TenantPolicy {
+        guard let tenant, let own = tenants[tenant] else { return defaults }
+        return own.over(defaults)
+    }
+
+    /// Checks that every alarm a tenant would use has lower < upper against the model's alarm, and
+    /// that thresholds are probabilities.
+    /// - Throws: `PipelineError(.invalidConfiguration)` naming the tenant and setting.
+    public func validate(modelAlarm: EscalationAlarm) throws(PipelineError) {
+        for (name, own) in [("*", defaults)] + tenants.sorted(by: { $0.key < $1.key }).map({ ($0.key, $0.value) }) {
+            let p = name == "*" ? own : own.over(defaults)
+            for (key, v) in [("alert_upper", p.alertUpper), ("alert_lower", p.alertLower), ("neutral_threshold", p.neutralThreshold)] {
+                if let v, !(0...1).contains(v) {
+                    throw PipelineError(.invalidConfiguration, "tenant.\(name).\(key) is \(v); it must be within 0...1")
+                }
+            }
+            let upper = p.alertUpper ?? modelAlarm.upper, lower = p.alertLower ?? modelAlarm.lower
+            guard lower < upper else {
+                throw PipelineError(.invalidConfiguration, "tenant.\(name): alert_lower \(lower) must be below alert_upper \(upper)")
+            }
+        }
+    }
+}
+
+/// The current ``TenantPolicies``, shared by the analyzer and the processor and replaced whole on
+/// reload (SIGHUP); each batch reads one snapshot.
+public final class TenantPolicyStore: Sendable {
+    private let current: Mutex<TenantPolicies>
+
+    public init(_ policies: TenantPolicies = .init()) {
+        current = Mutex(policies)
+    }
+
+    public var policies: TenantPolicies {
+        get { current.withLock { $0 } }
+        set { current.withLock { $0 = newValue } }
+    }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Pipeline
+import ServiceLifecycle
+import UnixSignals
+
+/// Per-tenant settings in the config file: `tenant.NAME.KEY=VALUE` lines, with `tenant.*.KEY` for
+/// every tenant without its own (and turns without a tenant). Keys: `alert_upper`, `alert_lower`,
+/// `neutral_threshold` (0...1) and `hash_texts` (true/false). Reloaded on SIGHUP.
+enum TenantSettings {
+    static let prefix = "tenant."
+    static let keys = ["alert_upper", "alert_lower", "neutral_threshold", "hash_texts"]
+
+    /// Whether `key` is a well-formed tenant setting.
+    static func isTenantKey(_ key: String) -> Bool {
+        guard key.hasPrefix(prefix), let dot = key.lastIndex(of: ".") else { return false }
+        let name = key[key.index(key.startIndex, offsetBy: prefix.count)..<dot]
+        return !name.isEmpty && keys.contains(String(key[key.index(after: dot)...]))
+    }
+
+    /// The policies in `values` (a parsed config file).
+    /// - Throws: `ValidationError` naming the setting whose value is not a number or a boolean.
+    static func policies(from values: [String: String]) throws -> TenantPolicies {
+        var out = TenantPolicies()
+        for (key, value) in values.sorted(by: { $0.key < $1.key }) where isTenantKey(key) {
+            let dot = key.lastIndex(of: ".")!
+            let name = String(key[key.index(key.startIndex, offsetBy: prefix.count)..<dot]), field = String(key[key.index(after: dot)...])
+            var p = name == "*" ? out.defaults : out.tenants[name, default: TenantPolicy()]
+            if field == "hash_texts" {
+                guard let b = Bool(value.lowercased()) else { throw ValidationError("\(key) must be true or false, got '\(value)'") }
+                p.hashTexts = b
+            } else {
+                guard let f = Float(value), f.isFinite else { throw ValidationError("\(key) must be a number, got '\(value)'") }
+                switch field {
+                case "alert_upper": p.alertUpper = f
+                case "alert_lower": p.alertLower = f
+                default: p.neutralThreshold = f
+                }
+            }
+            if name == "*" { out.defaults = p } else { out.tenants[name] = p }
+        }
+        return out
+    }
+}
+
+/// Reloads the config file's tenant settings into `store` on every SIGHUP; a file that does not
+/// parse or validate is logged (naming the bad key) and the running settings stay.
+struct TenantSettingsReloader: Service {
+    let path: String
+    let store: TenantPolicyStore
+    let validate: @Sendable (TenantPolicies) throws -> Void
+    let logger: Logger
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            do {
+                let policies = try TenantSettings.policies(from: try Settings.parse(path))
+                try validate(policies)
+                store.policies = policies
+                logger.info("tenant settings reloaded", metadata: ["config.path": "\(path)", "tenant.count": "\(policies.tenants.count)"])
+            } catch {
+                logger.error("tenant settings not reloaded; the running ones stay", metadata: ["config.path": "\(path)", "error": "\(error)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Contracts
+import Escalation
+import Foundation
+import Testing
+@testable import Pipeline
+
+@Suite("Per-tenant settings")
+struct TenantPolicyTests {
+    @Test("a tenant's own settings win over the defaults, which win over the model's")
+    func resolution() throws {
+        let policies = TenantPolicies(defaults: TenantPolicy(alertUpper: 0.7, hashTexts: true),
+                                      tenants: ["acme": TenantPolicy(alertUpper: 0.9, neutralThreshold: 0.3)])
+        #expect(policies.policy(for: "acme") == TenantPolicy(alertUpper: 0.9, neutralThreshold: 0.3, hashTexts: true))
+        #expect(policies.policy(for: "other") == policies.defaults && policies.policy(for: nil) == policies.defaults)
+        let model = EscalationAlarm(upper: 0.6, lower: 0.4)
+        #expect(policies.policy(for: "acme").alarm(over: model) == EscalationAlarm(upper: 0.9, lower: 0.4))
+        #expect(TenantPolicy().alarm(over: model) == nil)
+        try policies.validate(modelAlarm: model)
+    }
+
+    @Test("invalid settings are refused naming the tenant and key", arguments: [
+        (TenantPolicies(tenants: ["acme": TenantPolicy(alertUpper: 0.3)]), "tenant.acme: alert_lower 0.4 must be below alert_upper 0.3"),
+        (TenantPolicies(defaults: TenantPolicy(neutralThreshold: 1.5)), "tenant.*.neutral_threshold"),
+        (TenantPolicies(defaults: TenantPolicy(alertLower: 0.65), tenants: ["b": TenantPolicy(alertUpper: 0.9)]), "tenant.*: alert_lower 0.65"),
+    ])
+    func refused(policies: TenantPolicies, message: String) {
+        #expect { try policies.validate(modelAlarm: EscalationAlarm(upper: 0.6, lower: 0.4)) } throws: { "\($0)".contains(message) }
+    }
+
+    @Test("the model applies a tenant's alarm and neutral thresholds; other tenants keep the model's")
+    func appliedByTheModel() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let store = TenantPolicyStore(TenantPolicies(tenants: ["touchy": TenantPolicy(alertUpper: 0.001, alertLower: 0, neutralThreshold: 0)]))
+        let analyzer = try ModelAnalyzer(modelDirectory: try requireModelFiles(), headsDirectory: repo.appendingPathComponent("Models/heads"),
+                                         escalationDirectory: repo.appendingPathComponent("Models/escalation"), policies: store)
+        let turns = ["touchy", "calm"].map { tenant in
+            TimedTurn(turn: Turn(dialogueID: tenant, turnID: 1, speaker: "c", role: .customer, text: "Hello, can you check my order?", tenant: tenant),
+                      timestamp: Date(timeIntervalSince1970: 1_764_000_000))
+        }
+        var states: [String: ModelAnalyzer.State] = [:]
+        let out = try analyzer.analyze(turns, states: &states)
+        #expect(out[0].escalation?.alert == true && out[0].prediction.isNeutral)
+        #expect(out[1].escalation?.alert == false && out[1].escalation!.risk < analyzer.modelAlarm.upper)
+        // A swap takes effect on the next batch.
+        store.policies = TenantPolicies()
+        var fresh: [String: ModelAnalyzer.State] = [:]
+        #expect(try analyzer.analyze([turns[0]], states: &fresh)[0].escalation?.alert == false)
+    }
+}
