@@ -16,11 +16,12 @@ public struct AuditRow: Sendable, Hashable {
     public var channel: String?
     /// The turn's caller attributes as a JSON object (`attributes` jsonb), nil when it has none.
     public var attributesJSON: String?
-    /// The turn's text; the store keeps only its SHA-256 when ``AuditWriter/Configuration/hashTexts``
-    /// or ``hashText`` is on.
+    /// The turn's text; the store keeps only its SHA-256 when ``hashText`` (or, without one,
+    /// ``AuditWriter/Configuration/hashTexts``) says so.
     public var text: String
-    /// Keep only this row's text hash (its tenant's policy), whatever the writer's setting.
-    public var hashText = false
+    /// Keep only this row's text hash (true) or its text too (false), e.g. by its tenant's policy;
+    /// nil follows ``AuditWriter/Configuration/hashTexts``.
+    public var hashText: Bool?
     public var emotion: String
     public var confidence: Float
     public var sector: String

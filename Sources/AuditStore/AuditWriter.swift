@@ -11,7 +11,8 @@ public final class AuditWriter: Sendable {
     public struct Configuration: Sendable {
         /// A `postgresql://` URL; TLS follows its `sslmode`.
         public var url: String
-        /// Store the SHA-256 of each text instead of the text (PII option).
+        /// Store the SHA-256 of each text instead of the text (PII option), for rows without their
+        /// own ``AuditRow/hashText``.
         public var hashTexts: Bool = false
         /// Longest wait for the server on any call but ``AuditWriter/migrate(directory:)``; past it
         /// the connection is dropped and the call fails as retriable. `nil` waits for ever.
@@ -85,17 +86,17 @@ public final class AuditWriter: Sendable {
         if !batch.audits.isEmpty {
             let rows = batch.audits.map { a -> [String?] in
                 [a.eventID, a.sourceTopic, String(a.sourcePartition), String(a.sourceOffset), a.dialogueID, a.turnID,
-                 a.speaker, a.role, a.tenant, a.scenario, a.topic, a.channel, a.attributesJSON, a.text, a.hashText ? "drop" : "", a.emotion,
+                 a.speaker, a.role, a.tenant, a.scenario, a.topic, a.channel, a.attributesJSON, a.text, (a.hashText ?? hashTexts) ? "drop" : "", a.emotion,
                  String(a.confidence), a.sector, a.ring, String(a.sarcasm), String(a.intensity),
                  a.neutral.map { String($0) }, a.isNeutral ? "t" : "f", a.escalationRisk.map { String($0) }, a.escalationAlert ? "t" : "f", a.modelVersion,
                  timestamp(a.turnTimestamp), timestamp(a.processedAt), a.eventJSON]
             }
-            // The server hashes the text, and drops it when texts are stored hashed: all of them, or
-            // the rows whose staged text_sha256 says "drop" (their tenant's policy).
+            // The server hashes the text, and drops it from the rows to store hashed: those whose
+            // staged text_sha256 says "drop".
             let select = auditColumns.map { col -> String in
                 switch col {
                 case "text_sha256": return "encode(sha256(convert_to(text, 'UTF8')), 'hex')"
-                case "text": return hashTexts ? "NULL" : "CASE WHEN text_sha256 = 'drop' THEN NULL ELSE text END"
+                case "text": return "CASE WHEN text_sha256 = 'drop' THEN NULL ELSE text END"
                 default: return col
                 }
             }

@@ -105,10 +105,11 @@ public final class EmotionHeads: Sendable {
         let weights = Self.weightData(network, precision: manifest.weightsPrecision)
         try weights.write(to: directory.appendingPathComponent(manifest.weightsFile))
         manifest.weightsSHA256 = SHA256.hex(weights)
-        if let lexicalHead, manifest.lexicalHead != nil {
+        if let lexicalHead, var m = manifest.lexicalHead {
             let data = lexicalHead.weightData
-            try data.write(to: directory.appendingPathComponent(manifest.lexicalHead!.weightsFile))
-            manifest.lexicalHead!.weightsSHA256 = SHA256.hex(data)
+            try data.write(to: directory.appendingPathComponent(m.weightsFile))
+            m.weightsSHA256 = SHA256.hex(data)
+            manifest.lexicalHead = m
         }
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

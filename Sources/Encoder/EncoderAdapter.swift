@@ -96,6 +96,13 @@ package struct EncoderAdapter {
     package static let fileName = "adapter.safetensors"
     package static let headsFileName = "heads.safetensors"
 
+    /// The encoder's identity as heads manifests record it (`encoder_sha256`): the weights' SHA-256,
+    /// or with an adapter merged in, the SHA-256 of both digests' hex concatenated.
+    package static func encoderSHA256(model: String, adapter: String?) -> String {
+        guard let adapter else { return model }
+        return SHA256.hex(Data((model + adapter).utf8))
+    }
+
     package let file: SafeTensors
     package let rank: Int
     package let alpha: Float

@@ -20,11 +20,11 @@ public final class TextEmbedder {
         encoder = try MiniLMEncoder(modelFile: modelFile, adapter: adapter, configuration: configuration)
         self.cacheDirectory = cacheDirectory
         if let cacheDirectory {
-            var sha = try SHA256.hex(fileAt: modelFile)
-            if let adapter {
+            let adapterSHA256 = try adapter.map { adapter in
                 let file = adapter.hasDirectoryPath || adapter.pathExtension.isEmpty ? adapter.appendingPathComponent(EncoderAdapter.fileName) : adapter
-                sha = SHA256.hex(Data((sha + (try SHA256.hex(fileAt: file))).utf8))
+                return try SHA256.hex(fileAt: file)
             }
+            let sha = EncoderAdapter.encoderSHA256(model: try SHA256.hex(fileAt: modelFile), adapter: adapterSHA256)
             modelSHA256 = sha
             cache = EmbeddingStore(url: cacheDirectory.appendingPathComponent("embeddings-\(sha.prefix(16)).bin"), dimension: encoder.dimension)
         }

@@ -44,8 +44,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
         let modelFile = modelDirectory.appendingPathComponent("model.safetensors")
         // The heads record the encoder they were trained on (its weights' SHA-256, with their adapter's).
         if !heads.manifest.encoderSHA256.isEmpty {
-            var sha = try SHA256.hex(fileAt: modelFile)
-            if let adapter = heads.manifest.encoderAdapterSHA256 { sha = SHA256.hex(Data((sha + adapter).utf8)) }
+            let sha = EncoderAdapter.encoderSHA256(model: try SHA256.hex(fileAt: modelFile), adapter: heads.manifest.encoderAdapterSHA256)
             guard sha == heads.manifest.encoderSHA256 else {
                 throw ModelError(.invalidFile, "\(modelFile.path) is not the encoder heads \(heads.manifest.version) were trained on "
                                  + "(SHA-256 \(sha), expected \(heads.manifest.encoderSHA256)): run Deploy/fetch-model.sh")

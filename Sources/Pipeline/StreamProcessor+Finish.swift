@@ -160,7 +160,7 @@ extension StreamProcessor {
                 escalationRisk: analysis.escalation?.risk,
                 escalationAlert: analysis.escalation?.alert ?? false, modelVersion: version,
                 turnTimestamp: timed.timestamp, processedAt: now, eventJSON: String(decoding: json, as: UTF8.self)))
-            batch.audits[batch.audits.count - 1].hashText = policies.policy(for: turn.tenant).hashTexts ?? false
+            batch.audits[batch.audits.count - 1].hashText = policies.policy(for: turn.tenant).hashTexts
             if let esc = analysis.escalation, let alertJSON {
                 deliveries.append(Delivery(message: KafkaProducerMessage(topic: configuration.escalationsTopic, key: key, value: Array(alertJSON)),
                                            record: r, kind: .alert))

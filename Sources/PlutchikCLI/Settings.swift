@@ -50,8 +50,7 @@ enum Settings {
 
     /// The config file's tenant settings (none without a file).
     static func tenantPolicies() throws -> TenantPolicies {
-        guard let path = configPath else { return TenantPolicies() }
-        return try TenantSettings.policies(from: try parse(path))
+        try TenantSettings.policies(from: environment)
     }
 
     static func parse(_ path: String) throws -> [String: String] {

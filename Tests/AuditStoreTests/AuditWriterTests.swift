@@ -130,7 +130,7 @@ struct AuditWriterTests {
         #expect(row[0][1] == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
-    @Test("a row marked hashText (its tenant's policy) keeps only the hash; the others keep their text")
+    @Test("a row's own hashText (its tenant's policy) wins over the writer's setting either way")
     func hashedPerRow() async throws {
         let writer = try await TestDatabase.migratedWriter()
         var hashed = audit(1, text: "abc")
@@ -139,6 +139,12 @@ struct AuditWriterTests {
         let rows = try await writer.query("SELECT text, text_sha256 FROM emotion_audit ORDER BY source_offset")
         #expect(rows == [["abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"],
                          [nil, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"]])
+        // A row's own false wins over a writer that hashes by default.
+        let hashing = try await TestDatabase.migratedWriter(hashTexts: true)
+        var kept = audit(0, text: "abc")
+        kept.hashText = false
+        try await hashing.write(AuditBatch(audits: [kept, audit(1, text: "abc")]))
+        #expect(try await hashing.query("SELECT text FROM emotion_audit ORDER BY source_offset") == [["abc"], [nil]])
     }
 
     @Test("a failed batch rolls back entirely and the writer stays usable")
