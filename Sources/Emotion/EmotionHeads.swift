@@ -12,6 +12,8 @@ public final class EmotionHeads: Sendable {
     package let builder: HeadsFeatureBuilder
     /// The word channel, fused into the emotion logits of turns without emoji.
     package let lexicalHead: LexicalHead?
+    /// The linear head over the embedding, fused into the outputs of turns without emoji.
+    package let embeddingHead: EmbeddingHead?
     /// `network` laid out for batch-invariant inference (nil without AVX-512 or AVX2+FMA).
     let packed: PackedHeadsNetwork?
 
@@ -58,6 +60,10 @@ public final class EmotionHeads: Sendable {
             try SHA256.verify(fileAt: directory.appendingPathComponent(m.weightsFile), expected: m.weightsSHA256,
                               what: "word channel, heads \(manifest.version)")
         }
+        if let m = manifest.embeddingHead {
+            try SHA256.verify(fileAt: directory.appendingPathComponent(m.weightsFile), expected: m.weightsSHA256,
+                              what: "embedding head, heads \(manifest.version)")
+        }
         let floats = manifest.weightsPrecision == .f16 ? try readLittleEndianHalfs(url, count: count) : try readLittleEndianFloats(url, count: count)
         let builder = HeadsFeatureBuilder(embeddingDimension: manifest.embeddingDimension, vocabulary: manifest.emojiVocabulary,
                                           embeddingScale: manifest.embeddingScale,
@@ -69,6 +75,9 @@ public final class EmotionHeads: Sendable {
         func take(_ n: Int) -> [Float] { defer { off += n }; return Array(floats[off..<(off + n)]) }
         let network = HeadsNetwork(inputs: d, hidden: h, w1: take(h * d), b1: take(h), w2: take(o * h), b2: take(o))
         let lexical = try manifest.lexicalHead.map { try LexicalHead(manifest: $0, directory: directory) }
+        let linear = try manifest.embeddingHead.map {
+            try EmbeddingHead(manifest: $0, directory: directory, dimension: manifest.embeddingDimension)
+        }
         var adapterDirectory: URL?
         if let sha = manifest.encoderAdapterSHA256 {
             let adapter = directory.appendingPathComponent("encoder")
@@ -78,16 +87,18 @@ public final class EmotionHeads: Sendable {
             }
             adapterDirectory = adapter
         }
-        self.init(manifest: manifest, network: network, builder: builder, lexicalHead: lexical, encoderAdapterDirectory: adapterDirectory)
+        self.init(manifest: manifest, network: network, builder: builder, lexicalHead: lexical, embeddingHead: linear,
+                  encoderAdapterDirectory: adapterDirectory)
     }
 
     package init(manifest: HeadsManifest, network: HeadsNetwork, builder: HeadsFeatureBuilder, lexicalHead: LexicalHead? = nil,
-                encoderAdapterDirectory: URL? = nil) {
+                 embeddingHead: EmbeddingHead? = nil, encoderAdapterDirectory: URL? = nil) {
         self.encoderAdapterDirectory = encoderAdapterDirectory
         self.manifest = manifest
         self.network = network
         self.builder = builder
         self.lexicalHead = lexicalHead
+        self.embeddingHead = embeddingHead
         packed = PackedHeadsNetwork(network)
     }
 
@@ -110,6 +121,12 @@ public final class EmotionHeads: Sendable {
             try data.write(to: directory.appendingPathComponent(m.weightsFile))
             m.weightsSHA256 = SHA256.hex(data)
             manifest.lexicalHead = m
+        }
+        if let embeddingHead, var m = manifest.embeddingHead {
+            let data = embeddingHead.weightData
+            try data.write(to: directory.appendingPathComponent(m.weightsFile))
+            m.weightsSHA256 = SHA256.hex(data)
+            manifest.embeddingHead = m
         }
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -142,8 +159,9 @@ public final class EmotionHeads: Sendable {
             x.replaceSubrange((r * d)..<((r + 1) * d), with: slice)
         }
         var z = logits(x, batch: inputs.count)
-        lexicalHead?.fuse(into: &z, texts: inputs.map(\.text),
-                          hasEmoji: inputs.map(\.emojiFeatures.hasEmoji))
+        let hasEmoji = inputs.map(\.emojiFeatures.hasEmoji)
+        lexicalHead?.fuse(into: &z, texts: inputs.map(\.text), hasEmoji: hasEmoji)
+        embeddingHead?.fuse(into: &z, embeddings: inputs.map(\.embedding), hasEmoji: hasEmoji)
         return Self.predictions(logits: z, batch: inputs.count, neutralThreshold: neutralThreshold)
     }
 

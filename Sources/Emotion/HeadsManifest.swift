@@ -20,6 +20,8 @@ public struct HeadsManifest: Sendable, Codable, Equatable {
     public var encoderLayers: [Int] = []
     /// The linear word-channel head fused into the emotion logits of turns without emoji, if any.
     public var lexicalHead: LexicalHead.Manifest? = nil
+    /// The linear head over the embedding fused into the outputs of turns without emoji, if any.
+    public var embeddingHead: EmbeddingHead.Manifest? = nil
     public var hidden: Int
     public var inputs: Int
     public var emojiVocabulary: EmojiVocabulary
@@ -48,7 +50,7 @@ public struct HeadsManifest: Sendable, Codable, Equatable {
         case version, created, seed
         case trainingDataSHA256 = "training_data_sha256", validationDataSHA256 = "validation_data_sha256"
         case encoderSHA256 = "encoder_sha256", embeddingDimension = "embedding_dimension", embeddingScale = "embedding_scale", hidden, inputs
-        case encoderLayers = "encoder_layers", lexicalHead = "lexical_head"
+        case encoderLayers = "encoder_layers", lexicalHead = "lexical_head", embeddingHead = "embedding_head"
         case emojiVocabulary = "emoji_vocabulary", weightsFile = "weights_file", weightsSHA256 = "weights_sha256"
         case weightsPrecision = "weights_precision"
         case bestEpoch = "best_epoch", validation = "val_metrics", training
@@ -63,7 +65,8 @@ public enum WeightsPrecision: String, Sendable, Codable {
 
 extension HeadsManifest {
     /// Decodes a manifest; one without `encoder_layers` (heads-1) reads sentence embeddings only,
-    /// one without `lexical_head` (heads-1 and -2) has no word channel, one without
+    /// one without `lexical_head` (heads-1 and -2) has no word channel, one without `embedding_head`
+    /// (heads-8 and earlier) none over the embedding, one without
     /// `weights_precision` (heads-1 to -3) has float32 weights.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -77,6 +80,7 @@ extension HeadsManifest {
         embeddingScale = try c.decode(Float.self, forKey: .embeddingScale)
         encoderLayers = try c.decodeIfPresent([Int].self, forKey: .encoderLayers) ?? []
         lexicalHead = try c.decodeIfPresent(LexicalHead.Manifest.self, forKey: .lexicalHead)
+        embeddingHead = try c.decodeIfPresent(EmbeddingHead.Manifest.self, forKey: .embeddingHead)
         hidden = try c.decode(Int.self, forKey: .hidden)
         inputs = try c.decode(Int.self, forKey: .inputs)
         emojiVocabulary = try c.decode(EmojiVocabulary.self, forKey: .emojiVocabulary)

@@ -13,6 +13,7 @@ struct Plutchik: AsyncParsableCommand {
             FineTuneCommand.self,
             EvalCommand.self,
             ScoreCommand.self,
+            TrainEmbeddingHeadCommand.self,
             TrainEscalationCommand.self,
             EvalEscalationCommand.self,
             RunCommand.self,

@@ -92,28 +92,9 @@ struct TrainCommand: ParsableCommand {
         }
         let adapterURL = adapter.map { URL(fileURLWithPath: $0) }
         let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, adapter: adapterURL, cacheDirectory: HeadsOptions.cacheDirectory)
-        func data(_ turns: [LabelledTurn], _ name: String) throws -> HeadsTrainingData {
-            let texts = turns.map(\.text)
-            let all = try embedder.embed(texts + texts.map(EmojiFeatures.strip), layers: layers) { done, total in
-                if done == total || done % 256 < 32 { printError("encoding \(name): \(done)/\(total)") }
-            }
-            let e = embedder.encoder.dimension
-            let emb = all.map { Array($0[0..<e]) }, lf = all.map { Array($0[e...]) }
-            return HeadsTrainingData(turns: turns, embeddings: Array(emb[0..<turns.count]), textOnlyEmbeddings: Array(emb[turns.count...]),
-                                     layerFeatures: Array(lf[0..<turns.count]), textOnlyLayerFeatures: Array(lf[turns.count...]))
-        }
-        /// `base` with the comments of `file` (GoEmotions JSONL) and their embeddings added.
-        func withComments(_ base: HeadsTrainingData, _ file: String?, _ name: String) throws -> HeadsTrainingData {
-            guard let file else { return base }
-            let comments = try GoEmotionsComment.load(URL(fileURLWithPath: file))
-            let all = try embedder.embed(comments.map(\.text), layers: layers) { done, total in
-                if done == total || done % 2048 < 32 { printError("encoding \(name) comments: \(done)/\(total)") }
-            }
-            let e = embedder.encoder.dimension
-            return base.adding(comments: comments, embeddings: all.map { Array($0[0..<e]) }, layerFeatures: all.map { Array($0[e...]) })
-        }
-        let trainData = try withComments(try data(trainTurns, "train"), goemotionsTrain, "train")
-        let valData = try withComments(try data(valTurns, "val"), goemotionsDev, "dev")
+        let loader = TrainingDataLoader(embedder: embedder, layers: layers)
+        let trainData = try loader.adding(comments: goemotionsTrain, to: try loader.data(trainTurns, "train"), "train")
+        let valData = try loader.adding(comments: goemotionsDev, to: try loader.data(valTurns, "val"), "dev")
         var cf = HeadsTrainingConfiguration()
         cf.seed = seed; cf.hidden = hidden; cf.maxEpochs = epochs; cf.textOnlyProbability = textOnlyProbability
         cf.embeddingScale = embeddingScale; cf.weightDecay = weightDecay; cf.dropout = dropout; cf.classWeightPower = classWeightPower

@@ -1,0 +1,107 @@
+import Foundation
+import Contracts
+
+/// A linear classifier over the sentence embedding: 32 class logits, 8 sector logits and the
+/// neutral gate's logit. For turns without emoji it is fused into the heads' outputs: the class
+/// logits and each class's share of the sector logits are added (weighted by `classWeight` and
+/// `sectorWeight`), and its neutral logit is added to the heads' neutral logit scaled by `gateKeep`
+/// (the blend Platt-calibrated as a whole; 0: the head's gate replaces the heads').
+///
+/// Trained apart from the heads, as L2-regularised logistic regression (`plutchik
+/// train-embedding-head`): the MLP over the layer features overfits the comments a little, while
+/// a linear model on the fine-tuned encoder's embedding is what that encoder was tuned for.
+public struct EmbeddingHead: Sendable, Equatable {
+    /// Rows of `weights`: the 32 classes, the 8 sectors, then the neutral gate.
+    package static let outputs = PlutchikEmotion.count + 8 + 1
+    package static let neutralRow = PlutchikEmotion.count + 8
+
+    /// (41, E) row-major, then (41).
+    var weights: [Float]
+    var bias: [Float]
+    /// The factors on the class and the sector logits when they are added to the heads'.
+    public var classWeight: Float
+    public var sectorWeight: Float
+    /// The factor on the heads' own neutral logit in the fused gate.
+    public var gateKeep: Float
+
+    package init(weights: [Float], bias: [Float], classWeight: Float, sectorWeight: Float, gateKeep: Float = 0) {
+        precondition(bias.count == Self.outputs && weights.count % Self.outputs == 0)
+        self.weights = weights
+        self.bias = bias
+        self.classWeight = classWeight
+        self.sectorWeight = sectorWeight
+        self.gateKeep = gateKeep
+    }
+
+    /// The embedding width.
+    var dimension: Int { weights.count / Self.outputs }
+
+    /// The 41 logits of one embedding (E).
+    package func logits(_ embedding: [Float]) -> [Float] {
+        let e = dimension
+        precondition(embedding.count == e, "expected an embedding of \(e) values")
+        return (0..<Self.outputs).map { k in
+            var s = bias[k]
+            for j in 0..<e { s += weights[k * e + j] * embedding[j] }
+            return s
+        }
+    }
+
+    /// Adds this head to each row of `z` (B, 35) whose turn has no emoji: class logits plus the
+    /// class's share of its sectors' logits (a dyad takes half of each), and the neutral logit
+    /// plus `gateKeep` × the heads'.
+    package func fuse(into z: inout [Float], embeddings: [[Float]], hasEmoji: [Bool]) {
+        let o = HeadsNetwork.outputs, c = PlutchikEmotion.count
+        for (r, embedding) in embeddings.enumerated() where !hasEmoji[r] {
+            let l = logits(embedding)
+            for k in 0..<c {
+                let sectors = PlutchikEmotion(index: k).sectors
+                let share = sectors.reduce(Float(0)) { $0 + l[c + $1.rawValue] } / Float(sectors.count)
+                z[r * o + k] += classWeight * l[k] + sectorWeight * share
+            }
+            z[r * o + HeadsNetwork.neutralOutput] = gateKeep * z[r * o + HeadsNetwork.neutralOutput] + l[Self.neutralRow]
+        }
+    }
+
+    package var weightData: Data { littleEndianFloats(weights + bias) }
+
+    /// The head with its neutral logit s replaced by a·s + b (Platt scaling).
+    package func scalingNeutral(a: Float, b: Float) -> EmbeddingHead {
+        var head = self
+        let e = dimension
+        for j in 0..<e { head.weights[Self.neutralRow * e + j] *= a }
+        head.bias[Self.neutralRow] = a * bias[Self.neutralRow] + b
+        return head
+    }
+}
+
+extension EmbeddingHead {
+    /// How the head is described in the heads' `manifest.json`; its weights (little-endian
+    /// float32: W (41, E), b (41)) are in `weightsFile`.
+    public struct Manifest: Sendable, Codable, Equatable {
+        public var classWeight: Float
+        public var sectorWeight: Float
+        public var gateKeep: Float
+        public var l2: Float
+        public var weightsFile: String
+        public var weightsSHA256: String
+
+        package init(classWeight: Float, sectorWeight: Float, gateKeep: Float, l2: Float, weightsFile: String, weightsSHA256: String) {
+            self.classWeight = classWeight; self.sectorWeight = sectorWeight; self.gateKeep = gateKeep; self.l2 = l2
+            self.weightsFile = weightsFile; self.weightsSHA256 = weightsSHA256
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case classWeight = "class_weight", sectorWeight = "sector_weight", gateKeep = "gate_keep", l2, weightsFile = "weights_file", weightsSHA256 = "weights_sha256"
+        }
+    }
+
+    /// Reads the weights a manifest names from `directory`, for embeddings of `dimension` values.
+    init(manifest: Manifest, directory: URL, dimension: Int) throws {
+        let url = directory.appendingPathComponent(manifest.weightsFile)
+        let floats = try readLittleEndianFloats(url, count: Self.outputs * (dimension + 1))
+        let split = Self.outputs * dimension
+        self.init(weights: Array(floats[..<split]), bias: Array(floats[split...]),
+                  classWeight: manifest.classWeight, sectorWeight: manifest.sectorWeight, gateKeep: manifest.gateKeep)
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Contracts
+import Emotion
+import Encoder
+import Foundation
+import Training
+
+/// `plutchik train-embedding-head`: adds a linear head over the sentence embedding to trained heads.
+struct TrainEmbeddingHeadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-embedding-head",
+        abstract: "Add a linear head over the embedding (32 classes, 8 sectors, neutral) to trained heads, fused for turns without emoji.",
+        discussion: """
+            Reads the heads in --heads-dir and the encoder they were trained on, fits L2-regularised \
+            logistic regression on the embeddings of the seed turns (class; as given and emoji-stripped) \
+            and of the GoEmotions comments (class, sector, neutral), Platt-scales its neutral logit on \
+            the dev comments without emoji, chooses the class and sector fusion weights on val and dev \
+            (the score the heads' epochs are chosen by), and writes the heads with it to --out \
+            (embedding.f32, manifest.json; the network, word channel and encoder are copied).
+            """)
+
+    @Option(name: .long, help: "Labelled training JSONL (the seed dialogues).") var train: String
+    @Option(name: .long, help: "Labelled validation JSONL (chooses the fusion weights with the dev comments).") var val: String
+    @Option(name: .long, help: "GoEmotions train JSONL (mapped onto the wheel).") var goemotionsTrain: String
+    @Option(name: .long, help: "GoEmotions dev JSONL: calibrates the gate and chooses the fusion weights.") var goemotionsDev: String
+    @Option(name: .long, help: "L2 penalty on the standardised weights.") var l2: Float = 1e-3
+    @Option(name: .long, help: "Full-batch Adam iterations.") var iterations: Int = 300
+    @Option(name: .long, help: "Weight of each seed turn in the class loss (a comment weighs 1).") var turnWeight: Float = 1
+    @Option(name: .long, help: "Output directory (may be --heads-dir itself).") var out: String
+    @Option(name: .long, help: "Model version recorded in the manifest and in events (default: the heads').") var version: String?
+    @OptionGroup var heads: HeadsOptions
+    @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        guard l2 >= 0, iterations > 0, turnWeight > 0 else { throw ValidationError("--l2 must be at least 0, --iterations and --turn-weight positive") }
+    }
+
+    func run() throws {
+        _ = try logging.makeLogger(label: "plutchik.train-embedding-head")
+        let source = try heads.headsDirectory()
+        let model = try EmotionHeads(directory: source)
+        let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, adapter: model.encoderAdapterDirectory,
+                                        cacheDirectory: HeadsOptions.cacheDirectory)
+        let loader = TrainingDataLoader(embedder: embedder, layers: model.encoderLayers)
+        let trainData = try loader.adding(comments: goemotionsTrain, to: try loader.data(LabelledTurn.load(URL(fileURLWithPath: train)), "train"), "train")
+        let valData = try loader.adding(comments: goemotionsDev, to: try loader.data(LabelledTurn.load(URL(fileURLWithPath: val)), "val"), "dev")
+        let trained = HeadsTrainer.addEmbeddingHead(to: model, train: trainData, val: valData, l2: l2, turnWeight: turnWeight, iterations: iterations,
+                                                    version: version, progress: printError)
+        let target = URL(fileURLWithPath: out)
+        try trained.save(to: target)
+        if let adapter = model.encoderAdapterDirectory, adapter.standardizedFileURL != target.appendingPathComponent("encoder").standardizedFileURL {
+            try TrainCommand.attach(adapter: adapter, toHeadsIn: target)
+        }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        print(String(decoding: try enc.encode(trained.manifest.validation), as: UTF8.self))
+        printError("wrote \(out)/manifest.json and \(out)/embedding.f32")
+    }
+}

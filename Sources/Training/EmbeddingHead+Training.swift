@@ -1,0 +1,197 @@
+import Foundation
+import Contracts
+import Emotion
+import Kernels
+
+extension EmbeddingHead {
+    /// One training row: an embedding and whichever of its labels are known.
+    package struct Example: Sendable {
+        var embedding: [Float]
+        var emotion: Int?
+        var sector: Int?
+        var neutral: Bool?
+        /// The row's weight in the class loss.
+        var weight: Float
+
+        package init(embedding: [Float], emotion: Int? = nil, sector: Int? = nil, neutral: Bool? = nil, weight: Float = 1) {
+            self.embedding = embedding; self.emotion = emotion; self.sector = sector; self.neutral = neutral; self.weight = weight
+        }
+    }
+
+    /// Fits the three linear models by full-batch Adam on standardised embeddings: the weighted mean
+    /// cross-entropy of the class rows over the rows with an emotion, of the sector rows over the
+    /// rows with a sector, the mean logistic loss of the neutral row over the rows with a neutral
+    /// label, plus `l2`·‖W‖² on the standardised weights. The standardisation is folded into the
+    /// returned weights, so the head reads raw embeddings.
+    package static func train(_ examples: [Example], l2: Float, iterations: Int = 300, learningRate: Float = 0.02,
+                              progress: (String) -> Void = { _ in }) -> EmbeddingHead {
+        precondition(!examples.isEmpty)
+        let n = examples.count, e = examples[0].embedding.count, o = outputs, c = PlutchikEmotion.count
+        var mean = [Float](repeating: 0, count: e), scale = [Float](repeating: 0, count: e)
+        for x in examples { for j in 0..<e { mean[j] += x.embedding[j] } }
+        for j in 0..<e { mean[j] /= Float(n) }
+        for x in examples { for j in 0..<e { let d = x.embedding[j] - mean[j]; scale[j] += d * d } }
+        for j in 0..<e { scale[j] = (scale[j] / Float(n)).squareRoot() + 1e-6 }
+        var x = [Float](repeating: 0, count: n * e), xt = x // (N, E) and (E, N)
+        for (i, ex) in examples.enumerated() {
+            for j in 0..<e {
+                let v = (ex.embedding[j] - mean[j]) / scale[j]
+                x[i * e + j] = v; xt[j * n + i] = v
+            }
+        }
+        let classRows = max(1, examples.reduce(Float(0)) { $0 + ($1.emotion == nil ? 0 : $1.weight) })
+        let sectorRows = Float(max(1, examples.count(where: { $0.sector != nil })))
+        let neutralRows = Float(max(1, examples.count(where: { $0.neutral != nil })))
+
+        var w = [Float](repeating: 0, count: o * e), b = [Float](repeating: 0, count: o)
+        var mw = w, vw = w, mb = b, vb = b
+        var z = [Float](repeating: 0, count: n * o), dzt = z, gw = w
+        for t in 1...iterations {
+            matmulTransposed(&z, x, w, b, m: n, n: o, k: e) // (N, 41)
+            var loss: Float = 0, gb = [Float](repeating: 0, count: o)
+            for (i, ex) in examples.enumerated() {
+                let row = i * o
+                func softmax(_ range: Range<Int>, target: Int, weight: Float) {
+                    let mx = range.map { z[row + $0] }.max()!
+                    var sum: Float = 0
+                    for k in range { sum += exp(z[row + k] - mx) }
+                    loss -= weight * (z[row + range.lowerBound + target] - mx - log(sum))
+                    for k in range {
+                        let g = weight * (exp(z[row + k] - mx) / sum - (k == range.lowerBound + target ? 1 : 0))
+                        dzt[k * n + i] = g; gb[k] += g
+                    }
+                }
+                for k in 0..<o { dzt[k * n + i] = 0 }
+                if let y = ex.emotion { softmax(0..<c, target: y, weight: ex.weight / classRows) }
+                if let y = ex.sector { softmax(c..<(c + 8), target: y, weight: 1 / sectorRows) }
+                if let y = ex.neutral {
+                    let s = z[row + neutralRow], p: Float = 1 / (1 + exp(-s)), label: Float = y ? 1 : 0
+                    loss += (max(s, 0) - s * label + log1p(exp(-abs(s)))) / neutralRows
+                    dzt[neutralRow * n + i] = (p - label) / neutralRows; gb[neutralRow] += (p - label) / neutralRows
+                }
+            }
+            matmulTransposed(&gw, dzt, xt, nil, m: o, n: e, k: n) // (41, E)
+            for i in w.indices { loss += l2 * w[i] * w[i]; gw[i] += 2 * l2 * w[i] }
+            let c1 = 1 - pow(0.9, Float(t)), c2 = 1 - pow(0.999, Float(t))
+            func adam(_ p: inout [Float], _ g: [Float], _ m: inout [Float], _ v: inout [Float]) {
+                for i in p.indices {
+                    m[i] = 0.9 * m[i] + 0.1 * g[i]
+                    v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i]
+                    p[i] -= learningRate * (m[i] / c1) / ((v[i] / c2).squareRoot() + 1e-8)
+                }
+            }
+            adam(&w, gw, &mw, &vw)
+            adam(&b, gb, &mb, &vb)
+            if t % 50 == 0 || t == iterations { progress(String(format: "embedding head, iteration %d/%d: loss %.4f", t, iterations, loss)) }
+        }
+        // Fold the standardisation: w·(x − μ)/σ + b = (w/σ)·x + (b − Σ w·μ/σ).
+        for k in 0..<o {
+            for j in 0..<e {
+                w[k * e + j] /= scale[j]
+                b[k] -= w[k * e + j] * mean[j]
+            }
+        }
+        return EmbeddingHead(weights: w, bias: b, classWeight: 1, sectorWeight: 1)
+    }
+}
+
+extension HeadsTrainer {
+    /// Adds an `EmbeddingHead` to `heads`: fitted on `train`'s comments (class, sector, neutral) and
+    /// turns (class, as given and emoji-stripped, each weighing `turnWeight` comments); its neutral
+    /// logit blended with the heads' (the blend from `gateBlends` with the best neutral AUROC on
+    /// `val`'s comments, Platt-scaled on those without emoji); its class and sector weights chosen on `val` from `weights` × `weights`
+    /// by the score the heads' epochs are chosen by. Every candidate's figures go into the manifest,
+    /// and `version`, if given, replaces the heads'.
+    public static func addEmbeddingHead(to heads: EmotionHeads, train: HeadsTrainingData, val: HeadsTrainingData, l2: Float = 1e-3, turnWeight: Float = 1,
+                                        iterations: Int = 300, weights: [Float] = [0, 0.125, 0.25, 0.5, 0.75, 1],
+                                        gateBlends: [Float] = [0, 0.25, 0.5, 0.75, 1], version: String? = nil,
+                                        progress: (String) -> Void = { _ in }) -> EmotionHeads {
+        precondition(!val.comments.isEmpty, "choosing the embedding head's weights needs val comments")
+        var examples: [EmbeddingHead.Example] = []
+        for (i, t) in train.turns.enumerated() {
+            examples.append(.init(embedding: train.embeddings[i], emotion: t.emotion.index, weight: turnWeight))
+            examples.append(.init(embedding: train.textOnlyEmbeddings[i], emotion: t.emotion.index, weight: turnWeight))
+        }
+        for (i, comment) in train.comments.enumerated() {
+            examples.append(.init(embedding: train.commentEmbeddings[i], emotion: comment.emotion?.index,
+                                  sector: comment.sector?.rawValue, neutral: comment.neutral))
+        }
+        var head = EmbeddingHead.train(examples, l2: l2, iterations: iterations, progress: progress)
+        // The heads' own outputs, computed once; each candidate adds the head to copies of them.
+        let net = heads.network, n = val.turns.count, texts = val.turns.map(\.text)
+        var z = net.forward(features(val, builder: heads.builder, textOnly: false), batch: n).z
+        var zText = net.forward(features(val, builder: heads.builder, textOnly: true), batch: n).z
+        var zComments = net.forward(commentFeatures(val, builder: heads.builder), batch: val.comments.count).z
+        let turnEmoji = texts.map { EmojiFeatures.hasEmoji(in: $0) }, commentEmoji = val.comments.map { EmojiFeatures.hasEmoji(in: $0.text) }
+        if let lexical = heads.lexicalHead {
+            lexical.fuse(into: &z, texts: texts, hasEmoji: turnEmoji)
+            lexical.fuse(into: &zText, texts: texts.map(EmojiFeatures.strip), hasEmoji: .init(repeating: false, count: n))
+            lexical.fuse(into: &zComments, texts: val.comments.map(\.text), hasEmoji: commentEmoji)
+        }
+
+        // The gate: (1 − λ)·heads' logit + λ·the head's, Platt-scaled on the comments without emoji;
+        // λ chosen by the neutral AUROC over all val comments.
+        let o = HeadsNetwork.outputs, k = HeadsNetwork.neutralOutput
+        let plain = val.comments.indices.filter { !commentEmoji[$0] }, labels = val.comments.map(\.neutral)
+        let own = val.comments.indices.map { zComments[$0 * o + k] }
+        let probe = val.comments.indices.map { head.logits(val.commentEmbeddings[$0])[EmbeddingHead.neutralRow] }
+        var gate: (auroc: Float, lambda: Float, a: Float, b: Float)?
+        var gates: [String] = []
+        for lambda in gateBlends {
+            let blend = val.comments.indices.map { (1 - lambda) * own[$0] + lambda * probe[$0] }
+            let (a, b) = plattScaling(logits: plain.map { Double(blend[$0]) }, labels: plain.map { labels[$0] ? 1 : 0 })
+            let scores = val.comments.indices.map { commentEmoji[$0] ? own[$0] : Float(a) * blend[$0] + Float(b) }
+            let auc = auroc(scores: scores, labels: labels)
+            gates.append(String(format: "%g: %.4f", lambda, auc))
+            progress(String(format: "embedding head, gate blend %g: neutral AUROC %.4f", lambda, auc))
+            if gate == nil || auc > gate!.auroc { gate = (auc, lambda, Float(a), Float(b)) }
+        }
+        guard let gate else { return heads }
+        head = head.scalingNeutral(a: gate.a * gate.lambda, b: gate.b)
+        head.gateKeep = gate.a * (1 - gate.lambda)
+
+        func report(_ head: EmbeddingHead?) -> EvaluationReport {
+            var (zf, zt, zc) = (z, zText, zComments)
+            if let head {
+                head.fuse(into: &zf, embeddings: val.embeddings, hasEmoji: turnEmoji)
+                head.fuse(into: &zt, embeddings: val.textOnlyEmbeddings, hasEmoji: .init(repeating: false, count: n))
+                head.fuse(into: &zc, embeddings: val.commentEmbeddings, hasEmoji: commentEmoji)
+            }
+            let threshold = heads.neutralThreshold
+            var r = EvaluationReport.emotion(predictions: EmotionHeads.predictions(logits: zf, batch: n, neutralThreshold: threshold),
+                                             textOnly: EmotionHeads.predictions(logits: zt, batch: n, neutralThreshold: threshold),
+                                             labels: val.turns.map(\.emotion), sarcasm: val.turns.map(\.sarcasm))
+            r.goEmotions = GoEmotionsReport(predictions: EmotionHeads.predictions(logits: zc, batch: val.comments.count, neutralThreshold: threshold),
+                                            comments: val.comments, neutralThreshold: threshold)
+            return r
+        }
+        func describe(_ r: EvaluationReport) -> String {
+            String(format: "seed %.3f / text %.3f, comments %.3f / %.3f / %.3f", r.emotionMacroF1 ?? 0, r.emotionMacroF1TextOnly ?? 0,
+                   r.goEmotions?.classMacroF1 ?? 0, r.goEmotions?.sectorAccuracy ?? 0, r.goEmotions?.neutralAUROC ?? 0)
+        }
+        let without = report(nil)
+        var best: (report: EvaluationReport, classWeight: Float, sectorWeight: Float)?
+        var tried = ["without: " + describe(without)]
+        for cw in weights {
+            for sw in weights {
+                head.classWeight = cw; head.sectorWeight = sw
+                let r = report(head)
+                tried.append(String(format: "%g/%g: ", cw, sw) + describe(r))
+                progress(String(format: "embedding head, class weight %g, sector weight %g: ", cw, sw) + describe(r))
+                if best == nil || selectionScore(r) > selectionScore(best!.report) { best = (r, cw, sw) }
+            }
+        }
+        guard let best else { return heads }
+        head.classWeight = best.classWeight; head.sectorWeight = best.sectorWeight
+        var manifest = heads.manifest
+        if let version { manifest.version = version }
+        manifest.embeddingHead = EmbeddingHead.Manifest(classWeight: best.classWeight, sectorWeight: best.sectorWeight, gateKeep: head.gateKeep, l2: l2,
+                                                        weightsFile: "embedding.f32", weightsSHA256: SHA256.hex(head.weightData))
+        manifest.validation = best.report
+        manifest.training["embedding_head"] = String(
+            format: "%d turns (as given and stripped, weight %g) and %d comments, l2 %g, %d Adam iterations; gate blend λ %g (neutral AUROC on val by λ: %@), Platt-scaled on %d val comments without emoji (a %.4f, b %.4f); val figures (seed macro-F1 / text-only, comments class macro-F1 / sector / neutral AUROC) by class/sector weight: ",
+            train.turns.count, turnWeight, train.comments.count, l2, iterations, gate.lambda, gates.joined(separator: ", "), plain.count, gate.a, gate.b) + tried.joined(separator: "; ")
+        return EmotionHeads(manifest: manifest, network: heads.network, builder: heads.builder, lexicalHead: heads.lexicalHead,
+                            embeddingHead: head, encoderAdapterDirectory: heads.encoderAdapterDirectory)
+    }
+}
