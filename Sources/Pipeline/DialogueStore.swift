@@ -144,6 +144,13 @@ public struct DialogueStore<State: Sendable>: Sendable {
         return evicted
     }
 
+    /// Gives every live dialogue `state`, keeping its source, offset and times (after a model
+    /// swap: the old model's states mean nothing to the new one). Returns how many were reset.
+    public mutating func resetStates(to state: State) -> Int {
+        for id in entries.keys { entries[id]!.state = state }
+        return entries.count
+    }
+
     /// Drops the dialogues last seen on these partitions (on revocation).
     public mutating func remove(partitions: Set<KafkaTopicPartition>) {
         entries = entries.filter { !partitions.contains($0.value.source) }

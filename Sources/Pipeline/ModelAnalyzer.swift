@@ -3,12 +3,15 @@ import Emotion
 import Encoder
 import Escalation
 import Foundation
+import Synchronization
 import Tokenizer
 
 /// The real model behind the pipeline: WordPiece + MiniLM (each turn encoded once, batched and
 /// packed), the emotion heads over the turn and its dialogue context, and the escalation ODE-RNN.
 ///
 /// Not re-entrant: the processor analyzes one batch at a time, and a lock makes sure of it.
+/// A new model is loaded beside the one in use (``stageIfChanged()``) and swapped in between
+/// batches (``adoptStagedModel()``, which the processor calls before each batch).
 public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
     /// What one dialogue carries between turns: a context summary and the escalation state.
     public struct State: Sendable, Codable, Equatable {
@@ -25,13 +28,96 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
     /// Per-tenant alarm and neutral thresholds, read once per batch.
     public let policies: TenantPolicyStore
 
-    private let tokenizer: WordPieceTokenizer
-    private let encoder: MiniLMEncoder
-    private let heads: EmotionHeads
-    private let forecaster: EscalationForecaster
+    /// Where the model is loaded from, and how, for reloads.
+    private let source: Source
+    /// The model in use, and one loaded by ``stageIfChanged()`` waiting for ``adoptStagedModel()``.
+    private var model: Model
+    private var staged: Model?
+    /// The fingerprint of the last reload that failed: not retried until the files change again.
+    private var failedFingerprint: String?
+    /// Held for a whole batch's analysis, so a swap falls between batches.
     private let lock = NSLock()
-    private var cache: EmbeddingCache
-    public let modelVersion: String
+    /// What the processor asks between batches, readable while a batch holds `lock`.
+    private let current: Mutex<Summary>
+
+    /// The model in use as the processor sees it outside analysis.
+    struct Summary {
+        var version: String
+        var embeddingDimension: Int
+        var initialEscalation: EscalationState
+        var alarm: EscalationAlarm
+
+        init(_ model: Model) {
+            version = model.version
+            embeddingDimension = model.heads.embeddingDimension
+            initialEscalation = model.forecaster.initialState()
+            alarm = model.forecaster.alarm
+        }
+    }
+
+    /// The directories and settings a model is loaded from.
+    struct Source: Sendable {
+        var modelDirectory: URL, headsDirectory: URL, escalationDirectory: URL
+        var encoder: EncoderConfiguration
+        var cacheCapacity: Int
+
+        /// SHA-256 over the heads' and the forecaster's manifests (which carry the SHA-256 of every
+        /// weight file) and the name, size and modification time of every file in their
+        /// directories: it changes whenever any model file does, including a weight file copied in
+        /// after its manifest.
+        func fingerprint() throws -> String {
+            var data = Data()
+            let fm = FileManager.default
+            for dir in [headsDirectory, escalationDirectory] {
+                let url = dir.appendingPathComponent("manifest.json")
+                do { data += try Data(contentsOf: url) } catch {
+                    throw ModelError(.fileNotFound, "cannot read \(url.path)", cause: error)
+                }
+                let files = (fm.enumerator(atPath: dir.path)?.allObjects as? [String] ?? []).sorted()
+                for name in files {
+                    guard let a = try? fm.attributesOfItem(atPath: dir.appendingPathComponent(name).path),
+                          a[.type] as? FileAttributeType == .typeRegular else { continue }
+                    let size = (a[.size] as? NSNumber)?.int64Value ?? -1
+                    let modified = (a[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+                    data += Data("\(dir.path)/\(name) \(size) \(modified)\n".utf8)
+                }
+            }
+            return SHA256.hex(data)
+        }
+    }
+
+    /// One loaded model: tokenizer, encoder, heads, forecaster and the embedding cache that goes with
+    /// them.
+    struct Model {
+        let tokenizer: WordPieceTokenizer
+        let encoder: MiniLMEncoder
+        let heads: EmotionHeads
+        let forecaster: EscalationForecaster
+        var cache: EmbeddingCache
+        let version: String
+        let fingerprint: String
+
+        init(_ source: Source) throws {
+            fingerprint = try source.fingerprint()
+            tokenizer = try WordPieceTokenizer(vocabulary: source.modelDirectory.appendingPathComponent("vocab.txt"))
+            heads = try EmotionHeads(directory: source.headsDirectory)
+            let modelFile = source.modelDirectory.appendingPathComponent("model.safetensors")
+            // The heads record the encoder they were trained on (its weights' SHA-256, with their adapter's).
+            if !heads.manifest.encoderSHA256.isEmpty {
+                let sha = EncoderAdapter.encoderSHA256(model: try SHA256.hex(fileAt: modelFile), adapter: heads.manifest.encoderAdapterSHA256)
+                guard sha == heads.manifest.encoderSHA256 else {
+                    throw ModelError(.invalidFile, "\(modelFile.path) is not the encoder heads \(heads.manifest.version) were trained on "
+                                     + "(SHA-256 \(sha), expected \(heads.manifest.encoderSHA256)): run Deploy/fetch-model.sh")
+                }
+            }
+            encoder = try MiniLMEncoder(modelFile: modelFile, adapter: heads.encoderAdapterDirectory, configuration: source.encoder)
+            forecaster = try EscalationForecaster(directory: source.escalationDirectory)
+            cache = EmbeddingCache(capacity: source.cacheCapacity)
+            let escalationManifest = try? JSONDecoder().decode(
+                EscalationManifest.self, from: Data(contentsOf: source.escalationDirectory.appendingPathComponent("manifest.json")))
+            version = "minilm-l6-v2+\(heads.manifest.version)+escalation-\(escalationManifest?.version ?? 0)"
+        }
+    }
 
     /// Loads the encoder from `modelDirectory`, the heads and the forecaster from theirs.
     public init(modelDirectory: URL, headsDirectory: URL, escalationDirectory: URL,
@@ -39,41 +125,59 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
                 policies: TenantPolicyStore = TenantPolicyStore()) throws {
         self.explainAllTurns = explainAllTurns
         self.policies = policies
-        tokenizer = try WordPieceTokenizer(vocabulary: modelDirectory.appendingPathComponent("vocab.txt"))
-        heads = try EmotionHeads(directory: headsDirectory)
-        let modelFile = modelDirectory.appendingPathComponent("model.safetensors")
-        // The heads record the encoder they were trained on (its weights' SHA-256, with their adapter's).
-        if !heads.manifest.encoderSHA256.isEmpty {
-            let sha = EncoderAdapter.encoderSHA256(model: try SHA256.hex(fileAt: modelFile), adapter: heads.manifest.encoderAdapterSHA256)
-            guard sha == heads.manifest.encoderSHA256 else {
-                throw ModelError(.invalidFile, "\(modelFile.path) is not the encoder heads \(heads.manifest.version) were trained on "
-                                 + "(SHA-256 \(sha), expected \(heads.manifest.encoderSHA256)): run Deploy/fetch-model.sh")
-            }
+        source = Source(modelDirectory: modelDirectory, headsDirectory: headsDirectory, escalationDirectory: escalationDirectory,
+                        encoder: configuration, cacheCapacity: cacheCapacity)
+        model = try Model(source)
+        current = Mutex(Summary(model))
+    }
+
+    /// The version of the model in use (it changes when a staged model is adopted).
+    public var modelVersion: String { current.withLock { $0.version } }
+
+    /// Loads the model again from its directories if their files changed since the model in use
+    /// (or the staged one) was loaded, and stages it for ``adoptStagedModel()``; returns its version,
+    /// or nil when nothing changed. A model that fails to load throws (the one in use stays), and
+    /// is not tried again until its files change once more, unless `retryFailed`.
+    public func stageIfChanged(retryFailed: Bool = false) throws -> String? {
+        let fingerprint = try source.fingerprint()
+        let (loaded, failed) = lock.withLock { (staged?.fingerprint ?? model.fingerprint, failedFingerprint) }
+        guard fingerprint != loaded, retryFailed || fingerprint != failed else { return nil }
+        do {
+            let next = try Model(source)
+            lock.withLock { staged = next; failedFingerprint = nil }
+            return next.version
+        } catch {
+            lock.withLock { failedFingerprint = fingerprint }
+            throw error
         }
-        encoder = try MiniLMEncoder(modelFile: modelFile,
-                                    adapter: heads.encoderAdapterDirectory, configuration: configuration)
-        forecaster = try EscalationForecaster(directory: escalationDirectory)
-        cache = EmbeddingCache(capacity: cacheCapacity)
-        let escalationManifest = try? JSONDecoder().decode(
-            EscalationManifest.self, from: Data(contentsOf: escalationDirectory.appendingPathComponent("manifest.json")))
-        modelVersion = "minilm-l6-v2+\(heads.manifest.version)+escalation-\(escalationManifest?.version ?? 0)"
+    }
+
+    public func adoptStagedModel() -> String? {
+        lock.withLock {
+            guard let next = staged else { return nil }
+            model = next
+            staged = nil
+            current.withLock { $0 = Summary(next) }
+            return next.version
+        }
     }
 
     /// How many recent turns an explanation's `escalation_turns` are chosen from.
     static let riskWindow = 8
 
     /// The forecaster's own alarm thresholds (from its manifest), which tenant policies override.
-    public var modelAlarm: EscalationAlarm { forecaster.alarm }
+    public var modelAlarm: EscalationAlarm { current.withLock { $0.alarm } }
 
     /// The embedding cache's hit rate so far.
-    public var cacheHitRate: Double { lock.withLock { cache.hitRate } }
+    public var cacheHitRate: Double { lock.withLock { model.cache.hitRate } }
 
     public func initialState() -> State {
-        State(context: DialogueContext(), escalation: forecaster.initialState())
+        State(context: DialogueContext(), escalation: current.withLock { $0.initialEscalation })
     }
 
     public func analyze(_ turns: [TimedTurn], states: inout [String: State]) throws -> [TurnAnalysis] {
         try lock.withLock {
+            let heads = model.heads, forecaster = model.forecaster
             let embeddings = try embed(turns.map(\.turn.text))
             // The heads see the whole batch in one pass; the contexts advance turn by turn.
             var contexts: [String: DialogueContext] = [:]
@@ -90,7 +194,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
                 let policy = policies.policy(for: turn.tenant)
                 var prediction = predicted
                 if let t = policy.neutralThreshold { prediction.isNeutral = prediction.neutral >= t }
-                var state = states[turn.dialogueID] ?? initialState()
+                var state = states[turn.dialogueID] ?? State(context: DialogueContext(), escalation: forecaster.initialState())
                 let role: EscalationForecaster.Role = switch turn.role {
                 case .customer: .customer
                 case .agent, .bot: .agent
@@ -111,22 +215,26 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
                 }
                 out.append(TurnAnalysis(prediction: prediction, escalation: f, explanation: explanation))
             }
-            for (id, context) in contexts { states[id, default: initialState()].context = context }
+            for (id, context) in contexts {
+                states[id, default: State(context: DialogueContext(), escalation: forecaster.initialState())].context = context
+            }
             return out
         }
     }
 
     /// Embeds texts once each: cache hits skip the encoder, the rest go through in one packed batch.
     /// For heads that read encoder layer features, each vector is the embedding followed by them.
+    /// Called with the lock held.
     private func embed(_ texts: [String]) throws -> [[Float]] {
         var out = [[Float]?](repeating: nil, count: texts.count)
         var missing: [Int] = []
         for (i, t) in texts.enumerated() {
-            if let v = cache.get(t) { out[i] = v } else { missing.append(i) }
+            if let v = model.cache.get(t) { out[i] = v } else { missing.append(i) }
         }
         if !missing.isEmpty {
-            let ids = missing.map { tokenizer.encode(texts[$0], maxLength: encoder.configuration.maxLength) }
-            let layers = heads.encoderLayers
+            let encoder = model.encoder
+            let ids = missing.map { model.tokenizer.encode(texts[$0], maxLength: encoder.configuration.maxLength) }
+            let layers = model.heads.encoderLayers
             let vectors: [[Float]]
             if layers.isEmpty {
                 vectors = try encoder.encode(ids)
@@ -136,7 +244,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
             }
             for (i, v) in zip(missing, vectors) {
                 out[i] = v
-                cache.put(texts[i], v)
+                model.cache.put(texts[i], v)
             }
         }
         return out.map { $0! }
@@ -152,7 +260,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
     /// of another model would otherwise trap in the arithmetic).
     public func decode(_ bytes: [UInt8]) throws -> State {
         let state = try PropertyListDecoder().decode(State.self, from: Data(bytes))
-        let e = heads.embeddingDimension, l = forecaster.initialState().h.count
+        let (e, l) = current.withLock { ($0.embeddingDimension, $0.initialEscalation.h.count) }
         let sizes = [state.context.previous?.q.count, state.context.summary?.q.count].compactMap { $0 }
         guard sizes.allSatisfy({ $0 == e }), state.escalation.h.count == l,
               (0..<(1 << 40)).contains(state.context.turns), (0..<(1 << 40)).contains(state.escalation.turns),

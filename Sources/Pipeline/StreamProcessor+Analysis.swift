@@ -24,6 +24,8 @@ extension StreamProcessor {
         /// Each dialogue's state after its last analyzed turn in the batch, for `dialogue_state`.
         var states: [(dialogueID: String, record: KafkaRecord, turnAt: Date, state: Analyzer.State)]
         var processedAt: Date
+        /// The model that analyzed the batch (a swap may come before the batch is finished).
+        var modelVersion: String
         var receivedAt: [ContinuousClock.Instant]
         var started: ContinuousClock.Instant
     }
@@ -36,6 +38,9 @@ extension StreamProcessor {
         let started = ContinuousClock.now
         let receivedAt = self.receivedAt
         self.receivedAt.removeAll(keepingCapacity: true)
+        // 0. A model loaded since the last batch takes over here, between batches.
+        if let next = analyzer.adoptStagedModel() { modelSwapped(to: next) }
+        let modelVersion = analyzer.modelVersion
         // 1. Validate; bring back dialogues the live-dialogue cap evicted; spot replays of turns
         // already applied.
         let validated = records.map { r in
@@ -138,7 +143,17 @@ extension StreamProcessor {
         metrics.evictions.increment(by: Int64(dialogues.evictions - evictedBefore))
         metrics.liveDialogues.record(dialogues.count)
         return PreparedBatch(records: records, deadLetters: deadLetters, replays: replayMessages, analyzed: analyzed, states: finalStates,
-                             processedAt: now, receivedAt: receivedAt, started: started)
+                             processedAt: now, modelVersion: modelVersion, receivedAt: receivedAt, started: started)
+    }
+
+    /// After a swap the live dialogues start afresh (the old model's context and escalation state
+    /// mean nothing to the new one), keeping their offsets, so replays are still recognised.
+    func modelSwapped(to version: String) {
+        let reset = dialogues.resetStates(to: analyzer.initialState())
+        metrics.modelSwaps.increment()
+        stats.modelSwaps += 1
+        stats.resetStates += reset
+        logger.info("model swapped", metadata: ["model.version": "\(version)", "dialogue.reset": "\(reset)"])
     }
 
     /// Why the model gave up on one turn.

@@ -118,7 +118,7 @@ extension StreamProcessor {
     nonisolated func encode(_ b: PreparedBatch) async throws -> ([Delivery], AuditBatch) {
         let encoder = EmotionEvent.encoder()
         let now = b.processedAt
-        let version = analyzer.modelVersion
+        let version = b.modelVersion
         let limit = configuration.validator.maxMessageBytes
         var deliveries: [Delivery] = []
         var batch = AuditBatch()

@@ -68,6 +68,9 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         public var droppedStates = 0
         /// Replayed offsets whose audit was another turn's (or missing): analysed anew.
         public var replayMismatches = 0
+        /// Models swapped in between batches, and the dialogue states reset by those swaps.
+        public var modelSwaps = 0
+        public var resetStates = 0
         /// Per-turn seconds from consume to delivery acknowledgement, when
         /// ``PipelineConfiguration/recordLatencies`` is on (benchmarks).
         public var latencies: [Double] = []

@@ -25,10 +25,15 @@ public protocol TurnAnalyzer: Sendable {
     /// Restores a state written by ``encode(_:)``; throws, never traps, when the bytes do not fit
     /// this model.
     func decode(_ bytes: [UInt8]) throws -> State
+    /// Switches to a model loaded since the last call, if any, and returns its version. The
+    /// processor calls it before each batch; the dialogues' states are then reset, since they
+    /// were computed by the model that went (their offsets are kept).
+    func adoptStagedModel() -> String?
 }
 
 extension TurnAnalyzer {
     public var stateFormat: Int { 1 }
+    public func adoptStagedModel() -> String? { nil }
 }
 
 /// What the model says about one turn.

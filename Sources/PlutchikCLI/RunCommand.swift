@@ -12,13 +12,20 @@ struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Consume turns, publish emotion events and escalation alerts, audit to PostgreSQL.",
-        discussion: "SIGTERM or SIGINT drains gracefully: stop fetching, finish the batch, flush, commit, leave the group.")
+        discussion: """
+            SIGTERM or SIGINT drains gracefully: stop fetching, finish the batch, flush, commit, leave the group. \
+            SIGHUP reloads the config file's tenant settings and the model; the model is also reloaded when the \
+            files in its directories change (--model-poll). A new model is loaded beside the running one and \
+            takes over between batches; the live dialogues then start afresh (their offsets are kept).
+            """)
 
     @OptionGroup var pipeline: PipelineOptions
     @OptionGroup var heads: HeadsOptions
     @Option(help: "OpenBLAS threads for the encoder.") var threads = 1
     @Option(help: "Port for /metrics, /healthz and /readyz (0: off). Env: PLUTCHIK_METRICS_PORT.")
     var metricsPort: Int?
+    @Option(help: "Seconds between checks of the heads' and escalation directories for a new model, swapped in between batches (0: only on SIGHUP).")
+    var modelPoll: Double = 10
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -33,12 +40,13 @@ struct RunCommand: AsyncParsableCommand {
         if port > 0 {
             services.append(.init(service: makeObservabilityServer(port: port, logger: logger, processor: processor)))
         }
-        if let path = Settings.configPath {
-            let modelAlarm = processor.analyzer.modelAlarm
-            services.append(.init(service: TenantSettingsReloader(
-                path: path, store: processor.tenantPolicies,
-                validate: { try $0.validate(modelAlarm: modelAlarm) }, logger: logger)))
+        let analyzer = processor.analyzer
+        let tenantSettings = Settings.configPath.map { path in
+            Reloader.TenantSettingsSource(path: path, store: processor.tenantPolicies,
+                                          validate: { try $0.validate(modelAlarm: analyzer.modelAlarm) })
         }
+        services.append(.init(service: Reloader(tenantSettings: tenantSettings, analyzer: analyzer,
+                                                modelPoll: modelPoll > 0 ? .milliseconds(Int(modelPoll * 1000)) : nil, logger: logger)))
         let group = ServiceGroup(configuration: .init(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

@@ -43,25 +43,3 @@ enum TenantSettings {
         return out
     }
 }
-
-/// Reloads the config file's tenant settings into `store` on every SIGHUP; a file that does not
-/// parse or validate is logged (naming the bad key) and the running settings stay.
-struct TenantSettingsReloader: Service {
-    let path: String
-    let store: TenantPolicyStore
-    let validate: @Sendable (TenantPolicies) throws -> Void
-    let logger: Logger
-
-    func run() async throws {
-        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
-            do {
-                let policies = try TenantSettings.policies(from: try Settings.parse(path))
-                try validate(policies)
-                store.policies = policies
-                logger.info("tenant settings reloaded", metadata: ["config.path": "\(path)", "tenant.count": "\(policies.tenants.count)"])
-            } catch {
-                logger.error("tenant settings not reloaded; the running ones stay", metadata: ["config.path": "\(path)", "error": "\(error)"])
-            }
-        }
-    }
-}

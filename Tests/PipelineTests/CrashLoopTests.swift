@@ -218,6 +218,7 @@ struct ModelStateTests {
         let cases: [(String, (URL, URL) throws -> Void)] = [
             ("heads weights", { h, _ in try edit(h.appendingPathComponent(heads["weights_file"] as! String)) { $0[$0.count / 2] ^= 1 } }),
             ("word channel", { h, _ in try edit(h.appendingPathComponent("lexical.f32")) { $0[7] ^= 1 } }),
+            ("embedding head", { h, _ in try edit(h.appendingPathComponent("embedding.f32")) { $0[5] ^= 1 } }),
             ("escalation forecaster", { _, e in try edit(e.appendingPathComponent("weights.json")) { $0.append(0x20) } }),
             ("not the encoder", { h, _ in
                 try edit(h.appendingPathComponent("manifest.json")) { d in
