@@ -132,11 +132,43 @@ public struct EscalationRow: Sendable, Hashable {
     }
 }
 
+/// A shadow model's prediction for one turn (`--shadow-model`), as written to `emotion_audit_shadow`.
+public struct ShadowRow: Sendable, Hashable {
+    public var sourceTopic: String
+    public var sourcePartition: Int32
+    public var sourceOffset: Int64
+    public var dialogueID: String
+    public var turnID: String
+    public var modelVersion: String
+    public var emotion: String
+    public var confidence: Float
+    public var sector: String
+    public var sarcasm: Float
+    public var intensity: Float
+    public var neutral: Float?
+    public var isNeutral: Bool
+    public var escalationRisk: Float?
+    public var escalationAlert: Bool
+    public var processedAt: Date
+
+    public init(sourceTopic: String, sourcePartition: Int32, sourceOffset: Int64, dialogueID: String, turnID: String,
+                modelVersion: String, emotion: String, confidence: Float, sector: String, sarcasm: Float, intensity: Float,
+                neutral: Float?, isNeutral: Bool, escalationRisk: Float?, escalationAlert: Bool, processedAt: Date) {
+        self.sourceTopic = sourceTopic; self.sourcePartition = sourcePartition; self.sourceOffset = sourceOffset
+        self.dialogueID = dialogueID; self.turnID = turnID; self.modelVersion = modelVersion
+        self.emotion = emotion; self.confidence = confidence; self.sector = sector; self.sarcasm = sarcasm; self.intensity = intensity
+        self.neutral = neutral; self.isNeutral = isNeutral; self.escalationRisk = escalationRisk; self.escalationAlert = escalationAlert
+        self.processedAt = processedAt
+    }
+}
+
 /// What one processed micro-batch writes, in one transaction.
 public struct AuditBatch: Sendable {
     public var audits: [AuditRow] = []
     public var states: [DialogueStateRow] = []
     public var escalations: [EscalationRow] = []
+    /// A shadow model's predictions of the batch's turns (written only to `emotion_audit_shadow`).
+    public var shadows: [ShadowRow] = []
 
     public var deadLetters: [DeadLetterRow] = []
 
@@ -150,12 +182,16 @@ public struct AuditBatch: Sendable {
 
     /// Removes the audit and escalation rows of one event (its record is dead-lettered instead).
     public mutating func drop(eventID: String) {
+        guard let audit = audits.first(where: { $0.eventID == eventID }) else { return }
         audits.removeAll { $0.eventID == eventID }
         escalations.removeAll { $0.eventID == eventID }
+        shadows.removeAll {
+            $0.sourceTopic == audit.sourceTopic && $0.sourcePartition == audit.sourcePartition && $0.sourceOffset == audit.sourceOffset
+        }
     }
 
     /// Whether there is nothing to write.
-    public var isEmpty: Bool { audits.isEmpty && states.isEmpty && escalations.isEmpty && deadLetters.isEmpty }
+    public var isEmpty: Bool { audits.isEmpty && states.isEmpty && escalations.isEmpty && deadLetters.isEmpty && shadows.isEmpty }
 }
 
 /// A record that could not be published to the dead-letter topic (`dead_letter_audit`).

@@ -78,6 +78,10 @@ public final class AuditWriter: Sendable {
     private static let stateColumns = ["dialogue_id", "source_topic", "source_partition", "last_offset", "state", "last_turn_at",
                                        "state_format", "model_version"]
     private static let deadLetterColumns = ["source_topic", "source_partition", "source_offset", "code", "reason", "value_bytes"]
+    private static let shadowColumns = [
+        "source_topic", "source_partition", "source_offset", "dialogue_id", "turn_id", "model_version", "emotion", "confidence",
+        "sector", "sarcasm", "intensity", "neutral", "is_neutral", "escalation_risk", "escalation_alert", "processed_at",
+    ]
     private static let escalationColumns = [
         "event_id", "dialogue_id", "turn_id", "tenant", "risk", "horizon_seconds", "trend", "alert", "raised_at",
     ]
@@ -145,6 +149,18 @@ public final class AuditWriter: Sendable {
                 INSERT INTO escalation_event (\(escalationColumns.joined(separator: ", ")))
                 SELECT \(escalationColumns.joined(separator: ", ")) FROM escalation_event_stage
                 ON CONFLICT (event_id) DO NOTHING
+                """)
+        }
+        if !batch.shadows.isEmpty {
+            let rows = batch.shadows.map { r -> [String?] in
+                [r.sourceTopic, String(r.sourcePartition), String(r.sourceOffset), r.dialogueID, r.turnID, r.modelVersion, r.emotion,
+                 String(r.confidence), r.sector, String(r.sarcasm), String(r.intensity), r.neutral.map { String($0) }, r.isNeutral ? "t" : "f",
+                 r.escalationRisk.map { String($0) }, r.escalationAlert ? "t" : "f", timestamp(r.processedAt)]
+            }
+            try stage("emotion_audit_shadow", shadowColumns, rows, on: c, then: """
+                INSERT INTO emotion_audit_shadow (\(shadowColumns.joined(separator: ", ")))
+                SELECT \(shadowColumns.joined(separator: ", ")) FROM emotion_audit_shadow_stage
+                ON CONFLICT (source_topic, source_partition, source_offset, model_version) DO NOTHING
                 """)
         }
         if !batch.deadLetters.isEmpty {

@@ -23,6 +23,8 @@ struct PipelineMetrics: Sendable {
     let droppedStates = Counter(label: "plutchik_dialogue_states_dropped_total")
     /// Models swapped in while running (`plutchik run` reloads its model directory).
     let modelSwaps = Counter(label: "plutchik_model_swaps_total")
+    /// Batches the shadow model (`--shadow-model`) failed on.
+    let shadowFailures = Counter(label: "plutchik_shadow_failures_total")
     /// Replayed offsets whose audit belongs to another turn (a recreated topic): analysed anew.
     let replayMismatches = Counter(label: "plutchik_replay_identity_mismatches_total")
     /// Messages a non-retriable publish error refused, by destination.

@@ -26,6 +26,8 @@ extension StreamProcessor {
         var processedAt: Date
         /// The model that analyzed the batch (a swap may come before the batch is finished).
         var modelVersion: String
+        /// The shadow model's analyses, by event id (empty without one, or when it failed).
+        var shadows: [String: TurnAnalysis]
         var receivedAt: [ContinuousClock.Instant]
         var started: ContinuousClock.Instant
     }
@@ -113,6 +115,7 @@ extension StreamProcessor {
                 analyzed.append((r, timed, a))
             }
         }
+        let shadows = await shadowAnalyses(analyzed)
         // The state after each dialogue's last analyzed turn in this batch.
         var lastTurn: [String: (KafkaRecord, Date)] = [:]
         for (r, t, _) in analyzed { lastTurn[t.turn.dialogueID] = (r, t.timestamp) }
@@ -143,7 +146,24 @@ extension StreamProcessor {
         metrics.evictions.increment(by: Int64(dialogues.evictions - evictedBefore))
         metrics.liveDialogues.record(dialogues.count)
         return PreparedBatch(records: records, deadLetters: deadLetters, replays: replayMessages, analyzed: analyzed, states: finalStates,
-                             processedAt: now, modelVersion: modelVersion, receivedAt: receivedAt, started: started)
+                             processedAt: now, modelVersion: modelVersion, shadows: shadows, receivedAt: receivedAt, started: started)
+    }
+
+    /// The shadow model's analyses of the analyzed turns, by event id. A failure costs the batch
+    /// its shadow rows only, never its events.
+    func shadowAnalyses(_ analyzed: [(record: KafkaRecord, turn: TimedTurn, analysis: TurnAnalysis)]) async -> [String: TurnAnalysis] {
+        guard let shadow, !analyzed.isEmpty else { return [:] }
+        let turns = analyzed.map(\.turn)
+        do {
+            let out = try await runBlocking("plutchik.shadow", stackSize: 8 << 20) { try shadow.analyze(turns) }
+            var byEvent: [String: TurnAnalysis] = [:]
+            for (a, s) in zip(analyzed, out) { byEvent[Self.eventID(a.record)] = s }
+            return byEvent
+        } catch {
+            metrics.shadowFailures.increment()
+            logger.warning("shadow model failed on a batch; its turns get no shadow rows", metadata: ["error": "\(error)"])
+            return [:]
+        }
     }
 
     /// After a swap the live dialogues start afresh (the old model's context and escalation state

@@ -161,6 +161,14 @@ extension StreamProcessor {
                 escalationAlert: analysis.escalation?.alert ?? false, modelVersion: version,
                 turnTimestamp: timed.timestamp, processedAt: now, eventJSON: String(decoding: json, as: UTF8.self)))
             batch.audits[batch.audits.count - 1].hashText = policies.policy(for: turn.tenant).hashTexts
+            if let shadow, let s = b.shadows[event.eventID] {
+                batch.shadows.append(ShadowRow(
+                    sourceTopic: r.topic, sourcePartition: r.partition, sourceOffset: r.offset, dialogueID: turn.dialogueID,
+                    turnID: String(turn.turnID), modelVersion: shadow.modelVersion, emotion: s.prediction.label.rawValue,
+                    confidence: s.prediction.confidence, sector: s.prediction.label.sector.name, sarcasm: s.prediction.sarcasm,
+                    intensity: s.prediction.intensity, neutral: s.prediction.neutral, isNeutral: s.prediction.isNeutral,
+                    escalationRisk: s.escalation?.risk, escalationAlert: s.escalation?.alert ?? false, processedAt: now))
+            }
             if let esc = analysis.escalation, let alertJSON {
                 deliveries.append(Delivery(message: KafkaProducerMessage(topic: configuration.escalationsTopic, key: key, value: Array(alertJSON)),
                                            record: r, kind: .alert))

@@ -30,6 +30,8 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     let logger: Logger
     /// Per-tenant settings (text hashing here; the model analyzer applies the thresholds).
     nonisolated public let tenantPolicies: TenantPolicyStore
+    /// A candidate model scoring every analyzed turn into `emotion_audit_shadow` only.
+    nonisolated public let shadow: ShadowScorer?
     var dialogues: DialogueStore<Analyzer.State>
     var assigned: Set<KafkaTopicPartition> = []
     /// Set once an assignment (even an empty one) is handled; cleared when partitions are lost.
@@ -78,8 +80,9 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
 
     public init(configuration: PipelineConfiguration, analyzer: Analyzer, consumer: KafkaConsumer,
                 producer: KafkaProducer, writer: AuditWriter, logger: Logger,
-                tenantPolicies: TenantPolicyStore = TenantPolicyStore()) {
+                tenantPolicies: TenantPolicyStore = TenantPolicyStore(), shadow: ShadowScorer? = nil) {
         self.tenantPolicies = tenantPolicies
+        self.shadow = shadow
         var configuration = configuration
         // The validator must know what the producer will refuse.
         configuration.validator.maxMessageBytes = min(configuration.validator.maxMessageBytes, producer.messageMaxBytes)

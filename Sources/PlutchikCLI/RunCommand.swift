@@ -26,6 +26,8 @@ struct RunCommand: AsyncParsableCommand {
     var metricsPort: Int?
     @Option(help: "Seconds between checks of the heads' and escalation directories for a new model, swapped in between batches (0: only on SIGHUP).")
     var modelPoll: Double = 10
+    @Option(help: "A candidate heads directory (with escalation/ inside, or the running forecaster) scoring every turn into emotion_audit_shadow only, for comparison in SQL; doubles the inference work.")
+    var shadowModel: String?
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -34,7 +36,7 @@ struct RunCommand: AsyncParsableCommand {
         let processor = try await makeProcessor(
             pipeline: pipeline, heads: heads, threads: threads, bootstrap: try pipeline.bootstrapServers(),
             databaseURL: try pipeline.database(), groupID: pipeline.groupID ?? Settings.environment["PLUTCHIK_GROUP_ID"] ?? "plutchik",
-            logger: logger)
+            logger: logger, shadowModel: shadowModel)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: processor)]
         let port = metricsPort ?? Settings.environment["PLUTCHIK_METRICS_PORT"].flatMap { Int($0) } ?? 9464
         if port > 0 {
@@ -58,7 +60,7 @@ struct RunCommand: AsyncParsableCommand {
 /// Builds a processor: model, Kafka clients, audit writer (migrated when asked).
 func makeProcessor(pipeline: PipelineOptions, heads: HeadsOptions, threads: Int, bootstrap: String,
                    databaseURL: String, groupID: String, logger: Logger,
-                   recordLatencies: Bool = false, cacheCapacity: Int = 2_000) async throws -> StreamProcessor<ModelAnalyzer> {
+                   recordLatencies: Bool = false, cacheCapacity: Int = 2_000, shadowModel: String? = nil) async throws -> StreamProcessor<ModelAnalyzer> {
     var config = try pipeline.pipelineConfiguration()
     config.recordLatencies = recordLatencies
     let policies = TenantPolicyStore(try Settings.tenantPolicies())
@@ -68,6 +70,14 @@ func makeProcessor(pipeline: PipelineOptions, heads: HeadsOptions, threads: Int,
         encoder: EncoderConfiguration(threads: threads, batchSize: config.maxBatchSize), cacheCapacity: cacheCapacity,
         explainAllTurns: pipeline.explainAllTurns, policies: policies)
     do { try policies.policies.validate(modelAlarm: analyzer.modelAlarm) } catch { throw ValidationError("config file: \(error.message)") }
+    let shadow = try shadowModel.map { path in
+        let shadowHeads = URL(fileURLWithPath: path), own = shadowHeads.appendingPathComponent("escalation")
+        let escalation = FileManager.default.fileExists(atPath: own.appendingPathComponent("manifest.json").path) ? own : try pipeline.escalationDirectory()
+        return ShadowScorer(try ModelAnalyzer(
+            modelDirectory: heads.modelDirectory, headsDirectory: shadowHeads, escalationDirectory: escalation,
+            encoder: EncoderConfiguration(threads: threads, batchSize: config.maxBatchSize), cacheCapacity: cacheCapacity,
+            policies: policies), maxDialogues: config.maxLiveDialogues)
+    }
     let writer = try AuditWriter(configuration: try pipeline.writerConfiguration(url: databaseURL))
     if pipeline.migrate { _ = try await writer.migrate(directory: try pipeline.migrationsDirectory()) }
     let properties = try pipeline.rdKafkaProperties()
@@ -81,7 +91,8 @@ func makeProcessor(pipeline: PipelineOptions, heads: HeadsOptions, threads: Int,
     logger.info("processor starting", metadata: [
         "kafka.bootstrap": "\(bootstrap)", "kafka.topic": "\(config.inputTopic)", "kafka.group": "\(groupID)",
         "db.url": "\(writer.redactedURL)", "model.version": "\(analyzer.modelVersion)",
+        "model.shadow": "\(shadow?.modelVersion ?? "none")",
     ])
     return StreamProcessor(configuration: config, analyzer: analyzer, consumer: consumer, producer: producer, writer: writer, logger: logger,
-                           tenantPolicies: policies)
+                           tenantPolicies: policies, shadow: shadow)
 }

@@ -32,7 +32,7 @@ import Testing
         func may(_ table: String, _ privilege: String) async throws -> Bool {
             try await writer.query("SELECT has_table_privilege('plutchik_reader', $1, $2)", [table, privilege])[0][0] == "t"
         }
-        for table in ["emotion_audit", "escalation_event", "dead_letter_audit", "dialogue_summary", "emotion_mix_hourly"] {
+        for table in ["emotion_audit", "escalation_event", "dead_letter_audit", "dialogue_summary", "emotion_mix_hourly", "emotion_audit_shadow"] {
             #expect(try await may(table, "SELECT"), "\(table)")
             for write in ["INSERT", "UPDATE", "DELETE", "TRUNCATE"] { #expect(try await !may(table, write), "\(table) \(write)") }
         }

@@ -136,3 +136,41 @@ struct ModelReloadTests {
         #expect(out.count == 1 && states["d"] != nil)
     }
 }
+
+@Suite("Shadow models")
+struct ShadowModelTests {
+    @Test("a shadow model scores every audited turn into emotion_audit_shadow only, with its own dialogue context",
+          .timeLimit(.minutes(1)))
+    func shadowRows() async throws {
+        let pipeline = try await InProcessPipeline<KeywordAnalyzer>(partitions: 2)
+        let topic = pipeline.config.inputTopic
+        // 12 dialogues × 5 turns, one a poison record for the DLQ.
+        var values = (1...5).flatMap { t in (0..<12).map { d in CrashLoopTests.turn("d\(d)", t, text: t >= 4 ? "I am furious" : "thanks") } }
+        values.insert("{not json", at: 17)
+        let reports = try await pipeline.producer.sendAll(values.enumerated().map { i, v in
+            KafkaProducerMessage(topic: topic, key: Array("k\(i % 12)".utf8), value: Array(v.utf8))
+        })
+        let shadow = SwappableKeywordAnalyzer()
+        try pipeline.start(KeywordAnalyzer(), shadow: ShadowScorer(shadow, maxDialogues: 100))
+        try await pipeline.waitForTurns(values.count, timeout: .seconds(40))
+        try await pipeline.stop()
+        #expect(reports.count == 61)
+
+        let rows = try await pipeline.writer.query("""
+            SELECT a.model_version, s.model_version, a.emotion = s.emotion, get_byte(d.state, 0), s.escalation_alert
+            FROM emotion_audit a JOIN emotion_audit_shadow s USING (source_topic, source_partition, source_offset)
+            JOIN dialogue_state d ON d.dialogue_id = a.dialogue_id
+            WHERE a.source_topic = $1
+            """, [topic])
+        #expect(rows.count == 60, "one shadow row per audited turn, none for the dead letter")
+        #expect(rows.allSatisfy { $0[0] == "keyword-test" && $0[1] == "keyword-v1" && $0[2] == "t" })
+        // The shadow model counted its own dialogue turns: its alert fires on the second angry turn, as the main model's does.
+        let alerts = try await pipeline.writer.query("SELECT count(*) FROM emotion_audit_shadow WHERE escalation_alert")
+        let mainAlerts = try await pipeline.writer.query("SELECT count(*) FROM emotion_audit WHERE escalation_alert AND source_topic = $1", [topic])
+        #expect(alerts[0][0] == "12" && mainAlerts[0][0] == "12")
+        // Nothing of the shadow is published.
+        let events = try await readEvents(bootstrap: pipeline.cluster.bootstrapServers, topic: pipeline.config.eventsTopic,
+                                          expected: Set(try auditCounts(databaseURL: pipeline.databaseURL, topic: topic).keys))
+        #expect(events.count == 60 && events.allSatisfy { ($0.json["model"] as? [String: Any])?["version"] as? String == "keyword-test" })
+    }
+}
