@@ -6,7 +6,7 @@ CREATE TABLE IF NOT EXISTS emotion_audit_shadow (
     source_partition integer     NOT NULL,
     source_offset    bigint      NOT NULL,
     dialogue_id      text        NOT NULL,
-    turn_id          text        NOT NULL,
+    turn_id          bigint      NOT NULL,
     model_version    text        NOT NULL,
     emotion          text        NOT NULL,
     confidence       real        NOT NULL,

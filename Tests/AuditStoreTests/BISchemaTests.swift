@@ -32,7 +32,7 @@ import Testing
         func may(_ table: String, _ privilege: String) async throws -> Bool {
             try await writer.query("SELECT has_table_privilege('plutchik_reader', $1, $2)", [table, privilege])[0][0] == "t"
         }
-        for table in ["emotion_audit", "escalation_event", "dead_letter_audit", "dialogue_summary", "emotion_mix_hourly", "emotion_audit_shadow"] {
+        for table in ["emotion_audit", "escalation_event", "dead_letter_audit", "dialogue_summary", "emotion_mix_hourly", "emotion_audit_shadow", "emotion_audit_flat", "emotion_hourly"] {
             #expect(try await may(table, "SELECT"), "\(table)")
             for write in ["INSERT", "UPDATE", "DELETE", "TRUNCATE"] { #expect(try await !may(table, write), "\(table) \(write)") }
         }
@@ -49,7 +49,7 @@ import Testing
             INSERT INTO emotion_audit (event_id, source_topic, source_partition, source_offset, dialogue_id, turn_id, speaker,
                                        role, tenant, scenario, text_sha256, emotion, confidence, sector, ring, sarcasm, intensity,
                                        model_version, turn_ts, processed_at, event)
-            SELECT 'e' || i, 'turns', i % 12, i, 'd' || (i / 8), (i % 8)::text, 'customer', 'customer', 'tenant-' || (i % 20),
+            SELECT 'e' || i, 'turns', i % 12, i, 'd' || (i / 8), i % 8, 'customer', 'customer', 'tenant-' || (i % 20),
                    's' || (i % 7), md5(i::text), 'anger', 0.5, 'anger', 'primary', 0.1, 0.5, 'v',
                    now() - (i * interval '2.6 seconds'), now() - (i * interval '2.6 seconds'), '{}'::jsonb
             FROM generate_series(1, 1000000) AS i
@@ -69,5 +69,77 @@ import Testing
             #expect(plan.contains("Index"), "\(sql)\n\(plan)")
             #expect(!plan.contains("Seq Scan on emotion_audit"), "\(sql)\n\(plan)")
         }
+    }
+
+    func audit(_ offset: Int64, turn: Int, emotion: String = "anger", alert: Bool = false, event: String? = nil) -> AuditRow {
+        AuditRow(eventID: "turns/0/\(offset)", sourceTopic: "turns", sourcePartition: 0, sourceOffset: offset,
+                 dialogueID: "d1", turnID: "\(turn)", speaker: "customer", tenant: "acme", scenario: "billing", text: "t\(offset)",
+                 emotion: emotion, confidence: 0.7, sector: emotion, ring: "primary", sarcasm: 0.1, intensity: Float(offset) / 10,
+                 escalationAlert: alert, modelVersion: "test", turnTimestamp: Date(timeIntervalSince1970: 1_764_000_000 + 600 * Double(offset)),
+                 processedAt: Date(), eventJSON: event ?? #"{"event_id":"turns/0/\#(offset)"}"#)
+    }
+
+    @Test("the hourly rollup counts each offset once, however often a batch is written, and the mix view reads it")
+    func hourlyRollup() async throws {
+        let writer = try await migrated()
+        // Offsets 0–8, 10 minutes apart: hours of 6, 3 turns (1764000000 is 16:00 UTC).
+        let batch = AuditBatch(audits: (0..<9).map { audit($0, turn: Int($0) + 1, emotion: $0 % 3 == 0 ? "joy" : "anger", alert: $0 == 4) })
+        try await writer.write(batch)
+        try await writer.write(batch)
+        try await writer.write(AuditBatch(audits: Array(batch.audits.prefix(3))))
+        let rows = try await writer.query("""
+            SELECT to_char(hour AT TIME ZONE 'UTC', 'HH24'), emotion, turns, round(intensity_sum::numeric, 2), alerts
+            FROM emotion_hourly ORDER BY 1, 2
+            """)
+        #expect(rows == [["16", "anger", "4", "1.20", "1"], ["16", "joy", "2", "0.30", "0"],
+                         ["17", "anger", "2", "1.50", "0"], ["17", "joy", "1", "0.60", "0"]])
+        let view = try await writer.query("SELECT sum(turns), round(sum(turns * mean_intensity)::numeric, 2) FROM emotion_mix_hourly")
+        #expect(view == [["9", "3.60"]])
+    }
+
+    @Test("turn ids are integers: they order as numbers")
+    func integerTurnIDs() async throws {
+        let writer = try await migrated()
+        try await writer.write(AuditBatch(audits: [audit(0, turn: 10), audit(1, turn: 2), audit(2, turn: 1)]))
+        #expect(try await writer.query("SELECT turn_id FROM emotion_audit ORDER BY turn_id").map { $0[0] } == ["1", "2", "10"])
+        #expect(try await writer.query("SELECT data_type FROM information_schema.columns WHERE table_name = 'emotion_audit' AND column_name = 'turn_id'")
+                == [["bigint"]])
+    }
+
+    @Test("the flat view has a column per primary score and escalation figure")
+    func flatView() async throws {
+        let writer = try await migrated()
+        let event = #"{"primaries":{"joy":0.1,"trust":0.05,"fear":0.05,"surprise":0.05,"sadness":0.05,"disgust":0.1,"anger":0.55,"anticipation":0.05},"escalation":{"risk":0.7,"horizon_risk":0.8,"horizon_s":120,"trend":"rising","alert":true}}"#
+        try await writer.write(AuditBatch(audits: [audit(0, turn: 1, event: event)]))
+        let row = try await writer.query("""
+            SELECT anger, joy, round((joy + trust + fear + surprise + sadness + disgust + anger + anticipation)::numeric, 3),
+                   escalation_horizon_risk, escalation_horizon_seconds, escalation_trend, escalation_eta_seconds IS NULL
+            FROM emotion_audit_flat
+            """)
+        #expect(row == [["0.55", "0.1", "1.000", "0.8", "120", "rising", "t"]])
+    }
+
+    @Test("existing audits are migrated, not dropped: text turn ids become integers and the rollup is backfilled")
+    func migratesExistingData() async throws {
+        let fm = FileManager.default
+        let early = fm.temporaryDirectory.appendingPathComponent("migrations-\(UUID().uuidString)")
+        defer { try? fm.removeItem(at: early) }
+        try fm.createDirectory(at: early, withIntermediateDirectories: true)
+        for file in try SchemaMigrator(directory: TestDatabase.migrations).files() where file.lastPathComponent < "008" {
+            try fm.copyItem(at: file, to: early.appendingPathComponent(file.lastPathComponent))
+        }
+        let db = try TestDatabase()
+        let writer = try AuditWriter(configuration: .init(url: db.url))
+        _ = try await writer.migrate(directory: early)
+        _ = try await writer.query("""
+            INSERT INTO emotion_audit (event_id, source_topic, source_partition, source_offset, dialogue_id, turn_id, speaker,
+                                       text_sha256, emotion, confidence, sector, ring, sarcasm, intensity, model_version, turn_ts, processed_at, event)
+            SELECT 'e' || i, 'turns', 0, i, 'd', i::text, 'c', 'x', 'joy', 0.5, 'joy', 'primary', 0, 0.5, 'old',
+                   timestamptz '2026-01-01 10:00:00+00' + i * interval '1 minute', now(), '{}'
+            FROM generate_series(1, 12) AS i RETURNING 1
+            """)
+        #expect(try await writer.migrate(directory: TestDatabase.migrations) == ["008_bi_turn_id_flat_rollups"])
+        #expect(try await writer.query("SELECT min(turn_id), max(turn_id), count(*) FROM emotion_audit") == [["1", "12", "12"]])
+        #expect(try await writer.query("SELECT sum(turns) FROM emotion_hourly") == [["12"]])
     }
 }
