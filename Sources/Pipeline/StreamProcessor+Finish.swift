@@ -142,7 +142,8 @@ extension StreamProcessor {
                 deliveries.append(deadLettering(r, reason))
                 continue
             }
-            let message = KafkaProducerMessage(topic: configuration.eventsTopic, key: key, value: Array(json))
+            let trace = Self.traceHeaders(r)
+            let message = KafkaProducerMessage(topic: configuration.eventsTopic, key: key, value: Array(json), headers: trace)
             guard message.approximateSize <= limit else {
                 let reason = DeadLetterReason("event_too_large", "the event would be \(message.approximateSize) bytes; message.max.bytes is \(limit)")
                 deliveries.append(deadLettering(r, reason))
@@ -170,7 +171,8 @@ extension StreamProcessor {
                     escalationRisk: s.escalation?.risk, escalationAlert: s.escalation?.alert ?? false, processedAt: now))
             }
             if let esc = analysis.escalation, let alertJSON {
-                deliveries.append(Delivery(message: KafkaProducerMessage(topic: configuration.escalationsTopic, key: key, value: Array(alertJSON)),
+                deliveries.append(Delivery(message: KafkaProducerMessage(topic: configuration.escalationsTopic, key: key, value: Array(alertJSON),
+                                                                         headers: trace),
                                            record: r, kind: .alert))
                 batch.escalations.append(EscalationRow(
                     eventID: event.eventID, dialogueID: turn.dialogueID, turnID: String(turn.turnID), tenant: turn.tenant,
@@ -186,6 +188,24 @@ extension StreamProcessor {
                                                  stateFormat: analyzer.stateFormat, modelVersion: version))
         }
         return (deliveries, batch)
+    }
+
+    /// The record's W3C trace context (`traceparent`, and `tracestate` with it), for its event and
+    /// alert, so a trace that followed the turn into Kafka continues past the processor. A
+    /// `traceparent` that is not `version-traceid-parentid-flags` in lowercase hex is not passed on.
+    static func traceHeaders(_ record: KafkaRecord) -> [KafkaHeader] {
+        guard let parent = record.header("traceparent"), isTraceParent(parent) else { return [] }
+        var out = [KafkaHeader(key: "traceparent", string: parent)]
+        if let state = record.header("tracestate"), state.utf8.count <= 512 { out.append(KafkaHeader(key: "tracestate", string: state)) }
+        return out
+    }
+
+    static func isTraceParent(_ s: String) -> Bool {
+        let parts = s.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 4, parts[0].count == 2, parts[1].count == 32, parts[2].count == 16, parts[3].count == 2, parts[0] != "ff",
+              parts[0] != "00" || parts.count == 4 else { return false }
+        let hex = parts.prefix(4).allSatisfy { $0.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) } }
+        return hex && parts[1] != String(repeating: "0", count: 32) && parts[2] != String(repeating: "0", count: 16)
     }
 
     /// `topic/partition/offset`: the turn's identity in Kafka, so consumers can de-duplicate.

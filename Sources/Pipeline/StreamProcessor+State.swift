@@ -97,7 +97,8 @@ extension StreamProcessor {
             for (r, t) in rs {
                 if let a = stored[r.offset], a.dialogueID == t.turn.dialogueID, a.turnID == String(t.turn.turnID) {
                     let key = Array(t.turn.dialogueID.utf8)
-                    messages.append((r, KafkaProducerMessage(topic: configuration.eventsTopic, key: key, value: Array(a.json.utf8))))
+                    messages.append((r, KafkaProducerMessage(topic: configuration.eventsTopic, key: key, value: Array(a.json.utf8),
+                                                             headers: Self.traceHeaders(r))))
                 } else {
                     reanalyse.insert(Self.eventID(r))
                 }

@@ -39,6 +39,7 @@ struct KeywordAnalyzer: TurnAnalyzer {
 
 @Suite("The stream processor end to end", .timeLimit(.minutes(3)))
 struct PipelineEndToEndTests {
+    static let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
     @Test("N turns in give N events out, audits match events, bad records land in the DLQ, alerts once")
     func endToEnd() async throws {
         var logger = Logger(label: "pipeline-test")
@@ -70,7 +71,13 @@ struct PipelineEndToEndTests {
                 // Dialogue 1 carries caller fields beyond the schema: they become its attributes.
                 let extra = d == 1 ? #","queue":"vip","interaction_id":4200000000001"# : ""
                 let json = #"{"dialogue_id":"d\#(d)","turn_id":\#(turn),"speaker":"c","role":"customer","text":"\#(text)"\#(extra)}"#
-                messages.append(KafkaProducerMessage(topic: config.inputTopic, key: "d\(d)", value: json))
+                // Dialogue 0's turns carry a W3C trace context, dialogue 2's a malformed one.
+                let trace: [KafkaHeader] = switch d {
+                case 0: [KafkaHeader(key: "traceparent", string: Self.traceparent), KafkaHeader(key: "tracestate", string: "vendor=1")]
+                case 2: [KafkaHeader(key: "traceparent", string: "00-not-a-trace")]
+                default: []
+                }
+                messages.append(KafkaProducerMessage(topic: config.inputTopic, key: "d\(d)", value: json, headers: trace))
             }
         }
         let bad: [(String, String)] = [
@@ -116,6 +123,12 @@ struct PipelineEndToEndTests {
         #expect(dlq.contains { $0.value == [0xff, 0xfe, 0x7b] })
         let alerts = try await readAll(cluster, topic: config.escalationsTopic, count: 1, logger: logger)
         #expect(alerts.count == 1)
+
+        // The trace context travels from the turn to its event and alert; a malformed one does not.
+        func dialogue(_ r: KafkaRecord) -> String? { r.key.map { String(decoding: $0, as: UTF8.self) } }
+        #expect(events.filter { dialogue($0) == "d0" }.allSatisfy { $0.header("traceparent") == Self.traceparent && $0.header("tracestate") == "vendor=1" })
+        #expect(alerts.allSatisfy { $0.header("traceparent") == Self.traceparent })
+        #expect(events.filter { dialogue($0) != "d0" }.allSatisfy { $0.header("traceparent") == nil })
 
         // Caller attributes reach the event and the audit's jsonb column unchanged.
         let d1 = events.compactMap { try? JSONSerialization.jsonObject(with: Data($0.value!)) as? [String: Any] }.filter { $0["dialogue_id"] as? String == "d1" }
