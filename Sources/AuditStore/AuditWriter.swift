@@ -104,26 +104,24 @@ public final class AuditWriter: Sendable {
                 default: return col
                 }
             }
-            // Same offset, same turn: a replay, nothing changes. Same offset, another turn: the
-            // topic was recreated; the new turn's audit replaces the old one and its alert row.
-            // The rows inserted (not replays or replacements) are added to the hourly rollup.
-            let differs = "emotion_audit.dialogue_id <> EXCLUDED.dialogue_id OR emotion_audit.turn_id <> EXCLUDED.turn_id"
+            // Same offset, same turn: a replay, nothing changes. Same offset, another turn (or
+            // another time): the topic was recreated; the new turn's audit replaces the old one
+            // and its alert row. The rows inserted are added to the hourly rollup.
+            let sameOffset = "a.source_topic = s.source_topic AND a.source_partition = s.source_partition AND a.source_offset = s.source_offset"
+            let otherTurn = "(a.dialogue_id <> s.dialogue_id OR a.turn_id <> s.turn_id OR a.turn_ts <> s.turn_ts)"
             try stage("emotion_audit", auditColumns, rows, on: c, then: """
                 DELETE FROM escalation_event e USING emotion_audit_stage s, emotion_audit a
-                WHERE a.source_topic = s.source_topic AND a.source_partition = s.source_partition
-                  AND a.source_offset = s.source_offset AND e.event_id = a.event_id
-                  AND (a.dialogue_id <> s.dialogue_id OR a.turn_id <> s.turn_id);
+                WHERE \(sameOffset) AND e.event_id = a.event_id AND \(otherTurn);
+                DELETE FROM emotion_audit a USING emotion_audit_stage s WHERE \(sameOffset) AND \(otherTurn);
                 WITH written AS (
                     INSERT INTO emotion_audit (\(auditColumns.joined(separator: ", ")))
                     SELECT \(select.joined(separator: ", ")) FROM emotion_audit_stage
-                    ON CONFLICT (source_topic, source_partition, source_offset) DO UPDATE
-                    SET (\(auditColumns.joined(separator: ", "))) = (\(auditColumns.map { "EXCLUDED.\($0)" }.joined(separator: ", ")))
-                    WHERE \(differs)
-                    RETURNING (xmax = 0) AS inserted, turn_ts, tenant, scenario, sector, emotion, is_neutral, intensity, escalation_alert)
+                    ON CONFLICT (source_topic, source_partition, source_offset, turn_ts) DO NOTHING
+                    RETURNING turn_ts, tenant, scenario, sector, emotion, is_neutral, intensity, escalation_alert)
                 INSERT INTO emotion_hourly (hour, tenant, scenario, sector, emotion, is_neutral, turns, intensity_sum, alerts)
                 SELECT date_trunc('hour', turn_ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', coalesce(tenant, ''), coalesce(scenario, ''),
                        sector, emotion, is_neutral, count(*), sum(intensity), count(*) FILTER (WHERE escalation_alert)
-                FROM written WHERE inserted GROUP BY 1, 2, 3, 4, 5, 6
+                FROM written GROUP BY 1, 2, 3, 4, 5, 6
                 ON CONFLICT (hour, tenant, scenario, emotion, is_neutral) DO UPDATE
                 SET turns = emotion_hourly.turns + EXCLUDED.turns, intensity_sum = emotion_hourly.intensity_sum + EXCLUDED.intensity_sum,
                     alerts = emotion_hourly.alerts + EXCLUDED.alerts
@@ -244,6 +242,16 @@ public final class AuditWriter: Sendable {
                          lastOffset: Int64(r[2] ?? "") ?? -1, state: bytes(fromHex: r[3] ?? ""),
                          lastTurnAt: r[4].flatMap(Double.init).map { Date(timeIntervalSince1970: $0) },
                          stateFormat: r[5].flatMap { Int($0) } ?? 0, modelVersion: r[6])
+    }
+
+    /// Creates `emotion_audit`'s monthly partitions for this month and the next two, and with a
+    /// retention of `retentionMonths` (0: keep everything) drops those of older months; returns how
+    /// many were dropped.
+    @discardableResult
+    public func maintainAuditPartitions(retentionMonths: Int) async throws -> Int {
+        try await run { c in
+            Int(try c.query("SELECT plutchik_maintain_audit_partitions($1::integer)", [String(retentionMonths)]).first?.first.flatMap { $0 } ?? "0") ?? 0
+        }
     }
 
     /// Deletes the state of dialogues not written for `age` seconds; returns how many.

@@ -31,6 +31,9 @@ public struct PipelineConfiguration: Sendable {
     /// `dialogue_state` rows not written for this long are deleted, checked about hourly (nil keeps
     /// them forever). A dialogue that returns after that starts a fresh window, as it would anyway.
     public var stateRetention: TimeInterval? = 7 * 24 * 3600
+    /// Months of `emotion_audit` kept, by turn time: older monthly partitions are dropped, checked
+    /// about hourly (0 keeps every month). The partitions of the coming months are created then too.
+    public var auditRetentionMonths = 0
     /// Record validation.
     public var validator = TurnValidator()
     /// How many times a failing batch is retried before its turns go to the dead-letter topic one by one.

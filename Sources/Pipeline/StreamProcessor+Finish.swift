@@ -79,14 +79,9 @@ extension StreamProcessor {
                            metadata: ["error": "\(e)"])
         }
 
-        if let retention = configuration.stateRetention, lastPrune.map({ ContinuousClock.now - $0 > .seconds(3600) }) ?? true {
+        if lastPrune.map({ ContinuousClock.now - $0 > .seconds(3600) }) ?? true {
             lastPrune = .now
-            do {
-                let n = try await writer.pruneStates(olderThan: retention)
-                logger.info("dormant dialogue states pruned", metadata: ["dialogue.count": "\(n)"])
-            } catch {
-                logger.warning("pruning dialogue states failed; will try again", metadata: ["error": "\(error)"])
-            }
+            await housekeeping()
         }
 
         metrics.turns.increment(by: Int64(records.count))
@@ -206,6 +201,29 @@ extension StreamProcessor {
               parts[0] != "00" || parts.count == 4 else { return false }
         let hex = parts.prefix(4).allSatisfy { $0.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) } }
         return hex && parts[1] != String(repeating: "0", count: 32) && parts[2] != String(repeating: "0", count: 16)
+    }
+
+    /// About hourly: deletes dormant dialogue states, creates the audit partitions of the coming
+    /// months and drops those past the retention. A failure is logged and tried again next time.
+    func housekeeping() async {
+        if let retention = configuration.stateRetention {
+            do {
+                let n = try await writer.pruneStates(olderThan: retention)
+                logger.info("dormant dialogue states pruned", metadata: ["dialogue.count": "\(n)"])
+            } catch {
+                logger.warning("pruning dialogue states failed; will try again", metadata: ["error": "\(error)"])
+            }
+        }
+        do {
+            let dropped = try await writer.maintainAuditPartitions(retentionMonths: configuration.auditRetentionMonths)
+            if dropped > 0 {
+                logger.info("audit partitions past the retention dropped", metadata: [
+                    "audit.partitions": "\(dropped)", "audit.retention_months": "\(configuration.auditRetentionMonths)",
+                ])
+            }
+        } catch {
+            logger.warning("maintaining the audit partitions failed; will try again", metadata: ["error": "\(error)"])
+        }
     }
 
     /// `topic/partition/offset`: the turn's identity in Kafka, so consumers can de-duplicate.

@@ -32,6 +32,8 @@ struct PipelineOptions: ParsableArguments {
     @Option(help: "Longest accepted text, in characters.") var maxTextLength = 5000
     @Option(help: "Delete the stored state of dialogues not written for this many hours (0 keeps it forever).")
     var stateRetentionHours: Double = 168
+    @Option(help: "Keep this many months of audits (emotion_audit's monthly partitions by turn time; older ones are dropped hourly); 0 keeps them all.")
+    var auditRetentionMonths = 0
     @Option(help: "Longest wait for PostgreSQL to answer a write or read, in seconds; past it the connection is dropped and the call retried (0 waits for ever).")
     var databaseTimeoutSeconds: Double = 60
     @Flag(help: "Store a SHA-256 of each text instead of the text. Env: PLUTCHIK_HASH_TEXTS=1.") var hashTexts = false
@@ -94,6 +96,8 @@ struct PipelineOptions: ParsableArguments {
         c.validator.maxTextLength = maxTextLength
         guard stateRetentionHours >= 0 else { throw ValidationError("--state-retention-hours must be 0 or more, got \(stateRetentionHours)") }
         c.stateRetention = stateRetentionHours > 0 ? stateRetentionHours * 3600 : nil
+        guard auditRetentionMonths >= 0 else { throw ValidationError("--audit-retention-months must be 0 or more, got \(auditRetentionMonths)") }
+        c.auditRetentionMonths = auditRetentionMonths
         return c
     }
 

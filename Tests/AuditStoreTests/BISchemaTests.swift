@@ -15,13 +15,13 @@ import Testing
             SELECT c.table_name || '.' || c.column_name
             FROM information_schema.columns c
             JOIN pg_class k ON k.relname = c.table_name AND k.relnamespace = to_regnamespace(c.table_schema)
-            WHERE c.table_schema = current_schema() AND col_description(k.oid, c.ordinal_position) IS NULL
+            WHERE c.table_schema = current_schema() AND NOT k.relispartition AND col_description(k.oid, c.ordinal_position) IS NULL
             ORDER BY 1
             """)
         #expect(missing.isEmpty, "undocumented: \(missing.map { $0[0] ?? "" })")
         let tables = try await writer.query("""
             SELECT count(*) FROM pg_class k WHERE k.relnamespace = to_regnamespace(current_schema())
-              AND k.relkind IN ('r', 'v') AND obj_description(k.oid, 'pg_class') IS NULL
+              AND k.relkind IN ('r', 'p', 'v') AND NOT k.relispartition AND obj_description(k.oid, 'pg_class') IS NULL
             """)
         #expect(tables[0][0] == "0")
     }
@@ -67,7 +67,11 @@ import Testing
             let plan = try await writer.query("EXPLAIN " + sql).compactMap { $0[0] }.joined(separator: "\n")
             print("EXPLAIN \(sql)\n\(plan)\n")
             #expect(plan.contains("Index"), "\(sql)\n\(plan)")
-            #expect(!plan.contains("Seq Scan on emotion_audit"), "\(sql)\n\(plan)")
+            // Only empty partitions (the months ahead, the default one) may be read whole.
+            for line in plan.split(separator: "\n") where line.contains("Seq Scan on ") {
+                let table = line.split(separator: "Seq Scan on ")[1].split(separator: " ")[0]
+                #expect(try await writer.query("SELECT count(*) FROM \(table)") == [["0"]], "\(table) read whole: \(sql)\n\(plan)")
+            }
         }
     }
 
@@ -138,8 +142,30 @@ import Testing
                    timestamptz '2026-01-01 10:00:00+00' + i * interval '1 minute', now(), '{}'
             FROM generate_series(1, 12) AS i RETURNING 1
             """)
-        #expect(try await writer.migrate(directory: TestDatabase.migrations) == ["008_bi_turn_id_flat_rollups"])
+        #expect(try await writer.migrate(directory: TestDatabase.migrations) == ["008_bi_turn_id_flat_rollups", "009_audit_partitions"])
         #expect(try await writer.query("SELECT min(turn_id), max(turn_id), count(*) FROM emotion_audit") == [["1", "12", "12"]])
+        #expect(try await writer.query("SELECT DISTINCT tableoid::regclass::text FROM emotion_audit") == [["emotion_audit_202601"]])
         #expect(try await writer.query("SELECT sum(turns) FROM emotion_hourly") == [["12"]])
+    }
+
+    @Test("audits live in monthly partitions; the retention drops whole months and old rows of the default partition")
+    func retention() async throws {
+        let writer = try await migrated()
+        _ = try await writer.query("SELECT plutchik_maintain_audit_partitions(0, 6)")
+        _ = try await writer.query("""
+            INSERT INTO emotion_audit (event_id, source_topic, source_partition, source_offset, dialogue_id, turn_id, speaker,
+                                       text_sha256, emotion, confidence, sector, ring, sarcasm, intensity, model_version, turn_ts, processed_at, event)
+            SELECT 'e' || m, 'turns', 0, m, 'd', m, 'c', 'x', 'joy', 0.5, 'joy', 'primary', 0, 0.5, 'v',
+                   now() - make_interval(months => m), now(), '{}'
+            FROM unnest(ARRAY[0, 2, 5, 10]) AS m RETURNING 1
+            """)
+        #expect(try await writer.query("SELECT tableoid::regclass::text FROM emotion_audit WHERE source_offset = 10") == [["emotion_audit_default"]])
+        #expect(try await writer.maintainAuditPartitions(retentionMonths: 0) == 0)
+        #expect(try await writer.maintainAuditPartitions(retentionMonths: 3) >= 3, "the partitions 4, 5 and 6 months back")
+        #expect(try await writer.query("SELECT source_offset FROM emotion_audit ORDER BY 1").map { $0[0] } == ["0", "2"])
+        let months = try await writer.query("""
+            SELECT count(*) FROM pg_inherits WHERE inhparent = 'emotion_audit'::regclass
+            """)
+        #expect(months == [["7"]], "the months from 3 back to 2 ahead, and the default partition")
     }
 }
