@@ -216,12 +216,36 @@ public struct HeadsInput: Sendable {
 }
 
 extension EmotionHeads {
-    /// The words of `text` that weighed most for `emotion`, from the word channel (exact; see
-    /// ``Explanation/Word``). Empty for text with emoji (the channel does not take part there) and
-    /// for heads without a word channel.
-    public func wordContributions(text: String, emotion: PlutchikEmotion, top: Int = 5) -> [Explanation.Word] {
-        guard let lexicalHead, !emojiFeatures(text: text).hasEmoji else { return [] }
-        return lexicalHead.contributions(text, to: emotion.index, top: top)
+    /// The words (for a turn with emoji: the emoji) behind `emotion` in `input`, the `top` with the
+    /// largest effect on its logit centred over the 32 classes. Without emoji they come from the
+    /// word channel, which is linear, so each is exact (``LexicalHead``); with emoji, where the word
+    /// channel takes no part, each emoji's gradient × input through the heads' network, a
+    /// first-order estimate (one backward pass through the two layers). Empty when there is
+    /// neither: no word channel, or no emoji in the vocabulary.
+    public func wordContributions(_ input: HeadsInput, emotion: PlutchikEmotion, top: Int = 5) -> [Explanation.Word] {
+        guard input.emojiFeatures.hasEmoji else {
+            return lexicalHead?.contributions(input.text, to: emotion.index, top: top) ?? []
+        }
+        guard !input.emojiFeatures.indices.isEmpty else { return [] }
+        let x = builder.features(embedding: input.embedding, layerFeatures: input.layerFeatures, emoji: input.emojiFeatures,
+                                 context: input.context, speaker: input.speaker)
+        let h = network.forward(x, batch: 1).h
+        let hidden = network.hidden, d = network.inputs, c = PlutchikEmotion.count, k = emotion.index
+        // d(z_k − mean_c z_c)/dh_j through the units the turn activates (ReLU).
+        var g = [Float](repeating: 0, count: hidden)
+        for j in 0..<hidden where h[j] > 0 {
+            var mean: Float = 0
+            for q in 0..<c { mean += network.w2[q * hidden + j] }
+            g[j] = network.w2[k * hidden + j] - mean / Float(c)
+        }
+        let offset = builder.emojiOffset
+        let words = input.emojiFeatures.indices.map { e -> Explanation.Word in
+            let i = offset + e
+            var slope: Float = 0
+            for j in 0..<hidden where g[j] != 0 { slope += g[j] * network.w1[j * d + i] }
+            return Explanation.Word(word: builder.vocabulary.symbols[e], contribution: slope * x[i])
+        }
+        return Array(words.sorted { abs($0.contribution) > abs($1.contribution) }.prefix(top))
     }
 
     /// Predicts turns given in dialogue order (each dialogue's turns in order; dialogues may
@@ -242,6 +266,14 @@ extension EmotionHeads {
     /// starts a new dialogue) and gets every turn appended.
     public func predictNext<Key: Hashable>(_ turns: some Collection<(key: Key, vector: [Float], text: String, speaker: String)>,
                                           contexts: inout [Key: DialogueContext]) -> [EmotionPrediction] {
+        let inputs = nextInputs(turns, contexts: &contexts)
+        return predict(inputs)
+    }
+
+    /// The heads' inputs of the next turns of dialogues (as ``predictNext(_:contexts:)`` reads
+    /// them), each with its dialogue's context before it; `contexts` gets every turn appended.
+    public func nextInputs<Key: Hashable>(_ turns: some Collection<(key: Key, vector: [Float], text: String, speaker: String)>,
+                                          contexts: inout [Key: DialogueContext]) -> [HeadsInput] {
         var inputs: [HeadsInput] = []
         inputs.reserveCapacity(turns.count)
         for t in turns {
@@ -251,6 +283,6 @@ extension EmotionHeads {
                                      context: contexts[t.key, default: DialogueContext()], speaker: t.speaker))
             contexts[t.key, default: DialogueContext()].append(embedding: embedding, speaker: t.speaker, emoji: emoji)
         }
-        return predict(inputs)
+        return inputs
     }
 }

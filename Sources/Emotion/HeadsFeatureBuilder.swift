@@ -15,6 +15,8 @@ package struct HeadsFeatureBuilder: Sendable, Equatable {
     package var layerDimension: Int = 0
 
     package var count: Int { 3 * embeddingDimension + layerDimension + 3 + vocabulary.featureCount + vocabulary.count }
+    /// Where the current turn's emoji indicators start.
+    package var emojiOffset: Int { 3 * embeddingDimension + layerDimension + 3 }
 
     /// Writes the features into `out[0..<count]`.
     package func write(into out: inout ArraySlice<Float>, embedding: [Float], layerFeatures: [Float] = [], emoji: EmojiFeatures,

@@ -184,12 +184,13 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
             for t in turns where contexts[t.turn.dialogueID] == nil {
                 contexts[t.turn.dialogueID] = states[t.turn.dialogueID]?.context ?? DialogueContext()
             }
-            let predictions = heads.predictNext(zip(turns, embeddings).map { (key: $0.turn.dialogueID, vector: $1, text: $0.turn.text, speaker: $0.turn.speaker) },
-                                                contexts: &contexts)
+            let inputs = heads.nextInputs(zip(turns, embeddings).map { (key: $0.turn.dialogueID, vector: $1, text: $0.turn.text, speaker: $0.turn.speaker) },
+                                          contexts: &contexts)
+            let predictions = heads.predict(inputs)
             var out: [TurnAnalysis] = []
             out.reserveCapacity(turns.count)
             let policies = self.policies.policies
-            for (timed, predicted) in zip(turns, predictions) {
+            for ((timed, predicted), input) in zip(zip(turns, predictions), inputs) {
                 let turn = timed.turn
                 let policy = policies.policy(for: turn.tenant)
                 var prediction = predicted
@@ -210,7 +211,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
                 states[turn.dialogueID] = state
                 var explanation: Explanation?
                 if explainAllTurns || f.alert {
-                    explanation = Explanation(words: heads.wordContributions(text: turn.text, emotion: prediction.label),
+                    explanation = Explanation(words: heads.wordContributions(input, emotion: prediction.label),
                                               escalationTurns: Array(state.recentRiskChanges!.sorted { abs($0.riskChange) > abs($1.riskChange) }.prefix(3)))
                 }
                 out.append(TurnAnalysis(prediction: prediction, escalation: f, explanation: explanation))
