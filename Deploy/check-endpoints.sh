@@ -3,7 +3,8 @@
 # 200 once partitions are assigned, /healthz answers "ok", /metrics serves the plutchik_ families;
 # with three members on two partitions, the one holding none is ready too (a rolling update at full
 # scale completes) and every instance exports lag only for the partitions it holds; SIGTERM drains
-# with status 0; SIGHUP reloads the tenant settings, refusing a bad file by key.
+# with status 0; SIGHUP reloads the tenant settings, refusing a bad file by key; a changed model
+# directory is noticed and the new model loaded beside the running one.
 #   Deploy/check-endpoints.sh [BIN]   (DATABASE_URL must be set)
 set -euo pipefail
 bin="${1:-.build/debug/plutchik}"
@@ -29,8 +30,9 @@ for _ in $(seq 100); do [ -s "$dir/bootstrap" ] && break; sleep 0.1; done
 [ -s "$dir/bootstrap" ] || fail "no broker bootstrap file after 10 s"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 printf 'tenant.acme.alert_upper=0.7\n' > "$dir/plutchik.conf"
+cp -r "$(dirname "${BASH_SOURCE[0]}")/../Models/heads" "$dir/heads"
 "$bin" run --config "$dir/plutchik.conf" --brokers "$(cat "$dir/bootstrap")" --database-url "$DATABASE_URL" --migrate --group-id endpoints \
-  --input-topic endpoints.turns --metrics-port "$port" --log-level info >"$dir/run.log" 2>&1 &
+  --input-topic endpoints.turns --metrics-port "$port" --log-level info --heads-dir "$dir/heads" --model-poll 1 >"$dir/run.log" 2>&1 &
 run=$!
 pids+=($run)
 url="http://127.0.0.1:$port"
@@ -50,6 +52,13 @@ printf 'tenant.acme.alert_upper=0.8\ntenant.*.hash_texts=true\n' > "$dir/plutchi
 for _ in $(seq 40); do grep -q "tenant settings reloaded" "$dir/run.log" && break; sleep 0.25; done
 grep -q "tenant settings reloaded" "$dir/run.log" || fail "SIGHUP did not reload the tenant settings"
 kill -0 $run 2>/dev/null || fail "plutchik run exited on SIGHUP"
+# A new model in the heads directory is loaded beside the running one, to take over between batches.
+python3 - "$dir/heads/manifest.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1])); m["version"] = "endpoints-reload"; json.dump(m, open(sys.argv[1], "w"))
+PY
+for _ in $(seq 60); do grep -q "new model loaded" "$dir/run.log" && break; sleep 0.5; done
+grep "new model loaded" "$dir/run.log" | grep -q "endpoints-reload" || fail "a changed model directory was not loaded within 30 s (--model-poll 1)"
 
 # Two more members: the group rebalances to three members on two partitions.
 urls=("$url")
