@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import Tracing
 
 // Analysis: a batch of records validated into turns, replays spotted, the fresh turns analyzed
 // (embeddings, heads, escalation ODE, through the `TurnAnalyzer`) with retries and bisection,
@@ -28,6 +29,9 @@ extension StreamProcessor {
         var modelVersion: String
         /// The shadow model's analyses, by event id (empty without one, or when it failed).
         var shadows: [String: TurnAnalysis]
+        /// Each analyzed turn's span, by event id (empty without a tracer); ended once the batch is
+        /// committed.
+        var spans: [String: any Tracing.Span]
         var receivedAt: [ContinuousClock.Instant]
         var started: ContinuousClock.Instant
     }
@@ -81,7 +85,8 @@ extension StreamProcessor {
             }
         }
 
-        // 3. Analyze the fresh turns, carrying each dialogue's state.
+        // 3. Analyze the fresh turns, carrying each dialogue's state, each in a span of its own.
+        let spans = startSpans(fresh.map(\.0))
         var states: [String: Analyzer.State] = [:]
         for (_, t) in fresh where states[t.turn.dialogueID] == nil {
             if let e = known[t.turn.dialogueID],
@@ -146,7 +151,25 @@ extension StreamProcessor {
         metrics.evictions.increment(by: Int64(dialogues.evictions - evictedBefore))
         metrics.liveDialogues.record(dialogues.count)
         return PreparedBatch(records: records, deadLetters: deadLetters, replays: replayMessages, analyzed: analyzed, states: finalStates,
-                             processedAt: now, modelVersion: modelVersion, shadows: shadows, receivedAt: receivedAt, started: started)
+                             processedAt: now, modelVersion: modelVersion, shadows: shadows, spans: spans, receivedAt: receivedAt,
+                             started: started)
+    }
+
+    /// A span per record, child of the trace context in its headers, by event id.
+    func startSpans(_ records: [KafkaRecord]) -> [String: any Tracing.Span] {
+        guard let tracer else { return [:] }
+        var spans: [String: any Tracing.Span] = [:]
+        for r in records {
+            var context = InstrumentationContext.topLevel
+            tracer.extract(r.headers, into: &context, using: KafkaHeadersExtractor())
+            let span = tracer.startSpan("plutchik.turn", context: context, ofKind: .consumer)
+            span.attributes["messaging.system"] = "kafka"
+            span.attributes["messaging.destination.name"] = r.topic
+            span.attributes["messaging.kafka.destination.partition"] = Int(r.partition)
+            span.attributes["messaging.kafka.message.offset"] = Int(r.offset)
+            spans[Self.eventID(r)] = span
+        }
+        return spans
     }
 
     /// The shadow model's analyses of the analyzed turns, by event id. A failure costs the batch

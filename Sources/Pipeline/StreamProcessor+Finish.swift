@@ -2,6 +2,7 @@ import AuditStore
 import Contracts
 import Foundation
 import Kafka
+import Tracing
 
 // Finish: a prepared batch's events and alerts published (every delivery report awaited), its
 // audits and dialogue state written in one transaction, then its offsets committed. Every record
@@ -18,6 +19,8 @@ extension StreamProcessor {
     /// Publishes a prepared batch and waits for every delivery report, writes its audits and
     /// dialogue state in one transaction, then commits its offsets.
     func finish(_ b: PreparedBatch) async throws {
+        // The turns' spans end once the batch is committed (or given up).
+        defer { for span in b.spans.values { span.end() } }
         var (deliveries, audit) = try await encode(b)
         let t0 = ContinuousClock.now
         var deadLettered: [String: Int] = [:]
@@ -137,7 +140,11 @@ extension StreamProcessor {
                 deliveries.append(deadLettering(r, reason))
                 continue
             }
-            let trace = Self.traceHeaders(r)
+            let span = b.spans[event.eventID]
+            span?.attributes["plutchik.model.version"] = version
+            span?.attributes["plutchik.emotion"] = analysis.prediction.label.rawValue
+            span?.attributes["plutchik.escalation.alert"] = analysis.escalation?.alert ?? false
+            let trace = traceHeaders(r, span: span)
             let message = KafkaProducerMessage(topic: configuration.eventsTopic, key: key, value: Array(json), headers: trace)
             guard message.approximateSize <= limit else {
                 let reason = DeadLetterReason("event_too_large", "the event would be \(message.approximateSize) bytes; message.max.bytes is \(limit)")
@@ -183,6 +190,15 @@ extension StreamProcessor {
                                                  stateFormat: analyzer.stateFormat, modelVersion: version))
         }
         return (deliveries, batch)
+    }
+
+    /// The trace headers of a turn's event and alert: its span's context when the processor traces,
+    /// else the record's own trace context passed on (``traceHeaders(_:)``).
+    nonisolated func traceHeaders(_ record: KafkaRecord, span: (any Tracing.Span)?) -> [KafkaHeader] {
+        guard let tracer, let span else { return Self.traceHeaders(record) }
+        var headers: [KafkaHeader] = []
+        tracer.inject(span.context, into: &headers, using: KafkaHeadersInjector())
+        return headers
     }
 
     /// The record's W3C trace context (`traceparent`, and `tracestate` with it), for its event and

@@ -3,6 +3,7 @@ import Foundation
 import Kafka
 import Logging
 import ServiceLifecycle
+import Tracing
 
 /// The stream processor: turns in, events, alerts and audits out, offsets committed last.
 ///
@@ -32,6 +33,10 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     nonisolated public let tenantPolicies: TenantPolicyStore
     /// A candidate model scoring every analyzed turn into `emotion_audit_shadow` only.
     nonisolated public let shadow: ShadowScorer?
+    /// Traces each analyzed turn as a span, child of the trace context its record carries, and
+    /// puts the span's context on its event and alert. Without one, a record's `traceparent` is
+    /// passed on unchanged.
+    nonisolated let tracer: (any Tracer)?
     var dialogues: DialogueStore<Analyzer.State>
     var assigned: Set<KafkaTopicPartition> = []
     /// Set once an assignment (even an empty one) is handled; cleared when partitions are lost.
@@ -80,9 +85,10 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
 
     public init(configuration: PipelineConfiguration, analyzer: Analyzer, consumer: KafkaConsumer,
                 producer: KafkaProducer, writer: AuditWriter, logger: Logger,
-                tenantPolicies: TenantPolicyStore = TenantPolicyStore(), shadow: ShadowScorer? = nil) {
+                tenantPolicies: TenantPolicyStore = TenantPolicyStore(), shadow: ShadowScorer? = nil, tracer: (any Tracer)? = nil) {
         self.tenantPolicies = tenantPolicies
         self.shadow = shadow
+        self.tracer = tracer
         var configuration = configuration
         // The validator must know what the producer will refuse.
         configuration.validator.maxMessageBytes = min(configuration.validator.maxMessageBytes, producer.messageMaxBytes)

@@ -4,8 +4,10 @@ import Encoder
 import Foundation
 import Kafka
 import Logging
+import OTel
 import Pipeline
 import ServiceLifecycle
+import Tracing
 
 /// `plutchik run`: the stream processor.
 struct RunCommand: AsyncParsableCommand {
@@ -26,6 +28,8 @@ struct RunCommand: AsyncParsableCommand {
     var metricsPort: Int?
     @Option(help: "Seconds between checks of the heads' and escalation directories for a new model, swapped in between batches (0: only on SIGHUP).")
     var modelPoll: Double = 10
+    @Flag(help: "Export a span per analyzed turn over OTLP/HTTP, child of the turn's traceparent; the endpoint and the rest come from the OTEL_* variables (OTEL_EXPORTER_OTLP_ENDPOINT, default http://localhost:4318). On when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set.")
+    var otelTraces = false
     @Option(help: "A candidate heads directory (with escalation/ inside, or the running forecaster) scoring every turn into emotion_audit_shadow only, for comparison in SQL; doubles the inference work.")
     var shadowModel: String?
     @OptionGroup var logging: LoggingOptions
@@ -33,11 +37,25 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = try logging.makeLogger(label: "plutchik.run")
         MetricsBootstrap.bootstrap()
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        var tracer: (any Tracer)?
+        let env = Settings.environment
+        if otelTraces || env["OTEL_EXPORTER_OTLP_ENDPOINT"] != nil || env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] != nil {
+            var otel = OTel.Configuration.default
+            otel.serviceName = "plutchik"
+            otel.logs.enabled = false
+            otel.metrics.enabled = false
+            let backend = try OTel.makeTracingBackend(configuration: otel)
+            tracer = backend.factory
+            services.append(.init(service: backend.service))
+            logger.info("tracing turns over OTLP", metadata: ["otel.endpoint": "\(env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] ?? env["OTEL_EXPORTER_OTLP_ENDPOINT"] ?? "default")"])
+        }
         let processor = try await makeProcessor(
             pipeline: pipeline, heads: heads, threads: threads, bootstrap: try pipeline.bootstrapServers(),
             databaseURL: try pipeline.database(), groupID: pipeline.groupID ?? Settings.environment["PLUTCHIK_GROUP_ID"] ?? "plutchik",
-            logger: logger, shadowModel: shadowModel)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: processor)]
+            logger: logger, shadowModel: shadowModel, tracer: tracer)
+        // The processor stops first and the tracing exporter after it, flushing the last spans.
+        services.insert(.init(service: processor), at: 0)
         let port = metricsPort ?? Settings.environment["PLUTCHIK_METRICS_PORT"].flatMap { Int($0) } ?? 9464
         if port > 0 {
             services.append(.init(service: makeObservabilityServer(port: port, logger: logger, processor: processor)))
@@ -60,7 +78,8 @@ struct RunCommand: AsyncParsableCommand {
 /// Builds a processor: model, Kafka clients, audit writer (migrated when asked).
 func makeProcessor(pipeline: PipelineOptions, heads: HeadsOptions, threads: Int, bootstrap: String,
                    databaseURL: String, groupID: String, logger: Logger,
-                   recordLatencies: Bool = false, cacheCapacity: Int = 2_000, shadowModel: String? = nil) async throws -> StreamProcessor<ModelAnalyzer> {
+                   recordLatencies: Bool = false, cacheCapacity: Int = 2_000, shadowModel: String? = nil,
+                   tracer: (any Tracer)? = nil) async throws -> StreamProcessor<ModelAnalyzer> {
     var config = try pipeline.pipelineConfiguration()
     config.recordLatencies = recordLatencies
     let policies = TenantPolicyStore(try Settings.tenantPolicies())
@@ -94,5 +113,5 @@ func makeProcessor(pipeline: PipelineOptions, heads: HeadsOptions, threads: Int,
         "model.shadow": "\(shadow?.modelVersion ?? "none")",
     ])
     return StreamProcessor(configuration: config, analyzer: analyzer, consumer: consumer, producer: producer, writer: writer, logger: logger,
-                           tenantPolicies: policies, shadow: shadow)
+                           tenantPolicies: policies, shadow: shadow, tracer: tracer)
 }

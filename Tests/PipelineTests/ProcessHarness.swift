@@ -1,5 +1,6 @@
 import AuditStore
 import Foundation
+import Tracing
 import Kafka
 import Logging
 import ServiceLifecycle
@@ -545,13 +546,13 @@ final class InProcessPipeline<Analyzer: TurnAnalyzerForTests>: @unchecked Sendab
         }
     }
 
-    func start(_ analyzer: Analyzer, sessionTimeout: Duration = .seconds(6), shadow: ShadowScorer? = nil) throws {
+    func start(_ analyzer: Analyzer, sessionTimeout: Duration = .seconds(6), shadow: ShadowScorer? = nil, tracer: (any Tracer)? = nil) throws {
         var cc = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: group, topics: [config.inputTopic])
         cc.sessionTimeout = sessionTimeout
         cc.heartbeatInterval = .milliseconds(500)
         let consumer = try KafkaConsumer(configuration: cc, logger: harnessLogger)
         let p = StreamProcessor(configuration: config, analyzer: analyzer, consumer: consumer, producer: processorProducer ?? producer,
-                                writer: writer, logger: harnessLogger, shadow: shadow)
+                                writer: writer, logger: harnessLogger, shadow: shadow, tracer: tracer)
         let g = ServiceGroup(configuration: .init(services: [.init(service: p)], logger: harnessLogger))
         processor = p
         serviceGroup = g
