@@ -30,6 +30,11 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     @Flag(help: "Skip the encoder-only measurement.") var skipEncoder = false
     @Flag(help: "No embedding cache, in the processor and in the encoder-only measurement (every turn encoded).") var noCache = false
     @Flag(help: "Print one JSON object on stdout.") var json = false
+    @Option(help: "Encoder threads, in the processor and in the encoder-only measurement.") var threads = 1
+
+    func validate() throws {
+        guard (1...64).contains(threads) else { throw ValidationError("--threads must be 1...64, got \(threads)") }
+    }
     @OptionGroup var pipeline: PipelineOptions
     @OptionGroup var heads: HeadsOptions
     @OptionGroup var logging: LoggingOptions
@@ -62,7 +67,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         var options = pipeline
         options.migrate = false
         let processor = try await makeProcessor(
-            pipeline: options, heads: heads, threads: 1, bootstrap: broker.bootstrapServers,
+            pipeline: options, heads: heads, threads: threads, bootstrap: broker.bootstrapServers,
             databaseURL: try pipeline.database(), groupID: "plutchik-bench-\(UInt32.random(in: 0...UInt32.max))",
             logger: logger, recordLatencies: true, cacheCapacity: cacheCapacity)
         let group = ServiceGroup(configuration: .init(services: [.init(service: processor)], logger: logger))
@@ -118,6 +123,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             ("cache_hit_rate", String(format: "%.4f", processor.analyzer.cacheHitRate)),
         ]
         if rate > 0 { fields.append(("rate", String(format: "%.1f", rate))) }
+        fields.append(("threads", String(threads)))
         printFields(fields, json: json)
     }
 
@@ -127,7 +133,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         let texts = lines.map { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["text"] as? String ?? "" }
         let dir = heads.modelDirectory
         let tokenizer = try WordPieceTokenizer(vocabulary: dir.appendingPathComponent("vocab.txt"))
-        let encoder = try MiniLMEncoder(modelFile: dir.appendingPathComponent("model.safetensors"), configuration: .init(threads: 1, batchSize: 32))
+        let encoder = try MiniLMEncoder(modelFile: dir.appendingPathComponent("model.safetensors"), configuration: .init(threads: threads, batchSize: 32))
         _ = try encoder.encode(Array(texts.prefix(32)).map { tokenizer.encode($0) })  // warm-up
         var cache = EmbeddingCache(capacity: cacheCapacity)
         let start = ContinuousClock.now
