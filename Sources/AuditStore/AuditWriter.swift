@@ -110,9 +110,9 @@ public final class AuditWriter: Sendable {
             let sameOffset = "a.source_topic = s.source_topic AND a.source_partition = s.source_partition AND a.source_offset = s.source_offset"
             let otherTurn = "(a.dialogue_id <> s.dialogue_id OR a.turn_id <> s.turn_id OR a.turn_ts <> s.turn_ts)"
             try stage("emotion_audit", auditColumns, rows, on: c, then: """
-                DELETE FROM escalation_event e USING emotion_audit_stage s, emotion_audit a
-                WHERE \(sameOffset) AND e.event_id = a.event_id AND \(otherTurn);
-                DELETE FROM emotion_audit a USING emotion_audit_stage s WHERE \(sameOffset) AND \(otherTurn);
+                WITH replaced AS (DELETE FROM emotion_audit a USING emotion_audit_stage s WHERE \(sameOffset) AND \(otherTurn)
+                                  RETURNING a.event_id)
+                DELETE FROM escalation_event e USING replaced r WHERE e.event_id = r.event_id;
                 WITH written AS (
                     INSERT INTO emotion_audit (\(auditColumns.joined(separator: ", ")))
                     SELECT \(select.joined(separator: ", ")) FROM emotion_audit_stage

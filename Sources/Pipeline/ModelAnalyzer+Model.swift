@@ -63,8 +63,9 @@ extension ModelAnalyzer {
         let version: String
         let fingerprint: String
 
-        init(_ source: Source) throws {
-            fingerprint = try source.fingerprint()
+        /// Loads the model `source` names; `fingerprint` is the source's, taken before loading.
+        init(_ source: Source, fingerprint: String) throws {
+            self.fingerprint = fingerprint
             tokenizer = try WordPieceTokenizer(vocabulary: source.modelDirectory.appendingPathComponent("vocab.txt"))
             heads = try EmotionHeads(directory: source.headsDirectory)
             let modelFile = source.modelDirectory.appendingPathComponent("model.safetensors")

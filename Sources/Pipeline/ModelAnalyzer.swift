@@ -48,7 +48,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
         self.policies = policies
         source = Source(modelDirectory: modelDirectory, headsDirectory: headsDirectory, escalationDirectory: escalationDirectory,
                         encoder: configuration, cacheCapacity: cacheCapacity)
-        model = try Model(source)
+        model = try Model(source, fingerprint: try source.fingerprint())
         current = Mutex(Summary(model))
     }
 
@@ -64,7 +64,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
         let (loaded, failed) = lock.withLock { (staged?.fingerprint ?? model.fingerprint, failedFingerprint) }
         guard fingerprint != loaded, retryFailed || fingerprint != failed else { return nil }
         do {
-            let next = try Model(source)
+            let next = try Model(source, fingerprint: fingerprint)
             lock.withLock { staged = next; failedFingerprint = nil }
             return next.version
         } catch {
@@ -116,7 +116,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
                 let policy = policies.policy(for: turn.tenant)
                 var prediction = predicted
                 if let t = policy.neutralThreshold { prediction.isNeutral = prediction.neutral >= t }
-                var state = states[turn.dialogueID] ?? State(context: DialogueContext(), escalation: forecaster.initialState())
+                var state = states[turn.dialogueID] ?? initialState()
                 let role: EscalationForecaster.Role = switch turn.role {
                 case .customer: .customer
                 case .agent, .bot: .agent
@@ -137,9 +137,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
                 }
                 out.append(TurnAnalysis(prediction: prediction, escalation: f, explanation: explanation))
             }
-            for (id, context) in contexts {
-                states[id, default: State(context: DialogueContext(), escalation: forecaster.initialState())].context = context
-            }
+            for (id, context) in contexts { states[id, default: initialState()].context = context }
             return out
         }
     }

@@ -118,16 +118,12 @@ extension HeadsTrainer {
         }
         var head = EmbeddingHead.train(examples, l2: l2, iterations: iterations, progress: progress)
         // The heads' own outputs, computed once; each candidate adds the head to copies of them.
-        let net = heads.network, n = val.turns.count, texts = val.turns.map(\.text)
-        var z = net.forward(features(val, builder: heads.builder, textOnly: false), batch: n).z
-        var zText = net.forward(features(val, builder: heads.builder, textOnly: true), batch: n).z
-        var zComments = net.forward(commentFeatures(val, builder: heads.builder), batch: val.comments.count).z
-        let turnEmoji = texts.map { EmojiFeatures.hasEmoji(in: $0) }, commentEmoji = val.comments.map { EmojiFeatures.hasEmoji(in: $0.text) }
-        if let lexical = heads.lexicalHead {
-            lexical.fuse(into: &z, texts: texts, hasEmoji: turnEmoji)
-            lexical.fuse(into: &zText, texts: texts.map(EmojiFeatures.strip), hasEmoji: .init(repeating: false, count: n))
-            lexical.fuse(into: &zComments, texts: val.comments.map(\.text), hasEmoji: commentEmoji)
-        }
+        let n = val.turns.count
+        let (z, zText, zComments) = fusedLogits(heads.network, lexical: heads.lexicalHead,
+                                                x: features(val, builder: heads.builder, textOnly: false),
+                                                xText: features(val, builder: heads.builder, textOnly: true),
+                                                xComments: commentFeatures(val, builder: heads.builder), data: val)
+        let turnEmoji = val.turns.map { EmojiFeatures.hasEmoji(in: $0.text) }, commentEmoji = val.comments.map { EmojiFeatures.hasEmoji(in: $0.text) }
 
         // The gate: (1 − λ)·heads' logit + λ·the head's, Platt-scaled on the comments without emoji;
         // λ chosen by the neutral AUROC over all val comments.

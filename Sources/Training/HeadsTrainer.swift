@@ -633,34 +633,32 @@ public enum HeadsTrainer {
     static func evaluateWithPredictions(_ net: HeadsNetwork, lexical: LexicalHead? = nil, x: [Float], xText: [Float], xComments: [Float] = [],
                                         data: HeadsTrainingData) -> (report: EvaluationReport, predictions: [EmotionPrediction]) {
         let n = data.turns.count
-        var z = net.forward(x, batch: n).z, zText = net.forward(xText, batch: n).z
-        if let lexical {
-            let texts = data.turns.map(\.text)
-            lexical.fuse(into: &z, texts: texts, hasEmoji: texts.map { EmojiFeatures.hasEmoji(in: $0) })
-            lexical.fuse(into: &zText, texts: texts.map(EmojiFeatures.strip), hasEmoji: .init(repeating: false, count: n))
-        }
-        let p = EmotionHeads.predictions(logits: z, batch: n)
-        let pt = EmotionHeads.predictions(logits: zText, batch: n)
+        let z = fusedLogits(net, lexical: lexical, x: x, xText: xText, xComments: xComments, data: data)
+        let p = EmotionHeads.predictions(logits: z.turns, batch: n)
+        let pt = EmotionHeads.predictions(logits: z.textOnly, batch: n)
         var report = EvaluationReport.emotion(predictions: p, textOnly: pt, labels: data.turns.map(\.emotion), sarcasm: data.turns.map(\.sarcasm))
         if !data.comments.isEmpty {
-            report.goEmotions = GoEmotionsReport(predictions: commentPredictions(net, lexical: lexical, x: xComments, comments: data.comments),
+            report.goEmotions = GoEmotionsReport(predictions: EmotionHeads.predictions(logits: z.comments, batch: data.comments.count),
                                                  comments: data.comments, neutralThreshold: 0.5)
         }
         return (report, p)
     }
-}
 
-extension HeadsTrainer {
-    /// Predictions of comments from their feature rows (M, D), the word channel fused (they are
-    /// scored as turns without emoji unless they have some).
-    static func commentPredictions(_ net: HeadsNetwork, lexical: LexicalHead? = nil, x: [Float], comments: [GoEmotionsComment],
-                                   neutralThreshold: Float = 0.5) -> [EmotionPrediction] {
-        var z = net.forward(x, batch: comments.count).z
+    /// The raw outputs (B, 35) of `data`'s turns as given and emoji-stripped, and of its comments
+    /// (empty without comments), from their feature rows, the word channel fused into those
+    /// without emoji.
+    static func fusedLogits(_ net: HeadsNetwork, lexical: LexicalHead?, x: [Float], xText: [Float], xComments: [Float],
+                            data: HeadsTrainingData) -> (turns: [Float], textOnly: [Float], comments: [Float]) {
+        let n = data.turns.count, m = data.comments.count
+        var z = net.forward(x, batch: n).z, zText = net.forward(xText, batch: n).z
+        var zComments = m == 0 ? [] : net.forward(xComments, batch: m).z
         if let lexical {
-            let texts = comments.map(\.text)
+            let texts = data.turns.map(\.text), comments = data.comments.map(\.text)
             lexical.fuse(into: &z, texts: texts, hasEmoji: texts.map { EmojiFeatures.hasEmoji(in: $0) })
+            lexical.fuse(into: &zText, texts: texts.map(EmojiFeatures.strip), hasEmoji: .init(repeating: false, count: n))
+            lexical.fuse(into: &zComments, texts: comments, hasEmoji: comments.map { EmojiFeatures.hasEmoji(in: $0) })
         }
-        return EmotionHeads.predictions(logits: z, batch: comments.count, neutralThreshold: neutralThreshold)
+        return (z, zText, zComments)
     }
 }
 
