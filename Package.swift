@@ -100,6 +100,7 @@ let package = Package(
                 "Kafka",
                 "Contracts",
                 "Tokenizer",
+                "Kernels",
                 "Encoder",
                 "Emotion",
                 "Escalation",

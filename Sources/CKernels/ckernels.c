@@ -1,6 +1,18 @@
+#define _GNU_SOURCE
 #include "ckernels.h"
 #include <math.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
+int ck_affinity_cpus(void) {
+#if defined(__linux__)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+#endif
+    return 0;
+}
 
 // ---------------------------------------------------------------------------------------
 // Portable C, for every CPU: packing, and plain versions of the GEMMs (no intrinsics) that
@@ -325,6 +337,68 @@ AVX2FMA static void f32_gemm_avx2(float *out, const float *a, const float *wpack
     }
 }
 
+// bf16 on AVX2 + FMA, for CPUs without AVX512-BF16: the same numbers as vdpbf16ps without
+// its speed (it validates the bf16 path's quality on any x86 machine). A packed pair of a
+// column is one 32-bit lane: its even element in the low half, its odd one in the high half,
+// so a bf16 becomes an fp32 by a mask or a shift. Each accumulator takes the odd product
+// first, then the even one, as bf16_gemm_portable does, so the results are identical to it.
+enum { MRB = 4 };
+
+#define TILE_BF16_AVX2_ATTR AVX2FMA __attribute__((always_inline))
+TILE_BF16_AVX2_ATTR static inline void tile_bf16_avx2(float *out, const uint16_t *abf, const uint16_t *bp,
+                                                      const float *bias, const float *residual,
+                                                      const int rows, int n, int k, int n0) {
+    const __m256i high = _mm256_set1_epi32((int)0xFFFF0000u);
+    __m256 acc[MRB][2];
+    for (int i = 0; i < rows; i++) { acc[i][0] = _mm256_setzero_ps(); acc[i][1] = _mm256_setzero_ps(); }
+    int pairs = k / 2;
+    for (int q = 0; q < pairs; q++) {
+        __m256i b0 = _mm256_loadu_si256((const __m256i *)(bp + (size_t)q * 64));
+        __m256i b1 = _mm256_loadu_si256((const __m256i *)(bp + (size_t)q * 64 + 16));
+        __m256 b0o = _mm256_castsi256_ps(_mm256_and_si256(b0, high)), b1o = _mm256_castsi256_ps(_mm256_and_si256(b1, high));
+        __m256 b0e = _mm256_castsi256_ps(_mm256_slli_epi32(b0, 16)), b1e = _mm256_castsi256_ps(_mm256_slli_epi32(b1, 16));
+        for (int i = 0; i < rows; i++) {
+            uint32_t pair;
+            memcpy(&pair, abf + (size_t)i * k + 2 * q, 4);
+            __m256 ao = _mm256_castsi256_ps(_mm256_set1_epi32((int)(pair & 0xFFFF0000u)));
+            __m256 ae = _mm256_castsi256_ps(_mm256_set1_epi32((int)(pair << 16)));
+            acc[i][0] = _mm256_fmadd_ps(ae, b0e, _mm256_fmadd_ps(ao, b0o, acc[i][0]));
+            acc[i][1] = _mm256_fmadd_ps(ae, b1e, _mm256_fmadd_ps(ao, b1o, acc[i][1]));
+        }
+    }
+    __m256 bias0 = _mm256_loadu_ps(bias + n0), bias1 = _mm256_loadu_ps(bias + n0 + 8);
+    for (int i = 0; i < rows; i++) {
+        __m256 r0 = _mm256_add_ps(acc[i][0], bias0), r1 = _mm256_add_ps(acc[i][1], bias1);
+        if (residual) {
+            r0 = _mm256_add_ps(r0, _mm256_loadu_ps(residual + (size_t)i * n + n0));
+            r1 = _mm256_add_ps(r1, _mm256_loadu_ps(residual + (size_t)i * n + n0 + 8));
+        }
+        _mm256_storeu_ps(out + (size_t)i * n + n0, r0);
+        _mm256_storeu_ps(out + (size_t)i * n + n0 + 8, r1);
+    }
+}
+
+#define TILE_BF16_AVX2_CASE(R) case R: tile_bf16_avx2(o, ar, bp, bias, res, R, n, k, n0); break;
+AVX2FMA static void bf16_gemm_avx2(float *out, const uint16_t *abf, const uint16_t *wpacked, const float *bias,
+                                   const float *residual, int m, int n, int k, int p0, int p1) {
+    for (int p = p0; p < p1; p++) {
+        for (int half = 0; half < 2; half++) {
+            // A half panel's pair q: its 16 columns' lanes start at ((p * K/2 + q) * 32 + 16 * half) * 2.
+            const uint16_t *bp = wpacked + (size_t)p * k * 32 + half * 32;
+            int n0 = p * 32 + half * 16;
+            for (int i0 = 0; i0 < m; i0 += MRB) {
+                float *o = out + (size_t)i0 * n;
+                const uint16_t *ar = abf + (size_t)i0 * k;
+                const float *res = residual ? residual + (size_t)i0 * n : NULL;
+                switch (m - i0 >= MRB ? MRB : m - i0) {
+                    TILE_BF16_AVX2_CASE(1) TILE_BF16_AVX2_CASE(2) TILE_BF16_AVX2_CASE(3) TILE_BF16_AVX2_CASE(4)
+                    default: break;
+                }
+            }
+        }
+    }
+}
+
 // e^x for x <= 0 region and beyond; same scheme as the Swift exp16 (0 below -87.3).
 AVX512 static inline __m512 exp512(__m512 x) {
     __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
@@ -486,7 +560,7 @@ void ck_f32_gemm(float *out, const float *a, const float *wpacked, const float *
 }
 
 int ck_bf16_gemm_isa(void) {
-    return ck_has_avx512bf16() ? CK_ISA_AVX512BF16 : CK_ISA_PORTABLE;
+    return ck_has_avx512bf16() ? CK_ISA_AVX512BF16 : ck_has_avx2fma() ? CK_ISA_AVX2 : CK_ISA_PORTABLE;
 }
 
 void ck_bf16_convert_with(uint16_t *abf, const float *a, int m, int k, int isa) {
@@ -506,6 +580,7 @@ void ck_bf16_gemm_with(float *out, const uint16_t *abf, const uint16_t *wpacked,
     if (isa == CK_ISA_AUTO) isa = ck_bf16_gemm_isa();
 #if defined(__x86_64__)
     if (isa == CK_ISA_AVX512BF16) { bf16_gemm_avx512(out, abf, wpacked, bias, residual, m, n, k, p0, p1); return; }
+    if (isa == CK_ISA_AVX2) { bf16_gemm_avx2(out, abf, wpacked, bias, residual, m, n, k, p0, p1); return; }
 #endif
     bf16_gemm_portable(out, abf, wpacked, bias, residual, m, n, k, p0, p1);
 }

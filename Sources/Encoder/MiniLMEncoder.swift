@@ -12,16 +12,15 @@ public struct EncoderConfiguration: Sendable {
     public var maxLength: Int
     /// Sequences per forward pass; larger inputs are split into batches of this size.
     public var batchSize: Int
-    /// Run the dense layers in bf16 (AVX512-BF16, weights rounded once at load, fp32
-    /// accumulation). About 1.7× the fp32 speed here, cosine to fp32 ≥ 0.9999. Ignored, with
-    /// fp32 used instead, on CPUs without AVX512-BF16.
-    public var bf16: Bool
+    /// The dense layers' arithmetic (`.auto`: bf16 on AVX512-BF16, about 1.7× the fp32 speed
+    /// here with cosine to fp32 ≥ 0.9995; fp32 elsewhere).
+    public var precision: EncoderPrecision
 
-    public init(threads: Int = 1, maxLength: Int = 128, batchSize: Int = 32, bf16: Bool = false) {
+    public init(threads: Int = 1, maxLength: Int = 128, batchSize: Int = 32, precision: EncoderPrecision = .fp32) {
         self.threads = threads
         self.maxLength = maxLength
         self.batchSize = batchSize
-        self.bf16 = bf16
+        self.precision = precision
     }
 }
 
@@ -48,7 +47,7 @@ public final class MiniLMEncoder {
         var ffnOut: PackedBF16Matrix    // (C, F)
     }
 
-    /// Whether the dense layers run in bf16 (requested and supported by the CPU).
+    /// Whether the dense layers run in bf16 (`precision` resolved on this CPU).
     public var usesBF16: Bool { packed != nil }
     // Scratch, sized for `capacity` packed tokens; grown on demand, never shrunk.
     var capacity = 0
@@ -85,7 +84,7 @@ public final class MiniLMEncoder {
         x = .allocate(capacity: 0); y = .allocate(capacity: 0); ctx = .allocate(capacity: 0)
         qkv = .allocate(capacity: 0); ffn = .allocate(capacity: 0); bf16Scratch = .allocate(capacity: 0)
         let (c, f) = (weights.config.hidden, weights.config.ffn)
-        packed = configuration.bf16 && CPUFeatures.avx512bf16
+        packed = configuration.precision.resolved == .bf16
             ? weights.layers.map { l in
                 func pack(_ p: UnsafePointer<Float>, _ n: Int, _ k: Int) -> PackedBF16Matrix {
                     weights.panels32 ? PackedBF16Matrix(panels32: p, n: n, k: k) : PackedBF16Matrix(p, n: n, k: k)

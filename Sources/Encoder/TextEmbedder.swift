@@ -26,12 +26,16 @@ public final class TextEmbedder {
             }
             let sha = EncoderAdapter.encoderSHA256(model: try SHA256.hex(fileAt: modelFile), adapter: adapterSHA256)
             modelSHA256 = sha
-            cache = EmbeddingStore(url: cacheDirectory.appendingPathComponent("embeddings-\(sha.prefix(16)).bin"), dimension: encoder.dimension)
+            // bf16 embeddings differ from fp32 ones: their own files.
+            cacheStem = "embeddings-\(sha.prefix(16))" + (encoder.usesBF16 ? "-bf16" : "")
+            cache = EmbeddingStore(url: cacheDirectory.appendingPathComponent("\(cacheStem).bin"), dimension: encoder.dimension)
         }
     }
 
     /// SHA-256 of the model file (computed only when caching).
     public private(set) var modelSHA256: String?
+    /// The cache files' name before their extension: the model's hash and the precision.
+    var cacheStem = ""
 
     /// Embeds `texts` (cached ones are not re-encoded), batching by similar length.
     /// `progress` is called with the number encoded so far.
@@ -42,9 +46,9 @@ public final class TextEmbedder {
         var cache = self.cache
         if !layers.isEmpty {
             cache = nil
-            if let cacheDirectory, let sha = modelSHA256 {
+            if let cacheDirectory, modelSHA256 != nil {
                 if layerCaches[layers] == nil {
-                    let name = "embeddings-\(sha.prefix(16))-layers-\(layers.map(String.init).joined(separator: "-")).bin"
+                    let name = "\(cacheStem)-layers-\(layers.map(String.init).joined(separator: "-")).bin"
                     layerCaches[layers] = EmbeddingStore(url: cacheDirectory.appendingPathComponent(name),
                                                          dimension: encoder.dimension * (1 + layers.count))
                 }

@@ -1,18 +1,5 @@
 import CKernels
 
-/// What this CPU can run, detected once at start-up.
-public enum CPUFeatures {
-    /// AVX-512 F/BW/VL/DQ: GELU, attention and the packed fp32 GEMM use 512-bit code.
-    public static let avx512: Bool = ck_has_avx512() != 0
-    /// AVX512-BF16: the bf16 GEMM runs on `vdpbf16ps` (elsewhere on slow portable C).
-    public static let avx512bf16: Bool = ck_has_avx512bf16() != 0
-    /// AVX2 and FMA: the packed fp32 GEMM's 256-bit kernel.
-    public static let avx2fma: Bool = ck_has_avx2fma() != 0
-    /// `matmulPacked` has a vector kernel here (AVX-512 or AVX2+FMA): pack weights with
-    /// `packPanels32` and use it instead of OpenBLAS (faster, and batch-invariant).
-    public static let packedGemm: Bool = avx512 || avx2fma
-}
-
 /// A linear layer's weights (N, K), [out, in], rounded to bf16 and packed once for
 /// `matmulBF16`. N and K must be multiples of 32.
 public final class PackedBF16Matrix: @unchecked Sendable {
@@ -47,9 +34,9 @@ public func bf16ScratchCount(m: Int, k: Int) -> Int {
 }
 
 /// out = a · wᵀ + bias [+ residual], with a and w rounded to bf16 and fp32 accumulation
-/// (AVX512-BF16 `vdpbf16ps`; on other CPUs plain C with the same rounding and order, much
-/// slower: the encoder picks bf16 only when `CPUFeatures.avx512bf16`), split over `threads`
-/// threads by output columns.
+/// (AVX512-BF16 `vdpbf16ps`; on other CPUs AVX2+FMA or plain C with the same rounding and
+/// order, no faster than fp32: `--precision auto` picks bf16 only when `CPUFeatures.avx512bf16`),
+/// split over `threads` threads by output columns.
 ///
 /// - a:        (M, K)
 /// - w:        packed (N, K)
@@ -65,13 +52,13 @@ public func matmulBF16(
     matmulBF16(out, a, w, bias, residual: residual, m: m, scratch: scratch, threads: threads, isa: .auto)
 }
 
-/// `matmulBF16` on the given kernel (`.auto`, `.portable` or `.avx512bf16`, supported here).
+/// `matmulBF16` on the given kernel (`.auto`, `.portable`, `.avx2` or `.avx512bf16`, supported here).
 func matmulBF16(
     _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ w: PackedBF16Matrix,
     _ bias: UnsafePointer<Float>, residual: UnsafePointer<Float>?, m: Int,
     scratch: UnsafeMutablePointer<UInt16>, threads: Int = 1, isa: GemmISA
 ) {
-    precondition(isa.isSupported && [.auto, .portable, .avx512bf16].contains(isa), "this CPU cannot run the \(isa) bf16 GEMM")
+    precondition(isa.isSupported && [.auto, .portable, .avx2, .avx512bf16].contains(isa), "this CPU cannot run the \(isa) bf16 GEMM")
     ck_bf16_convert_with(scratch, a, Int32(m), Int32(w.k), isa.rawValue)
     let data = w.data, (n, k) = (w.n, w.k)
     forEachPanelRange(panels: n / 32, threads: threads) { p0, p1 in

@@ -19,7 +19,7 @@ struct BenchEncoderCommand: ParsableCommand {
         discussion: """
             Texts are tokenised before timing; the timed part is the encoder (packed forward pass, pooling), \
             with no cache. Latencies are per batch. With --json, prints one object: \
-            {"msgs_per_s","tokens_per_s","p50_ms","p99_ms","gflops","threads","batch"}.
+            {"msgs_per_s","tokens_per_s","p50_ms","p99_ms","gflops","threads","precision","batch"}.
             """
     )
 
@@ -96,7 +96,8 @@ struct BenchEncoderCommand: ParsableCommand {
             ("p50_ms", String(format: "%.3f", percentile(latencies, 0.50))),
             ("p99_ms", String(format: "%.3f", percentile(latencies, 0.99))),
             ("gflops", String(format: "%.2f", flops / seconds / 1e9)),
-            ("threads", "\(model.threads)"),
+            ("threads", "\(encoder.configuration.threads)"),
+            ("precision", "\"\(encoder.usesBF16 ? "bf16" : "fp32")\""),
             ("batch", "\(batch)"),
         ]
         printFields(fields, json: json)

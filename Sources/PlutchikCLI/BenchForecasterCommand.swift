@@ -67,7 +67,7 @@ struct BenchForecasterCommand: ParsableCommand {
         } else {
             print(String(format: "forecaster: %.1f µs/turn (p50 %.1f µs, p99 %.1f µs) over %d turns, latent %d, %@", perTurnUs, p50, p99, turns,
                          forecaster.weights.latentDim, forecaster.weights.ode ? "ODE-RNN" : "GRU"))
-            print(String(format: "encoder:    %.3f ms/turn (%@)", encMs, measured ? "measured, batch 32, \(model.threads) thread(s)" : "assumed; pass the model files to measure"))
+            print(String(format: "encoder:    %.3f ms/turn (%@)", encMs, measured ? "measured, batch 32, \(model.inference.threads(batchSize: 32)) thread(s)" : "assumed; pass the model files to measure"))
             print(String(format: "forecaster / encoder: %.2f%% (budget 5%%)", share * 100))
         }
     }

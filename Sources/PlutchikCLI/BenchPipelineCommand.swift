@@ -20,7 +20,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             same embedding cache as the processor (2,000 texts, or none with --no-cache), so the ratio of \
             the two is not flattered by cache hits. Needs DATABASE_URL (Deploy/bench-pipeline.sh starts a \
             throw-away PostgreSQL). With --json prints {"turns_per_s","p50_ms","p99_ms","rss_mb", \
-            "encoder_only_msgs_per_s","cache","cache_hit_rate"}.
+            "encoder_only_msgs_per_s","cache","cache_hit_rate","threads","precision"}.
             """)
 
     @Option(help: "JSONL turns (dialogue_id, turn_id, speaker, ts, text); see Deploy/fetch-corpus.sh.")
@@ -30,11 +30,8 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     @Flag(help: "Skip the encoder-only measurement.") var skipEncoder = false
     @Flag(help: "No embedding cache, in the processor and in the encoder-only measurement (every turn encoded).") var noCache = false
     @Flag(help: "Print one JSON object on stdout.") var json = false
-    @Option(help: "Encoder threads, in the processor and in the encoder-only measurement.") var threads = 1
-
-    func validate() throws {
-        guard (1...64).contains(threads) else { throw ValidationError("--threads must be 1...64, got \(threads)") }
-    }
+    /// Encoder threads and precision, in the processor and in the encoder-only measurement.
+    @OptionGroup var inference: InferenceOptions
     @OptionGroup var pipeline: PipelineOptions
     @OptionGroup var heads: HeadsOptions
     @OptionGroup var logging: LoggingOptions
@@ -67,7 +64,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         var options = pipeline
         options.migrate = false
         let processor = try await makeProcessor(
-            pipeline: options, heads: heads, threads: threads, bootstrap: broker.bootstrapServers,
+            pipeline: options, heads: heads, inference: inference, bootstrap: broker.bootstrapServers,
             databaseURL: try pipeline.database(), groupID: "plutchik-bench-\(UInt32.random(in: 0...UInt32.max))",
             logger: logger, recordLatencies: true, cacheCapacity: cacheCapacity)
         let group = ServiceGroup(configuration: .init(services: [.init(service: processor)], logger: logger))
@@ -123,7 +120,9 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             ("cache_hit_rate", String(format: "%.4f", processor.analyzer.cacheHitRate)),
         ]
         if rate > 0 { fields.append(("rate", String(format: "%.1f", rate))) }
-        fields.append(("threads", String(threads)))
+        let encoder = inference.configuration(batchSize: 32)
+        fields.append(("threads", String(encoder.threads)))
+        fields.append(("precision", "\"\(encoder.precision.resolved)\""))
         printFields(fields, json: json)
     }
 
@@ -133,7 +132,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         let texts = lines.map { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["text"] as? String ?? "" }
         let dir = heads.modelDirectory
         let tokenizer = try WordPieceTokenizer(vocabulary: dir.appendingPathComponent("vocab.txt"))
-        let encoder = try MiniLMEncoder(modelFile: dir.appendingPathComponent("model.safetensors"), configuration: .init(threads: threads, batchSize: 32))
+        let encoder = try MiniLMEncoder(modelFile: dir.appendingPathComponent("model.safetensors"), configuration: inference.configuration(batchSize: 32))
         _ = try encoder.encode(Array(texts.prefix(32)).map { tokenizer.encode($0) })  // warm-up
         var cache = EmbeddingCache(capacity: cacheCapacity)
         let start = ContinuousClock.now

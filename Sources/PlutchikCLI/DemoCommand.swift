@@ -19,6 +19,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "The dialogues to replay (JSONL turns). Default: <repo>/Deploy/demo/dialogues.jsonl.") var dialogues: String?
     @OptionGroup var pipeline: PipelineOptions
     @OptionGroup var heads: HeadsOptions
+    @OptionGroup var inference: InferenceOptions
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -35,7 +36,7 @@ struct DemoCommand: AsyncParsableCommand {
         var migrated = pipeline
         migrated.migrate = true
         let processor = try await makeProcessor(
-            pipeline: migrated, heads: heads, threads: 1, bootstrap: broker.bootstrapServers,
+            pipeline: migrated, heads: heads, inference: inference, bootstrap: broker.bootstrapServers,
             databaseURL: try pipeline.database(), groupID: "plutchik-demo", logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: processor)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

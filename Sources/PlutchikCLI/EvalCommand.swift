@@ -31,6 +31,7 @@ struct EvalCommand: ParsableCommand {
     @Flag(name: .long, help: "Also give each emotion's support, precision, recall and F1 (as given and text-only), and the accuracy on turns with and without emoji (JSON: per_class, emotion_accuracy_with_emoji, emotion_accuracy_without_emoji).")
     var perClass = false
     @OptionGroup var heads: HeadsOptions
+    @OptionGroup var inference: InferenceOptions
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -40,7 +41,8 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         let logger = try logging.makeLogger(label: "plutchik.eval")
         let model = try heads.loadHeads()
-        let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, adapter: model.encoderAdapterDirectory, cacheDirectory: noCache ? nil : HeadsOptions.cacheDirectory)
+        let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, adapter: model.encoderAdapterDirectory,
+                                        configuration: inference.configuration(batchSize: 32), cacheDirectory: noCache ? nil : HeadsOptions.cacheDirectory)
         var report = EvaluationReport(n: 0)
         if let data { report = try evaluateTurns(data, model: model, embedder: embedder, logger: logger) }
         if let goemotions {

@@ -46,7 +46,7 @@ struct FineTuneCommand: ParsableCommand {
     @Option(name: .long, help: "Keep only the first N rows of each data file (quick runs).") var limit: Int?
     @Option(name: .long, help: "Random seed.") var seed: UInt64 = 42
     @Flag(name: .long, help: "Store the LoRA matrices as F16.") var halfPrecision = false
-    @Option(name: .long, help: "OpenBLAS threads while training (the model options' --threads and --bf16 are for inference and unused here).")
+    @Option(name: .long, help: "OpenBLAS threads while training (--inference-threads and --precision are for inference and unused here).")
     var trainingThreads: Int = 2
     @OptionGroup var model: ModelOptions
 

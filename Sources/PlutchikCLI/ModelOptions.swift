@@ -4,16 +4,12 @@ import Encoder
 import Foundation
 import Tokenizer
 
-/// `--model-dir` and `--threads`, shared by the commands that run the encoder.
+/// `--model-dir`, `--adapter` and the inference options, shared by the commands that run the encoder.
 struct ModelOptions: ParsableArguments {
     @Option(help: "Directory holding model.safetensors and vocab.txt (default: $PLUTCHIK_MODEL_DIR or ~/.cache/plutchik/all-MiniLM-L6-v2).")
     var modelDir: String = ModelOptions.defaultModelDir
 
-    @Option(help: "OpenBLAS threads for the encoder.")
-    var threads: Int = 1
-
-    @Flag(help: "Run the encoder's dense layers in bf16 (AVX512-BF16; falls back to fp32 on other CPUs).")
-    var bf16 = false
+    @OptionGroup var inference: InferenceOptions
 
     @Option(help: "A fine-tuned encoder adapter (`plutchik finetune`'s output directory), merged into the weights at load. The committed heads were trained on the base encoder's embeddings.")
     var adapter: String?
@@ -21,10 +17,6 @@ struct ModelOptions: ParsableArguments {
     static var defaultModelDir: String {
         if let dir = Settings.environment["PLUTCHIK_MODEL_DIR"], !dir.isEmpty { return dir }
         return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/plutchik/all-MiniLM-L6-v2").path
-    }
-
-    func validate() throws {
-        guard (1...64).contains(threads) else { throw ValidationError("--threads must be 1...64, got \(threads)") }
     }
 
     /// Loads the tokenizer and the encoder, with a hint to fetch the model when it is missing.
@@ -36,7 +28,7 @@ struct ModelOptions: ParsableArguments {
         let tokenizer = try WordPieceTokenizer(vocabulary: dir.appendingPathComponent("vocab.txt"))
         let encoder = try MiniLMEncoder(
             modelFile: dir.appendingPathComponent("model.safetensors"), adapter: adapter.map { URL(fileURLWithPath: $0) },
-            configuration: .init(threads: threads, maxLength: maxLength, batchSize: batchSize, bf16: bf16))
+            configuration: inference.configuration(batchSize: batchSize, maxLength: maxLength))
         return (tokenizer, encoder)
     }
 }

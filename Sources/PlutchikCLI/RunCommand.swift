@@ -23,7 +23,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var pipeline: PipelineOptions
     @OptionGroup var heads: HeadsOptions
-    @Option(help: "OpenBLAS threads for the encoder.") var threads = 1
+    @OptionGroup var inference: InferenceOptions
     @Option(help: "Port for /metrics, /healthz and /readyz (0: off). Env: PLUTCHIK_METRICS_PORT.")
     var metricsPort: Int?
     @Option(help: "Seconds between checks of the heads' and escalation directories for a new model, swapped in between batches (0: only on SIGHUP).")
@@ -51,7 +51,7 @@ struct RunCommand: AsyncParsableCommand {
             logger.info("tracing turns over OTLP", metadata: ["otel.endpoint": "\(env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] ?? env["OTEL_EXPORTER_OTLP_ENDPOINT"] ?? "default")"])
         }
         let processor = try await makeProcessor(
-            pipeline: pipeline, heads: heads, threads: threads, bootstrap: try pipeline.bootstrapServers(),
+            pipeline: pipeline, heads: heads, inference: inference, bootstrap: try pipeline.bootstrapServers(),
             databaseURL: try pipeline.database(), groupID: pipeline.groupID ?? Settings.environment["PLUTCHIK_GROUP_ID"] ?? "plutchik",
             logger: logger, shadowModel: shadowModel, tracer: tracer)
         // The processor stops first and the tracing exporter after it, flushing the last spans.
@@ -76,17 +76,19 @@ struct RunCommand: AsyncParsableCommand {
 }
 
 /// Builds a processor: model, Kafka clients, audit writer (migrated when asked).
-func makeProcessor(pipeline: PipelineOptions, heads: HeadsOptions, threads: Int, bootstrap: String,
+func makeProcessor(pipeline: PipelineOptions, heads: HeadsOptions, inference: InferenceOptions, bootstrap: String,
                    databaseURL: String, groupID: String, logger: Logger,
                    recordLatencies: Bool = false, cacheCapacity: Int = 2_000, shadowModel: String? = nil,
                    tracer: (any Tracer)? = nil) async throws -> StreamProcessor<ModelAnalyzer> {
     var config = try pipeline.pipelineConfiguration()
     config.recordLatencies = recordLatencies
+    let encoder = inference.configuration(batchSize: config.maxBatchSize)
+    InferenceOptions.announce(encoder, logger: logger)
     let policies = TenantPolicyStore(try Settings.tenantPolicies())
     let analyzer = try ModelAnalyzer(
         modelDirectory: heads.modelDirectory, headsDirectory: try heads.headsDirectory(),
         escalationDirectory: try pipeline.escalationDirectory(),
-        encoder: EncoderConfiguration(threads: threads, batchSize: config.maxBatchSize), cacheCapacity: cacheCapacity,
+        encoder: encoder, cacheCapacity: cacheCapacity,
         explainAllTurns: pipeline.explainAllTurns, policies: policies)
     do { try policies.policies.validate(modelAlarm: analyzer.modelAlarm) } catch { throw ValidationError("config file: \(error.message)") }
     let shadow = try shadowModel.map { path in
@@ -94,7 +96,7 @@ func makeProcessor(pipeline: PipelineOptions, heads: HeadsOptions, threads: Int,
         let escalation = FileManager.default.fileExists(atPath: own.appendingPathComponent("manifest.json").path) ? own : try pipeline.escalationDirectory()
         return ShadowScorer(try ModelAnalyzer(
             modelDirectory: heads.modelDirectory, headsDirectory: shadowHeads, escalationDirectory: escalation,
-            encoder: EncoderConfiguration(threads: threads, batchSize: config.maxBatchSize), cacheCapacity: cacheCapacity,
+            encoder: encoder, cacheCapacity: cacheCapacity,
             policies: policies), maxDialogues: config.maxLiveDialogues)
     }
     let writer = try AuditWriter(configuration: try pipeline.writerConfiguration(url: databaseURL))

@@ -15,12 +15,14 @@ struct ScoreCommand: ParsableCommand {
     @Option(name: .long, help: "Output JSONL, or - for stdout.") var output: String = "-"
     @Option(name: .long, help: "Turns encoded per batch.") var batchSize: Int = 32
     @OptionGroup var heads: HeadsOptions
+    @OptionGroup var inference: InferenceOptions
     @OptionGroup var logging: LoggingOptions
 
     func run() throws {
         _ = try logging.makeLogger(label: "plutchik.score")
         let model = try heads.loadHeads()
-        let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, adapter: model.encoderAdapterDirectory)
+        let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, adapter: model.encoderAdapterDirectory,
+                                        configuration: inference.configuration(batchSize: 32))
         let inData = input == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: input))
         let out: FileHandle
         if output == "-" { out = .standardOutput } else {

@@ -261,12 +261,35 @@ func maxAbsDiff(_ a: [Float], _ b: [Double]) -> Double {
         var out = [Float](repeating: .nan, count: m * n)
         matmulBF16(&out, a, packed, b, residual: nil, m: m, scratch: &scratch, isa: .portable)
         #expect(out == expected)
+        if CPUFeatures.avx2fma {
+            // The AVX2 emulation sums in the same order: identical, also with a residual and
+            // rows past a tile (m = 5 is a tile of 4 and one of 1).
+            var emulated = [Float](repeating: .nan, count: m * n)
+            matmulBF16(&emulated, a, packed, b, residual: nil, m: m, scratch: &scratch, isa: .avx2)
+            #expect(emulated == out)
+            let residual = randomFloats(m * n, seed: 27)
+            var withResidual = [Float](repeating: .nan, count: m * n), portable = withResidual
+            matmulBF16(&withResidual, a, packed, b, residual: residual, m: m, scratch: &scratch, isa: .avx2)
+            matmulBF16(&portable, a, packed, b, residual: residual, m: m, scratch: &scratch, isa: .portable)
+            #expect(withResidual == portable)
+        }
         if CPUFeatures.avx512bf16 {
             // vdpbf16ps flushes denormal sums too, so allow a little.
             var hw = [Float](repeating: .nan, count: m * n)
             matmulBF16(&hw, a, packed, b, residual: nil, m: m, scratch: &scratch, isa: .avx512bf16)
             #expect(maxAbsDiff(hw, out.map(Double.init)) < 1e-5)
         }
+    }
+}
+
+@Suite struct CPUFeaturesTests {
+    @Test(arguments: [("max 100000\n", nil), ("200000 100000\n", 2), ("150000 100000", 2), ("50000 100000", 1), ("garbage", nil)] as [(String, Int?)])
+    func cgroupQuota(text: String, cpus: Int?) {
+        #expect(CPUFeatures.cgroupCPUs(text) == cpus)
+    }
+
+    @Test func usableCPUsWithinTheMachine() {
+        #expect((1...ProcessInfo.processInfo.activeProcessorCount).contains(CPUFeatures.usableCPUs))
     }
 }
 

@@ -17,12 +17,14 @@ int ck_has_avx512(void);
 int ck_has_avx512bf16(void);
 /// 1 when the CPU has AVX2 and FMA (for the fp32 GEMM).
 int ck_has_avx2fma(void);
+/// CPUs in this process's affinity mask (sched_getaffinity), or 0 when unknown.
+int ck_affinity_cpus(void);
 
 /// Instruction sets the GEMMs can be told to use (the *_with entry points; for tests).
 enum {
     CK_ISA_AUTO = 0,        // the best this CPU has
     CK_ISA_PORTABLE = 1,    // plain C
-    CK_ISA_AVX2 = 2,        // AVX2 + FMA (fp32 GEMM)
+    CK_ISA_AVX2 = 2,        // AVX2 + FMA (fp32 GEMM; bf16 GEMM emulated at fp32 speed)
     CK_ISA_AVX512 = 3,      // AVX-512 F/BW/VL/DQ (fp32 GEMM)
     CK_ISA_AVX512BF16 = 4,  // AVX512-BF16 (bf16 GEMM)
 };
@@ -30,7 +32,8 @@ enum {
 int ck_isa_supported(int isa);
 /// The ISA ck_f32_gemm runs on this CPU: CK_ISA_AVX512, CK_ISA_AVX2 or CK_ISA_PORTABLE.
 int ck_f32_gemm_isa(void);
-/// The ISA ck_bf16_gemm and ck_bf16_convert run on this CPU: CK_ISA_AVX512BF16 or CK_ISA_PORTABLE.
+/// The ISA ck_bf16_gemm runs on this CPU: CK_ISA_AVX512BF16, CK_ISA_AVX2 (the same numbers, no
+/// faster than fp32) or CK_ISA_PORTABLE.
 int ck_bf16_gemm_isa(void);
 
 /// bf16 GEMM: weights W (N, K) fp32 are packed once into panels of 32 output columns,
@@ -53,8 +56,8 @@ void ck_bf16_convert(uint16_t *abf, const float *a, int m, int k);
 /// Disjoint panel ranges may run on different threads.
 void ck_bf16_gemm(float *out, const uint16_t *abf, const uint16_t *wpacked, const float *bias,
                   const float *residual, int m, int n, int k, int p0, int p1);
-/// ck_bf16_convert and ck_bf16_gemm on a given ISA (CK_ISA_AUTO, _PORTABLE or _AVX512BF16;
-/// it must be supported). The portable code accumulates each pair in vdpbf16ps's order.
+/// ck_bf16_convert and ck_bf16_gemm on a given ISA (CK_ISA_AUTO, _PORTABLE, _AVX2 or _AVX512BF16;
+/// it must be supported). The portable and AVX2 code accumulate each pair in vdpbf16ps's order.
 void ck_bf16_convert_with(uint16_t *abf, const float *a, int m, int k, int isa);
 void ck_bf16_gemm_with(float *out, const uint16_t *abf, const uint16_t *wpacked, const float *bias,
                        const float *residual, int m, int n, int k, int p0, int p1, int isa);
