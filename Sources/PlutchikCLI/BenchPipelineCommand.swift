@@ -21,6 +21,13 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             the two is not flattered by cache hits. Needs DATABASE_URL (Deploy/bench-pipeline.sh starts a \
             throw-away PostgreSQL). With --json prints {"turns_per_s","p50_ms","p99_ms","rss_mb", \
             "encoder_only_msgs_per_s","cache","cache_hit_rate","threads","precision"}.
+
+            Scale: --cached replaces the corpus's texts with a few canned ones, so the embedding cache answers \
+            for the encoder and the plumbing alone is measured; --dialogues N runs N single-turn dialogues of \
+            canned texts instead of the corpus and adds "windows" (turns/s while the live dialogues were in \
+            each tenth of N), "flat_ratio" (turns/s at 80-100 % of N over 12-32 %), "rss_bytes_per_dialogue" \
+            and "live_dialogues". In both, the encoder-only figure is the corpus's first texts uncached, and \
+            "plumbing_ratio" is turns/s over it. Raise --max-dialogues to N.
             """)
 
     @Option(help: "JSONL turns (dialogue_id, turn_id, speaker, ts, text); see Deploy/fetch-corpus.sh.")
@@ -30,6 +37,9 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     @Flag(help: "Skip the encoder-only measurement.") var skipEncoder = false
     @Flag(help: "No embedding cache, in the processor and in the encoder-only measurement (every turn encoded).") var noCache = false
     @Flag(help: "Print one JSON object on stdout.") var json = false
+    @Flag(help: "Replace the corpus's texts with a few canned ones (every text a cache hit): the plumbing alone.") var cached = false
+    @Option(help: "Instead of the corpus, this many single-turn dialogues of canned texts: turns/s by live-dialogue window and RSS per live dialogue.")
+    var dialogues: Int?
     /// Encoder threads and precision, in the processor and in the encoder-only measurement.
     @OptionGroup var inference: InferenceOptions
     @OptionGroup var pipeline: PipelineOptions
@@ -41,12 +51,15 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         if logging.logLevel == nil { logger.logLevel = .warning }
         var lines: [String] = []
         var reader = try LineReader(path: corpus)
-        while lines.count < limit, let line = reader.next() { if !line.isEmpty { lines.append(line) } }
+        while lines.count < (dialogues == nil ? limit : min(limit, 2_000)), let line = reader.next() { if !line.isEmpty { lines.append(line) } }
         reader.close()
         guard !lines.isEmpty else { throw ValidationError("\(corpus) has no turns") }
 
         let cacheCapacity = noCache ? 0 : 2_000
-        let encoderOnly = skipEncoder ? nil : try encoderThroughput(lines, cacheCapacity: cacheCapacity)
+        let scale = cached || dialogues != nil
+        // At scale the encoder-only figure is the corpus's real texts, uncached: what the plumbing is compared with.
+        let encoderOnly = skipEncoder ? nil : try encoderThroughput(lines, cacheCapacity: scale ? 0 : cacheCapacity)
+        if let dialogues { lines = Self.singleTurnDialogues(dialogues) } else if cached { lines = try lines.map(Self.withCannedText) }
 
         let broker = try EmbeddedBroker(for: try pipeline.pipelineConfiguration(), logger: logger)
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: broker.bootstrapServers), logger: logger)
@@ -54,7 +67,10 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             let key = (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["dialogue_id"].map { "\($0)" }
             return KafkaProducerMessage(topic: pipeline.inputTopic, key: key.map { Array($0.utf8) }, value: Array(line.utf8))
         }
-        if rate == 0 { _ = try await producer.sendAll(messages) }
+        // The embedded broker keeps about 5 MiB per partition: a large run is fed as it is consumed,
+        // at most `backlog` turns ahead, so nothing is dropped unread.
+        let backlog = dialogues == nil ? messages.count : 20_000
+        if rate == 0 { _ = try await producer.sendAll(Array(messages.prefix(backlog))) }
 
         // A fresh database schema per run, so every turn is new.
         let writer = try AuditWriter(configuration: .init(url: try pipeline.database()))
@@ -70,7 +86,19 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         let group = ServiceGroup(configuration: .init(services: [.init(service: processor)], logger: logger))
         let running = Task { try await group.run() }
         let feeder = Task {
-            guard rate > 0 else { return }
+            if rate == 0 {
+                var sent = backlog
+                while sent < messages.count {
+                    if await sent - processor.stats.turns < backlog / 2 {
+                        let next = min(messages.count, sent + backlog / 4)
+                        _ = try await producer.sendAll(Array(messages[sent..<next]))
+                        sent = next
+                    } else {
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                }
+                return
+            }
             // Measure the steady state: start feeding once the processor holds its partitions.
             while await processor.readiness().assignedPartitions == 0 { try await Task.sleep(for: .milliseconds(20)) }
             // Whatever is due goes out as one batch, in order: awaiting each delivery report in turn
@@ -91,15 +119,21 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         // Time from the first processed turn to the last, so group joining is not counted.
         var first: ContinuousClock.Instant?
         var lastProgress = ContinuousClock.now
+        var samples: [ScaleSample] = []
         while true {
             try await Task.sleep(for: .milliseconds(50))
             let done = await processor.stats.turns
             if first == nil && done > 0 { first = .now }
             if ContinuousClock.now - lastProgress > .seconds(1) {
                 lastProgress = .now
-                FileHandle.standardError.write(Data("\rbench pipeline: \(done)/\(lines.count) turns ".utf8))
+                let live = await processor.readiness().liveDialogues
+                if dialogues != nil && done > 0 { samples.append(ScaleSample(at: .now, turns: done, live: live, rssBytes: currentRSSBytes())) }
+                FileHandle.standardError.write(Data("\rbench pipeline: \(done)/\(lines.count) turns, \(live) live dialogues ".utf8))
             }
             if done >= lines.count { break }
+        }
+        if dialogues != nil {
+            samples.append(ScaleSample(at: .now, turns: await processor.stats.turns, live: await processor.readiness().liveDialogues, rssBytes: currentRSSBytes()))
         }
         let elapsed = (ContinuousClock.now - first!) / .seconds(1)
         try await feeder.value
@@ -120,6 +154,8 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             ("cache_hit_rate", String(format: "%.4f", processor.analyzer.cacheHitRate)),
         ]
         if rate > 0 { fields.append(("rate", String(format: "%.1f", rate))) }
+        if scale, let encoderOnly { fields.append(("plumbing_ratio", String(format: "%.2f", Double(stats.turns) / elapsed / encoderOnly))) }
+        if let dialogues { fields += Self.scaleFields(samples, dialogues: dialogues) }
         let encoder = inference.configuration(batchSize: 32)
         fields.append(("threads", String(encoder.threads)))
         fields.append(("precision", "\"\(encoder.precision.resolved)\""))
@@ -146,10 +182,85 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     }
 }
 
+extension BenchPipelineCommand {
+    /// Short contact-centre texts: after the first batch, every one is an embedding-cache hit.
+    static let cannedTexts = [
+        "Hi, I need help with my order.", "Where is my parcel?", "Thanks, that works.",
+        "This is the third time I'm asking!", "Can I change my delivery address?", "What's my order number?",
+        "Great, thank you so much!", "I'm not happy with this service.",
+    ]
+
+    /// `n` dialogues of one turn each, stamped over the last ten minutes (inside the idle window and
+    /// the watermark's skew).
+    static func singleTurnDialogues(_ n: Int) -> [String] {
+        let start = Date().addingTimeInterval(-600), step = 500.0 / Double(max(1, n))
+        let stamp = ISO8601DateFormatter()
+        stamp.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return (0..<n).map { i in
+            let ts = stamp.string(from: start.addingTimeInterval(Double(i) * step))
+            let text = cannedTexts[i % cannedTexts.count]
+            return #"{"dialogue_id":"bench-\#(i)","turn_id":0,"speaker":"customer","ts":"\#(ts)","text":"\#(text)"}"#
+        }
+    }
+
+    /// A corpus line with its text replaced by a canned one (chosen by the text, so repeats stay repeats).
+    static func withCannedText(_ line: String) throws -> String {
+        guard var o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+            throw ValidationError("not a JSON object: \(line.prefix(80))")
+        }
+        let text = o["text"] as? String ?? ""
+        o["text"] = cannedTexts[Int(text.utf8.reduce(UInt32(0)) { $0 &* 31 &+ UInt32($1) } % UInt32(cannedTexts.count))]
+        return String(decoding: try JSONSerialization.data(withJSONObject: o), as: UTF8.self)
+    }
+
+    /// One progress sample of a `--dialogues` run.
+    struct ScaleSample {
+        var at: ContinuousClock.Instant
+        var turns: Int
+        var live: Int
+        var rssBytes: Double
+    }
+
+    /// Turns/s between the first sample with at least `from` live dialogues and the last with at
+    /// most `to` (nil when the run spent under two samples there).
+    static func rate(_ samples: [ScaleSample], from: Int, to: Int) -> Double? {
+        guard let a = samples.first(where: { $0.live >= from }), let b = samples.last(where: { $0.live <= to }),
+              b.at > a.at, b.turns > a.turns else { return nil }
+        return Double(b.turns - a.turns) / ((b.at - a.at) / .seconds(1))
+    }
+
+    /// The `--dialogues` figures: turns/s per tenth of `dialogues` live, the flat-cost ratio and
+    /// RSS growth per live dialogue from 30 % live to the end.
+    static func scaleFields(_ samples: [ScaleSample], dialogues n: Int) -> [(String, String)] {
+        func number(_ x: Double?) -> String { x.map { String(format: "%.1f", $0) } ?? "null" }
+        let windows = (0..<10).map { k in
+            #"{"live_from":\#(k * n / 10),"live_to":\#((k + 1) * n / 10),"turns_per_s":\#(number(rate(samples, from: k * n / 10, to: (k + 1) * n / 10)))}"#
+        }
+        let flat = rate(samples, from: n * 8 / 10, to: n).flatMap { late in rate(samples, from: n * 12 / 100, to: n * 32 / 100).map { late / $0 } }
+        var perDialogue: Double?
+        // From 30 % live: by then the embedded broker's bounded logs of events have stopped growing.
+        if let a = samples.first(where: { $0.live >= n * 3 / 10 }), let b = samples.last, b.live > a.live {
+            perDialogue = (b.rssBytes - a.rssBytes) / Double(b.live - a.live)
+        }
+        return [
+            ("live_dialogues", String(samples.last?.live ?? 0)),
+            ("windows", "[" + windows.joined(separator: ",") + "]"),
+            ("flat_ratio", flat.map { String(format: "%.3f", $0) } ?? "null"),
+            ("rss_bytes_per_dialogue", number(perDialogue)),
+        ]
+    }
+}
+
+/// Resident set size of this process now (VmRSS), in bytes.
+func currentRSSBytes() -> Double { procStatusKilobytes("VmRSS:") * 1024 }
+
 /// Peak resident set size of this process (VmHWM), in MiB.
-func peakRSSMegabytes() -> Double {
+func peakRSSMegabytes() -> Double { procStatusKilobytes("VmHWM:") / 1024 }
+
+/// A kB figure of /proc/self/status (0 when unreadable).
+private func procStatusKilobytes(_ key: String) -> Double {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix(key) }),
           let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
-    return kb / 1024
+    return kb
 }
