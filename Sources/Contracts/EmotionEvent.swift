@@ -86,7 +86,15 @@ public struct EmotionEvent: Sendable, Codable, Equatable {
     /// Builds the event for `turn` from the heads' prediction. The event id is derived from the
     /// dialogue, turn and model version, so re-processing a turn yields the same id.
     public init(turn: Turn, prediction p: EmotionPrediction, modelVersion: String, processedAt: Date = Date()) {
-        eventID = Self.eventID(dialogueID: turn.dialogueID, turnID: turn.turnID, modelVersion: modelVersion)
+        self.init(turn: turn, prediction: p, modelVersion: modelVersion,
+                  eventID: Self.eventID(dialogueID: turn.dialogueID, turnID: turn.turnID, modelVersion: modelVersion),
+                  processedAt: Self.timestamp(processedAt))
+    }
+
+    /// Builds the event for `turn` with a given id and `processed_at` text (a stream processor
+    /// formats the batch's time once).
+    public init(turn: Turn, prediction p: EmotionPrediction, modelVersion: String, eventID: String, processedAt: String) {
+        self.eventID = eventID
         dialogueID = turn.dialogueID
         turnID = turn.turnID
         speaker = turn.speaker
@@ -103,7 +111,7 @@ public struct EmotionEvent: Sendable, Codable, Equatable {
         sarcasm = Sarcasm(probability: p.sarcasm)
         intensity = p.intensity
         model = Model(version: modelVersion)
-        self.processedAt = Self.timestamp(processedAt)
+        self.processedAt = processedAt
     }
 
     /// A UUID-formatted id from SHA-256 of `dialogue_id`, `turn_id` and the model version.
@@ -111,10 +119,14 @@ public struct EmotionEvent: Sendable, Codable, Equatable {
         var b = SHA256.hash(Data("\(dialogueID)\u{0}\(turnID)\u{0}\(modelVersion)".utf8)).prefix(16).map { $0 }
         b[6] = (b[6] & 0x0F) | 0x80   // version 8 (custom), RFC 9562
         b[8] = (b[8] & 0x3F) | 0x80
-        let hex = b.map { String(format: "%02x", $0) }.joined()
-        let i = hex.startIndex
-        func part(_ from: Int, _ to: Int) -> Substring { hex[hex.index(i, offsetBy: from)..<hex.index(i, offsetBy: to)] }
-        return "\(part(0, 8))-\(part(8, 12))-\(part(12, 16))-\(part(16, 20))-\(part(20, 32))"
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(36)
+        for (i, byte) in b.enumerated() {
+            if [4, 6, 8, 10].contains(i) { out.append(UInt8(ascii: "-")) }
+            out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The encoder of events and alerts: sorted keys, so the same event always has the same bytes.

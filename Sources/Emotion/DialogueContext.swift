@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 
 /// The compact per-dialogue state the heads read: the previous turn's embedding, a running
@@ -40,6 +41,32 @@ public struct DialogueContext: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case turns, previousSpeaker = "previous_speaker", previous, summary, previousEmoji = "previous_emoji"
     }
+
+    /// Writes the context as a compact binary record (`init(reading:)` reads it back).
+    package func write(to w: inout BinaryWriter) {
+        w.write(Int64(turns))
+        w.write(previousSpeaker) { $0.write($1) }
+        for v in [previous, summary] {
+            w.write(v) { w, v in
+                w.write(v.scale)
+                w.write(array: v.q) { $0.write($1) }
+            }
+        }
+        w.write(array: previousEmoji) { $0.write(Int32(clamping: $1)) }
+    }
+
+    package init(reading r: inout BinaryReader) throws {
+        turns = Int(try r.read(Int64.self))
+        previousSpeaker = try r.readOptional { try $0.read(String.self) }
+        func vector(_ r: inout BinaryReader) throws -> QuantizedVector? {
+            try r.readOptional { r in
+                QuantizedVector(scale: try r.read(Float.self), q: try r.readArray(elementSize: 1) { try $0.read(Int8.self) })
+            }
+        }
+        previous = try vector(&r)
+        summary = try vector(&r)
+        previousEmoji = try r.readArray(elementSize: 4) { Int(try $0.read(Int32.self)) }
+    }
 }
 
 /// A vector stored as signed bytes times one scale (`value ≈ scale · q`); JSON: `{"scale", "q": base64}`.
@@ -53,6 +80,11 @@ public struct QuantizedVector: Sendable, Codable, Equatable {
         scale = maxAbs > 0 ? maxAbs / 127 : 1
         let inv = 1 / scale
         q = v.map { Int8(max(-127, min(127, ($0 * inv).rounded()))) }
+    }
+
+    init(scale: Float, q: [Int8]) {
+        self.scale = scale
+        self.q = q
     }
 
     /// The dequantised values.

@@ -1,3 +1,5 @@
+import Contracts
+
 /// One live dialogue's escalation state: all the forecaster needs to carry between turns.
 ///
 /// Small and `Codable`, so the pipeline can persist one per live dialogue (about 100 bytes of JSON
@@ -21,5 +23,24 @@ public struct EscalationState: Sendable, Codable, Equatable {
         armed = true
         lastRisk = nil
         turns = 0
+    }
+}
+
+extension EscalationState {
+    /// Writes the state as a compact binary record (`init(reading:)` reads it back).
+    package func write(to w: inout BinaryWriter) {
+        w.write(array: h) { $0.write($1) }
+        w.write(lastTimestamp) { $0.write($1) }
+        w.write(armed)
+        w.write(lastRisk) { $0.write($1) }
+        w.write(Int64(turns))
+    }
+
+    package init(reading r: inout BinaryReader) throws {
+        h = try r.readArray(elementSize: 4) { try $0.read(Float.self) }
+        lastTimestamp = try r.readOptional { try $0.read(Double.self) }
+        armed = try r.read(Bool.self)
+        lastRisk = try r.readOptional { try $0.read(Float.self) }
+        turns = Int(try r.read(Int64.self))
     }
 }

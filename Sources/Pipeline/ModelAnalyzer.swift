@@ -170,16 +170,24 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
         return out.map { $0! }
     }
 
+    /// The state as a compact binary record: `PDS1`, the context, the escalation state, the risk
+    /// and its recent moves (``State/binaryMagic``; about 0.95 KB with two context vectors).
     public func encode(_ state: State) throws -> [UInt8] {
-        let encoder = PropertyListEncoder()
-        encoder.outputFormat = .binary
-        return Array(try encoder.encode(state))
+        state.binaryRecord()
     }
 
+    /// Reads ``encode(_:)``'s record, or a binary property list as states were stored before it.
     /// The state's bytes must not only parse: their vectors must have this model's sizes (a state
     /// of another model would otherwise trap in the arithmetic).
     public func decode(_ bytes: [UInt8]) throws -> State {
-        let state = try PropertyListDecoder().decode(State.self, from: Data(bytes))
+        let state: State
+        if bytes.starts(with: State.binaryMagic) {
+            do { state = try State(binaryRecord: bytes) } catch {
+                throw ModelError(.invalidInput, "dialogue state: \(error)")
+            }
+        } else {
+            state = try PropertyListDecoder().decode(State.self, from: Data(bytes))
+        }
         let (e, l) = current.withLock { ($0.embeddingDimension, $0.initialEscalation.h.count) }
         let sizes = [state.context.previous?.q.count, state.context.summary?.q.count].compactMap { $0 }
         guard sizes.allSatisfy({ $0 == e }), state.escalation.h.count == l,

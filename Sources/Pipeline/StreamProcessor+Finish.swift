@@ -115,7 +115,7 @@ extension StreamProcessor {
     /// dead-letters its record instead. Off the actor, so it overlaps the next batch's analysis.
     nonisolated func encode(_ b: PreparedBatch) async throws -> ([Delivery], AuditBatch) {
         let encoder = EmotionEvent.encoder()
-        let now = b.processedAt
+        let now = b.processedAt, processedAt = EmotionEvent.timestamp(now)
         let version = b.modelVersion
         let limit = configuration.validator.maxMessageBytes
         var deliveries: [Delivery] = []
@@ -123,8 +123,8 @@ extension StreamProcessor {
         let policies = tenantPolicies.policies
         for (r, timed, analysis) in b.analyzed {
             let turn = timed.turn
-            var event = EmotionEvent(turn: turn, prediction: analysis.prediction, modelVersion: version, processedAt: now)
-            event.eventID = Self.eventID(r)
+            var event = EmotionEvent(turn: turn, prediction: analysis.prediction, modelVersion: version,
+                                     eventID: Self.eventID(r), processedAt: processedAt)
             event.ts = EmotionEvent.timestamp(timed.timestamp)
             event.escalation = analysis.escalation
             event.explanation = analysis.explanation

@@ -193,6 +193,39 @@ struct ModelStateTests {
         #expect(throws: (any Error).self) { try analyzer.decode([0xFF, 0x00, 0x01]) }
     }
 
+    @Test("states are stored as compact binary records; states stored as property lists still load; a cut record throws")
+    func binaryRecords() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let analyzer = try ModelAnalyzer(modelDirectory: try requireModelFiles(), headsDirectory: repo.appendingPathComponent("Models/heads"),
+                                         escalationDirectory: repo.appendingPathComponent("Models/escalation"))
+        var full = analyzer.initialState()
+        full.context.append(embedding: (0..<384).map { Float($0 % 17) / 17 - 0.5 }, speaker: "customer ü")
+        full.context.append(embedding: (0..<384).map { Float($0 % 5) / 5 - 0.4 }, speaker: "agent",
+                            emoji: EmojiFeatures(text: "no 😡 🙄", vocabulary: EmojiVocabulary(texts: ["😡 🙄", "🙄 😡"], minCount: 1)))
+        #expect(full.context.previousEmoji.count == 2)
+        full.escalation.h = (0..<full.escalation.h.count).map { Float($0) * 0.25 - 1 }
+        full.escalation.lastTimestamp = 1_764_000_000.125
+        full.escalation.lastRisk = 0.75
+        full.escalation.armed = false
+        full.escalation.turns = 2
+        full.lastRisk = 0.5
+        full.recentRiskChanges = [.init(turnID: 7, riskChange: -0.125), .init(turnID: 8, riskChange: 0.25)]
+        for state in [analyzer.initialState(), full] {
+            let bytes = try analyzer.encode(state)
+            #expect(bytes.starts(with: Array("PDS1".utf8)))
+            #expect(try analyzer.decode(bytes) == state)
+            let plist = PropertyListEncoder()
+            plist.outputFormat = .binary
+            #expect(try analyzer.decode(Array(try plist.encode(state))) == state)
+            for cut in [5, bytes.count / 2, bytes.count - 1] {
+                #expect(throws: ModelError.self) { try analyzer.decode(Array(bytes.prefix(cut))) }
+            }
+            #expect(throws: ModelError.self) { try analyzer.decode(bytes + [0]) }
+        }
+        let size = try analyzer.encode(full).count
+        #expect(size <= 1_024, "\(size) bytes")   // within the 1 KiB a live dialogue may cost
+    }
+
     @Test("every model file is checked against the full SHA-256 its manifest records")
     func modelFilesAreVerified() throws {
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
