@@ -130,9 +130,9 @@ extension StreamProcessor {
             event.explanation = analysis.explanation
             event.source = EmotionEvent.Source(topic: r.topic, partition: r.partition, offset: r.offset, timestampMs: r.timestampMs)
             let key = Array(turn.dialogueID.utf8)
-            let json: Data, alertJSON: Data?, attributesJSON: Data?
+            let json: [UInt8], alertJSON: Data?, attributesJSON: Data?
             do {
-                json = try encoder.encode(event)
+                json = try event.jsonBytes(encoder: encoder)
                 attributesJSON = try event.attributes.map { try encoder.encode($0) }
                 alertJSON = try analysis.escalation.flatMap { $0.alert ? try encoder.encode(EscalationAlert(event: event, escalation: $0, raisedAt: now)) : nil }
             } catch {
@@ -145,7 +145,7 @@ extension StreamProcessor {
             span?.attributes["plutchik.emotion"] = analysis.prediction.label.rawValue
             span?.attributes["plutchik.escalation.alert"] = analysis.escalation?.alert ?? false
             let trace = traceHeaders(r, span: span)
-            let message = KafkaProducerMessage(topic: configuration.eventsTopic, key: key, value: Array(json), headers: trace)
+            let message = KafkaProducerMessage(topic: configuration.eventsTopic, key: key, value: json, headers: trace)
             guard message.approximateSize <= limit else {
                 let reason = DeadLetterReason("event_too_large", "the event would be \(message.approximateSize) bytes; message.max.bytes is \(limit)")
                 deliveries.append(deadLettering(r, reason))

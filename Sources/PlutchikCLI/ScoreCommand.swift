@@ -43,7 +43,7 @@ struct ScoreCommand: ParsableCommand {
             let predictions = model.predictNext(zip(pending, embeddings).map { (key: $0.dialogueID, vector: $1, text: $0.text, speaker: $0.speaker) },
                                                 contexts: &contexts)
             for (turn, p) in zip(pending, predictions) {
-                buffer.append(try encoder.encode(EmotionEvent(turn: turn, prediction: p, modelVersion: version)))
+                buffer.append(contentsOf: try EmotionEvent(turn: turn, prediction: p, modelVersion: version).jsonBytes(encoder: encoder))
                 buffer.append(UInt8(ascii: "\n"))
             }
             out.write(buffer)
