@@ -20,6 +20,11 @@ package struct BinaryWriter {
         write(v != nil)
         if let v { body(&self, v) }
     }
+    /// A count, then the bytes (signed bytes as they are).
+    package mutating func write(int8s: [Int8]) {
+        write(UInt32(int8s.count))
+        int8s.withUnsafeBytes { bytes.append(contentsOf: $0) }
+    }
     /// A count, then the elements.
     package mutating func write<T>(array: [T], _ body: (inout BinaryWriter, T) -> Void) {
         write(UInt32(array.count))
@@ -68,6 +73,11 @@ package struct BinaryReader {
         let n = try count(elementSize: 1)
         defer { offset += n }
         return String(decoding: bytes[offset..<(offset + n)], as: UTF8.self)
+    }
+    package mutating func readInt8s() throws -> [Int8] {
+        let n = try count(elementSize: 1)
+        defer { offset += n }
+        return bytes[offset..<(offset + n)].map { Int8(bitPattern: $0) }
     }
     package mutating func readOptional<T>(_ body: (inout BinaryReader) throws -> T) throws -> T? {
         try read(Bool.self) ? try body(&self) : nil

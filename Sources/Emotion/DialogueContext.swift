@@ -49,7 +49,7 @@ public struct DialogueContext: Sendable, Codable, Equatable {
         for v in [previous, summary] {
             w.write(v) { w, v in
                 w.write(v.scale)
-                w.write(array: v.q) { $0.write($1) }
+                w.write(int8s: v.q)
             }
         }
         w.write(array: previousEmoji) { $0.write(Int32(clamping: $1)) }
@@ -60,7 +60,7 @@ public struct DialogueContext: Sendable, Codable, Equatable {
         previousSpeaker = try r.readOptional { try $0.read(String.self) }
         func vector(_ r: inout BinaryReader) throws -> QuantizedVector? {
             try r.readOptional { r in
-                QuantizedVector(scale: try r.read(Float.self), q: try r.readArray(elementSize: 1) { try $0.read(Int8.self) })
+                QuantizedVector(scale: try r.read(Float.self), q: try r.readInt8s())
             }
         }
         previous = try vector(&r)
