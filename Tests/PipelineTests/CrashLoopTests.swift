@@ -174,11 +174,16 @@ struct CrashLoopTests {
 
 @Suite("The model's dialogue state from stored bytes")
 struct ModelStateTests {
+    /// The committed heads and forecaster on the fetched encoder.
+    static func committedModel() throws -> ModelAnalyzer {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return try ModelAnalyzer(modelDirectory: try requireModelFiles(), headsDirectory: repo.appendingPathComponent("Models/heads"),
+                                 escalationDirectory: repo.appendingPathComponent("Models/escalation"))
+    }
+
     @Test("a state whose sizes do not fit the model throws on decode instead of trapping later")
     func wrongSizesThrow() throws {
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let analyzer = try ModelAnalyzer(modelDirectory: try requireModelFiles(), headsDirectory: repo.appendingPathComponent("Models/heads"),
-                                         escalationDirectory: repo.appendingPathComponent("Models/escalation"))
+        let analyzer = try Self.committedModel()
         var state = analyzer.initialState()
         state.context.append(embedding: [Float](repeating: 0.1, count: 384), speaker: "c")
         #expect(try analyzer.decode(try analyzer.encode(state)) == state)
@@ -195,9 +200,7 @@ struct ModelStateTests {
 
     @Test("states are stored as compact binary records; states stored as property lists still load; a cut record throws")
     func binaryRecords() throws {
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let analyzer = try ModelAnalyzer(modelDirectory: try requireModelFiles(), headsDirectory: repo.appendingPathComponent("Models/heads"),
-                                         escalationDirectory: repo.appendingPathComponent("Models/escalation"))
+        let analyzer = try Self.committedModel()
         var full = analyzer.initialState()
         full.context.append(embedding: (0..<384).map { Float($0 % 17) / 17 - 0.5 }, speaker: "customer ü")
         full.context.append(embedding: (0..<384).map { Float($0 % 5) / 5 - 0.4 }, speaker: "agent",
