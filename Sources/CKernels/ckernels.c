@@ -287,6 +287,18 @@ AVX512 static void f32_gemm_avx512(float *out, const float *a, const float *wpac
 // bit-identical to the AVX-512 kernel's and do not depend on M or on a row's tile position.
 enum { MR2 = 6 };
 
+// One output row of 16 columns: acc + bias [+ residual], stored. Shared by the AVX2 tiles.
+AVX2FMA __attribute__((always_inline)) static inline void store_row_avx2(float *out, __m256 acc0, __m256 acc1, __m256 bias0,
+                                                                         __m256 bias1, const float *residual) {
+    __m256 r0 = _mm256_add_ps(acc0, bias0), r1 = _mm256_add_ps(acc1, bias1);
+    if (residual) {
+        r0 = _mm256_add_ps(r0, _mm256_loadu_ps(residual));
+        r1 = _mm256_add_ps(r1, _mm256_loadu_ps(residual + 8));
+    }
+    _mm256_storeu_ps(out, r0);
+    _mm256_storeu_ps(out + 8, r1);
+}
+
 #define TILE_AVX2_ATTR AVX2FMA __attribute__((always_inline))
 TILE_AVX2_ATTR static inline void tile_avx2(float *out, const float *a, const float *bp, const float *bias,
                                             const float *residual, const int rows, int n, int k, int n0) {
@@ -301,15 +313,9 @@ TILE_AVX2_ATTR static inline void tile_avx2(float *out, const float *a, const fl
         }
     }
     __m256 bias0 = _mm256_loadu_ps(bias + n0), bias1 = _mm256_loadu_ps(bias + n0 + 8);
-    for (int i = 0; i < rows; i++) {
-        __m256 r0 = _mm256_add_ps(acc[i][0], bias0), r1 = _mm256_add_ps(acc[i][1], bias1);
-        if (residual) {
-            r0 = _mm256_add_ps(r0, _mm256_loadu_ps(residual + (size_t)i * n + n0));
-            r1 = _mm256_add_ps(r1, _mm256_loadu_ps(residual + (size_t)i * n + n0 + 8));
-        }
-        _mm256_storeu_ps(out + (size_t)i * n + n0, r0);
-        _mm256_storeu_ps(out + (size_t)i * n + n0 + 8, r1);
-    }
+    for (int i = 0; i < rows; i++)
+        store_row_avx2(out + (size_t)i * n + n0, acc[i][0], acc[i][1], bias0, bias1,
+                       residual ? residual + (size_t)i * n + n0 : NULL);
 }
 
 #define TILE_AVX2_CASE(R) case R: tile_avx2(o, ar, bp, bias, res, R, n, k, n0); break;
@@ -367,15 +373,9 @@ TILE_BF16_AVX2_ATTR static inline void tile_bf16_avx2(float *out, const uint16_t
         }
     }
     __m256 bias0 = _mm256_loadu_ps(bias + n0), bias1 = _mm256_loadu_ps(bias + n0 + 8);
-    for (int i = 0; i < rows; i++) {
-        __m256 r0 = _mm256_add_ps(acc[i][0], bias0), r1 = _mm256_add_ps(acc[i][1], bias1);
-        if (residual) {
-            r0 = _mm256_add_ps(r0, _mm256_loadu_ps(residual + (size_t)i * n + n0));
-            r1 = _mm256_add_ps(r1, _mm256_loadu_ps(residual + (size_t)i * n + n0 + 8));
-        }
-        _mm256_storeu_ps(out + (size_t)i * n + n0, r0);
-        _mm256_storeu_ps(out + (size_t)i * n + n0 + 8, r1);
-    }
+    for (int i = 0; i < rows; i++)
+        store_row_avx2(out + (size_t)i * n + n0, acc[i][0], acc[i][1], bias0, bias1,
+                       residual ? residual + (size_t)i * n + n0 : NULL);
 }
 
 #define TILE_BF16_AVX2_CASE(R) case R: tile_bf16_avx2(o, ar, bp, bias, res, R, n, k, n0); break;

@@ -3,11 +3,12 @@ import Foundation
 extension EmotionEvent {
     /// The event's JSON, byte for byte what ``encoder()`` gives, written directly (about ten times
     /// faster: the stream encodes one per turn). `attributes` and `explanation` go through
-    /// `encoder`, whose options must be ``encoder()``'s.
-    public func jsonBytes(encoder: JSONEncoder) throws -> [UInt8] {
+    /// `encoder`, whose options must be ``encoder()``'s; pass `attributesJSON` when the caller has
+    /// already encoded the attributes with it.
+    public func jsonBytes(encoder: JSONEncoder, attributesJSON: Data? = nil) throws -> [UInt8] {
         var w = JSONWriter(capacity: 1_536)
         w.beginObject()   // keys in sorted order
-        if let attributes { w.key("attributes"); w.raw(try encoder.encode(attributes)) }
+        if let attributes { w.key("attributes"); w.raw(try attributesJSON ?? encoder.encode(attributes)) }
         if let channel { w.key("channel"); w.string(channel) }
         w.key("dialogue_id"); w.string(dialogueID)
         w.key("emotion"); w.beginObject()

@@ -132,8 +132,8 @@ extension StreamProcessor {
             let key = Array(turn.dialogueID.utf8)
             let json: [UInt8], alertJSON: Data?, attributesJSON: Data?
             do {
-                json = try event.jsonBytes(encoder: encoder)
                 attributesJSON = try event.attributes.map { try encoder.encode($0) }
+                json = try event.jsonBytes(encoder: encoder, attributesJSON: attributesJSON)
                 alertJSON = try analysis.escalation.flatMap { $0.alert ? try encoder.encode(EscalationAlert(event: event, escalation: $0, raisedAt: now)) : nil }
             } catch {
                 let reason = DeadLetterReason("encoding_failed", "the event could not be encoded: \(error)")
