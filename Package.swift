@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.2.0"),
         // OTLP over HTTP only: the gRPC exporter's dependencies would double the build.
         .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.0.0", traits: ["OTLPHTTP"]),
@@ -92,6 +93,20 @@ let package = Package(
             ]
         ),
 
+        // The HTTP gateway: POST /v1/analyze with tenant keys and limits, the OpenAPI document, the
+        // live web view (server-rendered HTML, server-sent events).
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "Pipeline", "Contracts", "AuditStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // The `plutchik` command line: the only place that reads the environment
         // and bootstraps logging.
         .executableTarget(
@@ -107,6 +122,7 @@ let package = Package(
                 "Training",
                 "AuditStore",
                 "Pipeline",
+                "Gateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -123,6 +139,9 @@ let package = Package(
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Kafka", "AuditStore", "Contracts", "Emotion",
                                                           .product(name: "InMemoryTracing", package: "swift-distributed-tracing")]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Pipeline", "Contracts", "AuditStore",
+                                                         .product(name: "HummingbirdTesting", package: "hummingbird"),
+                                                         .product(name: "HTTPTypes", package: "swift-http-types")]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "Contracts"], exclude: ["Fixtures"]),

@@ -97,6 +97,10 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
     }
 
     public func analyze(_ turns: [TimedTurn], states: inout [String: State]) throws -> [TurnAnalysis] {
+        try analyze(turns, states: &states, explain: [])
+    }
+
+    public func analyze(_ turns: [TimedTurn], states: inout [String: State], explain: [Bool]) throws -> [TurnAnalysis] {
         try lock.withLock {
             let heads = model.heads, forecaster = model.forecaster
             let embeddings = try embed(turns.map(\.turn.text))
@@ -111,7 +115,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
             var out: [TurnAnalysis] = []
             out.reserveCapacity(turns.count)
             let policies = self.policies.policies
-            for ((timed, predicted), input) in zip(zip(turns, predictions), inputs) {
+            for (i, ((timed, predicted), input)) in zip(zip(turns, predictions), inputs).enumerated() {
                 let turn = timed.turn
                 let policy = policies.policy(for: turn.tenant)
                 var prediction = predicted
@@ -131,7 +135,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
                 state.lastRisk = f.risk
                 states[turn.dialogueID] = state
                 var explanation: Explanation?
-                if explainAllTurns || f.alert {
+                if explainAllTurns || f.alert || (i < explain.count && explain[i]) {
                     explanation = Explanation(words: heads.wordContributions(input, emotion: prediction.label),
                                               escalationTurns: Array(state.recentRiskChanges!.sorted { abs($0.riskChange) > abs($1.riskChange) }.prefix(3)))
                 }

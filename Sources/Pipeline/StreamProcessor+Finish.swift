@@ -70,6 +70,7 @@ extension StreamProcessor {
             let audit = audit
             try await retrying("write audits") { try await self.writer.write(audit) }
             metrics.auditWrite.record(duration: ContinuousClock.now - t1)
+            onAudited?(audit.audits)
         }
         let t2 = ContinuousClock.now
         let records = b.records

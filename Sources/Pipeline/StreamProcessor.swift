@@ -37,6 +37,8 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     /// puts the span's context on its event and alert. Without one, a record's `traceparent` is
     /// passed on unchanged.
     nonisolated let tracer: (any Tracer)?
+    /// Told each batch's audit rows once their transaction has committed (the live web view).
+    nonisolated let onAudited: (@Sendable ([AuditRow]) -> Void)?
     var dialogues: DialogueStore<Analyzer.State>
     var assigned: Set<KafkaTopicPartition> = []
     /// Set once an assignment (even an empty one) is handled; cleared when partitions are lost.
@@ -85,8 +87,10 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
 
     public init(configuration: PipelineConfiguration, analyzer: Analyzer, consumer: KafkaConsumer,
                 producer: KafkaProducer, writer: AuditWriter, logger: Logger,
-                tenantPolicies: TenantPolicyStore = TenantPolicyStore(), shadow: ShadowScorer? = nil, tracer: (any Tracer)? = nil) {
+                tenantPolicies: TenantPolicyStore = TenantPolicyStore(), shadow: ShadowScorer? = nil, tracer: (any Tracer)? = nil,
+                onAudited: (@Sendable ([AuditRow]) -> Void)? = nil) {
         self.tenantPolicies = tenantPolicies
+        self.onAudited = onAudited
         self.shadow = shadow
         self.tracer = tracer
         var configuration = configuration

@@ -20,6 +20,9 @@ public protocol TurnAnalyzer: Sendable {
     /// Analyzes `turns` in order. `states` holds the state of each turn's dialogue before the
     /// batch (missing: new dialogue) and is updated in place; turns of one dialogue apply in order.
     func analyze(_ turns: [TimedTurn], states: inout [String: State]) throws -> [TurnAnalysis]
+    /// ``analyze(_:states:)`` with an ``Explanation`` on every turn whose `explain` entry is true
+    /// (one entry per turn), besides the turns the analyzer explains anyway.
+    func analyze(_ turns: [TimedTurn], states: inout [String: State], explain: [Bool]) throws -> [TurnAnalysis]
     /// Serialises a state for `dialogue_state`.
     func encode(_ state: State) throws -> [UInt8]
     /// Restores a state written by ``encode(_:)``; throws, never traps, when the bytes do not fit
@@ -34,6 +37,9 @@ public protocol TurnAnalyzer: Sendable {
 extension TurnAnalyzer {
     public var stateFormat: Int { 1 }
     public func adoptStagedModel() -> String? { nil }
+    public func analyze(_ turns: [TimedTurn], states: inout [String: State], explain: [Bool]) throws -> [TurnAnalysis] {
+        try analyze(turns, states: &states)
+    }
 }
 
 /// What the model says about one turn.

@@ -17,10 +17,13 @@ public struct TimedTurn: Sendable, Equatable {
 public struct DeadLetterReason: Error, Sendable, Equatable, CustomStringConvertible {
     public var code: String
     public var reason: String
+    /// The turn field at fault, when one is (`text`, `ts`, `dialogue_id`…).
+    public var field: String?
 
-    public init(_ code: String, _ reason: String) {
+    public init(_ code: String, _ reason: String, field: String? = nil) {
         self.code = code
         self.reason = reason
+        self.field = field
     }
 
     public var description: String { "\(code): \(reason)" }
@@ -58,33 +61,33 @@ public struct TurnValidator: Sendable {
         do {
             turn = try Turn.parse(value, maxTextLength: maxTextLength)
         } catch {
-            throw DeadLetterReason(error.code.rawValue, error.message)
+            throw DeadLetterReason(error.code.rawValue, error.message, field: error.field)
         }
         let labels = [("dialogue_id", turn.dialogueID), ("speaker", turn.speaker), ("tenant", turn.tenant), ("scenario", turn.scenario),
                       ("topic", turn.topic), ("channel", turn.channel)]
         for case let (key, id?) in labels {
             guard id.utf8.count <= maxIDLength else {
-                throw DeadLetterReason("field_too_long", "field '\(key)' is longer than \(maxIDLength) bytes")
+                throw DeadLetterReason("field_too_long", "field '\(key)' is longer than \(maxIDLength) bytes", field: key)
             }
             guard !id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-                throw DeadLetterReason("control_characters", "field '\(key)' contains control characters")
+                throw DeadLetterReason("control_characters", "field '\(key)' contains control characters", field: key)
             }
         }
         guard turn.text.utf8.count <= maxTextBytes else {
-            throw DeadLetterReason("text_too_long", "text has \(turn.text.utf8.count) bytes; the limit is \(maxTextBytes)")
+            throw DeadLetterReason("text_too_long", "text has \(turn.text.utf8.count) bytes; the limit is \(maxTextBytes)", field: "text")
         }
         guard !turn.text.utf8.contains(0) else {
-            throw DeadLetterReason("control_characters", "text contains a NUL character")
+            throw DeadLetterReason("control_characters", "text contains a NUL character", field: "text")
         }
         var attributesBytes = 0
         if !turn.attributes.isEmpty {
             guard !AnyJSON.object(turn.attributes).containsString(where: { $0.utf8.contains(0) }) else {
-                throw DeadLetterReason("control_characters", "an attribute contains a NUL character")
+                throw DeadLetterReason("control_characters", "an attribute contains a NUL character", field: "attributes")
             }
             attributesBytes = (try? EmotionEvent.encoder().encode(turn.attributes).count) ?? .max
             guard attributesBytes <= maxAttributesBytes else {
                 throw DeadLetterReason("attributes_too_large",
-                                       "the fields beyond the turn schema (\(turn.attributes.keys.sorted().prefix(8).joined(separator: ", "))) take \(attributesBytes) bytes of JSON; the limit is \(maxAttributesBytes)")
+                                       "the fields beyond the turn schema (\(turn.attributes.keys.sorted().prefix(8).joined(separator: ", "))) take \(attributesBytes) bytes of JSON; the limit is \(maxAttributesBytes)", field: "attributes")
             }
         }
         // The event holds each string once, JSON-escaped, and the attributes, beside a bounded rest.
@@ -99,12 +102,12 @@ public struct TurnValidator: Sendable {
         case .epochMilliseconds(let ms):
             timestamp = Date(timeIntervalSince1970: Double(ms) / 1000)
         case .rfc3339(let s):
-            guard let d = RFC3339.date(s) else { throw DeadLetterReason("invalid_field", "ts '\(s)' is not a valid date-time") }
+            guard let d = RFC3339.date(s) else { throw DeadLetterReason("invalid_field", "ts '\(s)' is not a valid date-time", field: "ts") }
             timestamp = d
         }
         guard timestamp >= earliest, timestamp <= now.addingTimeInterval(maxFutureSkew) else {
             throw DeadLetterReason("timestamp_out_of_range",
-                                   "ts \(EmotionEvent.timestamp(timestamp)) is before \(EmotionEvent.timestamp(earliest)) or more than \(Int(maxFutureSkew / 3600)) hours in the future")
+                                   "ts \(EmotionEvent.timestamp(timestamp)) is before \(EmotionEvent.timestamp(earliest)) or more than \(Int(maxFutureSkew / 3600)) hours in the future", field: "ts")
         }
         return TimedTurn(turn: turn, timestamp: timestamp)
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AuditStore
 import Foundation
+import Gateway
 import Kafka
 import Logging
 import Pipeline
@@ -17,6 +18,10 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Also write every published event, as JSONL, to this file.") var eventsOut: String?
     @Option(help: "Also write every escalation alert, as JSONL, to this file.") var alertsOut: String?
     @Option(help: "The dialogues to replay (JSONL turns). Default: <repo>/Deploy/demo/dialogues.jsonl.") var dialogues: String?
+    @Option(help: "Port for the HTTP API and the live web view during the demo (0: off).") var httpPort: Int = 0
+    @Flag(help: "With --http-port: keep the web view and the API up after the replay, until SIGTERM or SIGINT.")
+    var keepServing = false
+    @OptionGroup var gatewayOptions: GatewayOptions
     @OptionGroup var pipeline: PipelineOptions
     @OptionGroup var heads: HeadsOptions
     @OptionGroup var inference: InferenceOptions
@@ -35,12 +40,29 @@ struct DemoCommand: AsyncParsableCommand {
         let broker = try EmbeddedBroker(for: config, logger: logger)
         var migrated = pipeline
         migrated.migrate = true
+        let live = httpPort > 0 ? LiveDialogues(maxDialogues: gatewayOptions.liveDialogues) : nil
         let processor = try await makeProcessor(
             pipeline: migrated, heads: heads, inference: inference, bootstrap: broker.bootstrapServers,
-            databaseURL: try pipeline.database(), groupID: "plutchik-demo", logger: logger)
+            databaseURL: try pipeline.database(), groupID: "plutchik-demo", logger: logger,
+            onAudited: live?.recorder)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: processor)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         let running = Task { try await group.run() }
+        // The web view has a group of its own: it may outlive the replay (--keep-serving).
+        var web: (group: ServiceGroup, task: Task<Void, any Error>)?
+        if let live {
+            var keys = try GatewayOptions.keys()
+            if keys.isEmpty {
+                // A demo without configured keys gets one for every tenant, shown once on stderr (never logged).
+                let key = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 36) }.joined()
+                keys.add(tenant: APIKeys.allTenants, key: key)
+                FileHandle.standardError.write(Data("web view: http://127.0.0.1:\(httpPort)/login?key=\(key) (a key for every tenant, made for this demo; set PLUTCHIK_API_KEYS to choose your own)\n".utf8))
+            }
+            let gateway = try gatewayOptions.gateway(port: httpPort, analyzer: processor.analyzer, keys: keys, live: live, logger: logger)
+            let webGroup = ServiceGroup(configuration: .init(
+                services: [.init(service: gateway.service())], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            web = (webGroup, Task { try await webGroup.run() })
+        }
 
         // Replay: each dialogue's turns at its own pace, interleaved, at `rate` turns per second overall.
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: broker.bootstrapServers), logger: logger)
@@ -101,6 +123,14 @@ struct DemoCommand: AsyncParsableCommand {
         print("  dead-lettered        \(String(s.deadLettered).leftPadded(6))")
         print("  audits in database   \((totals[0][0] ?? "0").leftPadded(6))")
         print("  throughput           \(String(format: "%.1f", Double(s.turns) / Date().timeIntervalSince(start))) turns/s at --rate \(rate)")
+        if let web {
+            if keepServing {
+                print("\nThe web view and the API stay up on port \(httpPort); SIGTERM or Ctrl-C stops them.")
+            } else {
+                await web.group.triggerGracefulShutdown()
+            }
+            try await web.task.value
+        }
     }
 }
 

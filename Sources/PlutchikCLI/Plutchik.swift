@@ -17,6 +17,7 @@ struct Plutchik: AsyncParsableCommand {
             TrainEscalationCommand.self,
             EvalEscalationCommand.self,
             RunCommand.self,
+            ServeCommand.self,
             MigrateCommand.self,
             DemoCommand.self,
             EmbedCommand.self,

@@ -2,6 +2,7 @@ import ArgumentParser
 import AuditStore
 import Encoder
 import Foundation
+import Gateway
 import Kafka
 import Logging
 import OTel
@@ -26,6 +27,9 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var inference: InferenceOptions
     @Option(help: "Port for /metrics, /healthz and /readyz (0: off). Env: PLUTCHIK_METRICS_PORT.")
     var metricsPort: Int?
+    @Option(help: "Port for the HTTP API (POST /v1/analyze) and the live web view (0: off). Env: PLUTCHIK_HTTP_PORT.")
+    var httpPort: Int?
+    @OptionGroup var gatewayOptions: GatewayOptions
     @Option(help: "Seconds between checks of the heads' and escalation directories for a new model, swapped in between batches (0: only on SIGHUP).")
     var modelPoll: Double = 10
     @Flag(help: "Export a span per analyzed turn over OTLP/HTTP, child of the turn's traceparent; the endpoint and the rest come from the OTEL_* variables (OTEL_EXPORTER_OTLP_ENDPOINT, default http://localhost:4318). On when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set.")
@@ -50,10 +54,12 @@ struct RunCommand: AsyncParsableCommand {
             services.append(.init(service: backend.service))
             logger.info("tracing turns over OTLP", metadata: ["otel.endpoint": "\(env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] ?? env["OTEL_EXPORTER_OTLP_ENDPOINT"] ?? "default")"])
         }
+        let httpPort = httpPort ?? Settings["PLUTCHIK_HTTP_PORT"].flatMap { Int($0) } ?? 0
+        let live = httpPort > 0 ? LiveDialogues(maxDialogues: gatewayOptions.liveDialogues) : nil
         let processor = try await makeProcessor(
             pipeline: pipeline, heads: heads, inference: inference, bootstrap: try pipeline.bootstrapServers(),
             databaseURL: try pipeline.database(), groupID: pipeline.groupID ?? Settings.environment["PLUTCHIK_GROUP_ID"] ?? "plutchik",
-            logger: logger, shadowModel: shadowModel, tracer: tracer)
+            logger: logger, shadowModel: shadowModel, tracer: tracer, onAudited: live?.recorder)
         // The processor stops first and the tracing exporter after it, flushing the last spans.
         services.insert(.init(service: processor), at: 0)
         let port = metricsPort ?? Settings.environment["PLUTCHIK_METRICS_PORT"].flatMap { Int($0) } ?? 9464
@@ -61,6 +67,11 @@ struct RunCommand: AsyncParsableCommand {
             services.append(.init(service: makeObservabilityServer(port: port, logger: logger, processor: processor)))
         }
         let analyzer = processor.analyzer
+        if let live {
+            // The gateway shares the processor's model; it stops after the processor.
+            let gateway = try gatewayOptions.gateway(port: httpPort, analyzer: analyzer, keys: try GatewayOptions.keys(), live: live, logger: logger)
+            services.append(.init(service: gateway.service()))
+        }
         let tenantSettings = Settings.configPath.map { path in
             Reloader.TenantSettingsSource(path: path, store: processor.tenantPolicies,
                                           validate: { try $0.validate(modelAlarm: analyzer.modelAlarm) })
@@ -79,7 +90,7 @@ struct RunCommand: AsyncParsableCommand {
 func makeProcessor(pipeline: PipelineOptions, heads: HeadsOptions, inference: InferenceOptions, bootstrap: String,
                    databaseURL: String, groupID: String, logger: Logger,
                    recordLatencies: Bool = false, cacheCapacity: Int = 2_000, shadowModel: String? = nil,
-                   tracer: (any Tracer)? = nil) async throws -> StreamProcessor<ModelAnalyzer> {
+                   tracer: (any Tracer)? = nil, onAudited: (@Sendable ([AuditRow]) -> Void)? = nil) async throws -> StreamProcessor<ModelAnalyzer> {
     var config = try pipeline.pipelineConfiguration()
     config.recordLatencies = recordLatencies
     let encoder = inference.configuration(batchSize: config.maxBatchSize)
@@ -115,5 +126,5 @@ func makeProcessor(pipeline: PipelineOptions, heads: HeadsOptions, inference: In
         "model.shadow": "\(shadow?.modelVersion ?? "none")",
     ])
     return StreamProcessor(configuration: config, analyzer: analyzer, consumer: consumer, producer: producer, writer: writer, logger: logger,
-                           tenantPolicies: policies, shadow: shadow, tracer: tracer)
+                           tenantPolicies: policies, shadow: shadow, tracer: tracer, onAudited: onAudited)
 }

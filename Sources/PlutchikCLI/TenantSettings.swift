@@ -7,10 +7,11 @@ import UnixSignals
 
 /// Per-tenant settings in the config file: `tenant.NAME.KEY=VALUE` lines, with `tenant.*.KEY` for
 /// every tenant without its own (and turns without a tenant). Keys: `alert_upper`, `alert_lower`,
-/// `neutral_threshold` (0...1) and `hash_texts` (true/false). Reloaded on SIGHUP.
+/// `neutral_threshold` (0...1) and `hash_texts` (true/false), reloaded on SIGHUP; and
+/// `api_key_sha256` (the SHA-256 hex digests of the tenant's API keys, comma-separated; read at start).
 enum TenantSettings {
     static let prefix = "tenant."
-    static let keys = ["alert_upper", "alert_lower", "neutral_threshold", "hash_texts"]
+    static let keys = ["alert_upper", "alert_lower", "neutral_threshold", "hash_texts", "api_key_sha256"]
 
     /// Whether `key` is a well-formed tenant setting.
     static func isTenantKey(_ key: String) -> Bool {
@@ -27,6 +28,7 @@ enum TenantSettings {
             let dot = key.lastIndex(of: ".")!
             let name = String(key[key.index(key.startIndex, offsetBy: prefix.count)..<dot]), field = String(key[key.index(after: dot)...])
             var p = name == "*" ? out.defaults : out.tenants[name, default: TenantPolicy()]
+            if field == "api_key_sha256" { continue }  // the gateway's (GatewayOptions.keys())
             if field == "hash_texts" {
                 guard let b = Bool(value.lowercased()) else { throw ValidationError("\(key) must be true or false, got '\(value)'") }
                 p.hashTexts = b

@@ -1,0 +1,102 @@
+import Contracts
+import Dispatch
+import Pipeline
+import Synchronization
+
+/// Micro-batches analyze requests: requests that arrive while a batch is being analyzed wait and
+/// go through together in the next one (up to `maxBatchTurns` turns), so concurrent callers share
+/// forward passes and a lone caller waits for nobody. Analysis runs on a queue of its own, off
+/// Swift's cooperative threads.
+///
+/// Each request is a dialogue on its own: it starts from a fresh state, and its turns carry their
+/// context and escalation from one to the next exactly as the stream's do. The analyzer may be
+/// the stream processor's own (it analyzes one batch at a time, so the two take turns).
+public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
+    struct Job: Sendable {
+        var turns: [TimedTurn]
+        var explain: Bool
+        var continuation: CheckedContinuation<[TurnAnalysis], any Error>
+    }
+
+    struct Queue {
+        var jobs: [Job] = []
+        /// Whether a batch is being analyzed (and the worker will look at `jobs` again after it).
+        var running = false
+    }
+
+    public let analyzer: Analyzer
+    let maxBatchTurns: Int
+    private let queue = Mutex(Queue())
+    private let worker = DispatchQueue(label: "plutchik.gateway.analyze")
+    private let metrics = GatewayMetrics.shared
+
+    public init(analyzer: Analyzer, maxBatchTurns: Int = 64) {
+        self.analyzer = analyzer
+        self.maxBatchTurns = max(1, maxBatchTurns)
+    }
+
+    /// Analyzes one dialogue's turns in order, from a fresh dialogue state; with `explain`, every
+    /// turn gets its explanation.
+    public func analyze(_ turns: [TimedTurn], explain: Bool) async throws -> [TurnAnalysis] {
+        guard !turns.isEmpty else { return [] }
+        return try await withCheckedThrowingContinuation { c in
+            let start = queue.withLock { q in
+                q.jobs.append(Job(turns: turns, explain: explain, continuation: c))
+                defer { q.running = true }
+                return !q.running
+            }
+            if start { worker.async { self.drain() } }
+        }
+    }
+
+    /// Analyzes queued jobs batch by batch until none is left.
+    private func drain() {
+        while true {
+            let jobs: [Job] = queue.withLock { q in
+                var n = 0, taken = 0
+                while taken < q.jobs.count, taken == 0 || n + q.jobs[taken].turns.count <= maxBatchTurns {
+                    n += q.jobs[taken].turns.count
+                    taken += 1
+                }
+                let out = Array(q.jobs.prefix(taken))
+                q.jobs.removeFirst(taken)
+                if out.isEmpty { q.running = false }
+                return out
+            }
+            if jobs.isEmpty { return }
+            metrics.batchTurns.record(jobs.reduce(0) { $0 + $1.turns.count })
+            do {
+                let results = try run(jobs)
+                for (job, r) in zip(jobs, results) { job.continuation.resume(returning: r) }
+            } catch {
+                // One job's turns may be what failed: each is tried on its own.
+                for job in jobs {
+                    do { job.continuation.resume(returning: try run([job])[0]) } catch {
+                        job.continuation.resume(throwing: GatewayError(.unavailable, "the model failed on this request: \(error)", cause: error))
+                    }
+                }
+            }
+        }
+    }
+
+    /// One analyzer call for all the jobs; each job's dialogue gets a key of its own, so requests
+    /// that reuse a dialogue id never share a state.
+    private func run(_ jobs: [Job]) throws -> [[TurnAnalysis]] {
+        var turns: [TimedTurn] = [], explain: [Bool] = []
+        for (j, job) in jobs.enumerated() {
+            for var t in job.turns {
+                t.turn.dialogueID = "\(j)\u{0}\(t.turn.dialogueID)"
+                turns.append(t)
+                explain.append(job.explain)
+            }
+        }
+        var states: [String: Analyzer.State] = [:]
+        let all = try analyzer.analyze(turns, states: &states, explain: explain)
+        var out: [[TurnAnalysis]] = [], at = 0
+        for job in jobs {
+            out.append(Array(all[at..<at + job.turns.count]))
+            at += job.turns.count
+        }
+        return out
+    }
+}

@@ -1,0 +1,27 @@
+import Pipeline
+
+/// How the HTTP gateway listens and what it accepts.
+public struct GatewayConfiguration: Sendable {
+    /// The address to listen on.
+    public var host = "0.0.0.0"
+    /// The port to listen on (0: any free port).
+    public var port = 8080
+    /// The largest request body accepted, in bytes; larger gets 413.
+    public var maxBodyBytes = 1 << 20
+    /// The most turns one `POST /v1/analyze` may carry; more gets 422.
+    public var maxTurns = 64
+    /// Analyze requests admitted at once; more get 429 with `Retry-After`.
+    public var maxInFlight = 256
+    /// The seconds a 429 asks the client to wait.
+    public var retryAfterSeconds = 1
+    /// The most turns analyzed in one batch; requests that arrive while a batch runs join the next.
+    public var maxBatchTurns = 64
+    /// The checks every turn passes, as in the stream (`Turn.parse` plus the stream's limits).
+    public var validator = TurnValidator()
+    /// How many dialogues the live view keeps (the least recently updated go first), and how many
+    /// turns of each.
+    public var liveDialogues = 2_000
+    public var liveTurnsPerDialogue = 200
+
+    public init() {}
+}

@@ -1,0 +1,239 @@
+import Contracts
+import Foundation
+import Hummingbird
+import Pipeline
+
+// The live web view: server-rendered HTML, a little hand-written JS that refreshes a page's live
+// region when the server-sent events say something changed, and SVG charts. Read-only.
+
+extension HTTPGateway {
+    func addPages(to router: Router<GatewayRequestContext>) {
+        router.get("login") { request, _ in try await self.login(request) }
+        router.post("login") { request, _ in try await self.login(request) }
+        router.get("static/app.js") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "max-age=300"],
+                     body: .init(byteBuffer: ByteBuffer(string: PageAssets.script)))
+        }
+        router.get("static/app.css") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=300"],
+                     body: .init(byteBuffer: ByteBuffer(string: PageAssets.style)))
+        }
+        router.get("/") { request, _ in
+            try await self.page(request) { tenant in
+                let filter = request.uri.queryParameters.get("tenant").flatMap { $0.isEmpty ? nil : String($0) }
+                return ("Live dialogues", self.listSection(tenant: tenant, filter: filter))
+            }
+        }
+        router.get("dialogues/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await self.page(request) { tenant in
+                guard let d = self.live.dialogue(id, tenant: tenant) else { return nil }
+                let selected = request.uri.queryParameters.get("turn").map { String($0) }
+                let explain = request.uri.queryParameters.get("explain") == "1"
+                return ("Dialogue \(d.id)", await self.dialogueSection(d, selected: selected, explain: explain, tenant: tenant))
+            }
+        }
+        router.get("try") { request, _ in
+            try await self.page(request) { _ in ("Try a turn", PageRender.tryForm(text: "", context: "", speaker: "customer") + "<div id=\"result\"></div>") }
+        }
+        router.post("try") { request, _ in
+            var request = request
+            let form = Self.form(try await request.collectBody(upTo: 64 * 1024))
+            return try await self.page(request) { tenant in ("Try a turn", await self.tryResult(form, tenant: tenant)) }
+        }
+        router.get("events") { request, _ in
+            guard self.tenant(of: request) != nil else { return self.errorResponse(GatewayError(.unauthorized, "a valid API key is required")) }
+            let updates = self.live.updates()
+            let metrics = self.metrics
+            return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: .init { writer in
+                metrics.liveClients.increment()
+                defer { metrics.liveClients.decrement() }
+                try await writer.write(ByteBuffer(string: "retry: 2000\n: connected\n\n"))
+                for await version in updates {
+                    try await writer.write(ByteBuffer(string: "event: update\ndata: \(version)\n\n"))
+                    // At most four refreshes a second per page, whatever the stream's rate.
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+                try await writer.finish(nil)
+            })
+        }
+    }
+
+    /// A page behind a key: a browser without one is sent to `/login`. With `?fragment=1` only the
+    /// live region is sent (the page's script swaps it in). `content` returns nil for not found.
+    private func page(_ request: Request, _ content: (String) async throws -> (title: String, body: String)?) async throws -> Response {
+        guard let tenant = tenant(of: request) else {
+            let next = request.uri.path + (request.uri.query.map { "?\($0)" } ?? "")
+            return Response(status: .seeOther, headers: [.location: "/login?next=\(Self.percentEncoded(next))"])
+        }
+        guard let (title, body) = try await content(tenant) else {
+            return html(PageRender.layout(title: "Not found", tenant: tenant, live: false, body: "<p>No such dialogue among the live ones. <a href=\"/\">All live dialogues</a></p>"), status: .notFound)
+        }
+        if request.uri.queryParameters.get("fragment") == "1" { return html(body) }
+        let live = request.method == .get && request.uri.path != "/try" && request.uri.queryParameters.get("explain") != "1"
+        return html(PageRender.layout(title: title, tenant: tenant, live: live, body: "<div id=\"live\">\(body)</div>"))
+    }
+
+    private func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                 body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// `/login`: a form for a key (`key`, `next` from the query or the form); a good key is kept in
+    /// an HTTP-only cookie and the browser sent on to `next`.
+    private func login(_ request: Request) async throws -> Response {
+        var request = request
+        var fields: [String: String] = [:]
+        for (k, v) in request.uri.queryParameters { fields[String(k)] = String(v) }
+        if request.method == .post { fields.merge(Self.form(try await request.collectBody(upTo: 8 * 1024))) { _, b in b } }
+        var next = fields["next"] ?? "/"
+        if !next.hasPrefix("/") || next.hasPrefix("//") { next = "/" }
+        if let key = fields["key"], keys.tenant(for: key) != nil {
+            return Response(status: .seeOther, headers: [
+                .location: next,
+                .setCookie: "\(Self.cookieName)=\(Self.percentEncoded(key)); Path=/; HttpOnly; SameSite=Strict",
+            ])
+        }
+        let failed = fields["key"] != nil
+        return html(PageRender.layout(title: "Sign in", tenant: nil, live: false, body: PageRender.loginForm(next: next, failed: failed)),
+                    status: failed ? .unauthorized : .ok)
+    }
+
+    // MARK: Sections
+
+    func listSection(tenant: String, filter: String?) -> String {
+        let dialogues = live.list(tenant: tenant, filter: filter)
+        var out = ""
+        if tenant == APIKeys.allTenants {
+            let options = live.tenants.map { t in
+                "<option value=\"\(JSONText.html(t))\"\(t == filter ? " selected" : "")>\(JSONText.html(t))</option>"
+            }.joined()
+            out += """
+                <form class="filter" method="get" action="/"><label for="tenant">Tenant</label> \
+                <select id="tenant" name="tenant"><option value="">all</option>\(options)</select> \
+                <button type="submit">Filter</button></form>
+                """
+        }
+        guard !dialogues.isEmpty else {
+            return out + "<p class=\"empty\">No live dialogues yet. They appear here as their turns are audited.</p>"
+        }
+        out += "<table class=\"dialogues\"><caption>\(dialogues.count) live dialogues, highest escalation risk first</caption>"
+        out += "<thead><tr><th scope=\"col\">Dialogue</th><th scope=\"col\">Tenant</th><th scope=\"col\">Turns</th><th scope=\"col\">Latest emotion</th><th scope=\"col\">Risk</th><th scope=\"col\">Alerts</th><th scope=\"col\">Updated</th></tr></thead><tbody>"
+        for d in dialogues {
+            let last = d.turns.last
+            out += "<tr data-dialogue=\"\(JSONText.html(d.id))\"><td><a href=\"/dialogues/\(Self.percentEncoded(d.id))\">\(JSONText.html(d.id))</a></td>"
+            out += "<td>\(JSONText.html(d.tenant ?? "—"))</td><td>\(d.turnCount)</td>"
+            out += "<td>\(last.map(PageRender.emotionCell) ?? "")</td>"
+            out += "<td>\(PageRender.riskCell(d.risk))</td>"
+            out += "<td>\(d.alerts > 0 ? "<span class=\"badge alert\">⚠ \(d.alerts) alert\(d.alerts == 1 ? "" : "s")</span>" : "none")</td>"
+            out += "<td><time datetime=\"\(EmotionEvent.timestamp(d.updated))\">\(PageRender.clock(d.updated))</time></td></tr>"
+        }
+        return out + "</tbody></table>"
+    }
+
+    func dialogueSection(_ d: LiveDialogues.DialogueView, selected: String?, explain: Bool, tenant: String) async -> String {
+        let turn = d.turns.last { $0.turnID == selected } ?? d.turns.last!
+        let event = try? JSONDecoder().decode(EventParts.self, from: Data(turn.eventJSON.utf8))
+        var out = "<p><a href=\"/\">← All live dialogues</a> · tenant \(JSONText.html(d.tenant ?? "—")) · \(d.turnCount) turns"
+        out += d.turnCount > d.turns.count ? " (the latest \(d.turns.count) shown)" : ""
+        out += " · <span data-testid=\"alert-count\">\(d.alerts)</span> alert\(d.alerts == 1 ? "" : "s")</p>"
+        out += "<h2>Intensity and escalation risk over time</h2>" + PageRender.trajectory(d.turns)
+        out += "<div class=\"split\"><section aria-labelledby=\"turns-h\"><h2 id=\"turns-h\">Turns</h2>"
+        out += "<table class=\"turns\"><thead><tr><th scope=\"col\">#</th><th scope=\"col\">Speaker</th><th scope=\"col\">Text</th><th scope=\"col\">Emotion</th><th scope=\"col\">Sarcasm</th><th scope=\"col\">Intensity</th><th scope=\"col\">Risk</th></tr></thead><tbody>"
+        for t in d.turns {
+            let current = t.turnID == turn.turnID
+            out += "<tr class=\"turn\(current ? " selected" : "")\(t.alert ? " alerted" : "")\"\(current ? " aria-current=\"true\"" : "")>"
+            out += "<td><a href=\"?turn=\(Self.percentEncoded(t.turnID))\">\(JSONText.html(t.turnID))</a></td>"
+            out += "<td>\(JSONText.html(t.speaker))</td><td class=\"text\">\(t.text.map(JSONText.html) ?? "<em>(hashed by the tenant's policy)</em>")</td>"
+            out += "<td>\(PageRender.emotionCell(t))</td><td>\(PageRender.percent(t.sarcasm))</td><td>\(PageRender.percent(t.intensity))</td>"
+            out += "<td>\(PageRender.riskCell(t.risk ?? 0))\(t.alert ? " <span class=\"badge alert alert-mark-row\">⚠ alert</span>" : "")</td></tr>"
+        }
+        out += "</tbody></table></section><section aria-labelledby=\"sel-h\"><h2 id=\"sel-h\">Turn \(JSONText.html(turn.turnID))</h2>"
+        if let primaries = event?.primaries { out += PageRender.radar(primaries) }
+        var words = event?.explanation?.words
+        if explain, words == nil || words!.isEmpty, let i = d.turns.firstIndex(where: { $0.turnID == turn.turnID }) {
+            words = await explainWords(Array(d.turns[...i]), dialogueID: d.id, tenant: d.tenant)
+        }
+        if let words, !words.isEmpty {
+            out += PageRender.highlights(text: turn.text ?? "", words: words, label: turn.emotion)
+        } else if explain {
+            out += "<p>No word attributions for this turn (its text is hashed, it has emoji, or no word weighed).</p>"
+        } else {
+            out += "<p><a href=\"?turn=\(Self.percentEncoded(turn.turnID))&amp;explain=1\">Why \(JSONText.html(turn.emotion))? Show the words that weighed</a></p>"
+        }
+        return out + "</section></div>"
+    }
+
+    /// Re-analyzes a dialogue's kept turns up to the last with explanations (the live view keeps
+    /// no attributions for turns that were not alerts). Nil when a text is hashed or the model fails.
+    private func explainWords(_ turns: [LiveDialogues.TurnView], dialogueID: String, tenant: String?) async -> [Explanation.Word]? {
+        var timed: [TimedTurn] = []
+        for (i, t) in turns.enumerated() {
+            guard let text = t.text else { return nil }
+            timed.append(TimedTurn(turn: Turn(dialogueID: dialogueID, turnID: Int(t.turnID) ?? i + 1, speaker: t.speaker,
+                                              role: t.role.flatMap(Turn.Role.init(rawValue:)), text: text, tenant: tenant), timestamp: t.at))
+        }
+        return (try? await batcher.analyze(timed, explain: true))?.last?.explanation?.words
+    }
+
+    /// `/try`: the form's turn (after the optional earlier turns, one per line, `speaker: text`),
+    /// analyzed like a request to `/v1/analyze?explain=true`.
+    func tryResult(_ form: [String: String], tenant: String) async -> String {
+        let text = form["text"] ?? "", contextText = form["context"] ?? ""
+        let speaker = form["speaker"] == "agent" ? "agent" : "customer"
+        var out = PageRender.tryForm(text: text, context: contextText, speaker: speaker)
+        var turns: [Turn] = []
+        for line in contextText.split(whereSeparator: \.isNewline) where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            var who = "customer", said = String(line)
+            if let colon = line.firstIndex(of: ":"), ["customer", "agent"].contains(line[..<colon].lowercased()) {
+                who = line[..<colon].lowercased()
+                said = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+            turns.append(Turn(dialogueID: "try", turnID: turns.count + 1, speaker: who, role: Turn.Role(rawValue: who), text: said))
+        }
+        turns.append(Turn(dialogueID: "try", turnID: turns.count + 1, speaker: speaker, role: Turn.Role(rawValue: speaker), text: text))
+        guard turns.count <= configuration.maxTurns else {
+            return out + PageRender.problem("At most \(configuration.maxTurns) turns, the earlier ones included.")
+        }
+        let now = Date()
+        var timed: [TimedTurn] = []
+        for (i, var t) in turns.enumerated() {
+            t.tenant = tenant == APIKeys.allTenants ? nil : tenant
+            guard let bytes = try? EmotionEvent.encoder().encode(t) else { return out }
+            do { timed.append(try configuration.validator.validate(Array(bytes), recordTimestampMs: nil, now: now.addingTimeInterval(Double(i - turns.count)))) } catch {
+                return out + PageRender.problem(i == turns.count - 1 ? "The turn: \(error.reason)" : "Earlier turn \(i + 1): \(error.reason)")
+            }
+        }
+        do {
+            let analyses = try await batcher.analyze(timed, explain: true)
+            let events = Self.events(timed, analyses, modelVersion: batcher.analyzer.modelVersion)
+            out += "<div id=\"result\">" + PageRender.result(events.last!, text: text, earlier: events.dropLast()) + "</div>"
+        } catch {
+            out += PageRender.problem("The model could not analyze this: \(error)")
+        }
+        return out
+    }
+
+    // MARK: Helpers
+
+    /// What the dialogue page reads back from a published event.
+    struct EventParts: Decodable {
+        var primaries: [String: Float]?
+        var explanation: Explanation?
+    }
+
+    /// An `application/x-www-form-urlencoded` body.
+    static func form(_ body: ByteBuffer) -> [String: String] {
+        var out: [String: String] = [:]
+        for pair in String(buffer: body).split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String { s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s) }
+            out[decode(kv[0])] = kv.count > 1 ? decode(kv[1]) : ""
+        }
+        return out
+    }
+
+    static func percentEncoded(_ s: String) -> String {
+        s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
+    }
+}

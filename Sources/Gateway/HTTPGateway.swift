@@ -1,0 +1,178 @@
+import Contracts
+import Foundation
+import Hummingbird
+import Logging
+import Pipeline
+import ServiceLifecycle
+import Synchronization
+
+/// The HTTP face of the processor: `POST /v1/analyze` for callers outside Kafka, the OpenAPI
+/// document, and the read-only live web view (`/`, `/dialogues/{id}`, `/try`, `/events`).
+///
+/// Every route but the documents and `/login` needs an API key (``APIKeys``): `Authorization:
+/// Bearer KEY`, `X-API-Key: KEY`, or for a browser the cookie `/login` sets. Keys are never logged.
+public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
+    public let configuration: GatewayConfiguration
+    let keys: APIKeys
+    let batcher: AnalyzeBatcher<Analyzer>
+    /// The live dialogues the web view shows (fed by the stream processor, empty without one).
+    public let live: LiveDialogues
+    /// The files served as they are: `openapi.json` and the schemas it refers to, by name.
+    let documents: [String: [UInt8]]
+    let logger: Logger
+    private let inFlight = Mutex(0)
+    let metrics = GatewayMetrics.shared
+
+    /// - Parameters:
+    ///   - schemasDirectory: where `openapi.json`, `turn.schema.json` and
+    ///     `emotion-event.schema.json` are read from (served at `/openapi.json` and beside it).
+    public init(configuration: GatewayConfiguration = .init(), keys: APIKeys, analyzer: Analyzer, live: LiveDialogues? = nil,
+                schemasDirectory: URL, logger: Logger) throws {
+        self.configuration = configuration
+        self.keys = keys
+        self.batcher = AnalyzeBatcher(analyzer: analyzer, maxBatchTurns: configuration.maxBatchTurns)
+        self.live = live ?? LiveDialogues(maxDialogues: configuration.liveDialogues, maxTurnsPerDialogue: configuration.liveTurnsPerDialogue)
+        var documents: [String: [UInt8]] = [:]
+        for name in ["openapi.json", "turn.schema.json", "emotion-event.schema.json", "escalation-alert.schema.json"] {
+            let url = schemasDirectory.appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: url.path) else {
+                throw GatewayError(.notFound, "cannot read \(url.path): the gateway serves it", field: "schemas")
+            }
+            documents[name] = Array(data)
+        }
+        self.documents = documents
+        self.logger = logger
+    }
+
+    /// The routes.
+    public func router() -> Router<GatewayRequestContext> {
+        let router = Router(context: GatewayRequestContext.self)
+        router.post("v1/analyze") { request, context in try await self.analyze(request, context: context) }
+        for name in documents.keys.sorted() {
+            router.get(RouterPath(stringLiteral: name)) { _, _ in
+                Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"],
+                         body: .init(byteBuffer: ByteBuffer(bytes: self.documents[name]!)))
+            }
+        }
+        addPages(to: router)
+        return router
+    }
+
+    /// The server as a service: it stops taking connections on graceful shutdown, and the live
+    /// pages' event streams end so the requests in flight can finish.
+    /// - Parameter onListening: told the port once the server listens (useful with port 0).
+    public func service(onListening: (@Sendable (Int) async -> Void)? = nil) -> some Service {
+        GatewayService(application: Application(
+            router: router(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "plutchik"),
+            onServerRunning: { channel in await onListening?(channel.localAddress?.port ?? 0) },
+            logger: logger), live: live)
+    }
+
+    // MARK: Authentication
+
+    /// The tenant of the request's key, from `Authorization: Bearer`, `X-API-Key` or the view's cookie.
+    func tenant(of request: Request) -> String? {
+        var key: String?
+        if let auth = request.headers[.authorization], auth.lowercased().hasPrefix("bearer ") {
+            key = String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        } else if let k = request.headers.first(where: { $0.name.canonicalName == "x-api-key" }) {
+            key = k.value
+        } else if let cookies = request.headers[.cookie] {
+            for part in cookies.split(separator: ";") {
+                let kv = part.trimmingCharacters(in: .whitespaces)
+                if kv.hasPrefix("\(Self.cookieName)=") { key = String(kv.dropFirst(Self.cookieName.count + 1)).removingPercentEncoding }
+            }
+        }
+        guard let key, !key.isEmpty else { return nil }
+        return keys.tenant(for: key)
+    }
+
+    static var cookieName: String { "plutchik_key" }
+
+    // MARK: POST /v1/analyze
+
+    func analyze(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let started = ContinuousClock.now
+        let response: Response
+        do {
+            response = try await analyzeOrThrow(request)
+        } catch let error as GatewayError {
+            response = errorResponse(error)
+        }
+        metrics.responses(response.status.code).increment()
+        metrics.analyzeLatency.record(duration: ContinuousClock.now - started)
+        return response
+    }
+
+    private func analyzeOrThrow(_ request: Request) async throws -> Response {
+        guard let tenant = tenant(of: request) else {
+            throw GatewayError(.unauthorized, "a valid API key is required (Authorization: Bearer KEY or X-API-Key)", field: "Authorization")
+        }
+        let admitted = inFlight.withLock { n in
+            guard n < configuration.maxInFlight else { return false }
+            n += 1
+            return true
+        }
+        guard admitted else {
+            metrics.overloaded.increment()
+            throw GatewayError(.overloaded, "more than \(configuration.maxInFlight) requests in flight; retry after \(configuration.retryAfterSeconds) s", isRetriable: true)
+        }
+        defer { inFlight.withLock { $0 -= 1 } }
+        let limit = configuration.maxBodyBytes
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            throw GatewayError(.bodyTooLarge, "the body has \(length) bytes; the limit is \(limit)", field: "body")
+        }
+        var request = request
+        let body: ByteBuffer
+        do { body = try await request.collectBody(upTo: limit) } catch {
+            throw GatewayError(.bodyTooLarge, "the body is larger than \(limit) bytes", field: "body")
+        }
+        let parsed = try AnalyzeRequest.parse(Array(buffer: body), tenant: tenant, configuration: configuration)
+        let explain = request.uri.queryParameters.get("explain").map { $0 == "true" || $0 == "1" } ?? false
+        let analyses = try await batcher.analyze(parsed.turns, explain: explain)
+        let events = Self.events(parsed.turns, analyses, modelVersion: batcher.analyzer.modelVersion)
+        let encoder = EmotionEvent.encoder()
+        var out: [UInt8] = []
+        if parsed.isDialogue { out += Array("{\"events\":[".utf8) }
+        for (i, event) in events.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out += try event.jsonBytes(encoder: encoder)
+        }
+        if parsed.isDialogue { out += Array("]}".utf8) }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
+    }
+
+    /// The events of analyzed turns, as the stream builds them (without `source`: no Kafka record).
+    static func events(_ turns: [TimedTurn], _ analyses: [TurnAnalysis], modelVersion: String) -> [EmotionEvent] {
+        let now = Date()
+        return zip(turns, analyses).map { timed, a in
+            var event = EmotionEvent(turn: timed.turn, prediction: a.prediction, modelVersion: modelVersion, processedAt: now)
+            event.ts = EmotionEvent.timestamp(timed.timestamp)
+            event.escalation = a.escalation
+            event.explanation = a.explanation
+            return event
+        }
+    }
+
+    func errorResponse(_ error: GatewayError) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if error.code == .overloaded { headers[.retryAfter] = String(configuration.retryAfterSeconds) }
+        if error.code == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: error.json)))
+    }
+}
+
+/// Runs the gateway's application; on graceful shutdown the live pages' event streams end.
+struct GatewayService<App: ApplicationProtocol>: Service {
+    let application: App
+    let live: LiveDialogues
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await application.run()
+        } onGracefulShutdown: {
+            live.close()
+        }
+    }
+}

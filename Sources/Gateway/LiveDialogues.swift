@@ -1,0 +1,142 @@
+import AuditStore
+import Foundation
+import Synchronization
+
+/// The recent dialogues the live web view shows, fed with each batch's audit rows once their
+/// transaction has committed (``record(_:)``), bounded in dialogues and turns per dialogue.
+public final class LiveDialogues: Sendable {
+    /// One audited turn, as the view shows it.
+    public struct TurnView: Sendable {
+        public var turnID: String
+        public var speaker: String
+        public var role: String?
+        /// The text, unless the tenant's policy keeps only its hash.
+        public var text: String?
+        public var emotion: String
+        public var confidence: Float
+        public var sector: String
+        public var sarcasm: Float
+        public var intensity: Float
+        public var neutral: Float?
+        public var isNeutral: Bool
+        public var risk: Float?
+        public var alert: Bool
+        /// When the turn was said, and when its audit committed.
+        public var at: Date
+        public var auditedAt: Date
+        /// The event as published (its primaries and explanation are read from it when shown).
+        public var eventJSON: String
+    }
+
+    /// One dialogue and its latest turns, oldest first.
+    public struct DialogueView: Sendable {
+        public var id: String
+        public var tenant: String?
+        public var turns: [TurnView]
+        /// Turns seen in all (``turns`` keeps the latest only) and alerts among them.
+        public var turnCount: Int
+        public var alerts: Int
+        public var updated: Date
+
+        /// The latest escalation risk (0 without a forecast).
+        public var risk: Float { turns.last?.risk ?? 0 }
+    }
+
+    struct State {
+        var dialogues: [String: DialogueView] = [:]
+        var version = 0
+        var subscribers: [Int: AsyncStream<Int>.Continuation] = [:]
+        var nextSubscriber = 0
+        var closed = false
+    }
+
+    private let state = Mutex(State())
+    let maxDialogues: Int
+    let maxTurns: Int
+
+    public init(maxDialogues: Int = 2_000, maxTurnsPerDialogue: Int = 200) {
+        self.maxDialogues = max(1, maxDialogues)
+        self.maxTurns = max(1, maxTurnsPerDialogue)
+    }
+
+    /// ``record(_:)`` as a closure, for `StreamProcessor`'s `onAudited`.
+    public var recorder: @Sendable ([AuditRow]) -> Void { { self.record($0) } }
+
+    /// Adds a batch's audited turns and wakes the live pages.
+    public func record(_ rows: [AuditRow]) {
+        guard !rows.isEmpty else { return }
+        let now = Date()
+        state.withLock { s in
+            for r in rows {
+                let turn = TurnView(turnID: r.turnID, speaker: r.speaker, role: r.role, text: r.hashText == true ? nil : r.text,
+                                    emotion: r.emotion, confidence: r.confidence, sector: r.sector, sarcasm: r.sarcasm,
+                                    intensity: r.intensity, neutral: r.neutral, isNeutral: r.isNeutral, risk: r.escalationRisk,
+                                    alert: r.escalationAlert, at: r.turnTimestamp, auditedAt: now, eventJSON: r.eventJSON)
+                if s.dialogues[r.dialogueID] == nil, s.dialogues.count >= maxDialogues,
+                   let oldest = s.dialogues.min(by: { $0.value.updated < $1.value.updated })?.key {
+                    s.dialogues[oldest] = nil
+                }
+                var d = s.dialogues[r.dialogueID] ?? DialogueView(id: r.dialogueID, tenant: r.tenant, turns: [], turnCount: 0, alerts: 0, updated: now)
+                d.turns.append(turn)
+                if d.turns.count > maxTurns { d.turns.removeFirst(d.turns.count - maxTurns) }
+                d.turnCount += 1
+                if r.escalationAlert { d.alerts += 1 }
+                d.updated = now
+                s.dialogues[r.dialogueID] = d
+            }
+            s.version += 1
+            for c in s.subscribers.values { c.yield(s.version) }
+        }
+    }
+
+    /// The dialogues `tenant` may see (``APIKeys/allTenants``: every one, or those of `filter`),
+    /// highest escalation risk first.
+    public func list(tenant: String, filter: String? = nil) -> [DialogueView] {
+        let wanted = tenant == APIKeys.allTenants ? filter : tenant
+        return state.withLock { s in
+            s.dialogues.values.filter { wanted == nil || $0.tenant == wanted }
+        }.sorted { ($0.risk, $0.updated, $0.id) > ($1.risk, $1.updated, $1.id) }
+    }
+
+    /// One dialogue, if `tenant` may see it.
+    public func dialogue(_ id: String, tenant: String) -> DialogueView? {
+        state.withLock { s in
+            guard let d = s.dialogues[id], tenant == APIKeys.allTenants || d.tenant == tenant else { return nil }
+            return d
+        }
+    }
+
+    /// The tenants seen, for the view's filter.
+    public var tenants: [String] {
+        state.withLock { s in Set(s.dialogues.values.compactMap(\.tenant)) }.sorted()
+    }
+
+    /// A stream of versions, one after each ``record(_:)`` (the latest only, when the reader is slow).
+    func updates() -> AsyncStream<Int> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
+        let id: Int? = state.withLock { s in
+            guard !s.closed else { return nil }
+            defer { s.nextSubscriber += 1 }
+            s.subscribers[s.nextSubscriber] = continuation
+            return s.nextSubscriber
+        }
+        guard let id else {
+            continuation.finish()
+            return stream
+        }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    /// Ends every stream of ``updates()``, now and later (the server is stopping).
+    func close() {
+        let subscribers = state.withLock { s in
+            s.closed = true
+            defer { s.subscribers = [:] }
+            return Array(s.subscribers.values)
+        }
+        for c in subscribers { c.finish() }
+    }
+}

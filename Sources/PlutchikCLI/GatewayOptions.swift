@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import Logging
+import Pipeline
+
+/// How the HTTP gateway (API and live web view) is set up: keys from `PLUTCHIK_API_KEYS` and the
+/// config file's `tenant.NAME.api_key_sha256`, limits from flags.
+struct GatewayOptions: ParsableArguments {
+    @Option(help: "Address the HTTP API and web view listen on.") var httpHost: String = "0.0.0.0"
+    @Option(help: "The largest request body, in bytes (413 above).") var httpMaxBody: Int = 1 << 20
+    @Option(help: "Analyze requests in flight at once (429 with Retry-After above).") var httpMaxInFlight: Int = 256
+    @Option(help: "Dialogues the live web view keeps (least recently updated dropped first).") var liveDialogues: Int = 2_000
+    @Option(help: "Directory with openapi.json and the JSON schemas. Default: <repo>/Schemas.") var schemasDir: String?
+
+    func configuration(port: Int) throws -> GatewayConfiguration {
+        var c = GatewayConfiguration()
+        c.host = httpHost
+        c.port = port
+        guard httpMaxBody > 0 else { throw ValidationError("--http-max-body must be positive") }
+        guard httpMaxInFlight > 0 else { throw ValidationError("--http-max-in-flight must be positive") }
+        c.maxBodyBytes = httpMaxBody
+        c.maxInFlight = httpMaxInFlight
+        c.liveDialogues = liveDialogues
+        return c
+    }
+
+    /// The API keys: `PLUTCHIK_API_KEYS=tenant=key,...` (a quick start; the environment or the
+    /// config file) and `tenant.NAME.api_key_sha256=HEX[,HEX]` lines of the config file.
+    static func keys() throws -> APIKeys {
+        var keys = APIKeys()
+        do {
+            if let pairs = Settings["PLUTCHIK_API_KEYS"] { keys = try APIKeys(pairs: pairs) }
+            for (key, value) in Settings.environment.sorted(by: { $0.key < $1.key }) where TenantSettings.isTenantKey(key) && key.hasSuffix(".api_key_sha256") {
+                let tenant = String(key.dropFirst(TenantSettings.prefix.count).dropLast(".api_key_sha256".count))
+                for digest in value.split(separator: ",") { try keys.add(tenant: tenant, sha256Hex: digest.trimmingCharacters(in: .whitespaces)) }
+            }
+        } catch {
+            throw ValidationError("\(error.field ?? "API keys"): \(error.message)")
+        }
+        return keys
+    }
+
+    func schemasDirectory() throws -> URL {
+        if let d = schemasDir { return URL(fileURLWithPath: d) }
+        guard let d = locateInRepository("Schemas", containing: "openapi.json") else {
+            throw ValidationError("no Schemas/openapi.json found: pass --schemas-dir")
+        }
+        return d
+    }
+
+    /// The gateway over `analyzer`, logging which tenants have keys (never the keys).
+    func gateway<A: TurnAnalyzer>(port: Int, analyzer: A, keys: APIKeys, live: LiveDialogues? = nil, logger: Logger) throws -> HTTPGateway<A> {
+        if keys.isEmpty {
+            logger.warning("no API keys configured: every request gets 401; set PLUTCHIK_API_KEYS=tenant=key or tenant.NAME.api_key_sha256 in the config file")
+        }
+        let gateway = try HTTPGateway(configuration: try configuration(port: port), keys: keys, analyzer: analyzer, live: live,
+                                      schemasDirectory: try schemasDirectory(), logger: logger)
+        logger.info("http gateway configured", metadata: [
+            "http.host": "\(httpHost)", "http.port": "\(port)", "http.tenants": "\(keys.tenants.joined(separator: ","))",
+        ])
+        return gateway
+    }
+}

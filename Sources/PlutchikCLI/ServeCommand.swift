@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import Logging
+import Pipeline
+import ServiceLifecycle
+
+/// `plutchik serve`: the HTTP API and the `/try` page, without the stream.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve POST /v1/analyze, /openapi.json and the web view's /try page over HTTP (no Kafka, no database).",
+        discussion: """
+            Keys: PLUTCHIK_API_KEYS=tenant=key,tenant2=key2 (a key of tenant '*' sees every tenant), or \
+            tenant.NAME.api_key_sha256=HEX lines in the config file. The live dialogues are shown by \
+            `plutchik run --http-port N`, which feeds them from the stream. SIGTERM or SIGINT stops it gracefully.
+            """)
+
+    @Option(help: "Port to listen on. Env: PLUTCHIK_HTTP_PORT.") var port: Int?
+    @OptionGroup var gatewayOptions: GatewayOptions
+    @OptionGroup var pipeline: PipelineOptions
+    @OptionGroup var heads: HeadsOptions
+    @OptionGroup var inference: InferenceOptions
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = try logging.makeLogger(label: "plutchik.serve")
+        MetricsBootstrap.bootstrap()
+        let encoder = inference.configuration(batchSize: 64)
+        InferenceOptions.announce(encoder, logger: logger)
+        let policies = TenantPolicyStore(try Settings.tenantPolicies())
+        let analyzer = try ModelAnalyzer(
+            modelDirectory: heads.modelDirectory, headsDirectory: try heads.headsDirectory(),
+            escalationDirectory: try pipeline.escalationDirectory(), encoder: encoder, policies: policies)
+        let port = port ?? Settings["PLUTCHIK_HTTP_PORT"].flatMap { Int($0) } ?? 8080
+        let gateway = try gatewayOptions.gateway(port: port, analyzer: analyzer, keys: try GatewayOptions.keys(), logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: gateway.service())], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

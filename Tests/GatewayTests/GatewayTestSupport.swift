@@ -1,0 +1,73 @@
+import AuditStore
+import Contracts
+import Foundation
+import Gateway
+import Logging
+import Pipeline
+import Synchronization
+
+/// A model stand-in: "furious" turns are rage, the rest joy; it counts turns per dialogue state
+/// and records each batch's size.
+final class CountingAnalyzer: TurnAnalyzer {
+    struct State: Sendable { var turns = 0 }
+    let batches = Mutex<[Int]>([])
+    let delay: Duration
+    init(delay: Duration = .zero) { self.delay = delay }
+    var modelVersion: String { "counting-test" }
+    func initialState() -> State { State() }
+    func analyze(_ turns: [TimedTurn], states: inout [String: State]) throws -> [TurnAnalysis] {
+        try analyze(turns, states: &states, explain: [])
+    }
+    func analyze(_ turns: [TimedTurn], states: inout [String: State], explain: [Bool]) throws -> [TurnAnalysis] {
+        batches.withLock { $0.append(turns.count) }
+        if delay > .zero { Thread.sleep(forTimeInterval: Double(delay.components.attoseconds) / 1e18 + Double(delay.components.seconds)) }
+        return turns.enumerated().map { i, timed in
+            var s = states[timed.turn.dialogueID] ?? State()
+            s.turns += 1
+            states[timed.turn.dialogueID] = s
+            let angry = timed.turn.text.contains("furious")
+            var probs = [Float](repeating: 0.01, count: 32)
+            probs[(angry ? PlutchikEmotion.rage : .joy).index] = 0.69
+            // The risk carries the dialogue's turn count, so a test can see the state each request had.
+            let forecast = EscalationForecast(risk: Float(s.turns) / 100, riskHorizon: 0, horizonSeconds: 60, trend: .steady,
+                                              timeToEscalationSeconds: nil, alert: angry)
+            let words = angry || (i < explain.count && explain[i]) ? [Explanation.Word(word: "furious", contribution: 0.5)] : nil
+            return TurnAnalysis(prediction: EmotionPrediction(probabilities: probs, sarcasm: 0.1, intensity: angry ? 0.9 : 0.3),
+                                escalation: forecast, explanation: words.map { Explanation(words: $0, escalationTurns: []) })
+        }
+    }
+    func encode(_ state: State) throws -> [UInt8] { [] }
+    func decode(_ bytes: [UInt8]) throws -> State { State() }
+}
+
+enum Fixture {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let schemas = repository.appendingPathComponent("Schemas")
+
+    static func keys() throws -> APIKeys {
+        try APIKeys(pairs: "acme=acme-key,globex=globex-key,*=viewer-key")
+    }
+
+    static func gateway(_ analyzer: CountingAnalyzer = CountingAnalyzer(), configure: (inout GatewayConfiguration) -> Void = { _ in })
+        throws -> HTTPGateway<CountingAnalyzer> {
+        var c = GatewayConfiguration()
+        configure(&c)
+        var logger = Logger(label: "gateway-test")
+        logger.logLevel = .critical
+        return try HTTPGateway(configuration: c, keys: try keys(), analyzer: analyzer, schemasDirectory: schemas, logger: logger)
+    }
+
+    static func turn(_ dialogue: String, _ id: Int, _ text: String, tenant: String? = nil, extra: String = "") -> String {
+        "{\"dialogue_id\":\"\(dialogue)\",\"turn_id\":\(id),\"speaker\":\"c\",\"role\":\"customer\",\"text\":\"\(text)\"\(tenant.map { ",\"tenant\":\"\($0)\"" } ?? "")\(extra)}"
+    }
+
+    /// An audit row as the processor hands it to the live view.
+    static func row(_ dialogue: String, _ turn: Int, tenant: String?, risk: Float, alert: Bool = false, at: Date = Date()) -> AuditRow {
+        AuditRow(eventID: "t/0/\(turn)", sourceTopic: "t", sourcePartition: 0, sourceOffset: Int64(turn), dialogueID: dialogue,
+                 turnID: String(turn), speaker: "customer", role: "customer", tenant: tenant, text: "turn \(turn) of \(dialogue)",
+                 emotion: alert ? "rage" : "joy", confidence: 0.7, sector: alert ? "anger" : "joy", ring: "intense", sarcasm: 0.1,
+                 intensity: 0.5, neutral: 0.2, escalationRisk: risk, escalationAlert: alert, modelVersion: "m",
+                 turnTimestamp: at, processedAt: at,
+                 eventJSON: "{\"primaries\":{\"joy\":0.5,\"trust\":0.1,\"fear\":0.05,\"surprise\":0.05,\"sadness\":0.05,\"disgust\":0.05,\"anger\":0.15,\"anticipation\":0.05}}")
+    }
+}

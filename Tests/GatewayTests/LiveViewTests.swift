@@ -1,0 +1,127 @@
+import Foundation
+@testable import Gateway
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@Suite("The live web view")
+struct LiveViewTests {
+    static let viewer: HTTPFields = [.cookie: "plutchik_key=viewer-key"]
+
+    @Test("dialogues are listed by escalation risk, bounded, and a tenant's key sees its own only")
+    func registry() {
+        let live = LiveDialogues(maxDialogues: 3, maxTurnsPerDialogue: 2)
+        live.record([Fixture.row("a", 1, tenant: "acme", risk: 0.2), Fixture.row("b", 1, tenant: "globex", risk: 0.9)])
+        live.record([Fixture.row("a", 2, tenant: "acme", risk: 0.5), Fixture.row("a", 3, tenant: "acme", risk: 0.7, alert: true)])
+        #expect(live.list(tenant: "*").map(\.id) == ["b", "a"])
+        #expect(live.list(tenant: "acme").map(\.id) == ["a"])
+        #expect(live.list(tenant: "*", filter: "globex").map(\.id) == ["b"])
+        #expect(live.dialogue("b", tenant: "acme") == nil && live.dialogue("b", tenant: "globex") != nil)
+        let a = live.dialogue("a", tenant: "acme")!
+        #expect(a.turnCount == 3 && a.turns.map(\.turnID) == ["2", "3"] && a.alerts == 1)
+        live.record([Fixture.row("c", 1, tenant: nil, risk: 0), Fixture.row("d", 1, tenant: nil, risk: 0)])
+        #expect(live.list(tenant: "*").count == 3, "the least recently updated dialogue made room")
+        #expect(live.dialogue("b", tenant: "*") == nil)
+    }
+
+    @Test("pages need a key: a browser without one is sent to /login, which keeps a good key in a cookie")
+    func login() async throws {
+        let app = Application(router: try Fixture.gateway().router())
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/dialogues/x?turn=2", method: .get) { r in
+                #expect(r.status == .seeOther)
+                #expect(r.headers[.location] == "/login?next=%2Fdialogues%2Fx%3Fturn%3D2")
+            }
+            try await client.execute(uri: "/login?key=nope&next=/", method: .get) { r in
+                #expect(r.status == .unauthorized)
+                #expect(String(buffer: r.body).contains("That key is not valid"))
+            }
+            try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                     body: ByteBuffer(string: "key=acme-key&next=%2Ftry")) { r in
+                #expect(r.status == .seeOther && r.headers[.location] == "/try")
+                #expect(r.headers[.setCookie]?.hasPrefix("plutchik_key=acme-key;") == true)
+                #expect(r.headers[.setCookie]?.contains("HttpOnly") == true)
+            }
+            try await client.execute(uri: "/login?key=acme-key&next=//evil.example", method: .get) { r in
+                #expect(r.headers[.location] == "/", "only paths on this server are followed")
+            }
+            try await client.execute(uri: "/events", method: .get) { r in #expect(r.status == .unauthorized) }
+        }
+    }
+
+    @Test("the list, a dialogue's page with its turns, radar, trajectory and alert marks, and the fragment the script swaps in")
+    func pages() async throws {
+        let gateway = try Fixture.gateway()
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        gateway.live.record((1...4).map { Fixture.row("D-7", $0, tenant: "acme", risk: Float($0) / 5, alert: $0 == 3, at: t0.addingTimeInterval(Double($0) * 30)) })
+        gateway.live.record([Fixture.row("D-8", 1, tenant: "globex", risk: 0.1)])
+        let app = Application(router: gateway.router())
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/", method: .get, headers: Self.viewer) { r in
+                let html = String(buffer: r.body)
+                #expect(r.status == .ok && html.contains("<html lang=\"en\">") && html.contains("/static/app.js"))
+                let d7 = try #require(html.range(of: "href=\"/dialogues/D-7\"")), d8 = try #require(html.range(of: "href=\"/dialogues/D-8\""))
+                #expect(d7.lowerBound < d8.lowerBound, "highest risk first")
+                #expect(html.contains("1 alert") && html.contains("0.80 high"))
+            }
+            try await client.execute(uri: "/?tenant=globex&fragment=1", method: .get, headers: Self.viewer) { r in
+                let html = String(buffer: r.body)
+                #expect(!html.contains("<html") && html.contains("D-8") && !html.contains("D-7"))
+            }
+            try await client.execute(uri: "/", method: .get, headers: [.cookie: "plutchik_key=globex-key"]) { r in
+                #expect(!String(buffer: r.body).contains("D-7"), "another tenant's dialogue stays hidden")
+            }
+            try await client.execute(uri: "/dialogues/D-7", method: .get, headers: [.cookie: "plutchik_key=globex-key"]) { r in
+                #expect(r.status == .notFound)
+            }
+            try await client.execute(uri: "/dialogues/D-7?turn=2", method: .get, headers: [.authorization: "Bearer acme-key"]) { r in
+                let html = String(buffer: r.body)
+                #expect(r.status == .ok)
+                #expect(html.components(separatedBy: "<tr class=\"turn").count - 1 == 4)
+                #expect(html.components(separatedBy: "class=\"alert-mark\"").count - 1 == 1)
+                #expect(html.contains("aria-current=\"true\"><td><a href=\"?turn=2\">"))
+                #expect(html.contains("class=\"radar\"") && html.contains("<li>joy 50%</li>"))
+                #expect(html.contains("class=\"trajectory\"") && html.contains("alert at turn 3"))
+            }
+        }
+    }
+
+    @Test("/try analyzes a turn after its earlier turns and shows the result with the words that weighed")
+    func tryPage() async throws {
+        let app = Application(router: try Fixture.gateway().router())
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/try", method: .get, headers: Self.viewer) { r in
+                #expect(String(buffer: r.body).contains("<form method=\"post\" action=\"/try\""))
+            }
+            let form = "text=I+am+furious%21&speaker=customer&context=agent%3A+How+can+I+help%3F%0Ahello"
+            try await client.execute(uri: "/try", method: .post, headers: Self.viewer.merging([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: ByteBuffer(string: form)) { r in
+                let html = String(buffer: r.body)
+                #expect(r.status == .ok)
+                #expect(html.contains("data-testid=\"label\">rage</span>"))
+                #expect(html.contains("<mark class=\"for\""))
+                #expect(html.components(separatedBy: "<li>").count > 2 && html.contains("<h3>Earlier turns</h3>"))
+                #expect(html.contains("I am furious!</textarea>"), "the form keeps what was typed")
+            }
+        }
+    }
+
+    @Test("each record wakes the live pages' event streams; closing ends them")
+    func updates() async throws {
+        let live = LiveDialogues()
+        let stream = live.updates()
+        live.record([Fixture.row("a", 1, tenant: nil, risk: 0.1)])
+        var iterator = stream.makeAsyncIterator()
+        #expect(await iterator.next() == 1)
+        live.close()
+        #expect(await iterator.next() == nil)
+    }
+}
+
+extension HTTPFields {
+    func merging(_ other: HTTPFields) -> HTTPFields {
+        var out = self
+        for f in other { out.append(f) }
+        return out
+    }
+}
