@@ -36,6 +36,9 @@ Deploy/check-broker.sh .build/debug/plutchik
 echo "== CLI: plutchik run's /readyz, /healthz and /metrics" >&2
 DATABASE_URL="$PLUTCHIK_TEST_DATABASE_URL" Deploy/check-endpoints.sh .build/debug/plutchik
 
+echo "== HTTP API and live web view: plutchik demo --http-port, check-api.py, headless Chromium" >&2
+Deploy/check-web.sh .build/debug/plutchik "$scratch/web"
+
 echo "== CLI: plutchik smoke" >&2
 .build/debug/plutchik smoke --messages 500 --log-level warning
 

@@ -34,7 +34,12 @@ extension HTTPGateway {
             }
         }
         router.get("try") { request, _ in
-            try await self.page(request) { _ in ("Try a turn", PageRender.tryForm(text: "", context: "", speaker: "customer") + "<div id=\"result\"></div>") }
+            // `/try?text=...&context=...` analyzes too, so a result can be linked to.
+            let fields = Self.form(ByteBuffer(string: request.uri.query ?? ""))
+            return try await self.page(request) { tenant in
+                guard fields["text"] != nil else { return ("Try a turn", PageRender.tryForm(text: "", context: "", speaker: "customer")) }
+                return ("Try a turn", await self.tryResult(fields, tenant: tenant))
+            }
         }
         router.post("try") { request, _ in
             var request = request

@@ -58,7 +58,7 @@ enum PageRender {
             let a = Double(i) * .pi / 4 - .pi / 2
             return (c + r * f * cos(a), c + r * f * sin(a))
         }
-        var svg = "<svg class=\"radar\" viewBox=\"0 0 220 220\" role=\"img\" aria-labelledby=\"radar-t\"><title id=\"radar-t\">The 8 primary emotions of the selected turn</title>"
+        var svg = "<svg class=\"radar\" viewBox=\"-30 0 280 220\" role=\"img\" aria-labelledby=\"radar-t\"><title id=\"radar-t\">The 8 primary emotions of the selected turn</title>"
         for ring in [0.5, 1.0] {
             svg += "<polygon class=\"grid\" points=\"\(sectors.indices.map { let p = point($0, ring); return "\(fmt(p.0)),\(fmt(p.1))" }.joined(separator: " "))\"/>"
         }
@@ -77,7 +77,7 @@ enum PageRender {
     /// triangle and the word "alert".
     static func trajectory(_ turns: [LiveDialogues.TurnView]) -> String {
         guard !turns.isEmpty else { return "" }
-        let w = 720.0, h = 200.0, left = 36.0, right = 12.0, top = 12.0, bottom = 28.0
+        let w = 720.0, h = 210.0, left = 36.0, right = 28.0, top = 24.0, bottom = 28.0
         let t0 = turns.first!.at, span = turns.last!.at.timeIntervalSince(t0)
         func x(_ i: Int) -> Double {
             let f = span >= 1 ? turns[i].at.timeIntervalSince(t0) / span : (turns.count > 1 ? Double(i) / Double(turns.count - 1) : 0.5)

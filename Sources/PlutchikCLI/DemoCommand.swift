@@ -125,7 +125,7 @@ struct DemoCommand: AsyncParsableCommand {
         print("  throughput           \(String(format: "%.1f", Double(s.turns) / Date().timeIntervalSince(start))) turns/s at --rate \(rate)")
         if let web {
             if keepServing {
-                print("\nThe web view and the API stay up on port \(httpPort); SIGTERM or Ctrl-C stops them.")
+                FileHandle.standardError.write(Data("\nThe web view and the API stay up on port \(httpPort); SIGTERM or Ctrl-C stops them.\n".utf8))
             } else {
                 await web.group.triggerGracefulShutdown()
             }

@@ -103,6 +103,10 @@ struct LiveViewTests {
                 #expect(html.components(separatedBy: "<li>").count > 2 && html.contains("<h3>Earlier turns</h3>"))
                 #expect(html.contains("I am furious!</textarea>"), "the form keeps what was typed")
             }
+            try await client.execute(uri: "/try?text=so+furious%2C+really", method: .get, headers: Self.viewer) { r in
+                let html = String(buffer: r.body)
+                #expect(html.contains("so furious, really</textarea>") && html.contains("data-testid=\"label\">rage</span>"), "a result can be linked to")
+            }
         }
     }
 
