@@ -71,6 +71,6 @@ enum PageAssets {
         dl.result { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; }
         dl.result dt { color: var(--muted); } dl.result dd { margin: 0; }
         figure { margin: 8px 0; } figcaption { color: var(--muted); font-size: .9em; }
-        ol.primaries { columns: 2; margin: 4px 0; padding-left: 1.4em; }
+        .radar-fig { max-width: 440px; } ol.primaries { columns: 2; margin: 4px 0; padding-left: 1.4em; }
         """
 }

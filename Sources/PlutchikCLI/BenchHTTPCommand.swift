@@ -17,6 +17,8 @@ struct BenchHTTPCommand: AsyncParsableCommand {
     @Option(help: "Seconds per concurrency (after 1 s of warm-up).") var seconds: Double = 10
     @Option(help: "JSONL corpus with a \"text\" field, cycled through (default: the chat corpus of Deploy/fetch-corpus.sh, else the demo dialogues).")
     var corpus: String?
+    @Option(help: "Use only the corpus's first N texts (0: all). A few hundred fit the embedding cache, so the requests measure the server and the heads, not the encoder.")
+    var distinctTexts: Int = 0
     @Flag(help: "One JSON object per line: {\"concurrency\",\"requests_per_s\",\"p50_ms\",\"p99_ms\"} and the rest.") var json = false
     @OptionGroup var gatewayOptions: GatewayOptions
     @OptionGroup var pipeline: PipelineOptions
@@ -30,7 +32,8 @@ struct BenchHTTPCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "plutchik.bench")
         logger.logLevel = .error
-        let texts = try loadTexts()
+        var texts = try loadTexts()
+        if distinctTexts > 0 { texts = Array(texts.prefix(distinctTexts)) }
         let encoder = inference.configuration(batchSize: 64)
         let analyzer = try ModelAnalyzer(
             modelDirectory: heads.modelDirectory, headsDirectory: try heads.headsDirectory(),
@@ -56,7 +59,8 @@ struct BenchHTTPCommand: AsyncParsableCommand {
             printFields([
                 ("concurrency", "\(c)"), ("requests_per_s", String(format: "%.1f", r.rate)),
                 ("p50_ms", String(format: "%.2f", r.p50 * 1000)), ("p99_ms", String(format: "%.2f", r.p99 * 1000)),
-                ("requests", "\(r.count)"), ("errors", "\(r.errors)"), ("threads", "\(encoder.threads)"),
+                ("requests", "\(r.count)"), ("errors", "\(r.errors)"), ("distinct_texts", "\(texts.count)"),
+                ("cache_hit_rate", String(format: "%.3f", analyzer.cacheHitRate)), ("threads", "\(encoder.threads)"),
                 ("precision", "\"\(encoder.precision.resolved.rawValue)\""),
             ], json: json)
             if !json { print("") }

@@ -11,7 +11,7 @@ struct GatewayOptions: ParsableArguments {
     @Option(help: "The largest request body, in bytes (413 above).") var httpMaxBody: Int = 1 << 20
     @Option(help: "Analyze requests in flight at once (429 with Retry-After above).") var httpMaxInFlight: Int = 256
     @Option(help: "Dialogues the live web view keeps (least recently updated dropped first).") var liveDialogues: Int = 2_000
-    @Option(help: "Directory with openapi.json and the JSON schemas. Default: <repo>/Schemas.") var schemasDir: String?
+    @Option(help: "Directory with openapi.json and the JSON schemas. Env: PLUTCHIK_SCHEMAS_DIR. Default: <repo>/Schemas.") var schemasDir: String?
 
     func configuration(port: Int) throws -> GatewayConfiguration {
         var c = GatewayConfiguration()
@@ -42,9 +42,9 @@ struct GatewayOptions: ParsableArguments {
     }
 
     func schemasDirectory() throws -> URL {
-        if let d = schemasDir { return URL(fileURLWithPath: d) }
+        if let d = schemasDir ?? Settings["PLUTCHIK_SCHEMAS_DIR"] { return URL(fileURLWithPath: d) }
         guard let d = locateInRepository("Schemas", containing: "openapi.json") else {
-            throw ValidationError("no Schemas/openapi.json found: pass --schemas-dir")
+            throw ValidationError("no Schemas/openapi.json found: pass --schemas-dir or set PLUTCHIK_SCHEMAS_DIR")
         }
         return d
     }

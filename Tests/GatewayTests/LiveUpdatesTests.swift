@@ -1,0 +1,69 @@
+import Foundation
+@testable import Gateway
+import Hummingbird
+import HummingbirdTesting
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("The live view's server-sent events")
+struct LiveUpdatesTests {
+    @Test("a turn audited while a page listens reaches it as an update well within a second, and the page's fragment then shows it")
+    func updateWithinASecond() async throws {
+        let gateway = try Fixture.gateway()
+        let app = Application(router: gateway.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let events = try EventStreamReader(port: port, path: "/events", cookie: "plutchik_key=viewer-key")
+            try #require(try events.read(until: ": connected").contains("text/event-stream"))
+            let start = ContinuousClock.now
+            gateway.live.record([Fixture.row("late-dialogue", 1, tenant: "acme", risk: 0.4)])
+            _ = try events.read(until: "event: update")
+            let elapsed = ContinuousClock.now - start
+            #expect(elapsed < .milliseconds(500), "update after \(elapsed)")
+            try await client.execute(uri: "/?fragment=1", method: .get, headers: [.cookie: "plutchik_key=viewer-key"]) { r in
+                #expect(String(buffer: r.body).contains("late-dialogue"))
+            }
+            gateway.live.close()  // as the gateway's service does on shutdown: the stream ends, the server can stop
+            _ = try events.read(until: "0\r\n\r\n")
+        }
+    }
+}
+
+/// Reads a server-sent event stream over a plain socket, as a browser's EventSource would.
+final class EventStreamReader {
+    private let fd: Int32
+    private var received = ""
+
+    init(port: Int, path: String, cookie: String) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(rc == 0, "connect: errno \(errno)")
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nCookie: \(cookie)\r\n\r\n"
+        _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+    }
+
+    deinit { close(fd) }
+
+    /// Everything received up to and including `marker` (throws after the 5 s socket timeout).
+    func read(until marker: String) throws -> String {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while !received.contains(marker) {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            try #require(n > 0, "no '\(marker)' in the stream: \(received)")
+            received += String(decoding: chunk[..<n], as: UTF8.self)
+        }
+        let range = received.range(of: marker)!
+        defer { received = String(received[range.upperBound...]) }
+        return String(received[..<range.upperBound])
+    }
+}
