@@ -130,6 +130,26 @@ struct AnalyzeAPITests {
         }
     }
 
+    @Test("whatever the body, the answer is 200 or a 4xx with a JSON error, and the server goes on")
+    func garbageBodies() async throws {
+        var rng = SystemRandomNumberGenerator()
+        var bodies = [String(repeating: "[", count: 200_000), String(repeating: "{\"turns\":", count: 50_000), "null", "1e999", "\"\u{0}\"",
+                      "{\"turns\":[1]}", "{\"turns\":{}}", "{\"turns\":[{}],\"x\":1}", Fixture.turn("d\\u0000", 1, "x"), Fixture.turn("d", -1, "x")]
+        let pieces = ["{", "}", "[", "]", "\"turns\"", "\"text\"", ":", ",", "\"x\"", "1", "null", "\\u0000", "\u{FFFF}", " "]
+        for _ in 0..<300 { bodies.append((0..<Int.random(in: 1...40, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()) }
+        let app = Application(router: try Fixture.gateway().router())
+        try await app.test(.router) { [bodies] client in
+            for body in bodies {
+                try await client.execute(uri: "/v1/analyze", method: .post, headers: [.authorization: "Bearer acme-key"], body: ByteBuffer(string: body)) { r in
+                    #expect(r.status == .ok || (400..<500).contains(r.status.code), "\(r.status) for \(body.prefix(60))")
+                    if r.status != .ok { _ = try Self.errorField(r.body) }
+                }
+            }
+            try await client.execute(uri: "/v1/analyze", method: .post, headers: [.authorization: "Bearer acme-key"],
+                                     body: ByteBuffer(string: Fixture.turn("d", 1, "still here"))) { r in #expect(r.status == .ok) }
+        }
+    }
+
     @Test("the OpenAPI document and the schemas it refers to are served without a key")
     func documents() async throws {
         let app = Application(router: try Fixture.gateway().router())
