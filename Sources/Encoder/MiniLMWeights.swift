@@ -118,7 +118,8 @@ package final class MiniLMWeights: @unchecked Sendable {
                 try load(p + "output.LayerNorm.bias", [c], into: w.ln2B)
                 try adapter?.apply(to: w, layer: l, cf)
                 if panels32 {
-                    let tmp = UnsafeMutablePointer<Float>.allocate(capacity: f * c)
+                    // The largest of the four matrices: the FFN's for MiniLM, the fused QKV when ffn < 3·hidden.
+                    let tmp = UnsafeMutablePointer<Float>.allocate(capacity: max(f * c, 3 * c * c))
                     defer { tmp.deallocate() }
                     for (p, n, k) in [(w.qkvW, 3 * c, c), (w.attnOutW, c, c), (w.ffnInW, f, c), (w.ffnOutW, c, f)] {
                         packPanels32(tmp, p, n: n, k: k)

@@ -54,6 +54,7 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
                          body: .init(byteBuffer: ByteBuffer(bytes: self.documents[name]!)))
             }
         }
+        router.get("healthz") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
         addPages(to: router)
         return router
     }

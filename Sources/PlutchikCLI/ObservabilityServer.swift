@@ -21,16 +21,24 @@ enum MetricsBootstrap {
     static func bootstrap() { _ = once }
 }
 
+/// `/metrics` alone, for `plutchik serve`.
+func makeMetricsServer(host: String, port: Int, logger: Logger) -> some Service {
+    let router = Router()
+    router.get("metrics") { _, _ -> Response in metricsResponse() }
+    return Application(router: router, configuration: .init(address: .hostname(host, port: port)), logger: logger)
+}
+
+private func metricsResponse() -> Response {
+    let body = MetricsBootstrap.registry.emitToBuffer()
+    return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+}
+
 /// `/metrics` (Prometheus text format), `/healthz` (the process is alive and not stalled) and
 /// `/readyz` (it has joined its group and loaded its partitions' state, if any, and its database and
 /// broker answer; how many partitions it holds is the `plutchik_assigned_partitions` gauge).
 func makeObservabilityServer(port: Int, logger: Logger, processor: StreamProcessor<ModelAnalyzer>) -> some Service {
     let router = Router()
-    router.get("metrics") { _, _ -> Response in
-        let body = MetricsBootstrap.registry.emitToBuffer()
-        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: body)))
-    }
+    router.get("metrics") { _, _ -> Response in metricsResponse() }
     router.get("healthz") { _, _ -> Response in
         guard let d = await processor.stall() else { return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
         let text = "stalled: records waiting and no batch finished for \(Int(d / .seconds(1))) s\n"

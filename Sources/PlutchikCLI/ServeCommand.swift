@@ -17,6 +17,7 @@ struct ServeCommand: AsyncParsableCommand {
             """)
 
     @Option(help: "Port to listen on. Env: PLUTCHIK_HTTP_PORT.") var port: Int?
+    @Option(help: "Port for /metrics (0: off). Env: PLUTCHIK_METRICS_PORT.") var metricsPort: Int?
     @OptionGroup var gatewayOptions: GatewayOptions
     @OptionGroup var pipeline: PipelineOptions
     @OptionGroup var heads: HeadsOptions
@@ -34,8 +35,10 @@ struct ServeCommand: AsyncParsableCommand {
             escalationDirectory: try pipeline.escalationDirectory(), encoder: encoder, policies: policies)
         let port = port ?? Settings["PLUTCHIK_HTTP_PORT"].flatMap { Int($0) } ?? 8080
         let gateway = try gatewayOptions.gateway(port: port, analyzer: analyzer, keys: try GatewayOptions.keys(), logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: gateway.service())], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: gateway.service())]
+        let metrics = metricsPort ?? Settings["PLUTCHIK_METRICS_PORT"].flatMap { Int($0) } ?? 9464
+        if metrics > 0 { services.append(.init(service: makeMetricsServer(host: gatewayOptions.httpHost, port: metrics, logger: logger))) }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
