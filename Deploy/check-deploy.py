@@ -81,12 +81,12 @@ def load_json(p):
 # --- What the program reads -------------------------------------------------------------------
 
 def program_env():
-    """Env var names and name prefixes the Swift sources read: env["X"] / environment["X"] and
-    hasPrefix("X_") on an upper-case literal (PLUTCHIK_KAFKA_)."""
+    """Env var names and name prefixes the Swift sources read: env["X"] / environment["X"] /
+    Settings["X"] and hasPrefix("X_") on an upper-case literal (PLUTCHIK_KAFKA_)."""
     names, prefixes = set(), set()
     for f in glob.glob(path("Sources", "**", "*.swift"), recursive=True):
         text = read(f)
-        names |= set(re.findall(r'(?:env|environment)\[\s*"([A-Z][A-Z0-9_]*)"\s*\]', text))
+        names |= set(re.findall(r'(?:env|environment|Settings)\[\s*"([A-Z][A-Z0-9_]*)"\s*\]', text))
         prefixes |= set(re.findall(r'hasPrefix\(\s*"([A-Z][A-Z0-9_]*_)"\s*\)', text))
     return names, prefixes
 
@@ -515,8 +515,29 @@ def resolves(schema, ref, schema_dir):
         return False
 
 
+def check_openapi():
+    """Schemas/openapi.json is OpenAPI 3.1 and each of its $refs points at something: in itself
+    (#/...) or in a schema beside it (name.schema.json[#/...])."""
+    doc = load_json(path("Schemas", "openapi.json"))
+    if doc is None:
+        return
+    check(str(doc.get("openapi", "")).startswith("3.1"), "Schemas/openapi.json is OpenAPI 3.1")
+    check("/v1/analyze" in doc.get("paths", {}), "Schemas/openapi.json describes POST /v1/analyze")
+    for ref in sorted(set(refs_in(doc))):
+        name, _, pointer = ref.partition("#")
+        target = doc if not name else load_json(path("Schemas", name)) if os.path.exists(path("Schemas", name)) else None
+        try:
+            for part in [p for p in pointer.split("/")[1:]]:
+                target = target[part.replace("~1", "/").replace("~0", "~")]
+            ok = target is not None
+        except (KeyError, TypeError, IndexError):
+            ok = False
+        check(ok, f"Schemas/openapi.json: $ref {ref} resolves")
+
+
 def check_schemas():
-    schemas = sorted(glob.glob(path("Schemas", "*.json")))
+    check_openapi()
+    schemas = sorted(glob.glob(path("Schemas", "*.schema.json")))
     check(schemas, "Schemas: JSON Schemas present")
     loaded = {}
     for p in schemas:
