@@ -1,3 +1,4 @@
+import Contracts
 import HTTPTypes
 
 /// An error the HTTP gateway answers with: a status, a stable code, a message naming the field
@@ -60,9 +61,16 @@ public struct GatewayError: Error, CustomStringConvertible, Sendable {
     }
 
     /// The response body.
-    var json: String {
-        var fields = ["\"code\":\(JSONText.quoted(code.raw))", "\"message\":\(JSONText.quoted(message))"]
-        if let field { fields.append("\"field\":\(JSONText.quoted(field))") }
-        return "{\"error\":{\(fields.joined(separator: ","))}}"
+    var json: [UInt8] {
+        var w = JSONWriter(capacity: 128 + message.utf8.count)
+        w.beginObject()
+        w.key("error")
+        w.beginObject()
+        w.key("code"); w.string(code.raw)
+        if let field { w.key("field"); w.string(field) }
+        w.key("message"); w.string(message)
+        w.endObject()
+        w.endObject()
+        return w.bytes
     }
 }

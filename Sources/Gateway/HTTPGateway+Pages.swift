@@ -111,7 +111,7 @@ extension HTTPGateway {
         var out = ""
         if tenant == APIKeys.allTenants {
             let options = live.tenants.map { t in
-                "<option value=\"\(JSONText.html(t))\"\(t == filter ? " selected" : "")>\(JSONText.html(t))</option>"
+                "<option value=\"\(HTMLText.escaped(t))\"\(t == filter ? " selected" : "")>\(HTMLText.escaped(t))</option>"
             }.joined()
             out += """
                 <form class="filter" method="get" action="/"><label for="tenant">Tenant</label> \
@@ -126,8 +126,8 @@ extension HTTPGateway {
         out += "<thead><tr><th scope=\"col\">Dialogue</th><th scope=\"col\">Tenant</th><th scope=\"col\">Turns</th><th scope=\"col\">Latest emotion</th><th scope=\"col\">Risk</th><th scope=\"col\">Alerts</th><th scope=\"col\">Updated</th></tr></thead><tbody>"
         for d in dialogues {
             let last = d.turns.last
-            out += "<tr data-dialogue=\"\(JSONText.html(d.id))\"><td><a href=\"/dialogues/\(Self.percentEncoded(d.id))\">\(JSONText.html(d.id))</a></td>"
-            out += "<td>\(JSONText.html(d.tenant ?? "—"))</td><td>\(d.turnCount)</td>"
+            out += "<tr data-dialogue=\"\(HTMLText.escaped(d.id))\"><td><a href=\"/dialogues/\(Self.percentEncoded(d.id))\">\(HTMLText.escaped(d.id))</a></td>"
+            out += "<td>\(HTMLText.escaped(d.tenant ?? "—"))</td><td>\(d.turnCount)</td>"
             out += "<td>\(last.map(PageRender.emotionCell) ?? "")</td>"
             out += "<td>\(PageRender.riskCell(d.risk))</td>"
             out += "<td>\(d.alerts > 0 ? "<span class=\"badge alert\">⚠ \(d.alerts) alert\(d.alerts == 1 ? "" : "s")</span>" : "none")</td>"
@@ -139,7 +139,7 @@ extension HTTPGateway {
     func dialogueSection(_ d: LiveDialogues.DialogueView, selected: String?, explain: Bool, tenant: String) async -> String {
         let turn = d.turns.last { $0.turnID == selected } ?? d.turns.last!
         let event = try? JSONDecoder().decode(EventParts.self, from: Data(turn.eventJSON.utf8))
-        var out = "<p><a href=\"/\">← All live dialogues</a> · tenant \(JSONText.html(d.tenant ?? "—")) · \(d.turnCount) turns"
+        var out = "<p><a href=\"/\">← All live dialogues</a> · tenant \(HTMLText.escaped(d.tenant ?? "—")) · \(d.turnCount) turns"
         out += d.turnCount > d.turns.count ? " (the latest \(d.turns.count) shown)" : ""
         out += " · <span data-testid=\"alert-count\">\(d.alerts)</span> alert\(d.alerts == 1 ? "" : "s")</p>"
         out += "<h2>Intensity and escalation risk over time</h2>" + PageRender.trajectory(d.turns)
@@ -148,12 +148,12 @@ extension HTTPGateway {
         for t in d.turns {
             let current = t.turnID == turn.turnID
             out += "<tr class=\"turn\(current ? " selected" : "")\(t.alert ? " alerted" : "")\"\(current ? " aria-current=\"true\"" : "")>"
-            out += "<td><a href=\"?turn=\(Self.percentEncoded(t.turnID))\">\(JSONText.html(t.turnID))</a></td>"
-            out += "<td>\(JSONText.html(t.speaker))</td><td class=\"text\">\(t.text.map(JSONText.html) ?? "<em>(hashed by the tenant's policy)</em>")</td>"
+            out += "<td><a href=\"?turn=\(Self.percentEncoded(t.turnID))\">\(HTMLText.escaped(t.turnID))</a></td>"
+            out += "<td>\(HTMLText.escaped(t.speaker))</td><td class=\"text\">\(t.text.map(HTMLText.escaped) ?? "<em>(hashed by the tenant's policy)</em>")</td>"
             out += "<td>\(PageRender.emotionCell(t))</td><td>\(PageRender.percent(t.sarcasm))</td><td>\(PageRender.percent(t.intensity))</td>"
             out += "<td>\(PageRender.riskCell(t.risk ?? 0))\(t.alert ? " <span class=\"badge alert alert-mark-row\">⚠ alert</span>" : "")</td></tr>"
         }
-        out += "</tbody></table></section><section aria-labelledby=\"sel-h\"><h2 id=\"sel-h\">Turn \(JSONText.html(turn.turnID))</h2>"
+        out += "</tbody></table></section><section aria-labelledby=\"sel-h\"><h2 id=\"sel-h\">Turn \(HTMLText.escaped(turn.turnID))</h2>"
         if let primaries = event?.primaries { out += PageRender.radar(primaries) }
         var words = event?.explanation?.words
         if explain, words == nil || words!.isEmpty, let i = d.turns.firstIndex(where: { $0.turnID == turn.turnID }) {
@@ -164,7 +164,7 @@ extension HTTPGateway {
         } else if explain {
             out += "<p>No word attributions for this turn (its text is hashed, it has emoji, or no word weighed).</p>"
         } else {
-            out += "<p><a href=\"?turn=\(Self.percentEncoded(turn.turnID))&amp;explain=1\">Why \(JSONText.html(turn.emotion))? Show the words that weighed</a></p>"
+            out += "<p><a href=\"?turn=\(Self.percentEncoded(turn.turnID))&amp;explain=1\">Why \(HTMLText.escaped(turn.emotion))? Show the words that weighed</a></p>"
         }
         return out + "</section></div>"
     }
@@ -200,11 +200,11 @@ extension HTTPGateway {
         guard turns.count <= configuration.maxTurns else {
             return out + PageRender.problem("At most \(configuration.maxTurns) turns, the earlier ones included.")
         }
-        let now = Date()
+        let now = Date(), encoder = EmotionEvent.encoder()
         var timed: [TimedTurn] = []
         for (i, var t) in turns.enumerated() {
             t.tenant = tenant == APIKeys.allTenants ? nil : tenant
-            guard let bytes = try? EmotionEvent.encoder().encode(t) else { return out }
+            guard let bytes = try? encoder.encode(t) else { return out }
             do { timed.append(try configuration.validator.validate(Array(bytes), recordTimestampMs: nil, now: now.addingTimeInterval(Double(i - turns.count)))) } catch {
                 return out + PageRender.problem(i == turns.count - 1 ? "The turn: \(error.reason)" : "Earlier turn \(i + 1): \(error.reason)")
             }

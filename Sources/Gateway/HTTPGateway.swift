@@ -160,7 +160,7 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
         var headers: HTTPFields = [.contentType: "application/json"]
         if error.code == .overloaded { headers[.retryAfter] = String(configuration.retryAfterSeconds) }
         if error.code == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
-        return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: error.json)))
+        return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.json)))
     }
 }
 

@@ -38,16 +38,56 @@ public final class LiveDialogues: Sendable {
         public var alerts: Int
         public var updated: Date
 
+        mutating func add(_ turn: TurnView, maxTurns: Int) {
+            turns.append(turn)
+            if turns.count > maxTurns { turns.removeFirst(turns.count - maxTurns) }
+            turnCount += 1
+            if turn.alert { alerts += 1 }
+            updated = turn.auditedAt
+        }
+
+        /// When it was last updated, in ``LiveDialogues``' own sequence (for its recency order).
+        var stamp = 0
+
         /// The latest escalation risk (0 without a forecast).
         public var risk: Float { turns.last?.risk ?? 0 }
     }
 
     struct State {
         var dialogues: [String: DialogueView] = [:]
+        /// Each update's dialogue and stamp, oldest first from `recencyStart`; an entry whose stamp
+        /// is no longer its dialogue's is stale. The first live entry is the least recently updated.
+        var recency: [(id: String, stamp: Int)] = []
+        var recencyStart = 0
+        var nextStamp = 0
         var version = 0
         var subscribers: [Int: AsyncStream<Int>.Continuation] = [:]
         var nextSubscriber = 0
         var closed = false
+
+        /// Marks `id` as just updated.
+        mutating func touch(_ id: String) {
+            nextStamp += 1
+            dialogues[id]?.stamp = nextStamp
+            recency.append((id, nextStamp))
+            // Dropping the stale entries costs time in proportion to the entries added since the last time.
+            if recency.count - recencyStart > 4 * dialogues.count + 64 {
+                recency = recency[recencyStart...].filter { dialogues[$0.id]?.stamp == $0.stamp }
+                recencyStart = 0
+            }
+        }
+
+        /// Drops the least recently updated dialogue.
+        mutating func evictLeastRecent() {
+            while recencyStart < recency.count {
+                let (id, stamp) = recency[recencyStart]
+                recencyStart += 1
+                if dialogues[id]?.stamp == stamp {
+                    dialogues[id] = nil
+                    return
+                }
+            }
+        }
     }
 
     private let state = Mutex(State())
@@ -72,17 +112,13 @@ public final class LiveDialogues: Sendable {
                                     emotion: r.emotion, confidence: r.confidence, sector: r.sector, sarcasm: r.sarcasm,
                                     intensity: r.intensity, neutral: r.neutral, isNeutral: r.isNeutral, risk: r.escalationRisk,
                                     alert: r.escalationAlert, at: r.turnTimestamp, auditedAt: now, eventJSON: r.eventJSON)
-                if s.dialogues[r.dialogueID] == nil, s.dialogues.count >= maxDialogues,
-                   let oldest = s.dialogues.min(by: { $0.value.updated < $1.value.updated })?.key {
-                    s.dialogues[oldest] = nil
+                if s.dialogues[r.dialogueID] == nil {
+                    if s.dialogues.count >= maxDialogues { s.evictLeastRecent() }
+                    s.dialogues[r.dialogueID] = DialogueView(id: r.dialogueID, tenant: r.tenant, turns: [], turnCount: 0, alerts: 0, updated: now)
                 }
-                var d = s.dialogues[r.dialogueID] ?? DialogueView(id: r.dialogueID, tenant: r.tenant, turns: [], turnCount: 0, alerts: 0, updated: now)
-                d.turns.append(turn)
-                if d.turns.count > maxTurns { d.turns.removeFirst(d.turns.count - maxTurns) }
-                d.turnCount += 1
-                if r.escalationAlert { d.alerts += 1 }
-                d.updated = now
-                s.dialogues[r.dialogueID] = d
+                // In place: a copy of the dialogue would copy its turns.
+                s.dialogues[r.dialogueID]?.add(turn, maxTurns: maxTurns)
+                s.touch(r.dialogueID)
             }
             s.version += 1
             for c in s.subscribers.values { c.yield(s.version) }

@@ -5,15 +5,15 @@ import Foundation
 /// or a shape beside it.
 enum PageRender {
     static func layout(title: String, tenant: String?, live: Bool, body: String) -> String {
-        let who = tenant.map { $0 == APIKeys.allTenants ? "all tenants" : "tenant \(JSONText.html($0))" }
+        let who = tenant.map { $0 == APIKeys.allTenants ? "all tenants" : "tenant \(HTMLText.escaped($0))" }
         return """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(JSONText.html(title)) · plutchik-stream</title><link rel="stylesheet" href="/static/app.css"></head>
+            <title>\(HTMLText.escaped(title)) · plutchik-stream</title><link rel="stylesheet" href="/static/app.css"></head>
             <body data-live="\(live ? 1 : 0)"><a class="skip" href="#main">Skip to content</a>
             <header><nav aria-label="Main"><strong>plutchik-stream</strong> <a href="/">Live dialogues</a> <a href="/try">Try a turn</a>\
             \(who.map { " <span class=\"who\">Signed in: \($0)</span>" } ?? "")</nav></header>
-            <main id="main"><h1>\(JSONText.html(title))</h1>
+            <main id="main"><h1>\(HTMLText.escaped(title))</h1>
             \(body)
             </main><script src="/static/app.js" defer></script></body></html>
             """
@@ -22,14 +22,14 @@ enum PageRender {
     static func loginForm(next: String, failed: Bool) -> String {
         """
         \(failed ? "<p class=\"problem\" role=\"alert\">That key is not valid.</p>" : "")
-        <form method="post" action="/login" class="login"><input type="hidden" name="next" value="\(JSONText.html(next))">
+        <form method="post" action="/login" class="login"><input type="hidden" name="next" value="\(HTMLText.escaped(next))">
         <label for="key">API key (a viewer key is enough)</label><input id="key" name="key" type="password" autocomplete="current-password" required>
         <button type="submit">Sign in</button></form>
         """
     }
 
     static func problem(_ message: String) -> String {
-        "<p class=\"problem\" role=\"alert\">\(JSONText.html(message))</p>"
+        "<p class=\"problem\" role=\"alert\">\(HTMLText.escaped(message))</p>"
     }
 
     static func percent(_ v: Float) -> String { "\(Int((v * 100).rounded()))%" }
@@ -37,7 +37,7 @@ enum PageRender {
     static func clock(_ d: Date) -> String { String(EmotionEvent.timestamp(d).dropFirst(11).prefix(8)) }
 
     static func emotionCell(_ t: LiveDialogues.TurnView) -> String {
-        "<span class=\"emo s-\(JSONText.html(t.sector))\">\(JSONText.html(t.emotion))</span> \(percent(t.confidence))" +
+        "<span class=\"emo s-\(HTMLText.escaped(t.sector))\">\(HTMLText.escaped(t.emotion))</span> \(percent(t.confidence))" +
             (t.isNeutral ? " <span class=\"badge\">neutral</span>" : "")
     }
 
@@ -92,10 +92,10 @@ enum PageRender {
         let risk = turns.indices.map { "\(fmt(x($0))),\(fmt(y(turns[$0].risk ?? 0)))" }.joined(separator: " ")
         svg += "<polyline class=\"intensity\" points=\"\(intensity)\"/><polyline class=\"risk-line\" points=\"\(risk)\"/>"
         for (i, t) in turns.enumerated() {
-            svg += "<circle class=\"pt\" cx=\"\(fmt(x(i)))\" cy=\"\(fmt(y(t.risk ?? 0)))\" r=\"3\"><title>turn \(JSONText.html(t.turnID)): risk \(String(format: "%.2f", t.risk ?? 0)), intensity \(String(format: "%.2f", t.intensity))</title></circle>"
+            svg += "<circle class=\"pt\" cx=\"\(fmt(x(i)))\" cy=\"\(fmt(y(t.risk ?? 0)))\" r=\"3\"><title>turn \(HTMLText.escaped(t.turnID)): risk \(String(format: "%.2f", t.risk ?? 0)), intensity \(String(format: "%.2f", t.intensity))</title></circle>"
             if t.alert {
                 let px = x(i), py = y(t.risk ?? 0) - 8
-                svg += "<g class=\"alert-mark\" data-turn=\"\(JSONText.html(t.turnID))\"><title>alert at turn \(JSONText.html(t.turnID))</title>"
+                svg += "<g class=\"alert-mark\" data-turn=\"\(HTMLText.escaped(t.turnID))\"><title>alert at turn \(HTMLText.escaped(t.turnID))</title>"
                 svg += "<path d=\"M\(fmt(px)) \(fmt(py - 9)) L\(fmt(px + 6)) \(fmt(py)) L\(fmt(px - 6)) \(fmt(py)) Z\"/><text x=\"\(fmt(px))\" y=\"\(fmt(py - 12))\" text-anchor=\"middle\">alert</text></g>"
             }
         }
@@ -114,33 +114,33 @@ enum PageRender {
             let bare = token.lowercased().trimmingCharacters(in: .punctuationCharacters.union(.symbols))
             if let c = weights[bare] {
                 let strength = 0.25 + 0.75 * Double(abs(c) / top)
-                marked += "<mark class=\"\(c >= 0 ? "for" : "against")\" style=\"--w:\(fmt(strength))\" title=\"\(c >= 0 ? "+" : "")\(String(format: "%.2f", c)) for \(JSONText.html(label))\">\(JSONText.html(String(token)))</mark> "
+                marked += "<mark class=\"\(c >= 0 ? "for" : "against")\" style=\"--w:\(fmt(strength))\" title=\"\(c >= 0 ? "+" : "")\(String(format: "%.2f", c)) for \(HTMLText.escaped(label))\">\(HTMLText.escaped(String(token)))</mark> "
             } else {
-                marked += JSONText.html(String(token)) + " "
+                marked += HTMLText.escaped(String(token)) + " "
             }
         }
         let list = words.map { w in
-            "<li>\(JSONText.html(w.word)) <span class=\"\(w.contribution >= 0 ? "for" : "against")\">\(w.contribution >= 0 ? "+" : "−")\(String(format: "%.2f", abs(w.contribution))) \(w.contribution >= 0 ? "for" : "against")</span></li>"
+            "<li>\(HTMLText.escaped(w.word)) <span class=\"\(w.contribution >= 0 ? "for" : "against")\">\(w.contribution >= 0 ? "+" : "−")\(String(format: "%.2f", abs(w.contribution))) \(w.contribution >= 0 ? "for" : "against")</span></li>"
         }.joined()
-        return "<section class=\"why\" aria-label=\"Why\"><h3>Why \(JSONText.html(label))</h3><p class=\"marked\">\(marked)</p><ol class=\"words\">\(list)</ol></section>"
+        return "<section class=\"why\" aria-label=\"Why\"><h3>Why \(HTMLText.escaped(label))</h3><p class=\"marked\">\(marked)</p><ol class=\"words\">\(list)</ol></section>"
     }
 
     static func tryForm(text: String, context: String, speaker: String) -> String {
         """
         <form method="post" action="/try" class="try">
-        <label for="text">Turn</label><textarea id="text" name="text" rows="3" maxlength="5000" required>\(JSONText.html(text))</textarea>
+        <label for="text">Turn</label><textarea id="text" name="text" rows="3" maxlength="5000" required>\(HTMLText.escaped(text))</textarea>
         <label for="speaker">Said by</label><select id="speaker" name="speaker">\
         <option value="customer"\(speaker == "customer" ? " selected" : "")>customer</option>\
         <option value="agent"\(speaker == "agent" ? " selected" : "")>agent</option></select>
         <label for="context">Earlier turns (optional, one per line, e.g. <code>agent: How can I help?</code>)</label>\
-        <textarea id="context" name="context" rows="4">\(JSONText.html(context))</textarea>
+        <textarea id="context" name="context" rows="4">\(HTMLText.escaped(context))</textarea>
         <button type="submit">Analyze</button></form>
         """
     }
 
     static func result(_ e: EmotionEvent, text: String, earlier: ArraySlice<EmotionEvent>) -> String {
         var out = "<h2>Result</h2><dl class=\"result\" data-testid=\"result\">"
-        out += "<dt>Emotion</dt><dd><span class=\"emo s-\(JSONText.html(e.emotion.sector))\" data-testid=\"label\">\(e.emotion.label.rawValue)</span> \(percent(e.emotion.confidence)) (\(e.emotion.sector) sector)</dd>"
+        out += "<dt>Emotion</dt><dd><span class=\"emo s-\(HTMLText.escaped(e.emotion.sector))\" data-testid=\"label\">\(e.emotion.label.rawValue)</span> \(percent(e.emotion.confidence)) (\(e.emotion.sector) sector)</dd>"
         out += "<dt>Neutral</dt><dd>\(percent(e.emotion.neutral))\(e.emotion.isNeutral ? ": treated as neutral" : "")</dd>"
         out += "<dt>Sarcasm</dt><dd>\(percent(e.sarcasm.probability))</dd><dt>Intensity</dt><dd>\(percent(e.intensity))</dd>"
         if let f = e.escalation {
@@ -153,7 +153,7 @@ enum PageRender {
             out += "<p>No word attributions (the text has emoji, or no word weighed).</p>"
         }
         if !earlier.isEmpty {
-            out += "<h3>Earlier turns</h3><ol class=\"earlier\">" + earlier.map { "<li>\(JSONText.html($0.speaker)): \($0.emotion.label.rawValue) \(percent($0.emotion.confidence))</li>" }.joined() + "</ol>"
+            out += "<h3>Earlier turns</h3><ol class=\"earlier\">" + earlier.map { "<li>\(HTMLText.escaped($0.speaker)): \($0.emotion.label.rawValue) \(percent($0.emotion.confidence))</li>" }.joined() + "</ol>"
         }
         return out
     }

@@ -35,9 +35,7 @@ struct BenchHTTPCommand: AsyncParsableCommand {
         var texts = try loadTexts()
         if distinctTexts > 0 { texts = Array(texts.prefix(distinctTexts)) }
         let encoder = inference.configuration(batchSize: 64)
-        let analyzer = try ModelAnalyzer(
-            modelDirectory: heads.modelDirectory, headsDirectory: try heads.headsDirectory(),
-            escalationDirectory: try pipeline.escalationDirectory(), encoder: encoder)
+        let analyzer = try makeAnalyzer(heads: heads, pipeline: pipeline, encoder: encoder)
         let key = UUID().uuidString
         var keys = APIKeys()
         keys.add(tenant: "bench", key: key)
@@ -52,7 +50,15 @@ struct BenchHTTPCommand: AsyncParsableCommand {
         guard let port = await iterator.next(), port > 0 else { throw ValidationError("the gateway did not start") }
 
         let bodies = texts.enumerated().map { i, text in
-            Array(#"{"dialogue_id":"bench-\#(i)","turn_id":1,"speaker":"customer","role":"customer","text":\#(jsonString(text))}"#.utf8)
+            var w = JSONWriter()
+            w.beginObject()
+            w.key("dialogue_id"); w.string("bench-\(i)")
+            w.key("role"); w.string("customer")
+            w.key("speaker"); w.string("customer")
+            w.key("text"); w.string(text)
+            w.key("turn_id"); w.number(1)
+            w.endObject()
+            return w.bytes
         }
         for c in concurrency {
             let r = try measure(port: port, key: key, bodies: bodies, clients: c)
@@ -131,9 +137,4 @@ private final class LockedResults: @unchecked Sendable {
     private var errors = 0
     func add(_ l: [Double], errors e: Int) { lock.withLock { latencies += l; errors += e } }
     func all() -> ([Double], Int) { lock.withLock { (latencies, errors) } }
-}
-
-/// A JSON string literal.
-private func jsonString(_ s: String) -> String {
-    String(decoding: (try? JSONEncoder().encode(s)) ?? Data("\"\"".utf8), as: UTF8.self)
 }

@@ -86,6 +86,16 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
+/// The model from the heads' and escalation directories the options name, on `encoder`.
+func makeAnalyzer(heads: HeadsOptions, pipeline: PipelineOptions, encoder: EncoderConfiguration, cacheCapacity: Int = 2_000,
+                  policies: TenantPolicyStore = TenantPolicyStore()) throws -> ModelAnalyzer {
+    try ModelAnalyzer(
+        modelDirectory: heads.modelDirectory, headsDirectory: try heads.headsDirectory(),
+        escalationDirectory: try pipeline.escalationDirectory(),
+        encoder: encoder, cacheCapacity: cacheCapacity,
+        explainAllTurns: pipeline.explainAllTurns, policies: policies)
+}
+
 /// Builds a processor: model, Kafka clients, audit writer (migrated when asked).
 func makeProcessor(pipeline: PipelineOptions, heads: HeadsOptions, inference: InferenceOptions, bootstrap: String,
                    databaseURL: String, groupID: String, logger: Logger,
@@ -96,11 +106,7 @@ func makeProcessor(pipeline: PipelineOptions, heads: HeadsOptions, inference: In
     let encoder = inference.configuration(batchSize: config.maxBatchSize)
     InferenceOptions.announce(encoder, logger: logger)
     let policies = TenantPolicyStore(try Settings.tenantPolicies())
-    let analyzer = try ModelAnalyzer(
-        modelDirectory: heads.modelDirectory, headsDirectory: try heads.headsDirectory(),
-        escalationDirectory: try pipeline.escalationDirectory(),
-        encoder: encoder, cacheCapacity: cacheCapacity,
-        explainAllTurns: pipeline.explainAllTurns, policies: policies)
+    let analyzer = try makeAnalyzer(heads: heads, pipeline: pipeline, encoder: encoder, cacheCapacity: cacheCapacity, policies: policies)
     do { try policies.policies.validate(modelAlarm: analyzer.modelAlarm) } catch { throw ValidationError("config file: \(error.message)") }
     let shadow = try shadowModel.map { path in
         let shadowHeads = URL(fileURLWithPath: path), own = shadowHeads.appendingPathComponent("escalation")

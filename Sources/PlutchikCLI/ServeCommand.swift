@@ -30,9 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
         let encoder = inference.configuration(batchSize: 64)
         InferenceOptions.announce(encoder, logger: logger)
         let policies = TenantPolicyStore(try Settings.tenantPolicies())
-        let analyzer = try ModelAnalyzer(
-            modelDirectory: heads.modelDirectory, headsDirectory: try heads.headsDirectory(),
-            escalationDirectory: try pipeline.escalationDirectory(), encoder: encoder, policies: policies)
+        let analyzer = try makeAnalyzer(heads: heads, pipeline: pipeline, encoder: encoder, policies: policies)
         let port = port ?? Settings["PLUTCHIK_HTTP_PORT"].flatMap { Int($0) } ?? 8080
         let gateway = try gatewayOptions.gateway(port: port, analyzer: analyzer, keys: try GatewayOptions.keys(), logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: gateway.service())]

@@ -24,6 +24,15 @@ struct LiveViewTests {
         #expect(live.dialogue("b", tenant: "*") == nil)
     }
 
+    @Test("after many updates (and the recency order's compactions) the least recently updated dialogue is the one dropped")
+    func recencyAfterManyUpdates() {
+        let live = LiveDialogues(maxDialogues: 2, maxTurnsPerDialogue: 5)
+        for i in 1...501 { live.record([Fixture.row(i % 2 == 0 ? "a" : "b", i, tenant: nil, risk: 0)]) }
+        live.record([Fixture.row("c", 1, tenant: nil, risk: 0)])
+        #expect(Set(live.list(tenant: "*").map(\.id)) == ["b", "c"], "b was updated last (turn 501), so a goes")
+        #expect(live.dialogue("b", tenant: "*")?.turnCount == 251 && live.dialogue("b", tenant: "*")?.turns.count == 5)
+    }
+
     @Test("pages need a key: a browser without one is sent to /login, which keeps a good key in a cookie")
     func login() async throws {
         let app = Application(router: try Fixture.gateway().router())
