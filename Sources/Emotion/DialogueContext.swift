@@ -44,7 +44,7 @@ public struct DialogueContext: Sendable, Codable, Equatable {
 
     /// Writes the context as a compact binary record (`init(reading:)` reads it back).
     package func write(to w: inout BinaryWriter) {
-        w.write(Int64(turns))
+        w.write(integer: turns)
         w.write(previousSpeaker) { $0.write($1) }
         for v in [previous, summary] {
             w.write(v) { w, v in
@@ -56,7 +56,7 @@ public struct DialogueContext: Sendable, Codable, Equatable {
     }
 
     package init(reading r: inout BinaryReader) throws {
-        turns = Int(try r.read(Int64.self))
+        turns = try r.readInteger()
         previousSpeaker = try r.readOptional { try $0.read(String.self) }
         func vector(_ r: inout BinaryReader) throws -> QuantizedVector? {
             try r.readOptional { r in

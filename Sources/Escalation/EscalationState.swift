@@ -33,7 +33,7 @@ extension EscalationState {
         w.write(lastTimestamp) { $0.write($1) }
         w.write(armed)
         w.write(lastRisk) { $0.write($1) }
-        w.write(Int64(turns))
+        w.write(integer: turns)
     }
 
     package init(reading r: inout BinaryReader) throws {
@@ -41,6 +41,6 @@ extension EscalationState {
         lastTimestamp = try r.readOptional { try $0.read(Double.self) }
         armed = try r.read(Bool.self)
         lastRisk = try r.readOptional { try $0.read(Float.self) }
-        turns = Int(try r.read(Int64.self))
+        turns = try r.readInteger()
     }
 }

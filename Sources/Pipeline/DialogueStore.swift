@@ -3,28 +3,33 @@ import Kafka
 
 /// The live dialogues' state, bounded in count and age.
 ///
-/// A plain state machine: no I/O, no clock of its own. When it holds more than `maxDialogues`,
-/// it evicts the least recently used 1% at once (amortising the cost); ``evictIdle(now:)``
-/// and ``evictIdle(watermarks:)`` drop dialogues idle longer than `idleTTL`. A dialogue evicted by
-/// the cap is remembered (``takeCapEvicted(_:)``) until its window would have idled anyway, so the
-/// processor can reload its state from PostgreSQL when it comes back; one evicted as idle starts a
-/// fresh window.
+/// A plain state machine: no I/O, no clock of its own. Each dialogue's state is a record of bytes
+/// (the same bytes `dialogue_state` stores, so loading and saving are copies) in a fixed-size slot
+/// of a ``DialogueSlab``, found by its id through the slab's own index: no per-dialogue heap
+/// objects, about 1 KB a dialogue.
+///
+/// When it holds more than `maxDialogues`, it evicts the least recently used 1% at once
+/// (amortising the cost); ``evictIdle(now:)`` and ``evictIdle(watermarks:)`` drop dialogues idle
+/// longer than `idleTTL`. A dialogue evicted by the cap is remembered (``takeCapEvicted(_:)``)
+/// until its window would have idled anyway, so the processor can reload its state from PostgreSQL
+/// when it comes back; one evicted as idle starts a fresh window.
 ///
 /// Each operation costs time in proportion to what it touches and what expires, not to the live
-/// dialogues: min-heaps with lazy deletion order the dialogues by last use (the cap), by last turn
-/// time per partition (idle expiry) and the remembered ones by last turn time (their bound). A heap
-/// element is live while the dictionaries still hold the same dialogue with the same key; stale
-/// ones are dropped when they surface, and a heap is rebuilt when stale elements outnumber live ones.
-public struct DialogueStore<State: Sendable>: Sendable {
+/// dialogues: the slab keeps the live dialogues in order of use (the cap), and min-heaps with lazy
+/// deletion order them by last turn time per partition (idle expiry) and the remembered ones by
+/// last turn time (their bound). A heap element is live while the slab or `capEvicted` still holds
+/// the same partition and time for it; stale ones are dropped when they surface, and a heap is
+/// rebuilt when stale elements outnumber live ones.
+public struct DialogueStore: Sendable {
     /// One dialogue's entry.
     public struct Entry: Sendable {
-        public var state: State
+        /// The dialogue's state record.
+        public var state: [UInt8]
         public var source: KafkaTopicPartition
         /// The offset of the last turn applied to `state`.
         public var lastOffset: Int64
         /// The time of the last turn applied (the turn's own timestamp).
         public var lastTurnAt: Date
-        var lastUsed: UInt64
     }
 
     /// A dialogue the cap evicted: where its state came from and its last turn's time.
@@ -35,57 +40,68 @@ public struct DialogueStore<State: Sendable>: Sendable {
 
     public let maxDialogues: Int
     public let idleTTL: TimeInterval
-    private var entries: [String: Entry] = [:]
+    private var slab: DialogueSlab
+    /// Partitions by number, as the slab stores them.
+    private var partitions: [KafkaTopicPartition] = []
+    private var partitionNumbers: [KafkaTopicPartition: Int32] = [:]
     /// Dialogues the cap evicted whose window has not idled yet; at most 10 × `maxDialogues` (an
     /// id and a time each, far smaller than a live dialogue's state).
     public private(set) var capEvicted: [String: Evicted] = [:]
-    private var tick: UInt64 = 0
     /// Dialogues evicted so far, for metrics.
     public private(set) var evictions = 0
-    /// Live dialogues by last use (the cap's order).
-    private var byUse = KeyedMinHeap<UInt64>()
-    /// Live and remembered dialogues by last turn time, per partition (idle expiry).
-    private var byTurn: [KafkaTopicPartition: KeyedMinHeap<Date>] = [:]
-    private var byTurnCount = 0
-    /// Remembered dialogues by last turn time (their bound forgets the longest idle first).
-    private var forgetting = KeyedMinHeap<Date>()
+    /// Live dialogues by last turn time, per partition number (idle expiry).
+    private var liveByTurn: [Int32: KeyedMinHeap<Date, Int32>] = [:]
+    private var liveByTurnCount = 0
+    /// Remembered dialogues by last turn time, per partition (idle expiry), and over all partitions
+    /// (their bound forgets the longest idle first).
+    private var rememberedByTurn: [KafkaTopicPartition: KeyedMinHeap<Date, String>] = [:]
+    private var rememberedByTurnCount = 0
+    private var forgetting = KeyedMinHeap<Date, String>()
 
-    public init(maxDialogues: Int = 100_000, idleTTL: TimeInterval = 30 * 60) {
+    /// - Parameter slotBytes: bytes of a dialogue's slot: its id and state record (larger ones are
+    ///   kept aside, at the cost of a heap allocation each).
+    public init(maxDialogues: Int = 100_000, idleTTL: TimeInterval = 30 * 60, slotBytes: Int = 64) {
         self.maxDialogues = max(1, maxDialogues)
         self.idleTTL = idleTTL
+        slab = DialogueSlab(payloadBytes: slotBytes)
     }
 
-    public var count: Int { entries.count }
+    public var count: Int { slab.count }
 
     /// The entry of a dialogue, marking it used.
     public mutating func entry(_ dialogueID: String) -> Entry? {
-        guard var e = entries[dialogueID] else { return nil }
-        tick += 1
-        e.lastUsed = tick
-        entries[dialogueID] = e
-        byUse.push(tick, dialogueID)
-        compactIfStale()
-        return e
+        guard let s = slab.slot(of: dialogueID) else { return nil }
+        slab.touch(s)
+        return Entry(state: slab.record(s), source: partitions[Int(slab.source[Int(s)])],
+                     lastOffset: slab.lastOffset[Int(s)], lastTurnAt: slab.lastTurnAt[Int(s)])
     }
 
     /// Stores a dialogue's state after a turn; evicts the least recently used if over capacity.
-    public mutating func put(_ dialogueID: String, state: State, source: KafkaTopicPartition, lastOffset: Int64, lastTurnAt: Date) {
-        tick += 1
-        let previous = entries.updateValue(Entry(state: state, source: source, lastOffset: lastOffset, lastTurnAt: lastTurnAt, lastUsed: tick),
-                                           forKey: dialogueID)
-        byUse.push(tick, dialogueID)
-        if previous?.source != source || previous?.lastTurnAt != lastTurnAt {
-            byTurn[source, default: KeyedMinHeap()].push(lastTurnAt, dialogueID)
-            byTurnCount += 1
+    public mutating func put(_ dialogueID: String, state: [UInt8], source: KafkaTopicPartition, lastOffset: Int64, lastTurnAt: Date) {
+        let p = number(source)
+        if let s = slab.slot(of: dialogueID) {
+            slab.touch(s)
+            slab.setRecord(s, state)
+            slab.lastOffset[Int(s)] = lastOffset
+            if slab.source[Int(s)] != p || slab.lastTurnAt[Int(s)] != lastTurnAt {
+                slab.source[Int(s)] = p
+                slab.lastTurnAt[Int(s)] = lastTurnAt
+                pushLive(s)
+            }
+        } else {
+            pushLive(slab.insert(dialogueID, record: state, source: p, lastOffset: lastOffset, lastTurnAt: lastTurnAt))
         }
-        capEvicted[dialogueID] = nil
-        if entries.count > maxDialogues {
-            var n = max(1, maxDialogues / 100, entries.count - maxDialogues)
-            while n > 0, let (used, id) = byUse.pop() {
-                guard let e = entries[id], e.lastUsed == used else { continue }
-                entries[id] = nil
-                capEvicted[id] = Evicted(source: e.source, lastTurnAt: e.lastTurnAt)
-                forgetting.push(e.lastTurnAt, id)
+        if capEvicted.removeValue(forKey: dialogueID) != nil { compactIfStale() }
+        if slab.count > maxDialogues {
+            var n = max(1, maxDialogues / 100, slab.count - maxDialogues)
+            while n > 0, slab.leastRecent >= 0 {
+                let s = slab.leastRecent
+                let id = slab.id(s), evicted = Evicted(source: partitions[Int(slab.source[Int(s)])], lastTurnAt: slab.lastTurnAt[Int(s)])
+                slab.remove(s)
+                capEvicted[id] = evicted
+                forgetting.push(evicted.lastTurnAt, id)
+                rememberedByTurn[evicted.source, default: KeyedMinHeap()].push(evicted.lastTurnAt, id)
+                rememberedByTurnCount += 1
                 evictions += 1
                 n -= 1
             }
@@ -106,70 +122,94 @@ public struct DialogueStore<State: Sendable>: Sendable {
     /// reloads their state.
     public mutating func takeCapEvicted(_ dialogueIDs: some Sequence<String>) -> [String] {
         var out: [String] = []
-        for id in Set(dialogueIDs) where entries[id] == nil && capEvicted.removeValue(forKey: id) != nil { out.append(id) }
+        for id in Set(dialogueIDs) where slab.slot(of: id) == nil && capEvicted.removeValue(forKey: id) != nil { out.append(id) }
         return out.sorted()
     }
 
     /// Drops dialogues whose last turn is older than `idleTTL` before `now`; returns how many.
     @discardableResult
     public mutating func evictIdle(now: Date) -> Int {
-        expire(byTurn.keys.map { ($0, now) })
+        expire(Set(partitions.indices.map { partitions[$0] }).map { ($0, now) })
     }
 
     /// Drops dialogues whose last turn is more than `idleTTL` older than the newest turn seen on
     /// their partition (event time: a backlog of old turns keeps its windows); returns how many.
     @discardableResult
     public mutating func evictIdle(watermarks: [KafkaTopicPartition: Date]) -> Int {
-        expire(watermarks.filter { byTurn[$0.key] != nil }.map { ($0.key, $0.value) })
+        expire(watermarks.map { ($0.key, $0.value) })
     }
 
-    /// Pops each partition's heap while its oldest turn lies more than `idleTTL` before the mark.
+    /// Pops each partition's heaps while their oldest turn lies more than `idleTTL` before the mark.
     private mutating func expire(_ marks: [(KafkaTopicPartition, Date)]) -> Int {
         var evicted = 0
         for (p, mark) in marks {
-            guard var heap = byTurn.removeValue(forKey: p) else { continue }
-            while let (t, id) = heap.peek(), mark.timeIntervalSince(t) > idleTTL {
-                heap.removeFirst()
-                byTurnCount -= 1
-                if let e = entries[id], e.source == p, e.lastTurnAt == t {
-                    entries[id] = nil
-                    evicted += 1
-                } else if let r = capEvicted[id], r.source == p, r.lastTurnAt == t {
-                    capEvicted[id] = nil
+            if let n = partitionNumbers[p], var heap = liveByTurn.removeValue(forKey: n) {
+                while let (t, s) = heap.peek(), mark.timeIntervalSince(t) > idleTTL {
+                    heap.removeFirst()
+                    liveByTurnCount -= 1
+                    if slab.occupied[Int(s)], slab.source[Int(s)] == n, slab.lastTurnAt[Int(s)] == t {
+                        slab.remove(s)
+                        evicted += 1
+                    }
                 }
+                if !heap.isEmpty { liveByTurn[n] = heap }
             }
-            if !heap.isEmpty { byTurn[p] = heap }
+            if var heap = rememberedByTurn.removeValue(forKey: p) {
+                while let (t, id) = heap.peek(), mark.timeIntervalSince(t) > idleTTL {
+                    heap.removeFirst()
+                    rememberedByTurnCount -= 1
+                    if let r = capEvicted[id], r.source == p, r.lastTurnAt == t { capEvicted[id] = nil }
+                }
+                if !heap.isEmpty { rememberedByTurn[p] = heap }
+            }
         }
         evictions += evicted
         return evicted
     }
 
-    /// Gives every live dialogue `state`, keeping its source, offset and times (after a model
-    /// swap: the old model's states mean nothing to the new one). Returns how many were reset.
-    public mutating func resetStates(to state: State) -> Int {
-        for id in entries.keys { entries[id]!.state = state }
-        return entries.count
+    /// Gives every live dialogue the state `record`, keeping its source, offset and times (after a
+    /// model swap: the old model's states mean nothing to the new one). Returns how many were reset.
+    public mutating func resetStates(to record: [UInt8]) -> Int {
+        for s in slab.occupiedSlots { slab.setRecord(s, record) }
+        return slab.count
     }
 
     /// Drops the dialogues last seen on these partitions (on revocation).
-    public mutating func remove(partitions: Set<KafkaTopicPartition>) {
-        entries = entries.filter { !partitions.contains($0.value.source) }
-        capEvicted = capEvicted.filter { !partitions.contains($0.value.source) }
-        for p in partitions { byTurnCount -= byTurn.removeValue(forKey: p)?.count ?? 0 }
+    public mutating func remove(partitions removed: Set<KafkaTopicPartition>) {
+        let numbers = Set(removed.compactMap { partitionNumbers[$0] })
+        for s in slab.occupiedSlots where numbers.contains(slab.source[Int(s)]) { slab.remove(s) }
+        capEvicted = capEvicted.filter { !removed.contains($0.value.source) }
+        for n in numbers { liveByTurnCount -= liveByTurn.removeValue(forKey: n)?.count ?? 0 }
+        for p in removed { rememberedByTurnCount -= rememberedByTurn.removeValue(forKey: p)?.count ?? 0 }
         compactIfStale()
     }
 
-    /// Rebuilds a heap once its stale elements outnumber the live ones (amortised O(1) per operation).
+    private mutating func number(_ p: KafkaTopicPartition) -> Int32 {
+        if let n = partitionNumbers[p] { return n }
+        let n = Int32(partitions.count)
+        partitions.append(p)
+        partitionNumbers[p] = n
+        return n
+    }
+
+    private mutating func pushLive(_ s: Int32) {
+        liveByTurn[slab.source[Int(s)], default: KeyedMinHeap()].push(slab.lastTurnAt[Int(s)], s)
+        liveByTurnCount += 1
+    }
+
+    /// Rebuilds heaps once their stale elements outnumber the live ones (amortised O(1) per operation).
     private mutating func compactIfStale() {
-        if byUse.count > 2 * entries.count + 1_024 {
-            byUse = KeyedMinHeap(entries.map { ($0.value.lastUsed, $0.key) })
+        if liveByTurnCount > 2 * slab.count + 1_024 {
+            var heaps: [Int32: [(Date, Int32)]] = [:]
+            for s in slab.occupiedSlots { heaps[slab.source[Int(s)], default: []].append((slab.lastTurnAt[Int(s)], s)) }
+            liveByTurn = heaps.mapValues { KeyedMinHeap($0) }
+            liveByTurnCount = slab.count
         }
-        if byTurnCount > 2 * (entries.count + capEvicted.count) + 1_024 {
+        if rememberedByTurnCount > 2 * capEvicted.count + 1_024 {
             var heaps: [KafkaTopicPartition: [(Date, String)]] = [:]
-            for (id, e) in entries { heaps[e.source, default: []].append((e.lastTurnAt, id)) }
             for (id, r) in capEvicted { heaps[r.source, default: []].append((r.lastTurnAt, id)) }
-            byTurn = heaps.mapValues { KeyedMinHeap($0) }
-            byTurnCount = entries.count + capEvicted.count
+            rememberedByTurn = heaps.mapValues { KeyedMinHeap($0) }
+            rememberedByTurnCount = capEvicted.count
         }
         if forgetting.count > 2 * capEvicted.count + 1_024 {
             forgetting = KeyedMinHeap(capEvicted.map { ($0.value.lastTurnAt, $0.key) })
@@ -177,13 +217,13 @@ public struct DialogueStore<State: Sendable>: Sendable {
     }
 }
 
-/// A binary min-heap of (key, dialogue id).
-struct KeyedMinHeap<Key: Comparable & Sendable>: Sendable {
-    private var items: [(key: Key, id: String)] = []
+/// A binary min-heap of (key, dialogue): its id, or its slot.
+struct KeyedMinHeap<Key: Comparable & Sendable, ID: Sendable>: Sendable {
+    private var items: [(key: Key, id: ID)] = []
 
     init() {}
 
-    init(_ elements: [(Key, String)]) {
+    init(_ elements: [(Key, ID)]) {
         items = elements.map { (key: $0.0, id: $0.1) }
         for i in stride(from: items.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
     }
@@ -191,9 +231,9 @@ struct KeyedMinHeap<Key: Comparable & Sendable>: Sendable {
     var count: Int { items.count }
     var isEmpty: Bool { items.isEmpty }
 
-    func peek() -> (Key, String)? { items.first.map { ($0.key, $0.id) } }
+    func peek() -> (Key, ID)? { items.first.map { ($0.key, $0.id) } }
 
-    mutating func push(_ key: Key, _ id: String) {
+    mutating func push(_ key: Key, _ id: ID) {
         items.append((key, id))
         var i = items.count - 1
         while i > 0 {
@@ -204,7 +244,7 @@ struct KeyedMinHeap<Key: Comparable & Sendable>: Sendable {
         }
     }
 
-    mutating func pop() -> (Key, String)? {
+    mutating func pop() -> (Key, ID)? {
         guard let top = peek() else { return nil }
         removeFirst()
         return top

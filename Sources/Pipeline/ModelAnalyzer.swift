@@ -92,6 +92,16 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
     /// The embedding cache's hit rate so far.
     public var cacheHitRate: Double { lock.withLock { model.cache.hitRate } }
 
+    /// A state with both context vectors, an 8-byte speaker ("customer"), two emoji and eight risk moves.
+    public var stateBytes: Int {
+        var state = initialState()
+        let dimension = current.withLock { $0.embeddingDimension }
+        for _ in 0..<2 { state.context.append(embedding: [Float](repeating: 0, count: dimension), speaker: "customer") }
+        state.lastRisk = 0
+        state.recentRiskChanges = (1_000..<(1_000 + Self.riskWindow)).map { .init(turnID: $0, riskChange: 0) }
+        return state.binaryRecord().count + 2 * 4
+    }
+
     public func initialState() -> State {
         State(context: DialogueContext(), escalation: current.withLock { $0.initialEscalation })
     }
@@ -174,18 +184,19 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
         return out.map { $0! }
     }
 
-    /// The state as a compact binary record: `PDS1`, the context, the escalation state, the risk
-    /// and its recent moves (``State/binaryMagic``; about 0.95 KB with two context vectors).
+    /// The state as a compact binary record: `PDS2`, the context, the escalation state, the risk
+    /// and its recent moves (``State/binaryMagic``; about 0.9 KB with two context vectors).
     public func encode(_ state: State) throws -> [UInt8] {
         state.binaryRecord()
     }
 
-    /// Reads ``encode(_:)``'s record, or a binary property list as states were stored before it.
+    /// Reads ``encode(_:)``'s record, its `PDS1` predecessor, or a binary property list as states were
+    /// stored before both.
     /// The state's bytes must not only parse: their vectors must have this model's sizes (a state
     /// of another model would otherwise trap in the arithmetic).
     public func decode(_ bytes: [UInt8]) throws -> State {
         let state: State
-        if bytes.starts(with: State.binaryMagic) {
+        if State.isBinaryRecord(bytes) {
             do { state = try State(binaryRecord: bytes) } catch {
                 throw ModelError(.invalidInput, "dialogue state: \(error)")
             }

@@ -23,7 +23,8 @@ extension StreamProcessor {
         var replays: [(record: KafkaRecord, message: KafkaProducerMessage)]
         var analyzed: [(record: KafkaRecord, turn: TimedTurn, analysis: TurnAnalysis)]
         /// Each dialogue's state after its last analyzed turn in the batch, for `dialogue_state`.
-        var states: [(dialogueID: String, record: KafkaRecord, turnAt: Date, state: Analyzer.State)]
+        /// Each dialogue's state after its last turn in the batch, encoded.
+        var states: [(dialogueID: String, record: KafkaRecord, turnAt: Date, state: [UInt8])]
         var processedAt: Date
         /// The model that analyzed the batch (a swap may come before the batch is finished).
         var modelVersion: String
@@ -55,7 +56,7 @@ extension StreamProcessor {
         // The batch's dialogues are looked up once, before the reload: putting reloaded dialogues
         // into the store may evict others of this batch.
         let ids = Set(validated.compactMap { try? $0.get().turn.dialogueID })
-        var known: [String: DialogueStore<Analyzer.State>.Entry] = [:]
+        var known: [String: DialogueStore.Entry] = [:]
         for id in ids { known[id] = dialogues.entry(id) }
         known.merge(try await reloadCapEvicted(ids)) { live, _ in live }
         var items: [Item] = []
@@ -91,7 +92,7 @@ extension StreamProcessor {
         for (_, t) in fresh where states[t.turn.dialogueID] == nil {
             if let e = known[t.turn.dialogueID],
                t.timestamp.timeIntervalSince(e.lastTurnAt) <= configuration.windowIdle {
-                states[t.turn.dialogueID] = e.state
+                states[t.turn.dialogueID] = liveState(e.state, of: t.turn.dialogueID)
             }
         }
         // One result per fresh turn: its analysis, or why it failed on its own (a poison turn).
@@ -121,15 +122,16 @@ extension StreamProcessor {
             }
         }
         let shadows = await shadowAnalyses(analyzed)
-        // The state after each dialogue's last analyzed turn in this batch.
-        var lastTurn: [String: (KafkaRecord, Date)] = [:]
-        for (r, t, _) in analyzed { lastTurn[t.turn.dialogueID] = (r, t.timestamp) }
-        let finalStates = lastTurn.compactMap { id, last in states[id].map { (dialogueID: id, record: last.0, turnAt: last.1, state: $0) } }
-
-        for (r, t, _) in analyzed {
-            if let s = states[t.turn.dialogueID] {
-                dialogues.put(t.turn.dialogueID, state: s, source: r.topicPartition, lastOffset: r.offset, lastTurnAt: t.timestamp)
-            }
+        // The state after each dialogue's last analyzed turn in this batch, encoded once for the
+        // live store and for `dialogue_state`.
+        var lastTurn: [String: Int] = [:]
+        for (i, (_, t, _)) in analyzed.enumerated() { lastTurn[t.turn.dialogueID] = i }
+        var finalStates: [(dialogueID: String, record: KafkaRecord, turnAt: Date, state: [UInt8])] = []
+        for (i, (r, t, _)) in analyzed.enumerated() where lastTurn[t.turn.dialogueID] == i {
+            guard let s = states[t.turn.dialogueID] else { continue }
+            let bytes = try analyzer.encode(s)
+            dialogues.put(t.turn.dialogueID, state: bytes, source: r.topicPartition, lastOffset: r.offset, lastTurnAt: t.timestamp)
+            finalStates.append((t.turn.dialogueID, r, t.timestamp, bytes))
         }
         // Idle windows are judged in event time: the newest turn seen on each partition, not the
         // wall clock, so a backlog of old turns (after an outage, or a historical replay) keeps its
@@ -192,7 +194,7 @@ extension StreamProcessor {
     /// After a swap the live dialogues start afresh (the old model's context and escalation state
     /// mean nothing to the new one), keeping their offsets, so replays are still recognised.
     func modelSwapped(to version: String) {
-        let reset = dialogues.resetStates(to: analyzer.initialState())
+        let reset = dialogues.resetStates(to: (try? analyzer.encode(analyzer.initialState())) ?? [])
         metrics.modelSwaps.increment()
         stats.modelSwaps += 1
         stats.resetStates += reset

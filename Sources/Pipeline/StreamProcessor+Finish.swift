@@ -187,7 +187,7 @@ extension StreamProcessor {
         for (r, reason) in b.deadLetters { deliveries.append(deadLettering(r, reason)) }
         for (id, r, turnAt, s) in b.states {
             batch.states.append(DialogueStateRow(dialogueID: id, sourceTopic: r.topic, sourcePartition: r.partition,
-                                                 lastOffset: r.offset, state: try analyzer.encode(s), lastTurnAt: turnAt,
+                                                 lastOffset: r.offset, state: s, lastTurnAt: turnAt,
                                                  stateFormat: analyzer.stateFormat, modelVersion: version))
         }
         return (deliveries, batch)

@@ -19,7 +19,7 @@ extension StreamProcessor {
             let rows = try await retrying("load dialogue state") {
                 try await self.writer.loadStates(topic: topic, partitions: offsets, window: window)
             }
-            let states = restore(rows)
+            let states = try restore(rows)
             for (row, state) in zip(rows, states) {
                 dialogues.put(row.dialogueID, state: state,
                               source: KafkaTopicPartition(topic: topic, partition: row.sourcePartition),
@@ -30,21 +30,24 @@ extension StreamProcessor {
         logger.info("dialogue state loaded", metadata: ["kafka.partitions": "\(partitions)", "dialogue.count": "\(loaded)"])
     }
 
-    /// The states of stored rows. A row written in another state format or by another model, or
-    /// whose bytes do not decode for this model, gets a fresh state instead (logged once per call
-    /// and counted): its dialogue starts a new window, and its offset still marks replays.
-    func restore(_ rows: [DialogueStateRow]) -> [Analyzer.State] {
+    /// The state records of stored rows, as stored (they decode for this model). A row written in
+    /// another state format or by another model, or whose bytes do not decode for this model, gets
+    /// a fresh state instead (logged once per call and counted): its dialogue starts a new window,
+    /// and its offset still marks replays.
+    func restore(_ rows: [DialogueStateRow]) throws -> [[UInt8]] {
         var dropped: [String: Int] = [:]
-        let states = rows.map { row -> Analyzer.State in
+        let fresh = try analyzer.encode(analyzer.initialState())
+        let states = rows.map { row -> [UInt8] in
             guard row.stateFormat == analyzer.stateFormat, row.modelVersion == analyzer.modelVersion else {
                 dropped["format \(row.stateFormat), model \(row.modelVersion ?? "none")", default: 0] += 1
-                return analyzer.initialState()
+                return fresh
             }
             do {
-                return try analyzer.decode(row.state)
+                _ = try analyzer.decode(row.state)
+                return row.state
             } catch {
                 dropped["unreadable: \(error)", default: 0] += 1
-                return analyzer.initialState()
+                return fresh
             }
         }
         let n = dropped.values.reduce(0, +)
@@ -59,20 +62,32 @@ extension StreamProcessor {
         return states
     }
 
+    /// The state a live dialogue's record holds; nil (a fresh window, logged) if it does not
+    /// decode, which only a bug would cause: the store holds what this model encoded.
+    func liveState(_ record: [UInt8], of dialogueID: String) -> Analyzer.State? {
+        do {
+            return try analyzer.decode(record)
+        } catch {
+            logger.error("a live dialogue's state does not decode; it starts a fresh window",
+                         metadata: ["dialogue.id": "\(dialogueID)", "error": "\(error)"])
+            return nil
+        }
+    }
+
     /// Reloads from `dialogue_state` the dialogues among `dialogueIDs` that the live-dialogue cap
     /// evicted, so a returning dialogue keeps its window. Their last state may belong to the batch
     /// in flight, so that is audited first (only when a reload is due). Returns the reloaded entries.
-    func reloadCapEvicted(_ dialogueIDs: Set<String>) async throws -> [String: DialogueStore<Analyzer.State>.Entry] {
+    func reloadCapEvicted(_ dialogueIDs: Set<String>) async throws -> [String: DialogueStore.Entry] {
         let ids = dialogues.takeCapEvicted(dialogueIDs)
         guard !ids.isEmpty else { return [:] }
         try await drainInFlight()
         let rows = try await retrying("reload evicted dialogue state") {
             try await self.writer.loadStates(topic: self.configuration.inputTopic, dialogueIDs: ids)
         }
-        var reloaded: [String: DialogueStore<Analyzer.State>.Entry] = [:]
-        for (row, state) in zip(rows, restore(rows)) {
-            let e = DialogueStore<Analyzer.State>.Entry(state: state, source: KafkaTopicPartition(topic: row.sourceTopic, partition: row.sourcePartition),
-                                                        lastOffset: row.lastOffset, lastTurnAt: row.lastTurnAt ?? Date(), lastUsed: 0)
+        var reloaded: [String: DialogueStore.Entry] = [:]
+        for (row, state) in zip(rows, try restore(rows)) {
+            let e = DialogueStore.Entry(state: state, source: KafkaTopicPartition(topic: row.sourceTopic, partition: row.sourcePartition),
+                                        lastOffset: row.lastOffset, lastTurnAt: row.lastTurnAt ?? Date())
             dialogues.put(row.dialogueID, state: e.state, source: e.source, lastOffset: e.lastOffset, lastTurnAt: e.lastTurnAt)
             reloaded[row.dialogueID] = e
         }

@@ -39,7 +39,7 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     nonisolated let tracer: (any Tracer)?
     /// Told each batch's audit rows once their transaction has committed (the live web view).
     nonisolated let onAudited: (@Sendable ([AuditRow]) -> Void)?
-    var dialogues: DialogueStore<Analyzer.State>
+    var dialogues: DialogueStore
     var assigned: Set<KafkaTopicPartition> = []
     /// Set once an assignment (even an empty one) is handled; cleared when partitions are lost.
     var joinedGroup = false
@@ -102,7 +102,9 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         self.producer = producer
         self.writer = writer
         self.logger = logger
-        dialogues = DialogueStore(maxDialogues: configuration.maxLiveDialogues, idleTTL: configuration.windowIdle)
+        // A slot holds a typical state and an id of up to 16 bytes (larger ones are kept aside).
+        dialogues = DialogueStore(maxDialogues: configuration.maxLiveDialogues, idleTTL: configuration.windowIdle,
+                                  slotBytes: analyzer.stateBytes + 16 + 3)
         progress = ProgressWatch(limit: configuration.stallTimeout)
     }
 

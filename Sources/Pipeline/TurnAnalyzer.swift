@@ -15,6 +15,9 @@ public protocol TurnAnalyzer: Sendable {
     /// The format of ``encode(_:)``'s bytes; a stored state of another format is dropped on load.
     /// Bump it whenever the encoding changes.
     var stateFormat: Int { get }
+    /// The bytes ``encode(_:)`` takes for a dialogue well under way (it sizes the slots of the live
+    /// dialogues' store: a longer state still fits, at the cost of an allocation of its own).
+    var stateBytes: Int { get }
     /// A new dialogue's state.
     func initialState() -> State
     /// Analyzes `turns` in order. `states` holds the state of each turn's dialogue before the
@@ -36,6 +39,7 @@ public protocol TurnAnalyzer: Sendable {
 
 extension TurnAnalyzer {
     public var stateFormat: Int { 1 }
+    public var stateBytes: Int { 64 }
     public func adoptStagedModel() -> String? { nil }
     public func analyze(_ turns: [TimedTurn], states: inout [String: State], explain: [Bool]) throws -> [TurnAnalysis] {
         try analyze(turns, states: &states)

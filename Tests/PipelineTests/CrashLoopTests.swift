@@ -215,8 +215,11 @@ struct ModelStateTests {
         full.recentRiskChanges = [.init(turnID: 7, riskChange: -0.125), .init(turnID: 8, riskChange: 0.25)]
         for state in [analyzer.initialState(), full] {
             let bytes = try analyzer.encode(state)
-            #expect(bytes.starts(with: Array("PDS1".utf8)))
+            #expect(bytes.starts(with: Array("PDS2".utf8)))
             #expect(try analyzer.decode(bytes) == state)
+            let fixedWidth = state.binaryRecord(integers: .fixedWidth)
+            #expect(fixedWidth.starts(with: Array("PDS1".utf8)) && fixedWidth.count > bytes.count)
+            #expect(try analyzer.decode(fixedWidth) == state)
             let plist = PropertyListEncoder()
             plist.outputFormat = .binary
             #expect(try analyzer.decode(Array(try plist.encode(state))) == state)
@@ -225,8 +228,9 @@ struct ModelStateTests {
             }
             #expect(throws: ModelError.self) { try analyzer.decode(bytes + [0]) }
         }
+        full.recentRiskChanges = (100..<108).map { .init(turnID: $0, riskChange: 0.01) }
         let size = try analyzer.encode(full).count
-        #expect(size <= 1_024, "\(size) bytes")   // within the 1 KiB a live dialogue may cost
+        #expect(size <= 940, "\(size) bytes")   // a live dialogue's slot, within the 1 KiB it may cost
     }
 
     @Test("every model file is checked against the full SHA-256 its manifest records")

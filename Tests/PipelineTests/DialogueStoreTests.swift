@@ -9,12 +9,12 @@ import Testing
     let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
     @Test func theCapEvictsTheLeastRecentlyUsedAndRemembersThem() {
-        var store = DialogueStore<Int>(maxDialogues: 2, idleTTL: 60)
-        store.put("a", state: 1, source: p0, lastOffset: 0, lastTurnAt: t0)
-        store.put("b", state: 2, source: p1, lastOffset: 1, lastTurnAt: t0)
+        var store = DialogueStore(maxDialogues: 2, idleTTL: 60, slotBytes: 16)
+        store.put("a", state: [1], source: p0, lastOffset: 0, lastTurnAt: t0)
+        store.put("b", state: [2], source: p1, lastOffset: 1, lastTurnAt: t0)
         _ = store.entry("a")
-        store.put("c", state: 3, source: p0, lastOffset: 2, lastTurnAt: t0)
-        #expect(store.count == 2 && store.entry("b") == nil && store.entry("a")?.state == 1)
+        store.put("c", state: [3], source: p0, lastOffset: 2, lastTurnAt: t0)
+        #expect(store.count == 2 && store.entry("b") == nil && store.entry("a")?.state == [1])
         #expect(store.capEvicted == ["b": .init(source: p1, lastTurnAt: t0)])
         #expect(store.evictions == 1)
         // Taken once, and only for dialogues not live: the caller reloads them.
@@ -23,21 +23,21 @@ import Testing
     }
 
     @Test func aDialogueLiveAgainIsForgotten() {
-        var store = DialogueStore<Int>(maxDialogues: 1, idleTTL: 60)
-        store.put("a", state: 1, source: p0, lastOffset: 0, lastTurnAt: t0)
-        store.put("b", state: 2, source: p0, lastOffset: 1, lastTurnAt: t0)
+        var store = DialogueStore(maxDialogues: 1, idleTTL: 60, slotBytes: 16)
+        store.put("a", state: [1], source: p0, lastOffset: 0, lastTurnAt: t0)
+        store.put("b", state: [2], source: p0, lastOffset: 1, lastTurnAt: t0)
         #expect(Set(store.capEvicted.keys) == ["a"])
-        store.put("a", state: 5, source: p0, lastOffset: 2, lastTurnAt: t0)
+        store.put("a", state: [5], source: p0, lastOffset: 2, lastTurnAt: t0)
         #expect(Set(store.capEvicted.keys) == ["b"])
     }
 
     @Test func rememberedDialoguesIdleAndMoveAwayLikeLiveOnes() {
-        var store = DialogueStore<Int>(maxDialogues: 2, idleTTL: 60)
+        var store = DialogueStore(maxDialogues: 2, idleTTL: 60, slotBytes: 16)
         let later = t0.addingTimeInterval(100)
-        store.put("a", state: 1, source: p0, lastOffset: 0, lastTurnAt: t0)
-        store.put("b", state: 2, source: p1, lastOffset: 0, lastTurnAt: t0)
-        store.put("c", state: 3, source: p0, lastOffset: 1, lastTurnAt: later)
-        store.put("d", state: 4, source: p0, lastOffset: 2, lastTurnAt: later)
+        store.put("a", state: [1], source: p0, lastOffset: 0, lastTurnAt: t0)
+        store.put("b", state: [2], source: p1, lastOffset: 0, lastTurnAt: t0)
+        store.put("c", state: [3], source: p0, lastOffset: 1, lastTurnAt: later)
+        store.put("d", state: [4], source: p0, lastOffset: 2, lastTurnAt: later)
         #expect(Set(store.capEvicted.keys) == ["a", "b"])
         // Partition 0's newest turn is 100 s after a's last, so a's window has idled; b's partition has no mark.
         store.evictIdle(watermarks: [p0: later])
@@ -49,11 +49,59 @@ import Testing
     }
 
     @Test func rememberedDialoguesAreBoundedByTheCap() {
-        var store = DialogueStore<Int>(maxDialogues: 3, idleTTL: 3600)
-        for i in 0..<50 { store.put("d\(i)", state: i, source: p0, lastOffset: Int64(i), lastTurnAt: t0.addingTimeInterval(Double(i))) }
+        var store = DialogueStore(maxDialogues: 3, idleTTL: 3600, slotBytes: 16)
+        for i in 0..<50 { store.put("d\(i)", state: [UInt8(i)], source: p0, lastOffset: Int64(i), lastTurnAt: t0.addingTimeInterval(Double(i))) }
         #expect(store.count == 3 && store.capEvicted.count == 30)
         // The most recently evicted are kept.
         #expect(Set(store.capEvicted.keys) == Set((17..<47).map { "d\($0)" }))
+    }
+}
+
+/// The slab's index, payloads and use order against a dictionary and a list, on random inserts,
+/// removals, updates and touches (ids and records sometimes too long for a slot).
+@Suite struct DialogueSlabTests {
+    @Test(arguments: [UInt64(1), 2, 3])
+    func agreesWithADictionary(seed: UInt64) {
+        var rng = seed &* 0x9E37_79B9_7F4A_7C15
+        func next(_ n: Int) -> Int {
+            rng = rng &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((rng >> 33) % UInt64(n))
+        }
+        var slab = DialogueSlab(payloadBytes: 24)
+        var expected: [String: [UInt8]] = [:]
+        var order: [String] = []   // least recently used first
+        for step in 0..<30_000 {
+            let n = next(3_000)
+            let id = n % 5 == 0 ? "dialogue-with-a-long-id-\(n)" : "d\(n)"
+            let record = (0..<next(30)).map { UInt8(truncatingIfNeeded: step &+ $0) }
+            switch (slab.slot(of: id), next(4)) {
+            case (nil, 0...2):
+                _ = slab.insert(id, record: record, source: 0, lastOffset: Int64(step), lastTurnAt: Date())
+                expected[id] = record
+                order.append(id)
+            case (let s?, 0):
+                slab.remove(s)
+                expected[id] = nil
+                order.removeAll { $0 == id }
+            case (let s?, 1):
+                slab.setRecord(s, record)
+                expected[id] = record
+            case (let s?, _):
+                slab.touch(s)
+                order.removeAll { $0 == id }
+                order.append(id)
+            default:
+                break
+            }
+            if step % 997 == 0 || step == 29_999 {
+                #expect(slab.count == expected.count)
+                for (id, record) in expected {
+                    guard let s = slab.slot(of: id) else { Issue.record("\(id) lost at step \(step)"); return }
+                    #expect(slab.id(s) == id && slab.record(s) == record)
+                }
+                #expect(slab.leastRecent < 0 ? order.isEmpty : slab.id(slab.leastRecent) == order.first)
+            }
+        }
     }
 }
 
@@ -69,19 +117,23 @@ import Testing
         }
         let partitions = (0..<3).map { KafkaTopicPartition(topic: "t", partition: Int32($0)) }
         let base = Date(timeIntervalSince1970: 1_800_000_000)
-        var store = DialogueStore<Int>(maxDialogues: maxDialogues, idleTTL: 60)
-        var reference = ReferenceDialogueStore<Int>(maxDialogues: maxDialogues, idleTTL: 60)
+        var store = DialogueStore(maxDialogues: maxDialogues, idleTTL: 60, slotBytes: 16)
+        var reference = ReferenceDialogueStore<[UInt8]>(maxDialogues: maxDialogues, idleTTL: 60)
         var clock = 0.0
         for step in 0..<20_000 {
-            let id = "d\(next(3 * maxDialogues + 5))"
+            // Every seventh id is too long for a 16-byte slot, like the longer records.
+            let n = next(3 * maxDialogues + 5)
+            let id = n % 7 == 0 ? "a-rather-long-dialogue-id-\(n)" : "d\(n)"
             switch next(100) {
             case 0..<55:
                 clock += Double(next(10)) + Double(next(1_000_000)) / 1_000_000
                 // Now and then a turn from the past (a backlog) or a repeated time.
                 let t = next(10) == 0 ? clock - Double(next(200)) : clock
                 let p = partitions[next(3)]
-                store.put(id, state: step, source: p, lastOffset: Int64(step), lastTurnAt: base.addingTimeInterval(t))
-                reference.put(id, state: step, source: p, lastOffset: Int64(step), lastTurnAt: base.addingTimeInterval(t))
+                // Records of 0–24 bytes: the longer ones do not fit a 16-byte slot and are kept aside.
+                let state = (0..<(step % 25)).map { UInt8(truncatingIfNeeded: step &+ $0) }
+                store.put(id, state: state, source: p, lastOffset: Int64(step), lastTurnAt: base.addingTimeInterval(t))
+                reference.put(id, state: state, source: p, lastOffset: Int64(step), lastTurnAt: base.addingTimeInterval(t))
             case 55..<75:
                 let a = store.entry(id), b = reference.entry(id)
                 #expect(a?.state == b?.state && a?.lastTurnAt == b?.lastTurnAt && a?.source == b?.source, "step \(step)")
