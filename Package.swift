@@ -112,6 +112,7 @@ let package = Package(
         .executableTarget(
             name: "PlutchikCLI",
             dependencies: [
+                "CKernels",
                 "Kafka",
                 "Contracts",
                 "Tokenizer",

@@ -180,6 +180,20 @@ public struct AuditBatch: Sendable {
         self.deadLetters = deadLetters
     }
 
+    /// Appends a later batch's rows; its dialogue states replace this batch's of the same dialogues
+    /// (one transaction may carry several batches, and a dialogue's row is written once).
+    public mutating func append(_ later: AuditBatch) {
+        audits += later.audits
+        escalations += later.escalations
+        shadows += later.shadows
+        deadLetters += later.deadLetters
+        if !states.isEmpty {
+            let replaced = Set(later.states.map(\.dialogueID))
+            states.removeAll { replaced.contains($0.dialogueID) }
+        }
+        states += later.states
+    }
+
     /// Removes the audit and escalation rows of one event (its record is dead-lettered instead).
     public mutating func drop(eventID: String) {
         guard let audit = audits.first(where: { $0.eventID == eventID }) else { return }

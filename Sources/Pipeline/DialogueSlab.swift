@@ -1,32 +1,34 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Foundation
 
-/// Live dialogues in fixed-size slots: each slot's payload (the dialogue id's bytes and its state
-/// record) in chunks of one contiguous buffer, its metadata in flat arrays, an open-addressing index
-/// from id to slot, and a least-recently-used list threaded through the slots.
+/// Live dialogues in fixed-size slots: each slot holds the dialogue's metadata, its id's bytes and
+/// its state record, in chunks of anonymous memory; an open-addressing index maps ids to slots,
+/// and a least-recently-used list is threaded through the slots.
 ///
-/// No per-dialogue heap objects: a dialogue costs its slot (`payloadBytes` plus 33 bytes of
-/// metadata) and 8–16 bytes of index. A payload larger than a slot (an unusually long id or
-/// speaker) is kept aside in a dictionary, so nothing is cut. Freed slots are reused.
+/// No per-dialogue heap objects: a dialogue costs its slot (33 bytes of metadata plus
+/// `payloadBytes`) and 8–16 bytes of index. A payload larger than a slot (an unusually long id or
+/// speaker) is kept aside in a dictionary, so nothing is cut. Freed slots are reused. The chunks
+/// are mapped directly rather than taken from malloc, so transient allocations cannot fragment the
+/// heap around them, and a chunk's pages are touched only as its slots fill.
 struct DialogueSlab: Sendable {
     /// Slots per chunk (chunks are allocated whole and never moved, so growth copies nothing big).
     static let chunkSlots = 1_024
+    /// Bytes of a slot's metadata: occupied (1), source (4), hash (4), newer (4), older (4),
+    /// last offset (8), last turn time (8), unaligned.
+    static let metadataBytes = 33
 
     /// Bytes of a slot's payload: the id's length (one byte), the id, the record's length (two bytes)
     /// and the record.
     let payloadBytes: Int
-    private var chunks: [[UInt8]] = []
+    private let stride: Int
+    private var chunks: [SlabChunk] = []
+    private var slots = 0
     /// Payloads that do not fit in their slot, by slot.
     private var oversized: [Int32: (id: String, record: [UInt8])] = [:]
-
-    // Per-slot metadata.
-    private(set) var occupied: [Bool] = []
-    var source: [Int32] = []
-    var lastOffset: [Int64] = []
-    var lastTurnAt: [Date] = []
-    private var hash: [UInt32] = []
-    private var newer: [Int32] = []
-    private var older: [Int32] = []
-
     private var free: [Int32] = []
     /// Open addressing with linear probing: slot numbers, -1 where empty; at most half full.
     private var index = [Int32](repeating: -1, count: 16)
@@ -37,6 +39,41 @@ struct DialogueSlab: Sendable {
 
     init(payloadBytes: Int) {
         self.payloadBytes = max(8, payloadBytes)
+        stride = Self.metadataBytes + self.payloadBytes
+    }
+
+    // Metadata, read and written in place.
+    func occupied(_ s: Int32) -> Bool { load(s, 0, as: UInt8.self) != 0 }
+    func source(_ s: Int32) -> Int32 { load(s, 1, as: Int32.self) }
+    func lastOffset(_ s: Int32) -> Int64 { load(s, 17, as: Int64.self) }
+    func lastTurnAt(_ s: Int32) -> Date { Date(timeIntervalSinceReferenceDate: load(s, 25, as: Double.self)) }
+    mutating func setSource(_ s: Int32, _ v: Int32) { store(s, 1, v) }
+    mutating func setLastOffset(_ s: Int32, _ v: Int64) { store(s, 17, v) }
+    mutating func setLastTurnAt(_ s: Int32, _ v: Date) { store(s, 25, v.timeIntervalSinceReferenceDate) }
+    private func hash(_ s: Int32) -> UInt32 { load(s, 5, as: UInt32.self) }
+    private func newer(_ s: Int32) -> Int32 { load(s, 9, as: Int32.self) }
+    private func older(_ s: Int32) -> Int32 { load(s, 13, as: Int32.self) }
+    private mutating func setOccupied(_ s: Int32, _ v: Bool) { store(s, 0, UInt8(v ? 1 : 0)) }
+    private mutating func setNewer(_ s: Int32, _ v: Int32) { store(s, 9, v) }
+    private mutating func setOlder(_ s: Int32, _ v: Int32) { store(s, 13, v) }
+
+    private func load<T>(_ s: Int32, _ offset: Int, as: T.Type) -> T {
+        chunks[Int(s) / Self.chunkSlots].bytes.loadUnaligned(fromByteOffset: Int(s) % Self.chunkSlots * stride + offset, as: T.self)
+    }
+
+    private mutating func store<T>(_ s: Int32, _ offset: Int, _ v: T) {
+        mutableBytes(s).storeBytes(of: v, toByteOffset: offset, as: T.self)
+    }
+
+    /// The start of a slot, its chunk copied first if another store shares it (copy on write).
+    private mutating func mutableBytes(_ s: Int32) -> UnsafeMutableRawPointer {
+        let c = Int(s) / Self.chunkSlots
+        if !isKnownUniquelyReferenced(&chunks[c]) { chunks[c] = chunks[c].copy() }
+        return chunks[c].bytes + Int(s) % Self.chunkSlots * stride
+    }
+
+    private func payload(_ s: Int32) -> UnsafeRawPointer {
+        UnsafeRawPointer(chunks[Int(s) / Self.chunkSlots].bytes + Int(s) % Self.chunkSlots * stride + Self.metadataBytes)
     }
 
     /// The slot holding `id`, if any.
@@ -45,7 +82,7 @@ struct DialogueSlab: Sendable {
         var i = Int(h) & (index.count - 1)
         while index[i] >= 0 {
             let s = index[i]
-            if hash[Int(s)] == h && idEquals(s, id) { return s }
+            if hash(s) == h && idEquals(s, id) { return s }
             i = (i + 1) & (index.count - 1)
         }
         return nil
@@ -57,26 +94,20 @@ struct DialogueSlab: Sendable {
         let s: Int32
         if let reused = free.popLast() {
             s = reused
-            self.source[Int(s)] = source
-            self.lastOffset[Int(s)] = lastOffset
-            self.lastTurnAt[Int(s)] = lastTurnAt
-            occupied[Int(s)] = true
         } else {
-            s = Int32(occupied.count)
-            if occupied.count == chunks.count * Self.chunkSlots {
-                chunks.append([UInt8](repeating: 0, count: Self.chunkSlots * payloadBytes))
-            }
-            occupied.append(true)
-            self.source.append(source)
-            self.lastOffset.append(lastOffset)
-            self.lastTurnAt.append(lastTurnAt)
-            hash.append(0)
-            newer.append(-1)
-            older.append(-1)
+            if slots == chunks.count * Self.chunkSlots { chunks.append(SlabChunk(bytes: Self.chunkSlots * stride)) }
+            s = Int32(slots)
+            slots += 1
         }
-        hash[Int(s)] = Self.hash(id)
+        let h = Self.hash(id)
+        let m = mutableBytes(s)
+        m.storeBytes(of: 1 as UInt8, as: UInt8.self)
+        m.storeBytes(of: source, toByteOffset: 1, as: Int32.self)
+        m.storeBytes(of: h, toByteOffset: 5, as: UInt32.self)
+        m.storeBytes(of: lastOffset, toByteOffset: 17, as: Int64.self)
+        m.storeBytes(of: lastTurnAt.timeIntervalSinceReferenceDate, toByteOffset: 25, as: Double.self)
         count += 1
-        var i = Int(hash[Int(s)]) & (index.count - 1)
+        var i = Int(h) & (index.count - 1)
         while index[i] >= 0 { i = (i + 1) & (index.count - 1) }
         index[i] = s
         linkMostRecent(s)
@@ -86,16 +117,16 @@ struct DialogueSlab: Sendable {
 
     /// Frees a slot: out of the index and the use list, its payload forgotten.
     mutating func remove(_ s: Int32) {
-        precondition(occupied[Int(s)], "slot \(s) is free")
+        precondition(occupied(s), "slot \(s) is free")
         // Backward-shift deletion keeps every probe sequence unbroken without tombstones.
         let mask = index.count - 1
-        var i = Int(hash[Int(s)]) & mask
+        var i = Int(hash(s)) & mask
         while index[i] != s { i = (i + 1) & mask }
         var j = i
         while true {
             j = (j + 1) & mask
             guard index[j] >= 0 else { break }
-            let home = Int(hash[Int(index[j])]) & mask
+            let home = Int(hash(index[j])) & mask
             // Move index[j] into the hole at i unless its home lies cyclically in (i, j].
             let homeInHoleToJ = i <= j ? (home > i && home <= j) : (home > i || home <= j)
             if !homeInHoleToJ {
@@ -105,7 +136,7 @@ struct DialogueSlab: Sendable {
         }
         index[i] = -1
         unlink(s)
-        occupied[Int(s)] = false
+        setOccupied(s, false)
         oversized[s] = nil
         free.append(s)
         count -= 1
@@ -121,21 +152,17 @@ struct DialogueSlab: Sendable {
     /// The dialogue id of an occupied slot.
     func id(_ s: Int32) -> String {
         if let o = oversized[s] { return o.id }
-        let base = Int(s) % Self.chunkSlots * payloadBytes
-        return chunks[Int(s) / Self.chunkSlots].withUnsafeBufferPointer { b in
-            String(decoding: b[(base + 1)..<(base + 1 + Int(b[base]))], as: UTF8.self)
-        }
+        let p = payload(s)
+        return String(decoding: UnsafeRawBufferPointer(start: p + 1, count: Int(p.load(as: UInt8.self))), as: UTF8.self)
     }
 
     /// The state record of an occupied slot.
     func record(_ s: Int32) -> [UInt8] {
         if let o = oversized[s] { return o.record }
-        let base = Int(s) % Self.chunkSlots * payloadBytes
-        return chunks[Int(s) / Self.chunkSlots].withUnsafeBufferPointer { b in
-            let at = base + 1 + Int(b[base])
-            let n = Int(b[at]) | Int(b[at + 1]) << 8
-            return Array(b[(at + 2)..<(at + 2 + n)])
-        }
+        let p = payload(s)
+        let at = 1 + Int(p.load(as: UInt8.self))
+        let n = Int(p.loadUnaligned(fromByteOffset: at, as: UInt16.self))
+        return Array(UnsafeRawBufferPointer(start: p + at + 2, count: n))
     }
 
     /// Replaces the state record of an occupied slot.
@@ -144,7 +171,7 @@ struct DialogueSlab: Sendable {
     }
 
     /// The occupied slots, in no particular order.
-    var occupiedSlots: [Int32] { occupied.indices.compactMap { occupied[$0] ? Int32($0) : nil } }
+    var occupiedSlots: [Int32] { (0..<Int32(slots)).filter { occupied($0) } }
 
     private mutating func write(_ s: Int32, id: String, record: [UInt8]) {
         let idBytes = id.utf8.count
@@ -153,52 +180,69 @@ struct DialogueSlab: Sendable {
             return
         }
         oversized[s] = nil
-        let base = Int(s) % Self.chunkSlots * payloadBytes
-        chunks[Int(s) / Self.chunkSlots].withUnsafeMutableBufferPointer { b in
-            b[base] = UInt8(idBytes)
-            var at = base + 1
-            for byte in id.utf8 {
-                b[at] = byte
-                at += 1
-            }
-            b[at] = UInt8(truncatingIfNeeded: record.count)
-            b[at + 1] = UInt8(truncatingIfNeeded: record.count >> 8)
-            _ = UnsafeMutableBufferPointer(rebasing: b[(at + 2)..<(at + 2 + record.count)]).initialize(from: record)
+        let p = mutableBytes(s) + Self.metadataBytes
+        p.storeBytes(of: UInt8(idBytes), as: UInt8.self)
+        var at = 1
+        for byte in id.utf8 {
+            p.storeBytes(of: byte, toByteOffset: at, as: UInt8.self)
+            at += 1
         }
+        p.storeBytes(of: UInt16(record.count), toByteOffset: at, as: UInt16.self)
+        record.withUnsafeBytes { (p + at + 2).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
 
     private func idEquals(_ s: Int32, _ id: String) -> Bool {
         if let o = oversized[s] { return o.id == id }
-        let base = Int(s) % Self.chunkSlots * payloadBytes
-        return chunks[Int(s) / Self.chunkSlots].withUnsafeBufferPointer { b in
-            let n = Int(b[base])
-            return n == id.utf8.count && zip(b[(base + 1)..<(base + 1 + n)], id.utf8).allSatisfy { $0 == $1 }
-        }
+        let p = payload(s)
+        let stored = UnsafeRawBufferPointer(start: p + 1, count: Int(p.load(as: UInt8.self)))
+        return stored.elementsEqual(id.utf8)
     }
 
     private mutating func rehash(capacity: Int) {
         index = [Int32](repeating: -1, count: capacity)
-        for s in occupied.indices where occupied[s] {
-            var i = Int(hash[s]) & (capacity - 1)
+        for s in occupiedSlots {
+            var i = Int(hash(s)) & (capacity - 1)
             while index[i] >= 0 { i = (i + 1) & (capacity - 1) }
-            index[i] = Int32(s)
+            index[i] = s
         }
     }
 
     private mutating func linkMostRecent(_ s: Int32) {
-        older[Int(s)] = mostRecent
-        newer[Int(s)] = -1
-        if mostRecent >= 0 { newer[Int(mostRecent)] = s } else { leastRecent = s }
+        setOlder(s, mostRecent)
+        setNewer(s, -1)
+        if mostRecent >= 0 { setNewer(mostRecent, s) } else { leastRecent = s }
         mostRecent = s
     }
 
     private mutating func unlink(_ s: Int32) {
-        let o = older[Int(s)], n = newer[Int(s)]
-        if o >= 0 { newer[Int(o)] = n } else { leastRecent = n }
-        if n >= 0 { older[Int(n)] = o } else { mostRecent = o }
+        let o = older(s), n = newer(s)
+        if o >= 0 { setNewer(o, n) } else { leastRecent = n }
+        if n >= 0 { setOlder(n, o) } else { mostRecent = o }
     }
 
     private static func hash(_ id: String) -> UInt32 {
         UInt32(truncatingIfNeeded: id.hashValue)
+    }
+}
+
+/// One chunk of slots in an anonymous memory mapping of its own, zeroed by the kernel.
+final class SlabChunk: @unchecked Sendable {
+    let bytes: UnsafeMutableRawPointer
+    let size: Int
+
+    init(bytes size: Int) {
+        self.size = size
+        guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
+            fatalError("mmap of \(size) bytes for dialogue state failed: errno \(errno)")
+        }
+        bytes = p
+    }
+
+    deinit { munmap(bytes, size) }
+
+    func copy() -> SlabChunk {
+        let c = SlabChunk(bytes: size)
+        c.bytes.copyMemory(from: bytes, byteCount: size)
+        return c
     }
 }

@@ -72,8 +72,8 @@ public struct DialogueStore: Sendable {
     public mutating func entry(_ dialogueID: String) -> Entry? {
         guard let s = slab.slot(of: dialogueID) else { return nil }
         slab.touch(s)
-        return Entry(state: slab.record(s), source: partitions[Int(slab.source[Int(s)])],
-                     lastOffset: slab.lastOffset[Int(s)], lastTurnAt: slab.lastTurnAt[Int(s)])
+        return Entry(state: slab.record(s), source: partitions[Int(slab.source(s))],
+                     lastOffset: slab.lastOffset(s), lastTurnAt: slab.lastTurnAt(s))
     }
 
     /// Stores a dialogue's state after a turn; evicts the least recently used if over capacity.
@@ -82,10 +82,10 @@ public struct DialogueStore: Sendable {
         if let s = slab.slot(of: dialogueID) {
             slab.touch(s)
             slab.setRecord(s, state)
-            slab.lastOffset[Int(s)] = lastOffset
-            if slab.source[Int(s)] != p || slab.lastTurnAt[Int(s)] != lastTurnAt {
-                slab.source[Int(s)] = p
-                slab.lastTurnAt[Int(s)] = lastTurnAt
+            slab.setLastOffset(s, lastOffset)
+            if slab.source(s) != p || slab.lastTurnAt(s) != lastTurnAt {
+                slab.setSource(s, p)
+                slab.setLastTurnAt(s, lastTurnAt)
                 pushLive(s)
             }
         } else {
@@ -96,7 +96,7 @@ public struct DialogueStore: Sendable {
             var n = max(1, maxDialogues / 100, slab.count - maxDialogues)
             while n > 0, slab.leastRecent >= 0 {
                 let s = slab.leastRecent
-                let id = slab.id(s), evicted = Evicted(source: partitions[Int(slab.source[Int(s)])], lastTurnAt: slab.lastTurnAt[Int(s)])
+                let id = slab.id(s), evicted = Evicted(source: partitions[Int(slab.source(s))], lastTurnAt: slab.lastTurnAt(s))
                 slab.remove(s)
                 capEvicted[id] = evicted
                 forgetting.push(evicted.lastTurnAt, id)
@@ -147,7 +147,7 @@ public struct DialogueStore: Sendable {
                 while let (t, s) = heap.peek(), mark.timeIntervalSince(t) > idleTTL {
                     heap.removeFirst()
                     liveByTurnCount -= 1
-                    if slab.occupied[Int(s)], slab.source[Int(s)] == n, slab.lastTurnAt[Int(s)] == t {
+                    if slab.occupied(s), slab.source(s) == n, slab.lastTurnAt(s) == t {
                         slab.remove(s)
                         evicted += 1
                     }
@@ -177,7 +177,7 @@ public struct DialogueStore: Sendable {
     /// Drops the dialogues last seen on these partitions (on revocation).
     public mutating func remove(partitions removed: Set<KafkaTopicPartition>) {
         let numbers = Set(removed.compactMap { partitionNumbers[$0] })
-        for s in slab.occupiedSlots where numbers.contains(slab.source[Int(s)]) { slab.remove(s) }
+        for s in slab.occupiedSlots where numbers.contains(slab.source(s)) { slab.remove(s) }
         capEvicted = capEvicted.filter { !removed.contains($0.value.source) }
         for n in numbers { liveByTurnCount -= liveByTurn.removeValue(forKey: n)?.count ?? 0 }
         for p in removed { rememberedByTurnCount -= rememberedByTurn.removeValue(forKey: p)?.count ?? 0 }
@@ -193,7 +193,7 @@ public struct DialogueStore: Sendable {
     }
 
     private mutating func pushLive(_ s: Int32) {
-        liveByTurn[slab.source[Int(s)], default: KeyedMinHeap()].push(slab.lastTurnAt[Int(s)], s)
+        liveByTurn[slab.source(s), default: KeyedMinHeap()].push(slab.lastTurnAt(s), s)
         liveByTurnCount += 1
     }
 
@@ -201,7 +201,7 @@ public struct DialogueStore: Sendable {
     private mutating func compactIfStale() {
         if liveByTurnCount > 2 * slab.count + 1_024 {
             var heaps: [Int32: [(Date, Int32)]] = [:]
-            for s in slab.occupiedSlots { heaps[slab.source[Int(s)], default: []].append((slab.lastTurnAt[Int(s)], s)) }
+            for s in slab.occupiedSlots { heaps[slab.source(s), default: []].append((slab.lastTurnAt(s), s)) }
             liveByTurn = heaps.mapValues { KeyedMinHeap($0) }
             liveByTurnCount = slab.count
         }

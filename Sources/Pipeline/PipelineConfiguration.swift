@@ -16,6 +16,11 @@ public struct PipelineConfiguration: Sendable {
     /// by the measured time per turn (at most `maxBatchSize`), so a burst does not hold every turn
     /// behind one long batch.
     public var batchInferenceBudget: Duration = .milliseconds(30)
+    /// The most prepared micro-batches published, audited and committed together: with a backlog
+    /// the finish stage (publish-and-wait, the audit transaction, the commit) falls behind the
+    /// analysis, and the batches that queue meanwhile share one round of each. When this many
+    /// wait, the analysis waits for them.
+    public var maxCoalescedBatches = 8
     /// How long a micro-batch waits to fill once its first turn arrived.
     public var maxBatchWait: Duration = .milliseconds(10)
     /// Turns in a dialogue's context window.

@@ -8,6 +8,8 @@ struct PipelineMetrics: Sendable {
     let replayed = Counter(label: "plutchik_events_replayed_total")
     let escalations = Counter(label: "plutchik_escalations_total")
     let batchSize = Recorder(label: "plutchik_batch_size")
+    /// Micro-batches finished together (one publish-and-wait, transaction and commit).
+    let coalescedBatches = Recorder(label: "plutchik_finish_batches")
     let inference = Timer(label: "plutchik_inference_seconds", preferredDisplayUnit: .seconds)
     let auditWrite = Timer(label: "plutchik_postgres_write_seconds", preferredDisplayUnit: .seconds)
     let batchLatency = Timer(label: "plutchik_batch_seconds", preferredDisplayUnit: .seconds)

@@ -9,19 +9,59 @@ import Tracing
 // ends as an event plus an audit row, or as a dead letter with a reason.
 
 extension StreamProcessor {
-    /// Waits for the batch in flight, rethrowing its failure.
-    func drainInFlight() async throws {
-        guard let task = inFlight else { return }
-        inFlight = nil
-        try await task.value
+    /// Queues a prepared batch for the finisher, starting one if none runs. With a backlog the
+    /// finisher falls behind and batches queue up; it then finishes them together (up to
+    /// ``PipelineConfiguration/maxCoalescedBatches``): one publish-and-wait, one transaction, one
+    /// commit. When the queue is full, waits for the finisher to drain it.
+    func enqueueFinish(_ prepared: PreparedBatch) async throws {
+        pending.append(prepared)
+        if pending.count >= configuration.maxCoalescedBatches {
+            try await drainInFlight()
+        } else if let task = inFlight, !finisherRunning {
+            // The finisher stopped: surface its failure, if any, before starting another.
+            inFlight = nil
+            try await task.value
+        }
+        if inFlight == nil && !pending.isEmpty {
+            finisherRunning = true
+            inFlight = Task { try await self.finishPending() }
+        }
     }
 
-    /// Publishes a prepared batch and waits for every delivery report, writes its audits and
-    /// dialogue state in one transaction, then commits its offsets.
-    func finish(_ b: PreparedBatch) async throws {
+    /// The finisher: finishes the queued batches in order, those queued by then together, until
+    /// none is left.
+    func finishPending() async throws {
+        defer { finisherRunning = false }
+        while !pending.isEmpty {
+            let group = Array(pending.prefix(configuration.maxCoalescedBatches))
+            pending.removeFirst(group.count)
+            try await finish(group)
+        }
+    }
+
+    /// Waits until every queued batch is finished, rethrowing a failure.
+    func drainInFlight() async throws {
+        while let task = inFlight {
+            inFlight = nil
+            try await task.value
+            if !pending.isEmpty {
+                finisherRunning = true
+                inFlight = Task { try await self.finishPending() }
+            }
+        }
+    }
+
+    /// Publishes prepared batches and waits for every delivery report, writes their audits and
+    /// dialogue state in one transaction, then commits their offsets.
+    func finish(_ group: [PreparedBatch]) async throws {
         // The turns' spans end once the batch is committed (or given up).
-        defer { for span in b.spans.values { span.end() } }
-        var (deliveries, audit) = try await encode(b)
+        defer { for b in group { for span in b.spans.values { span.end() } } }
+        var deliveries: [Delivery] = [], audit = AuditBatch()
+        for b in group {
+            let (d, a) = try await encode(b)
+            deliveries += d
+            audit.append(a)
+        }
         let t0 = ContinuousClock.now
         var deadLettered: [String: Int] = [:]
         for d in deliveries { if case .deadLetter(let reason, _) = d.kind { deadLettered[reason.code, default: 0] += 1 } }
@@ -64,7 +104,7 @@ extension StreamProcessor {
         let t1 = ContinuousClock.now
         if configuration.recordLatencies {
             let acked = ContinuousClock.now
-            for t in b.receivedAt { stats.latencies.append((acked - t) / .seconds(1)) }
+            for b in group { for t in b.receivedAt { stats.latencies.append((acked - t) / .seconds(1)) } }
         }
         if !audit.isEmpty {
             let audit = audit
@@ -73,7 +113,7 @@ extension StreamProcessor {
             onAudited?(audit.audits)
         }
         let t2 = ContinuousClock.now
-        let records = b.records
+        let records = group.flatMap(\.records)
         do {
             try await retrying("commit offsets") { try await self.consumer.commit(records) }
         } catch let e as KafkaError where e.meansPartitionsMoved {
@@ -91,23 +131,28 @@ extension StreamProcessor {
         metrics.turns.increment(by: Int64(records.count))
         let events = audit.audits.count
         let dlq = deadLettered.values.reduce(0, +)
+        let replayed = group.reduce(0) { $0 + $1.replays.count }
         metrics.events.increment(by: Int64(events))
-        metrics.replayed.increment(by: Int64(b.replays.count))
+        metrics.replayed.increment(by: Int64(replayed))
         let alerts = audit.escalations.count
         metrics.escalations.increment(by: Int64(alerts))
-        metrics.batchSize.record(records.count)
-        metrics.batchLatency.record(duration: ContinuousClock.now - b.started)
+        for b in group {
+            metrics.batchSize.record(b.records.count)
+            metrics.batchLatency.record(duration: ContinuousClock.now - b.started)
+        }
+        metrics.coalescedBatches.record(group.count)
         progress.finished(records.count)
-        stats.batches += 1
+        stats.batches += group.count
+        stats.finishRounds += 1
         stats.turns += records.count
         stats.events += events
-        stats.replayed += b.replays.count
+        stats.replayed += replayed
         stats.deadLettered += dlq
         stats.alerts += alerts
-        logger.debug("batch done", metadata: [
-            "batch.size": "\(records.count)", "batch.dlq": "\(dlq)", "batch.replayed": "\(b.replays.count)",
+        logger.debug("batches done", metadata: [
+            "batch.count": "\(group.count)", "batch.size": "\(records.count)", "batch.dlq": "\(dlq)", "batch.replayed": "\(replayed)",
             "batch.alerts": "\(alerts)", "batch.publish_ms": "\(ms(t1 - t0))", "batch.audit_ms": "\(ms(t2 - t1))",
-            "batch.commit_ms": "\(ms(ContinuousClock.now - t2))", "batch.total_ms": "\(ms(ContinuousClock.now - b.started))",
+            "batch.commit_ms": "\(ms(ContinuousClock.now - t2))", "batch.total_ms": "\(ms(ContinuousClock.now - group[0].started))",
         ])
     }
 

@@ -54,7 +54,7 @@ extension StreamProcessor {
                 // up; the consumer waits for our next call before it unassigns.
                 try await drainInFlight()
                 if !batch.isEmpty {
-                    try await finish(prepare(batch))
+                    try await finish([prepare(batch)])
                     batch.removeAll()
                     deadline = nil
                 }

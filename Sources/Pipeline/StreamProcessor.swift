@@ -56,7 +56,10 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     /// When dormant dialogue states were last pruned (first after the first batch).
     var lastPrune: ContinuousClock.Instant?
     /// The previous batch's publish, audit and commit, running while the next batch is analyzed.
+    /// The finisher (``finishPending()``), and the prepared batches it has yet to finish.
     var inFlight: Task<Void, any Error>?
+    var pending: [PreparedBatch] = []
+    var finisherRunning = false
     var progress: ProgressWatch
     var stallLogged = false
     let metrics = PipelineMetrics()
@@ -71,6 +74,9 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         public var deadLettered = 0
         public var alerts = 0
         public var batches = 0
+        /// Rounds of publish-and-wait, transaction and commit: fewer than `batches` once a backlog
+        /// made the finish stage coalesce batches.
+        public var finishRounds = 0
         /// Turns stamped too far ahead of the processing clock to move the watermark.
         public var skewed = 0
         /// Stored dialogue states dropped on load (another format or model, or unreadable).
@@ -153,9 +159,7 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
                     if !batch.isEmpty {
                         // Batch N+1's inference overlaps batch N's publishing, auditing and commit;
                         // those stay strictly in batch order.
-                        let prepared = try await prepare(batch)
-                        try await drainInFlight()
-                        inFlight = Task { try await self.finish(prepared) }
+                        try await enqueueFinish(try await prepare(batch))
                     }
                 }
                 try await drainInFlight()

@@ -47,6 +47,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
+        Allocator.configure()
         var logger = try logging.makeLogger(label: "plutchik.bench")
         if logging.logLevel == nil { logger.logLevel = .warning }
         var lines: [String] = []

@@ -28,6 +28,7 @@ struct DemoCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
+        Allocator.configure()
         var logger = try logging.makeLogger(label: "plutchik.demo")
         if logging.logLevel == nil && Settings.environment["PLUTCHIK_LOG_LEVEL"] == nil { logger.logLevel = .error }
         guard let file = dialogues.map({ URL(fileURLWithPath: $0) })

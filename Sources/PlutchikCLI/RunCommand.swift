@@ -39,6 +39,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
+        Allocator.configure()
         let logger = try logging.makeLogger(label: "plutchik.run")
         MetricsBootstrap.bootstrap()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []

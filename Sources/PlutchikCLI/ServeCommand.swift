@@ -25,6 +25,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
+        Allocator.configure()
         let logger = try logging.makeLogger(label: "plutchik.serve")
         MetricsBootstrap.bootstrap()
         let encoder = inference.configuration(batchSize: 64)

@@ -71,6 +71,21 @@ struct AuditWriterTests {
         #expect(try await writer.loadStates(topic: "turns", partitions: [1: nil]).first?.state == [12])
     }
 
+    @Test("batches finished together are written in one transaction, each dialogue's state once: the latest")
+    func coalescedBatches() async throws {
+        let writer = try await TestDatabase.migratedWriter()
+        func state(_ id: String, _ offset: Int64) -> DialogueStateRow {
+            DialogueStateRow(dialogueID: id, sourceTopic: "turns", sourcePartition: 2, lastOffset: offset, state: [UInt8(offset)])
+        }
+        var merged = AuditBatch(states: [state("a", 1), state("b", 2)])
+        merged.append(AuditBatch(states: [state("a", 3), state("c", 4)]))
+        merged.append(AuditBatch(states: [state("a", 5)]))
+        #expect(merged.states.map(\.dialogueID) == ["b", "c", "a"] && merged.states.map(\.lastOffset) == [2, 4, 5])
+        try await writer.write(merged)
+        let loaded = try await writer.loadStates(topic: "turns", partitions: [2: nil])
+        #expect(Dictionary(uniqueKeysWithValues: loaded.map { ($0.dialogueID, $0.state) }) == ["a": [5], "b": [2], "c": [4]])
+    }
+
     @Test("evicted dialogues are reloaded by id, whatever characters the id holds, from their own topic only")
     func statesByDialogueID() async throws {
         let writer = try await TestDatabase.migratedWriter()

@@ -19,6 +19,8 @@ int ck_has_avx512bf16(void);
 int ck_has_avx2fma(void);
 /// CPUs in this process's affinity mask (sched_getaffinity), or 0 when unknown.
 int ck_affinity_cpus(void);
+/// Fixes glibc's mmap threshold (mallopt M_MMAP_THRESHOLD); returns 1 on success, 0 elsewhere.
+int ck_set_mmap_threshold(int bytes);
 
 /// Instruction sets the GEMMs can be told to use (the *_with entry points; for tests).
 enum {
