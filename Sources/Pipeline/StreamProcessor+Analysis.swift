@@ -22,8 +22,8 @@ extension StreamProcessor {
         /// Re-published (replayed) events, by record.
         var replays: [(record: KafkaRecord, message: KafkaProducerMessage)]
         var analyzed: [(record: KafkaRecord, turn: TimedTurn, analysis: TurnAnalysis)]
-        /// Each dialogue's state after its last analyzed turn in the batch, for `dialogue_state`.
-        /// Each dialogue's state after its last turn in the batch, encoded.
+        /// Each dialogue's state after its last analyzed turn in the batch, encoded (for the live
+        /// store and `dialogue_state` alike).
         var states: [(dialogueID: String, record: KafkaRecord, turnAt: Date, state: [UInt8])]
         var processedAt: Date
         /// The model that analyzed the batch (a swap may come before the batch is finished).
