@@ -129,7 +129,7 @@ public struct DialogueStore: Sendable {
     /// Drops dialogues whose last turn is older than `idleTTL` before `now`; returns how many.
     @discardableResult
     public mutating func evictIdle(now: Date) -> Int {
-        expire(Set(partitions.indices.map { partitions[$0] }).map { ($0, now) })
+        expire(partitions.map { ($0, now) })
     }
 
     /// Drops dialogues whose last turn is more than `idleTTL` older than the newest turn seen on

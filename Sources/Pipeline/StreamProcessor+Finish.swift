@@ -22,10 +22,12 @@ extension StreamProcessor {
             inFlight = nil
             try await task.value
         }
-        if inFlight == nil && !pending.isEmpty {
-            finisherRunning = true
-            inFlight = Task { try await self.finishPending() }
-        }
+        if inFlight == nil && !pending.isEmpty { startFinisher() }
+    }
+
+    private func startFinisher() {
+        finisherRunning = true
+        inFlight = Task { try await self.finishPending() }
     }
 
     /// The finisher: finishes the queued batches in order, those queued by then together, until
@@ -44,10 +46,7 @@ extension StreamProcessor {
         while let task = inFlight {
             inFlight = nil
             try await task.value
-            if !pending.isEmpty {
-                finisherRunning = true
-                inFlight = Task { try await self.finishPending() }
-            }
+            if !pending.isEmpty { startFinisher() }
         }
     }
 
