@@ -113,6 +113,21 @@ public final class SafeTensors: @unchecked Sendable {
         UnsafeMutableRawPointer(out).copyMemory(from: raw.baseAddress!, byteCount: raw.count)
     }
 
+    /// An F32 tensor in place in the mapping, after checking dtype and shape; nil when its bytes
+    /// are not 4-byte aligned (then copy it with ``copyFloats(_:shape:into:)``). Valid while this
+    /// object lives.
+    public func alignedFloats(_ name: String, shape: [Int]) throws -> UnsafePointer<Float>? {
+        let raw = try bytes(name, dtype: .f32, shape: shape)
+        guard let p = raw.baseAddress, Int(bitPattern: p) % MemoryLayout<Float>.alignment == 0 else { return nil }
+        return p.assumingMemoryBound(to: Float.self)
+    }
+
+    /// Lets the kernel drop the mapping's resident pages: they count in this process's RSS until
+    /// then. The mapping stays valid; a page read again comes back from the page cache or the file.
+    public func dropResidentPages() {
+        _ = madvise(UnsafeMutableRawPointer(mutating: base), fileSize, MADV_DONTNEED)
+    }
+
     /// Reads an F32 tensor into an array after checking dtype and shape.
     public func floats(_ name: String, shape: [Int]) throws -> [Float] {
         let n = shape.reduce(1, *)

@@ -10,8 +10,9 @@ import Foundation
 /// and a least-recently-used list is threaded through the slots.
 ///
 /// No per-dialogue heap objects: a dialogue costs its slot (33 bytes of metadata plus
-/// `payloadBytes`) and 8–16 bytes of index. A payload larger than a slot (an unusually long id or
-/// speaker) is kept aside in a dictionary, so nothing is cut. Freed slots are reused. The chunks
+/// `payloadBytes`) and 8–16 bytes of index. An id that is a canonical UUID (36 characters, hex
+/// digits in one case) is stored as its 16 bytes. A payload larger than a slot (an unusually long
+/// id or speaker) is kept aside in a dictionary, so nothing is cut. Freed slots are reused. The chunks
 /// are mapped directly rather than taken from malloc, so transient allocations cannot fragment the
 /// heap around them, and a chunk's pages are touched only as its slots fill.
 struct DialogueSlab: Sendable {
@@ -21,8 +22,8 @@ struct DialogueSlab: Sendable {
     /// last offset (8), last turn time (8), unaligned.
     static let metadataBytes = 33
 
-    /// Bytes of a slot's payload: the id's length (one byte), the id, the record's length (two bytes)
-    /// and the record.
+    /// Bytes of a slot's payload: the id's length (one byte; `lowercaseUUID` or `uppercaseUUID` for
+    /// a UUID's 16 bytes), the id, the record's length (two bytes) and the record.
     let payloadBytes: Int
     private let stride: Int
     private var chunks: [SlabChunk] = []
@@ -153,16 +154,23 @@ struct DialogueSlab: Sendable {
     func id(_ s: Int32) -> String {
         if let o = oversized[s] { return o.id }
         let p = payload(s)
-        return String(decoding: UnsafeRawBufferPointer(start: p + 1, count: Int(p.load(as: UInt8.self))), as: UTF8.self)
+        let marker = p.load(as: UInt8.self)
+        if let uuid = UUIDBytes(marker: marker, loading: p + 1) { return uuid.string }
+        return String(decoding: UnsafeRawBufferPointer(start: p + 1, count: Int(marker)), as: UTF8.self)
     }
 
     /// The state record of an occupied slot.
     func record(_ s: Int32) -> [UInt8] {
         if let o = oversized[s] { return o.record }
         let p = payload(s)
-        let at = 1 + Int(p.load(as: UInt8.self))
+        let at = 1 + Self.storedIDBytes(p.load(as: UInt8.self))
         let n = Int(p.loadUnaligned(fromByteOffset: at, as: UInt16.self))
         return Array(UnsafeRawBufferPointer(start: p + at + 2, count: n))
+    }
+
+    /// Bytes an id takes in a payload after its length byte.
+    private static func storedIDBytes(_ marker: UInt8) -> Int {
+        marker >= UUIDBytes.uppercaseMarker ? 16 : Int(marker)
     }
 
     /// Replaces the state record of an occupied slot.
@@ -170,23 +178,29 @@ struct DialogueSlab: Sendable {
         write(s, id: id(s), record: record)
     }
 
+    /// How many payloads did not fit their slot.
+    var oversizedCount: Int { oversized.count }
+
     /// The occupied slots, in no particular order.
     var occupiedSlots: [Int32] { (0..<Int32(slots)).filter { occupied($0) } }
 
     private mutating func write(_ s: Int32, id: String, record: [UInt8]) {
-        let idBytes = id.utf8.count
-        guard idBytes < 255, record.count <= Int(UInt16.max), 3 + idBytes + record.count <= payloadBytes else {
+        let uuid = UUIDBytes(id)
+        let idBytes = uuid == nil ? id.utf8.count : 16
+        guard idBytes < Int(UUIDBytes.uppercaseMarker), record.count <= Int(UInt16.max),
+              3 + idBytes + record.count <= payloadBytes else {
             oversized[s] = (id, record)
             return
         }
         oversized[s] = nil
         let p = mutableBytes(s) + Self.metadataBytes
-        p.storeBytes(of: UInt8(idBytes), as: UInt8.self)
-        var at = 1
-        for byte in id.utf8 {
-            p.storeBytes(of: byte, toByteOffset: at, as: UInt8.self)
-            at += 1
+        if let uuid {
+            uuid.store(to: p)
+        } else {
+            p.storeBytes(of: UInt8(idBytes), as: UInt8.self)
+            for (i, byte) in id.utf8.enumerated() { p.storeBytes(of: byte, toByteOffset: 1 + i, as: UInt8.self) }
         }
+        let at = 1 + idBytes
         p.storeBytes(of: UInt16(record.count), toByteOffset: at, as: UInt16.self)
         record.withUnsafeBytes { (p + at + 2).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
@@ -194,8 +208,9 @@ struct DialogueSlab: Sendable {
     private func idEquals(_ s: Int32, _ id: String) -> Bool {
         if let o = oversized[s] { return o.id == id }
         let p = payload(s)
-        let stored = UnsafeRawBufferPointer(start: p + 1, count: Int(p.load(as: UInt8.self)))
-        return stored.elementsEqual(id.utf8)
+        let marker = p.load(as: UInt8.self)
+        if let stored = UUIDBytes(marker: marker, loading: p + 1) { return stored == UUIDBytes(id) }
+        return UnsafeRawBufferPointer(start: p + 1, count: Int(marker)).elementsEqual(id.utf8)
     }
 
     private mutating func rehash(capacity: Int) {
@@ -244,5 +259,69 @@ final class SlabChunk: @unchecked Sendable {
         let c = SlabChunk(bytes: size)
         c.bytes.copyMemory(from: bytes, byteCount: size)
         return c
+    }
+}
+
+/// A dialogue id that is a canonical UUID (8-4-4-4-12 hex digits, all letters in one case) as
+/// its 16 bytes and its case, so a slot can hold it in 17 bytes instead of 37 and give it back
+/// unchanged.
+struct UUIDBytes: Equatable {
+    /// Length-byte values that mark a packed UUID in a slot's payload.
+    static let uppercaseMarker: UInt8 = 0xFE, lowercaseMarker: UInt8 = 0xFF
+    var high: UInt64
+    var low: UInt64
+    var uppercase: Bool
+
+    /// `id` packed, or nil when it is not a canonical UUID in one case.
+    init?(_ id: String) {
+        guard id.utf8.count == 36 else { return nil }
+        var high: UInt64 = 0, low: UInt64 = 0, digits = 0, lower = false, upper = false
+        for (i, c) in id.utf8.enumerated() {
+            if i == 8 || i == 13 || i == 18 || i == 23 {
+                guard c == UInt8(ascii: "-") else { return nil }
+                continue
+            }
+            let v: UInt8
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = c - UInt8(ascii: "a") + 10; lower = true
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): v = c - UInt8(ascii: "A") + 10; upper = true
+            default: return nil
+            }
+            if digits < 16 { high = high << 4 | UInt64(v) } else { low = low << 4 | UInt64(v) }
+            digits += 1
+        }
+        guard !(lower && upper) else { return nil }
+        (self.high, self.low, self.uppercase) = (high, low, upper)
+    }
+
+    /// The UUID stored after a length byte of `marker`, or nil when the marker is a plain length.
+    init?(marker: UInt8, loading p: UnsafeRawPointer) {
+        guard marker >= Self.uppercaseMarker else { return nil }
+        high = p.loadUnaligned(as: UInt64.self)
+        low = p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        uppercase = marker == Self.uppercaseMarker
+    }
+
+    /// Writes the marker byte and the 16 bytes.
+    func store(to p: UnsafeMutableRawPointer) {
+        p.storeBytes(of: uppercase ? Self.uppercaseMarker : Self.lowercaseMarker, as: UInt8.self)
+        p.storeBytes(of: high, toByteOffset: 1, as: UInt64.self)
+        p.storeBytes(of: low, toByteOffset: 9, as: UInt64.self)
+    }
+
+    /// The id as it was given.
+    var string: String {
+        let hex = Array((uppercase ? "0123456789ABCDEF" : "0123456789abcdef").utf8)
+        return String(unsafeUninitializedCapacity: 36) { out in
+            var at = 0
+            for d in 0..<32 {
+                if d == 8 || d == 12 || d == 16 || d == 20 { out[at] = UInt8(ascii: "-"); at += 1 }
+                let word = d < 16 ? high : low
+                out[at] = hex[Int(word >> (4 * UInt64(15 - d % 16)) & 0xF)]
+                at += 1
+            }
+            return at
+        }
     }
 }

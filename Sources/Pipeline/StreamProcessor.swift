@@ -108,10 +108,10 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         self.producer = producer
         self.writer = writer
         self.logger = logger
-        // A slot holds a typical state and an id of up to 36 bytes, a UUID's (larger ones are kept
-        // aside, at the cost of two allocations each).
+        // A slot holds a typical state and an id of up to 16 bytes, or a UUID packed into 16 (larger
+        // ones fit while the state is smaller, else are kept aside, at the cost of two allocations).
         dialogues = DialogueStore(maxDialogues: configuration.maxLiveDialogues, idleTTL: configuration.windowIdle,
-                                  slotBytes: analyzer.stateBytes + 36 + 3)
+                                  slotBytes: analyzer.stateBytes + 16 + 3)
         progress = ProgressWatch(limit: configuration.stallTimeout)
     }
 

@@ -28,6 +28,8 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             each tenth of N), "flat_ratio" (turns/s at 80-100 % of N over 12-32 %), "rss_bytes_per_dialogue" \
             and "live_dialogues". In both, the encoder-only figure is the corpus's first texts uncached, and \
             "plumbing_ratio" is turns/s over it. Raise --max-dialogues to N.
+
+            Memory: the broker is embedded unless --brokers (or KAFKA_BROKERS) names one, e.g. a `plutchik             broker` in another process; the embedded one keeps up to about 5 MiB per partition in this             process's RSS, so pass --brokers to measure the processor's memory alone.
             """)
 
     @Option(help: "JSONL turns (dialogue_id, turn_id, speaker, ts, text); see Deploy/fetch-corpus.sh.")
@@ -60,18 +62,33 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         let scale = cached || dialogues != nil
         // At scale the encoder-only figure is the corpus's real texts, uncached: what the plumbing is compared with.
         let encoderOnly = skipEncoder ? nil : try encoderThroughput(lines, cacheCapacity: scale ? 0 : cacheCapacity)
-        if let dialogues { lines = Self.singleTurnDialogues(dialogues) } else if cached { lines = try lines.map(Self.withCannedText) }
+        if dialogues != nil { lines = [] } else if cached { lines = try lines.map(Self.withCannedText) }
 
-        let broker = try EmbeddedBroker(for: try pipeline.pipelineConfiguration(), logger: logger)
-        let producer = try KafkaProducer(configuration: .init(bootstrapServers: broker.bootstrapServers), logger: logger)
-        let messages = lines.map { line in
+        // The processor's memory is what is measured: with --brokers the broker (and what it stores) is
+        // another process, and --dialogues turns are made as they are sent rather than held.
+        let total = dialogues ?? lines.count
+        let inputTopic = pipeline.inputTopic
+        let corpusMessages = lines.map { line in
             let key = (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["dialogue_id"].map { "\($0)" }
-            return KafkaProducerMessage(topic: pipeline.inputTopic, key: key.map { Array($0.utf8) }, value: Array(line.utf8))
+            return KafkaProducerMessage(topic: inputTopic, key: key.map { Array($0.utf8) }, value: Array(line.utf8))
         }
+        lines = []
+        let dialogueStart = Date().addingTimeInterval(-600)
+        let messages: @Sendable (Range<Int>) -> [KafkaProducerMessage] = { range in
+            guard let n = dialogues else { return Array(corpusMessages[range]) }
+            return range.map { i in
+                let (key, value) = Self.singleTurnDialogue(i, of: n, from: dialogueStart)
+                return KafkaProducerMessage(topic: inputTopic, key: Array(key.utf8), value: Array(value.utf8))
+            }
+        }
+        let external = try? pipeline.bootstrapServers()
+        let embedded = external == nil ? try EmbeddedBroker(for: try pipeline.pipelineConfiguration(), logger: logger) : nil
+        let bootstrap = external ?? embedded!.bootstrapServers
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: bootstrap), logger: logger)
         // The embedded broker keeps about 5 MiB per partition: a large run is fed as it is consumed,
         // at most `backlog` turns ahead, so nothing is dropped unread.
-        let backlog = dialogues == nil ? messages.count : 20_000
-        if rate == 0 { _ = try await producer.sendAll(Array(messages.prefix(backlog))) }
+        let backlog = dialogues == nil ? total : 20_000
+        if rate == 0 { _ = try await producer.sendAll(messages(0..<min(total, backlog))) }
 
         // A fresh database schema per run, so every turn is new.
         let writer = try AuditWriter(configuration: .init(url: try pipeline.database()))
@@ -81,7 +98,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         var options = pipeline
         options.migrate = false
         let processor = try await makeProcessor(
-            pipeline: options, heads: heads, inference: inference, bootstrap: broker.bootstrapServers,
+            pipeline: options, heads: heads, inference: inference, bootstrap: bootstrap,
             databaseURL: try pipeline.database(), groupID: "plutchik-bench-\(UInt32.random(in: 0...UInt32.max))",
             logger: logger, recordLatencies: true, cacheCapacity: cacheCapacity)
         let group = ServiceGroup(configuration: .init(services: [.init(service: processor)], logger: logger))
@@ -89,10 +106,10 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         let feeder = Task {
             if rate == 0 {
                 var sent = backlog
-                while sent < messages.count {
+                while sent < total {
                     if await sent - processor.stats.turns < backlog / 2 {
-                        let next = min(messages.count, sent + backlog / 4)
-                        _ = try await producer.sendAll(Array(messages[sent..<next]))
+                        let next = min(total, sent + backlog / 4)
+                        _ = try await producer.sendAll(messages(sent..<next))
                         sent = next
                     } else {
                         try await Task.sleep(for: .milliseconds(20))
@@ -106,10 +123,10 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             // would cap the rate near 1/linger.ms.
             let start = ContinuousClock.now
             var sent = 0
-            while sent < messages.count {
-                let due = min(messages.count, Int((ContinuousClock.now - start) / .seconds(1) * rate) + 1)
+            while sent < total {
+                let due = min(total, Int((ContinuousClock.now - start) / .seconds(1) * rate) + 1)
                 if due > sent {
-                    _ = try await producer.sendAll(Array(messages[sent..<due]))
+                    _ = try await producer.sendAll(messages(sent..<due))
                     sent = due
                 } else {
                     try await Task.sleep(until: start + .seconds(Double(sent) / rate))
@@ -129,9 +146,9 @@ struct BenchPipelineCommand: AsyncParsableCommand {
                 lastProgress = .now
                 let live = await processor.readiness().liveDialogues
                 if dialogues != nil && done > 0 { samples.append(ScaleSample(at: .now, turns: done, live: live, rssBytes: currentRSSBytes())) }
-                FileHandle.standardError.write(Data("\rbench pipeline: \(done)/\(lines.count) turns, \(live) live dialogues ".utf8))
+                FileHandle.standardError.write(Data("\rbench pipeline: \(done)/\(total) turns, \(live) live dialogues ".utf8))
             }
-            if done >= lines.count { break }
+            if done >= total { break }
         }
         if dialogues != nil {
             samples.append(ScaleSample(at: .now, turns: await processor.stats.turns, live: await processor.readiness().liveDialogues, rssBytes: currentRSSBytes()))
@@ -141,8 +158,9 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         await group.triggerGracefulShutdown()
         try await running.value
         try await producer.close()
+        withExtendedLifetime(embedded) {}
         let stats = await processor.stats
-        FileHandle.standardError.write(Data("\rbench pipeline: \(stats.turns)/\(lines.count) turns in \(String(format: "%.2f", elapsed)) s (\(stats.deadLettered) dead-lettered)\n".utf8))
+        FileHandle.standardError.write(Data("\rbench pipeline: \(stats.turns)/\(total) turns in \(String(format: "%.2f", elapsed)) s (\(stats.deadLettered) dead-lettered)\n".utf8))
 
         let latencies = stats.latencies.sorted()
         var fields: [(String, String)] = [
@@ -191,17 +209,13 @@ extension BenchPipelineCommand {
         "Great, thank you so much!", "I'm not happy with this service.",
     ]
 
-    /// `n` dialogues of one turn each, stamped over the last ten minutes (inside the idle window and
-    /// the watermark's skew).
-    static func singleTurnDialogues(_ n: Int) -> [String] {
-        let start = Date().addingTimeInterval(-600), step = 500.0 / Double(max(1, n))
-        let stamp = ISO8601DateFormatter()
-        stamp.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return (0..<n).map { i in
-            let ts = stamp.string(from: start.addingTimeInterval(Double(i) * step))
-            let text = cannedTexts[i % cannedTexts.count]
-            return #"{"dialogue_id":"bench-\#(i)","turn_id":0,"speaker":"customer","ts":"\#(ts)","text":"\#(text)"}"#
-        }
+    /// The `i`th of `n` dialogues of one turn each, as (key, JSON line): the `n` are stamped over
+    /// 500 s from `start` (inside the idle window and the watermark's skew when `start` is ten
+    /// minutes ago).
+    static func singleTurnDialogue(_ i: Int, of n: Int, from start: Date) -> (key: String, line: String) {
+        let ts = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(start.addingTimeInterval(Double(i) * 500 / Double(max(1, n))))
+        let text = cannedTexts[i % cannedTexts.count]
+        return ("bench-\(i)", #"{"dialogue_id":"bench-\#(i)","turn_id":0,"speaker":"customer","ts":"\#(ts)","text":"\#(text)"}"#)
     }
 
     /// A corpus line with its text replaced by a canned one (chosen by the text, so repeats stay repeats).

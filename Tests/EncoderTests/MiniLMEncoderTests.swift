@@ -152,7 +152,8 @@ private func cosine(_ a: [Float], _ b: [Float]) -> Float {
         return t
     }
 
-    static func write(_ entries: [(String, [Int])]) throws -> URL {
+    /// A safetensors file of `entries`; `headerPadding` spaces after the JSON move the data's alignment.
+    static func write(_ entries: [(String, [Int])], headerPadding: Int = 0) throws -> URL {
         var header: [String] = []
         var data: [UInt8] = []
         for (name, shape) in entries {
@@ -161,7 +162,7 @@ private func cosine(_ a: [Float], _ b: [Float]) -> Float {
             let vals = (0..<n).map { Float(($0 * 37) % 11) / 50 - 0.1 }
             data += vals.withUnsafeBytes { Array($0) }
         }
-        let h = Array(("{" + header.joined(separator: ",") + "}").utf8)
+        let h = Array(("{" + header.joined(separator: ",") + "}" + String(repeating: " ", count: headerPadding)).utf8)
         var len = UInt64(h.count).littleEndian
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("tiny-\(UUID().uuidString).safetensors")
         try Data(withUnsafeBytes(of: &len) { Array($0) } + h + data).write(to: url)
@@ -176,6 +177,24 @@ private func cosine(_ a: [Float], _ b: [Float]) -> Float {
         let e = try enc.encode([[1, 2, 3], [4]])
         #expect(e.count == 2 && e[0].count == 32)
         #expect(abs(e[0].map { $0 * $0 }.reduce(0, +) - 1) < 1e-5)
+    }
+
+    /// Word embeddings read in place (4-byte aligned data) or copied (not) give the same encoding.
+    @Test func wordEmbeddingsMappedOrCopied() throws {
+        let plain = try Self.write(Self.tensors(Self.tiny))
+        let headerEnd = 8 + (try Data(contentsOf: plain).prefix(8).withUnsafeBytes { Int($0.loadUnaligned(as: UInt64.self)) })
+        var encodings: [[[Float]]] = []
+        var mapped: [Bool] = []
+        for padding in [(4 - headerEnd % 4) % 4, (5 - headerEnd % 4) % 4] {
+            let url = try Self.write(Self.tensors(Self.tiny), headerPadding: padding)
+            defer { try? FileManager.default.removeItem(at: url) }
+            let w = try MiniLMWeights(file: SafeTensors(url: url), config: Self.tiny)
+            mapped.append(w.count == MiniLMWeights.floatCount(Self.tiny, wordEmbeddingsMapped: true))
+            encodings.append(try MiniLMEncoder(weights: w, configuration: .init(maxLength: 8)).encode([[1, 2, 3], [9]]))
+        }
+        try? FileManager.default.removeItem(at: plain)
+        #expect(mapped == [true, false])
+        #expect(encodings[0] == encodings[1])
     }
 
     @Test func missingTensorIsNamed() throws {

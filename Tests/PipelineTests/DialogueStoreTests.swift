@@ -72,7 +72,9 @@ import Testing
         var order: [String] = []   // least recently used first
         for step in 0..<30_000 {
             let n = next(3_000)
-            let id = n % 5 == 0 ? "dialogue-with-a-long-id-\(n)" : "d\(n)"
+            // Short ids, long ones, and UUIDs in each case (packed into 16 bytes) or mixed (not).
+            let uuid = String(format: "%08x-0000-4000-8000-%012x", n, n &* 2_654_435_761 % 0xFFFF_FFFF_FFFF)
+            let id = [uuid, uuid.uppercased(), "dialogue-with-a-long-id-\(n)", "d\(n)", "A" + uuid.dropFirst()][n % 5]
             let record = (0..<next(30)).map { UInt8(truncatingIfNeeded: step &+ $0) }
             switch (slab.slot(of: id), next(4)) {
             case (nil, 0...2):
@@ -102,6 +104,35 @@ import Testing
                 #expect(slab.leastRecent < 0 ? order.isEmpty : slab.id(slab.leastRecent) == order.first)
             }
         }
+    }
+}
+
+@Suite struct UUIDBytesTests {
+    @Test(arguments: ["123e4567-e89b-12d3-a456-426614174000", "123E4567-E89B-12D3-A456-426614174000",
+                      "00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff"])
+    func roundTrips(id: String) throws {
+        let packed = try #require(UUIDBytes(id))
+        #expect(packed.string == id)
+        var bytes = [UInt8](repeating: 0, count: 17)
+        bytes.withUnsafeMutableBytes { packed.store(to: $0.baseAddress!) }
+        let loaded = bytes.withUnsafeBytes { UUIDBytes(marker: $0[0], loading: $0.baseAddress! + 1) }
+        #expect(loaded == packed)
+    }
+
+    @Test(arguments: ["123e4567-E89b-12d3-a456-426614174000", "123e4567e89b12d3a456426614174000",
+                      "123e4567-e89b-12d3-a456-42661417400g", "123e4567-e89b-12d3-a456-4266141740000", ""])
+    func leavesOtherIDsAlone(id: String) {
+        #expect(UUIDBytes(id) == nil)
+    }
+
+    /// A UUID-keyed dialogue fits a slot with 16 bytes for its id: no oversized entry.
+    @Test func uuidFitsASixteenByteIDSlot() {
+        var slab = DialogueSlab(payloadBytes: 10 + 16 + 3)
+        let id = "123e4567-e89b-12d3-a456-426614174000"
+        let s = slab.insert(id, record: Array(repeating: 7, count: 10), source: 0, lastOffset: 0, lastTurnAt: Date())
+        #expect(slab.oversizedCount == 0)
+        #expect(slab.slot(of: id) == s && slab.slot(of: id.uppercased()) == nil && slab.id(s) == id)
+        #expect(slab.record(s) == Array(repeating: 7, count: 10))
     }
 }
 
