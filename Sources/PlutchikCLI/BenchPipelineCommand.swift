@@ -29,7 +29,10 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             and "live_dialogues". In both, the encoder-only figure is the corpus's first texts uncached, and \
             "plumbing_ratio" is turns/s over it. Raise --max-dialogues to N.
 
-            Memory: the broker is embedded unless --brokers (or KAFKA_BROKERS) names one, e.g. a `plutchik             broker` in another process; the embedded one keeps up to about 5 MiB per partition in this             process's RSS, so pass --brokers to measure the processor's memory alone.
+            Memory: the broker is embedded in this process unless --broker-process runs it as a child \
+            `plutchik broker`, or --brokers (or KAFKA_BROKERS) names a running one with the four topics and \
+            nothing in them; the embedded one keeps up to about 5 MiB per partition in this process's RSS, \
+            so use one of the others to measure the processor's memory alone.
             """)
 
     @Option(help: "JSONL turns (dialogue_id, turn_id, speaker, ts, text); see Deploy/fetch-corpus.sh.")
@@ -39,6 +42,8 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     @Flag(help: "Skip the encoder-only measurement.") var skipEncoder = false
     @Flag(help: "No embedding cache, in the processor and in the encoder-only measurement (every turn encoded).") var noCache = false
     @Flag(help: "Print one JSON object on stdout.") var json = false
+    @Flag(help: "Run the broker as a child process (`plutchik broker`), so \"rss_mb\" and \"rss_bytes_per_dialogue\" are the processor's alone.")
+    var brokerProcess = false
     @Flag(help: "Replace the corpus's texts with a few canned ones (every text a cache hit): the plumbing alone.") var cached = false
     @Option(help: "Instead of the corpus, this many single-turn dialogues of canned texts: turns/s by live-dialogue window and RSS per live dialogue.")
     var dialogues: Int?
@@ -81,7 +86,9 @@ struct BenchPipelineCommand: AsyncParsableCommand {
                 return KafkaProducerMessage(topic: inputTopic, key: Array(key.utf8), value: Array(value.utf8))
             }
         }
-        let external = try? pipeline.bootstrapServers()
+        let child = brokerProcess ? try BrokerProcess(for: try pipeline.pipelineConfiguration()) : nil
+        defer { child?.stop() }
+        let external = child?.bootstrapServers ?? (try? pipeline.bootstrapServers())
         let embedded = external == nil ? try EmbeddedBroker(for: try pipeline.pipelineConfiguration(), logger: logger) : nil
         let bootstrap = external ?? embedded!.bootstrapServers
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: bootstrap), logger: logger)
@@ -263,6 +270,38 @@ extension BenchPipelineCommand {
             ("flat_ratio", flat.map { String(format: "%.3f", $0) } ?? "null"),
             ("rss_bytes_per_dialogue", number(perDialogue)),
         ]
+    }
+}
+
+/// `plutchik broker` with the pipeline's topics, run by this executable as a child process.
+struct BrokerProcess {
+    let process = Process()
+    let bootstrapServers: String
+
+    init(for config: PipelineConfiguration) throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("plutchik-bench-broker-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: file)
+        process.executableURL = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        process.arguments = ["broker", "--bootstrap-file", file, "--log-level", "warning"] + [
+            "\(config.inputTopic):6", "\(config.eventsTopic):6", "\(config.escalationsTopic):6", "\(config.deadLetterTopic):1",
+        ].flatMap { ["--topic", $0] }
+        process.standardOutput = FileHandle.nullDevice   // it prints the address; stdout is the JSON's
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while (try? String(contentsOfFile: file, encoding: .utf8))?.isEmpty ?? true {
+            guard process.isRunning, ContinuousClock.now < deadline else {
+                if process.isRunning { process.terminate() }
+                throw ValidationError("--broker-process: `plutchik broker` did not start within 30 s")
+            }
+            usleep(50_000)
+        }
+        bootstrapServers = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
     }
 }
 
