@@ -282,9 +282,8 @@ struct BrokerProcess {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("plutchik-bench-broker-\(getpid())").path
         try? FileManager.default.removeItem(atPath: file)
         process.executableURL = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-        process.arguments = ["broker", "--bootstrap-file", file, "--log-level", "warning"] + [
-            "\(config.inputTopic):6", "\(config.eventsTopic):6", "\(config.escalationsTopic):6", "\(config.deadLetterTopic):1",
-        ].flatMap { ["--topic", $0] }
+        process.arguments = ["broker", "--bootstrap-file", file, "--log-level", "warning"]
+            + EmbeddedBroker.topics(for: config).flatMap { ["--topic", $0.description] }
         process.standardOutput = FileHandle.nullDevice   // it prints the address; stdout is the JSON's
         try process.run()
         let deadline = ContinuousClock.now + .seconds(30)

@@ -88,12 +88,15 @@ struct EmbeddedBroker: Service {
         for t in topics { try cluster.createTopic(t.name, partitions: t.partitions, replicationFactor: min(brokers, 3)) }
     }
 
-    /// One broker with the pipeline's four topics (6 partitions each, the DLQ 1), for the demo and benchmarks.
+    /// One broker with the pipeline's four topics, for the demo and benchmarks.
     init(for config: PipelineConfiguration, logger: Logger) throws {
-        try self.init(brokers: 1, topics: [
-            TopicSpec(name: config.inputTopic, partitions: 6), TopicSpec(name: config.eventsTopic, partitions: 6),
-            TopicSpec(name: config.escalationsTopic, partitions: 6), TopicSpec(name: config.deadLetterTopic, partitions: 1),
-        ], logger: logger)
+        try self.init(brokers: 1, topics: Self.topics(for: config), logger: logger)
+    }
+
+    /// The pipeline's four topics: 6 partitions each, the DLQ 1.
+    static func topics(for config: PipelineConfiguration) -> [TopicSpec] {
+        [TopicSpec(name: config.inputTopic, partitions: 6), TopicSpec(name: config.eventsTopic, partitions: 6),
+         TopicSpec(name: config.escalationsTopic, partitions: 6), TopicSpec(name: config.deadLetterTopic, partitions: 1)]
     }
 
     var bootstrapServers: String { cluster.bootstrapServers }
