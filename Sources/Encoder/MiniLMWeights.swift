@@ -47,6 +47,8 @@ package struct MiniLMLayerWeights {
 /// file's read-only mapping when they are F32 and 4-byte aligned (they are in the published
 /// file): only the rows of tokens actually seen become resident, as clean page cache the kernel
 /// can reclaim, rather than 47 MB of private memory. Otherwise they are copied like the rest.
+/// Replace a model file by renaming a new one over it, not by rewriting it in place, while a
+/// process has it loaded (`Deploy/fetch-model.sh` does).
 ///
 /// With `panels32`, the four dense matrices of each layer are stored in `packPanels32`
 /// layout for `matmulPacked` instead of row-major [out, in].
