@@ -22,8 +22,8 @@ struct DialogueSlab: Sendable {
     /// last offset (8), last turn time (8), unaligned.
     static let metadataBytes = 33
 
-    /// Bytes of a slot's payload: the id's length (one byte; `lowercaseUUID` or `uppercaseUUID` for
-    /// a UUID's 16 bytes), the id, the record's length (two bytes) and the record.
+    /// Bytes of a slot's payload: the id's length (one byte; a `UUIDBytes` marker for a UUID's 16
+    /// bytes), the id, the record's length (two bytes) and the record.
     let payloadBytes: Int
     private let stride: Int
     private var chunks: [SlabChunk] = []
@@ -173,9 +173,24 @@ struct DialogueSlab: Sendable {
         marker >= UUIDBytes.uppercaseMarker ? 16 : Int(marker)
     }
 
-    /// Replaces the state record of an occupied slot.
+    /// Replaces the state record of an occupied slot; the stored id stays as it is when the record fits.
     mutating func setRecord(_ s: Int32, _ record: [UInt8]) {
+        if oversized[s] == nil {
+            let at = 1 + Self.storedIDBytes(payload(s).load(as: UInt8.self))
+            if fits(record, at: at) { return storeRecord(record, at: at, in: s) }
+        }
         write(s, id: id(s), record: record)
+    }
+
+    /// Whether `record` fits a payload after `at` bytes of id.
+    private func fits(_ record: [UInt8], at: Int) -> Bool {
+        record.count <= Int(UInt16.max) && at + 2 + record.count <= payloadBytes
+    }
+
+    private mutating func storeRecord(_ record: [UInt8], at: Int, in s: Int32) {
+        let p = mutableBytes(s) + Self.metadataBytes + at
+        p.storeBytes(of: UInt16(record.count), as: UInt16.self)
+        record.withUnsafeBytes { (p + 2).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
 
     /// How many payloads did not fit their slot.
@@ -187,8 +202,7 @@ struct DialogueSlab: Sendable {
     private mutating func write(_ s: Int32, id: String, record: [UInt8]) {
         let uuid = UUIDBytes(id)
         let idBytes = uuid == nil ? id.utf8.count : 16
-        guard idBytes < Int(UUIDBytes.uppercaseMarker), record.count <= Int(UInt16.max),
-              3 + idBytes + record.count <= payloadBytes else {
+        guard idBytes < Int(UUIDBytes.uppercaseMarker), fits(record, at: 1 + idBytes) else {
             oversized[s] = (id, record)
             return
         }
@@ -200,9 +214,7 @@ struct DialogueSlab: Sendable {
             p.storeBytes(of: UInt8(idBytes), as: UInt8.self)
             for (i, byte) in id.utf8.enumerated() { p.storeBytes(of: byte, toByteOffset: 1 + i, as: UInt8.self) }
         }
-        let at = 1 + idBytes
-        p.storeBytes(of: UInt16(record.count), toByteOffset: at, as: UInt16.self)
-        record.withUnsafeBytes { (p + at + 2).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        storeRecord(record, at: 1 + idBytes, in: s)
     }
 
     private func idEquals(_ s: Int32, _ id: String) -> Bool {

@@ -67,13 +67,13 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         let scale = cached || dialogues != nil
         // At scale the encoder-only figure is the corpus's real texts, uncached: what the plumbing is compared with.
         let encoderOnly = skipEncoder ? nil : try encoderThroughput(lines, cacheCapacity: scale ? 0 : cacheCapacity)
-        if dialogues != nil { lines = [] } else if cached { lines = try lines.map(Self.withCannedText) }
+        if cached && dialogues == nil { lines = try lines.map(Self.withCannedText) }
 
-        // The processor's memory is what is measured: with --brokers the broker (and what it stores) is
-        // another process, and --dialogues turns are made as they are sent rather than held.
+        // The processor's memory is what is measured: with --broker-process or --brokers the broker (and
+        // what it stores) is another process, and --dialogues turns are made as they are sent, not held.
         let total = dialogues ?? lines.count
         let inputTopic = pipeline.inputTopic
-        let corpusMessages = lines.map { line in
+        let corpusMessages: [KafkaProducerMessage] = dialogues != nil ? [] : lines.map { line in
             let key = (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["dialogue_id"].map { "\($0)" }
             return KafkaProducerMessage(topic: inputTopic, key: key.map { Array($0.utf8) }, value: Array(line.utf8))
         }
@@ -216,11 +216,13 @@ extension BenchPipelineCommand {
         "Great, thank you so much!", "I'm not happy with this service.",
     ]
 
+    static let stampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
     /// The `i`th of `n` dialogues of one turn each, as (key, JSON line): the `n` are stamped over
     /// 500 s from `start` (inside the idle window and the watermark's skew when `start` is ten
     /// minutes ago).
     static func singleTurnDialogue(_ i: Int, of n: Int, from start: Date) -> (key: String, line: String) {
-        let ts = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(start.addingTimeInterval(Double(i) * 500 / Double(max(1, n))))
+        let ts = stampStyle.format(start.addingTimeInterval(Double(i) * 500 / Double(max(1, n))))
         let text = cannedTexts[i % cannedTexts.count]
         return ("bench-\(i)", #"{"dialogue_id":"bench-\#(i)","turn_id":0,"speaker":"customer","ts":"\#(ts)","text":"\#(text)"}"#)
     }
