@@ -126,6 +126,8 @@ public final class EmotionHeads: Sendable {
             let data = embeddingHead.weightData
             try data.write(to: directory.appendingPathComponent(m.weightsFile))
             m.weightsSHA256 = SHA256.hex(data)
+            (m.classWeight, m.sectorWeight, m.gateKeep) = (embeddingHead.classWeight, embeddingHead.sectorWeight, embeddingHead.gateKeep)
+            (m.firstTurnClassWeight, m.firstTurnSectorWeight) = (embeddingHead.firstTurnClassWeight, embeddingHead.firstTurnSectorWeight)
             manifest.embeddingHead = m
         }
         let enc = JSONEncoder()
@@ -161,7 +163,7 @@ public final class EmotionHeads: Sendable {
         var z = logits(x, batch: inputs.count)
         let hasEmoji = inputs.map(\.emojiFeatures.hasEmoji)
         lexicalHead?.fuse(into: &z, texts: inputs.map(\.text), hasEmoji: hasEmoji)
-        embeddingHead?.fuse(into: &z, embeddings: inputs.map(\.embedding), hasEmoji: hasEmoji)
+        embeddingHead?.fuse(into: &z, embeddings: inputs.map(\.embedding), hasEmoji: hasEmoji, firstTurn: inputs.map { $0.context.turns == 0 })
         return Self.predictions(logits: z, batch: inputs.count, neutralThreshold: neutralThreshold)
     }
 

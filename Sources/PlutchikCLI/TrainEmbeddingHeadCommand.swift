@@ -15,7 +15,8 @@ struct TrainEmbeddingHeadCommand: ParsableCommand {
             logistic regression on the embeddings of the seed turns (class; as given and emoji-stripped) \
             and of the GoEmotions comments (class, sector, neutral), Platt-scales its neutral logit on \
             the dev comments without emoji, chooses the class and sector fusion weights on val and dev \
-            (the score the heads' epochs are chosen by), and writes the heads with it to --out \
+            (the score the heads' epochs are chosen by), one pair for a dialogue's first turn (every \
+            single message) and one for the turns after it, and writes the heads with it to --out \
             (embedding.f32, manifest.json; the network, word channel and encoder are copied).
             """)
 

@@ -99,11 +99,13 @@ extension HeadsTrainer {
     /// Adds an `EmbeddingHead` to `heads`: fitted on `train`'s comments (class, sector, neutral) and
     /// turns (class, as given and emoji-stripped, each weighing `turnWeight` comments); its neutral
     /// logit blended with the heads' (the blend from `gateBlends` with the best neutral AUROC on
-    /// `val`'s comments, Platt-scaled on those without emoji); its class and sector weights chosen on `val` from `weights` × `weights`
-    /// by the score the heads' epochs are chosen by. Every candidate's figures go into the manifest,
+    /// `val`'s comments, Platt-scaled on those without emoji); its class and sector weights chosen on
+    /// `val` by the score the heads' epochs are chosen by, from `weights` × `weights` for turns within a
+    /// dialogue and `firstTurnWeights` × `firstTurnWeights` for a dialogue's first turn (every comment). Every candidate's figures go into the manifest,
     /// and `version`, if given, replaces the heads'.
     public static func addEmbeddingHead(to heads: EmotionHeads, train: HeadsTrainingData, val: HeadsTrainingData, l2: Float = 1e-3, turnWeight: Float = 1,
                                         iterations: Int = 300, weights: [Float] = [0, 0.125, 0.25, 0.5, 0.75, 1],
+                                        firstTurnWeights: [Float] = [0, 0.25, 0.5, 0.75, 1, 1.5, 2],
                                         gateBlends: [Float] = [0, 0.25, 0.5, 0.75, 1], version: String? = nil,
                                         progress: (String) -> Void = { _ in }) -> EmotionHeads {
         precondition(!val.comments.isEmpty, "choosing the embedding head's weights needs val comments")
@@ -146,12 +148,17 @@ extension HeadsTrainer {
         head = head.scalingNeutral(a: gate.a * gate.lambda, b: gate.b)
         head.gateKeep = gate.a * (1 - gate.lambda)
 
+        // The head's logits, computed once; each candidate weighs them differently.
+        let turnLogits = val.embeddings.map(head.logits), textLogits = val.textOnlyEmbeddings.map(head.logits)
+        let commentLogits = val.commentEmbeddings.map(head.logits)
+        var seen = Set<String>()
+        let turnFirst = val.turns.map { seen.insert($0.dialogueID).inserted }
         func report(_ head: EmbeddingHead?) -> EvaluationReport {
             var (zf, zt, zc) = (z, zText, zComments)
             if let head {
-                head.fuse(into: &zf, embeddings: val.embeddings, hasEmoji: turnEmoji)
-                head.fuse(into: &zt, embeddings: val.textOnlyEmbeddings, hasEmoji: .init(repeating: false, count: n))
-                head.fuse(into: &zc, embeddings: val.commentEmbeddings, hasEmoji: commentEmoji)
+                head.fuse(into: &zf, logits: turnLogits, hasEmoji: turnEmoji, firstTurn: turnFirst)
+                head.fuse(into: &zt, logits: textLogits, hasEmoji: .init(repeating: false, count: n), firstTurn: turnFirst)
+                head.fuse(into: &zc, logits: commentLogits, hasEmoji: commentEmoji, firstTurn: .init(repeating: true, count: val.comments.count))
             }
             let threshold = heads.neutralThreshold
             var r = EvaluationReport.emotion(predictions: EmotionHeads.predictions(logits: zf, batch: n, neutralThreshold: threshold),
@@ -165,28 +172,43 @@ extension HeadsTrainer {
             String(format: "seed %.3f / text %.3f, comments %.3f / %.3f / %.3f", r.emotionMacroF1 ?? 0, r.emotionMacroF1TextOnly ?? 0,
                    r.goEmotions?.classMacroF1 ?? 0, r.goEmotions?.sectorAccuracy ?? 0, r.goEmotions?.neutralAUROC ?? 0)
         }
+        // Every first-turn pair against every in-dialogue pair; the manifest lists each first-turn
+        // pair with its best in-dialogue pair, and the in-dialogue pairs with the first turn weighted alike.
         let without = report(nil)
-        var best: (report: EvaluationReport, classWeight: Float, sectorWeight: Float)?
-        var tried = ["without: " + describe(without)]
-        for cw in weights {
-            for sw in weights {
-                head.classWeight = cw; head.sectorWeight = sw
-                let r = report(head)
-                tried.append(String(format: "%g/%g: ", cw, sw) + describe(r))
-                progress(String(format: "embedding head, class weight %g, sector weight %g: ", cw, sw) + describe(r))
-                if best == nil || selectionScore(r) > selectionScore(best!.report) { best = (r, cw, sw) }
+        var best: (report: EvaluationReport, weights: [Float])?
+        var tried = ["without: " + describe(without)], alike: [String] = []
+        for fcw in firstTurnWeights {
+            for fsw in firstTurnWeights {
+                var row: (report: EvaluationReport, weights: [Float])?
+                for cw in weights {
+                    for sw in weights {
+                        head.classWeight = cw; head.sectorWeight = sw; head.firstTurnClassWeight = fcw; head.firstTurnSectorWeight = fsw
+                        let r = report(head)
+                        if fcw == cw && fsw == sw { alike.append(String(format: "%g/%g: ", cw, sw) + describe(r)) }
+                        if row == nil || selectionScore(r) > selectionScore(row!.report) { row = (r, [cw, sw, fcw, fsw]) }
+                    }
+                }
+                guard let row else { continue }
+                let line = String(format: "first turn %g/%g, in dialogue %g/%g: ", fcw, fsw, row.weights[0], row.weights[1]) + describe(row.report)
+                tried.append(line)
+                progress("embedding head, " + line)
+                if best == nil || selectionScore(row.report) > selectionScore(best!.report) { best = row }
             }
         }
         guard let best else { return heads }
-        head.classWeight = best.classWeight; head.sectorWeight = best.sectorWeight
+        head.classWeight = best.weights[0]; head.sectorWeight = best.weights[1]
+        head.firstTurnClassWeight = best.weights[2]; head.firstTurnSectorWeight = best.weights[3]
         var manifest = heads.manifest
         if let version { manifest.version = version }
-        manifest.embeddingHead = EmbeddingHead.Manifest(classWeight: best.classWeight, sectorWeight: best.sectorWeight, gateKeep: head.gateKeep, l2: l2,
+        manifest.embeddingHead = EmbeddingHead.Manifest(classWeight: head.classWeight, sectorWeight: head.sectorWeight,
+                                                        firstTurnClassWeight: head.firstTurnClassWeight, firstTurnSectorWeight: head.firstTurnSectorWeight,
+                                                        gateKeep: head.gateKeep, l2: l2,
                                                         weightsFile: "embedding.f32", weightsSHA256: SHA256.hex(head.weightData))
         manifest.validation = best.report
         manifest.training["embedding_head"] = String(
-            format: "%d turns (as given and stripped, weight %g) and %d comments, l2 %g, %d Adam iterations; gate blend λ %g (neutral AUROC on val by λ: %@), Platt-scaled on %d val comments without emoji (a %.4f, b %.4f); val figures (seed macro-F1 / text-only, comments class macro-F1 / sector / neutral AUROC) by class/sector weight: ",
-            train.turns.count, turnWeight, train.comments.count, l2, iterations, gate.lambda, gates.joined(separator: ", "), plain.count, gate.a, gate.b) + tried.joined(separator: "; ")
+            format: "%d turns (as given and stripped, weight %g) and %d comments, l2 %g, %d Adam iterations; gate blend λ %g (neutral AUROC on val by λ: %@), Platt-scaled on %d val comments without emoji (a %.4f, b %.4f); val figures (seed macro-F1 / text-only, comments class macro-F1 / sector / neutral AUROC) by class/sector weight, the first turn weighted alike: ",
+            train.turns.count, turnWeight, train.comments.count, l2, iterations, gate.lambda, gates.joined(separator: ", "), plain.count, gate.a, gate.b)
+            + alike.joined(separator: "; ") + "; by first-turn class/sector weight, with the best in-dialogue weights: " + tried.joined(separator: "; ")
         return EmotionHeads(manifest: manifest, network: heads.network, builder: heads.builder, lexicalHead: heads.lexicalHead,
                             embeddingHead: head, encoderAdapterDirectory: heads.encoderAdapterDirectory)
     }

@@ -5,11 +5,13 @@ import Testing
 
 @Suite struct EmbeddingHeadTests {
     /// A head over 3-dimensional embeddings with seeded weights.
-    func head(classWeight: Float = 0.5, sectorWeight: Float = 0.25, gateKeep: Float = 0.5) -> EmbeddingHead {
+    func head(classWeight: Float = 0.5, sectorWeight: Float = 0.25, gateKeep: Float = 0.5,
+              firstTurnClassWeight: Float? = nil, firstTurnSectorWeight: Float? = nil) -> EmbeddingHead {
         var rng = SeededGenerator(seed: 5)
         return EmbeddingHead(weights: (0..<(EmbeddingHead.outputs * 3)).map { _ in rng.nextGaussian() },
                              bias: (0..<EmbeddingHead.outputs).map { _ in rng.nextGaussian() },
-                             classWeight: classWeight, sectorWeight: sectorWeight, gateKeep: gateKeep)
+                             classWeight: classWeight, sectorWeight: sectorWeight, gateKeep: gateKeep,
+                             firstTurnClassWeight: firstTurnClassWeight, firstTurnSectorWeight: firstTurnSectorWeight)
     }
 
     @Test func fusesClassesSectorsAndTheGateOnlyIntoTurnsWithoutEmoji() {
@@ -17,7 +19,7 @@ import Testing
         let base = (0..<(2 * o)).map { Float($0) * 0.01 }
         var z = base
         let e: [Float] = [0.3, -1, 2]
-        h.fuse(into: &z, embeddings: [e, e], hasEmoji: [false, true])
+        h.fuse(into: &z, embeddings: [e, e], hasEmoji: [false, true], firstTurn: [false, false])
         let l = h.logits(e)
         // A primary takes its sector's logit; a dyad (optimism: anticipation + joy) half of each.
         let joy = PlutchikEmotion.joy.index, optimism = PlutchikEmotion.optimism.index
@@ -28,6 +30,21 @@ import Testing
         #expect(z[HeadsNetwork.sarcasmOutput] == base[HeadsNetwork.sarcasmOutput])
         #expect(z[HeadsNetwork.intensityOutput] == base[HeadsNetwork.intensityOutput])
         #expect(Array(z[o...]) == Array(base[o...]))
+    }
+
+    @Test func aDialoguesFirstTurnTakesItsOwnWeights() {
+        let h = head(firstTurnClassWeight: 2, firstTurnSectorWeight: 0), o = HeadsNetwork.outputs
+        let base = [Float](repeating: 0.1, count: 2 * o), e: [Float] = [-0.7, 0.2, 1.1]
+        var z = base
+        h.fuse(into: &z, embeddings: [e, e], hasEmoji: [false, false], firstTurn: [true, false])
+        let l = h.logits(e), k = PlutchikEmotion.anger.index, c = PlutchikEmotion.count
+        #expect(abs(z[k] - (0.1 + 2 * l[k])) < 1e-5)
+        #expect(abs(z[o + k] - (0.1 + 0.5 * l[k] + 0.25 * l[c + PlutchikSector.anger.rawValue])) < 1e-5)
+        // The gate is the same on both routes.
+        #expect(z[HeadsNetwork.neutralOutput] == z[o + HeadsNetwork.neutralOutput])
+        // Without first-turn weights, the first turn is weighted like the others.
+        let alike = head()
+        #expect(alike.firstTurnClassWeight == alike.classWeight && alike.firstTurnSectorWeight == alike.sectorWeight)
     }
 
     @Test func plattScalingChangesOnlyTheGate() {
@@ -48,12 +65,15 @@ import Testing
                                      neutralThreshold: 0.5, training: [:])
         manifest.embeddingHead = .init(classWeight: 0.5, sectorWeight: 0.25, gateKeep: 0.5, l2: 1e-3, weightsFile: "embedding.f32", weightsSHA256: "")
         let network = HeadsNetwork(inputs: builder.count, hidden: 3, rng: &rng)
-        let heads = EmotionHeads(manifest: manifest, network: network, builder: builder, embeddingHead: head())
+        // The head's weights are what is saved, the first-turn ones included.
+        let routed = head(firstTurnClassWeight: 1.5, firstTurnSectorWeight: 0)
+        let heads = EmotionHeads(manifest: manifest, network: network, builder: builder, embeddingHead: routed)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("embedding-head-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         try heads.save(to: dir)
         let loaded = try EmotionHeads(directory: dir)
-        #expect(loaded.embeddingHead == head())
+        #expect(loaded.embeddingHead == routed)
+        #expect(loaded.manifest.embeddingHead?.firstTurnClassWeight == 1.5)
         let plain = EmotionHeads(manifest: heads.manifest, network: network, builder: builder)
         func predict(_ h: EmotionHeads, _ text: String) -> EmotionPrediction {
             h.predict(embedding: [0.2, -0.4, 1], text: text, emojiFeatures: h.emojiFeatures(text: text), context: DialogueContext(), speaker: "a")
