@@ -100,9 +100,9 @@ extension HeadsTrainer {
     /// turns (class, as given and emoji-stripped, each weighing `turnWeight` comments); its neutral
     /// logit blended with the heads' (the blend from `gateBlends` with the best neutral AUROC on
     /// `val`'s comments, Platt-scaled on those without emoji); its class and sector weights chosen on
-    /// `val` by the score the heads' epochs are chosen by, from `weights` × `weights` for turns within a
-    /// dialogue and `firstTurnWeights` × `firstTurnWeights` for a dialogue's first turn (every comment). Every candidate's figures go into the manifest,
-    /// and `version`, if given, replaces the heads'.
+    /// `val` by the score the heads' epochs are chosen by, from `weights` × `weights` for turns within
+    /// a dialogue and `firstTurnWeights` × `firstTurnWeights` for a dialogue's first turn (every
+    /// comment). The candidates' figures go into the manifest, and `version`, if given, replaces the heads'.
     public static func addEmbeddingHead(to heads: EmotionHeads, train: HeadsTrainingData, val: HeadsTrainingData, l2: Float = 1e-3, turnWeight: Float = 1,
                                         iterations: Int = 300, weights: [Float] = [0, 0.125, 0.25, 0.5, 0.75, 1],
                                         firstTurnWeights: [Float] = [0, 0.25, 0.5, 0.75, 1, 1.5, 2],
@@ -173,10 +173,9 @@ extension HeadsTrainer {
                    r.goEmotions?.classMacroF1 ?? 0, r.goEmotions?.sectorAccuracy ?? 0, r.goEmotions?.neutralAUROC ?? 0)
         }
         // Every first-turn pair against every in-dialogue pair; the manifest lists each first-turn
-        // pair with its best in-dialogue pair, and the in-dialogue pairs with the first turn weighted alike.
-        let without = report(nil)
+        // pair with its best in-dialogue pair, and the pairs both grids hold with every turn weighted alike.
         var best: (report: EvaluationReport, weights: [Float])?
-        var tried = ["without: " + describe(without)], alike: [String] = []
+        var tried: [String] = [], alike = ["without: " + describe(report(nil))]
         for fcw in firstTurnWeights {
             for fsw in firstTurnWeights {
                 var row: (report: EvaluationReport, weights: [Float])?
