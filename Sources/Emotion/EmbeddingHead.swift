@@ -101,19 +101,22 @@ extension EmbeddingHead {
         public var firstTurnSectorWeight: Float?
         public var gateKeep: Float
         public var l2: Float
+        /// The neutral row's L2 penalty; absent before heads-8.3, when it was `l2`.
+        public var neutralL2: Float?
         public var weightsFile: String
         public var weightsSHA256: String
 
         package init(classWeight: Float, sectorWeight: Float, firstTurnClassWeight: Float? = nil, firstTurnSectorWeight: Float? = nil,
-                     gateKeep: Float, l2: Float, weightsFile: String, weightsSHA256: String) {
-            self.classWeight = classWeight; self.sectorWeight = sectorWeight; self.gateKeep = gateKeep; self.l2 = l2
+                     gateKeep: Float, l2: Float, neutralL2: Float? = nil, weightsFile: String, weightsSHA256: String) {
+            self.classWeight = classWeight; self.sectorWeight = sectorWeight; self.gateKeep = gateKeep; self.l2 = l2; self.neutralL2 = neutralL2
             self.firstTurnClassWeight = firstTurnClassWeight; self.firstTurnSectorWeight = firstTurnSectorWeight
             self.weightsFile = weightsFile; self.weightsSHA256 = weightsSHA256
         }
 
         enum CodingKeys: String, CodingKey {
             case classWeight = "class_weight", sectorWeight = "sector_weight", gateKeep = "gate_keep"
-            case firstTurnClassWeight = "first_turn_class_weight", firstTurnSectorWeight = "first_turn_sector_weight", l2, weightsFile = "weights_file", weightsSHA256 = "weights_sha256"
+            case firstTurnClassWeight = "first_turn_class_weight", firstTurnSectorWeight = "first_turn_sector_weight", l2
+            case neutralL2 = "neutral_l2", weightsFile = "weights_file", weightsSHA256 = "weights_sha256"
         }
     }
 

@@ -24,7 +24,8 @@ struct TrainEmbeddingHeadCommand: ParsableCommand {
     @Option(name: .long, help: "Labelled validation JSONL (chooses the fusion weights with the dev comments).") var val: String
     @Option(name: .long, help: "GoEmotions train JSONL (mapped onto the wheel).") var goemotionsTrain: String
     @Option(name: .long, help: "GoEmotions dev JSONL: calibrates the gate and chooses the fusion weights.") var goemotionsDev: String
-    @Option(name: .long, help: "L2 penalty on the standardised weights.") var l2: Float = 1e-3
+    @Option(name: .long, help: "L2 penalty on the standardised class and sector weights.") var l2: Float = 1e-3
+    @Option(name: .long, help: "L2 penalty on the standardised neutral-gate weights.") var neutralL2: Float = 0.05
     @Option(name: .long, help: "Full-batch Adam iterations.") var iterations: Int = 300
     @Option(name: .long, help: "Weight of each seed turn in the class loss (a comment weighs 1).") var turnWeight: Float = 1
     @Option(name: .long, help: "Output directory (may be --heads-dir itself).") var out: String
@@ -33,7 +34,9 @@ struct TrainEmbeddingHeadCommand: ParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        guard l2 >= 0, iterations > 0, turnWeight > 0 else { throw ValidationError("--l2 must be at least 0, --iterations and --turn-weight positive") }
+        guard l2 >= 0, neutralL2 >= 0, iterations > 0, turnWeight > 0 else {
+            throw ValidationError("--l2 and --neutral-l2 must be at least 0, --iterations and --turn-weight positive")
+        }
     }
 
     func run() throws {
@@ -45,7 +48,7 @@ struct TrainEmbeddingHeadCommand: ParsableCommand {
         let loader = TrainingDataLoader(embedder: embedder, layers: model.encoderLayers)
         let trainData = try loader.adding(comments: goemotionsTrain, to: try loader.data(LabelledTurn.load(URL(fileURLWithPath: train)), "train"), "train")
         let valData = try loader.adding(comments: goemotionsDev, to: try loader.data(LabelledTurn.load(URL(fileURLWithPath: val)), "val"), "dev")
-        let trained = HeadsTrainer.addEmbeddingHead(to: model, train: trainData, val: valData, l2: l2, turnWeight: turnWeight, iterations: iterations,
+        let trained = HeadsTrainer.addEmbeddingHead(to: model, train: trainData, val: valData, l2: l2, neutralL2: neutralL2, turnWeight: turnWeight, iterations: iterations,
                                                     version: version, progress: printError)
         let target = URL(fileURLWithPath: out)
         try trained.save(to: target)

@@ -21,9 +21,10 @@ extension EmbeddingHead {
     /// Fits the three linear models by full-batch Adam on standardised embeddings: the weighted mean
     /// cross-entropy of the class rows over the rows with an emotion, of the sector rows over the
     /// rows with a sector, the mean logistic loss of the neutral row over the rows with a neutral
-    /// label, plus `l2`·‖W‖² on the standardised weights. The standardisation is folded into the
-    /// returned weights, so the head reads raw embeddings.
-    package static func train(_ examples: [Example], l2: Float, iterations: Int = 300, learningRate: Float = 0.02,
+    /// label, plus `l2`·‖W‖² on the standardised class and sector weights and `neutralL2` (default
+    /// `l2`) on the neutral row's: the gate ranks best far more regularised than the classes. The
+    /// standardisation is folded into the returned weights, so the head reads raw embeddings.
+    package static func train(_ examples: [Example], l2: Float, neutralL2: Float? = nil, iterations: Int = 300, learningRate: Float = 0.02,
                               progress: (String) -> Void = { _ in }) -> EmbeddingHead {
         precondition(!examples.isEmpty)
         let n = examples.count, e = examples[0].embedding.count, o = outputs, c = PlutchikEmotion.count
@@ -71,7 +72,10 @@ extension EmbeddingHead {
                 }
             }
             matmulTransposed(&gw, dzt, xt, nil, m: o, n: e, k: n) // (41, E)
-            for i in w.indices { loss += l2 * w[i] * w[i]; gw[i] += 2 * l2 * w[i] }
+            for i in w.indices {
+                let lambda = i / e == neutralRow ? neutralL2 ?? l2 : l2
+                loss += lambda * w[i] * w[i]; gw[i] += 2 * lambda * w[i]
+            }
             let c1 = 1 - pow(0.9, Float(t)), c2 = 1 - pow(0.999, Float(t))
             func adam(_ p: inout [Float], _ g: [Float], _ m: inout [Float], _ v: inout [Float]) {
                 for i in p.indices {
@@ -98,12 +102,12 @@ extension EmbeddingHead {
 extension HeadsTrainer {
     /// Adds an `EmbeddingHead` to `heads`: fitted on `train`'s comments (class, sector, neutral) and
     /// turns (class, as given and emoji-stripped, each weighing `turnWeight` comments); its neutral
-    /// logit blended with the heads' (the blend from `gateBlends` with the best neutral AUROC on
-    /// `val`'s comments, Platt-scaled on those without emoji); its class and sector weights chosen on
+    /// logit blended with the heads' (the smallest blend from `gateBlends` within 0.0005 of the best
+    /// neutral AUROC on `val`'s comments, Platt-scaled on those without emoji); its class and sector weights chosen on
     /// `val` by the score the heads' epochs are chosen by, from `weights` × `weights` for turns within
     /// a dialogue and `firstTurnWeights` × `firstTurnWeights` for a dialogue's first turn (every
     /// comment). The candidates' figures go into the manifest, and `version`, if given, replaces the heads'.
-    public static func addEmbeddingHead(to heads: EmotionHeads, train: HeadsTrainingData, val: HeadsTrainingData, l2: Float = 1e-3, turnWeight: Float = 1,
+    public static func addEmbeddingHead(to heads: EmotionHeads, train: HeadsTrainingData, val: HeadsTrainingData, l2: Float = 1e-3, neutralL2: Float? = nil, turnWeight: Float = 1,
                                         iterations: Int = 300, weights: [Float] = [0, 0.125, 0.25, 0.5, 0.75, 1],
                                         firstTurnWeights: [Float] = [0, 0.25, 0.5, 0.75, 1, 1.5, 2],
                                         gateBlends: [Float] = [0, 0.25, 0.5, 0.75, 1], version: String? = nil,
@@ -118,7 +122,7 @@ extension HeadsTrainer {
             examples.append(.init(embedding: train.commentEmbeddings[i], emotion: comment.emotion?.index,
                                   sector: comment.sector?.rawValue, neutral: comment.neutral))
         }
-        var head = EmbeddingHead.train(examples, l2: l2, iterations: iterations, progress: progress)
+        var head = EmbeddingHead.train(examples, l2: l2, neutralL2: neutralL2, iterations: iterations, progress: progress)
         // The heads' own outputs, computed once; each candidate adds the head to copies of them.
         let n = val.turns.count
         let (z, zText, zComments) = fusedLogits(heads.network, lexical: heads.lexicalHead,
@@ -133,7 +137,7 @@ extension HeadsTrainer {
         let plain = val.comments.indices.filter { !commentEmoji[$0] }, labels = val.comments.map(\.neutral)
         let own = val.comments.indices.map { zComments[$0 * o + k] }
         let probe = val.comments.indices.map { head.logits(val.commentEmbeddings[$0])[EmbeddingHead.neutralRow] }
-        var gate: (auroc: Float, lambda: Float, a: Float, b: Float)?
+        var candidates: [(auroc: Float, lambda: Float, a: Float, b: Float)] = []
         var gates: [String] = []
         for lambda in gateBlends {
             let blend = val.comments.indices.map { (1 - lambda) * own[$0] + lambda * probe[$0] }
@@ -142,9 +146,12 @@ extension HeadsTrainer {
             let auc = auroc(scores: scores, labels: labels)
             gates.append(String(format: "%g: %.4f", lambda, auc))
             progress(String(format: "embedding head, gate blend %g: neutral AUROC %.4f", lambda, auc))
-            if gate == nil || auc > gate!.auroc { gate = (auc, lambda, Float(a), Float(b)) }
+            candidates.append((auc, lambda, Float(a), Float(b)))
         }
-        guard let gate else { return heads }
+        // The smallest λ within 0.0005 of the best AUROC: the heads' logit reads the dialogue, and
+        // escalation loses evidence when the gate leans on the embedding alone (README, model card).
+        guard let top = candidates.map(\.auroc).max(),
+              let gate = candidates.filter({ $0.auroc >= top - 5e-4 }).min(by: { $0.lambda < $1.lambda }) else { return heads }
         head = head.scalingNeutral(a: gate.a * gate.lambda, b: gate.b)
         head.gateKeep = gate.a * (1 - gate.lambda)
 
@@ -201,12 +208,12 @@ extension HeadsTrainer {
         if let version { manifest.version = version }
         manifest.embeddingHead = EmbeddingHead.Manifest(classWeight: head.classWeight, sectorWeight: head.sectorWeight,
                                                         firstTurnClassWeight: head.firstTurnClassWeight, firstTurnSectorWeight: head.firstTurnSectorWeight,
-                                                        gateKeep: head.gateKeep, l2: l2,
+                                                        gateKeep: head.gateKeep, l2: l2, neutralL2: neutralL2,
                                                         weightsFile: "embedding.f32", weightsSHA256: SHA256.hex(head.weightData))
         manifest.validation = best.report
         manifest.training["embedding_head"] = String(
-            format: "%d turns (as given and stripped, weight %g) and %d comments, l2 %g, %d Adam iterations; gate blend λ %g (neutral AUROC on val by λ: %@), Platt-scaled on %d val comments without emoji (a %.4f, b %.4f); val figures (seed macro-F1 / text-only, comments class macro-F1 / sector / neutral AUROC) by class/sector weight, the first turn weighted alike: ",
-            train.turns.count, turnWeight, train.comments.count, l2, iterations, gate.lambda, gates.joined(separator: ", "), plain.count, gate.a, gate.b)
+            format: "%d turns (as given and stripped, weight %g) and %d comments, l2 %g (neutral row %g), %d Adam iterations; gate blend λ %g (neutral AUROC on val by λ: %@), Platt-scaled on %d val comments without emoji (a %.4f, b %.4f); val figures (seed macro-F1 / text-only, comments class macro-F1 / sector / neutral AUROC) by class/sector weight, the first turn weighted alike: ",
+            train.turns.count, turnWeight, train.comments.count, l2, neutralL2 ?? l2, iterations, gate.lambda, gates.joined(separator: ", "), plain.count, gate.a, gate.b)
             + alike.joined(separator: "; ") + "; by first-turn class/sector weight, with the best in-dialogue weights: " + tried.joined(separator: "; ")
         return EmotionHeads(manifest: manifest, network: heads.network, builder: heads.builder, lexicalHead: heads.lexicalHead,
                             embeddingHead: head, encoderAdapterDirectory: heads.encoderAdapterDirectory)

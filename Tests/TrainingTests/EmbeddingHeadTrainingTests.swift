@@ -41,4 +41,15 @@ import Testing
         #expect(l[PlutchikEmotion.count..<(PlutchikEmotion.count + 8)].allSatisfy { $0 == 0 })
         #expect(l[EmbeddingHead.neutralRow] != 0)
     }
+
+    @Test func theNeutralRowTakesItsOwnPenalty() {
+        // A heavier penalty on the gate shrinks its weights and leaves the class and sector rows as they were.
+        let rows = examples(200, seed: 4)
+        let plain = EmbeddingHead.train(rows, l2: 1e-3, iterations: 100)
+        let shrunk = EmbeddingHead.train(rows, l2: 1e-3, neutralL2: 1, iterations: 100)
+        let e = rows[0].embedding.count, n = EmbeddingHead.neutralRow
+        func norm(_ h: EmbeddingHead) -> Float { h.weights[(n * e)..<((n + 1) * e)].reduce(0) { $0 + $1 * $1 } }
+        #expect(norm(shrunk) < 0.5 * norm(plain), "\(norm(shrunk)) vs \(norm(plain))")
+        #expect(shrunk.weights[..<(n * e)] == plain.weights[..<(n * e)])
+    }
 }
