@@ -39,6 +39,9 @@ struct DemoCommand: AsyncParsableCommand {
         let config = try pipeline.pipelineConfiguration()
 
         let broker = try EmbeddedBroker(for: config, logger: logger)
+        // The broker outlives every client: the processor's producers close only when it is released,
+        // and a broker gone before them logs "Connection refused" on the way out.
+        defer { withExtendedLifetime(broker) {} }
         var migrated = pipeline
         migrated.migrate = true
         let live = httpPort > 0 ? LiveDialogues(maxDialogues: gatewayOptions.liveDialogues) : nil
