@@ -39,8 +39,8 @@ struct DemoCommand: AsyncParsableCommand {
         let config = try pipeline.pipelineConfiguration()
 
         let broker = try EmbeddedBroker(for: config, logger: logger)
-        // The broker outlives every client: the processor's producers close only when it is released,
-        // and a broker gone before them logs "Connection refused" on the way out.
+        // The broker outlives every client: a closed client keeps its librdkafka handle, and with it
+        // its broker connections, until it is released, and a broker gone first logs "Connection refused".
         defer { withExtendedLifetime(broker) {} }
         var migrated = pipeline
         migrated.migrate = true

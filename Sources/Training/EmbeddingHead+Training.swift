@@ -44,6 +44,7 @@ extension EmbeddingHead {
         let sectorRows = Float(max(1, examples.count(where: { $0.sector != nil })))
         let neutralRows = Float(max(1, examples.count(where: { $0.neutral != nil })))
 
+        let gateL2 = neutralL2 ?? l2
         var w = [Float](repeating: 0, count: o * e), b = [Float](repeating: 0, count: o)
         var mw = w, vw = w, mb = b, vb = b
         var z = [Float](repeating: 0, count: n * o), dzt = z, gw = w
@@ -73,7 +74,7 @@ extension EmbeddingHead {
             }
             matmulTransposed(&gw, dzt, xt, nil, m: o, n: e, k: n) // (41, E)
             for i in w.indices {
-                let lambda = i / e == neutralRow ? neutralL2 ?? l2 : l2
+                let lambda = i / e == neutralRow ? gateL2 : l2
                 loss += lambda * w[i] * w[i]; gw[i] += 2 * lambda * w[i]
             }
             let c1 = 1 - pow(0.9, Float(t)), c2 = 1 - pow(0.999, Float(t))
@@ -107,7 +108,7 @@ extension HeadsTrainer {
     /// `val` by the score the heads' epochs are chosen by, from `weights` × `weights` for turns within
     /// a dialogue and `firstTurnWeights` × `firstTurnWeights` for a dialogue's first turn (every
     /// comment). The candidates' figures go into the manifest, and `version`, if given, replaces the heads'.
-    public static func addEmbeddingHead(to heads: EmotionHeads, train: HeadsTrainingData, val: HeadsTrainingData, l2: Float = 1e-3, neutralL2: Float? = nil, turnWeight: Float = 1,
+    public static func addEmbeddingHead(to heads: EmotionHeads, train: HeadsTrainingData, val: HeadsTrainingData, l2: Float = 1e-3, neutralL2: Float = 0.05, turnWeight: Float = 1,
                                         iterations: Int = 300, weights: [Float] = [0, 0.125, 0.25, 0.5, 0.75, 1],
                                         firstTurnWeights: [Float] = [0, 0.25, 0.5, 0.75, 1, 1.5, 2],
                                         gateBlends: [Float] = [0, 0.25, 0.5, 0.75, 1], version: String? = nil,
@@ -138,13 +139,11 @@ extension HeadsTrainer {
         let own = val.comments.indices.map { zComments[$0 * o + k] }
         let probe = val.comments.indices.map { head.logits(val.commentEmbeddings[$0])[EmbeddingHead.neutralRow] }
         var candidates: [(auroc: Float, lambda: Float, a: Float, b: Float)] = []
-        var gates: [String] = []
         for lambda in gateBlends {
             let blend = val.comments.indices.map { (1 - lambda) * own[$0] + lambda * probe[$0] }
             let (a, b) = plattScaling(logits: plain.map { Double(blend[$0]) }, labels: plain.map { labels[$0] ? 1 : 0 })
             let scores = val.comments.indices.map { commentEmoji[$0] ? own[$0] : Float(a) * blend[$0] + Float(b) }
             let auc = auroc(scores: scores, labels: labels)
-            gates.append(String(format: "%g: %.4f", lambda, auc))
             progress(String(format: "embedding head, gate blend %g: neutral AUROC %.4f", lambda, auc))
             candidates.append((auc, lambda, Float(a), Float(b)))
         }
@@ -213,7 +212,7 @@ extension HeadsTrainer {
         manifest.validation = best.report
         manifest.training["embedding_head"] = String(
             format: "%d turns (as given and stripped, weight %g) and %d comments, l2 %g (neutral row %g), %d Adam iterations; gate blend λ %g (neutral AUROC on val by λ: %@), Platt-scaled on %d val comments without emoji (a %.4f, b %.4f); val figures (seed macro-F1 / text-only, comments class macro-F1 / sector / neutral AUROC) by class/sector weight, the first turn weighted alike: ",
-            train.turns.count, turnWeight, train.comments.count, l2, neutralL2 ?? l2, iterations, gate.lambda, gates.joined(separator: ", "), plain.count, gate.a, gate.b)
+            train.turns.count, turnWeight, train.comments.count, l2, neutralL2, iterations, gate.lambda, candidates.map { String(format: "%g: %.4f", $0.lambda, $0.auroc) }.joined(separator: ", "), plain.count, gate.a, gate.b)
             + alike.joined(separator: "; ") + "; by first-turn class/sector weight, with the best in-dialogue weights: " + tried.joined(separator: "; ")
         return EmotionHeads(manifest: manifest, network: heads.network, builder: heads.builder, lexicalHead: heads.lexicalHead,
                             embeddingHead: head, encoderAdapterDirectory: heads.encoderAdapterDirectory)
