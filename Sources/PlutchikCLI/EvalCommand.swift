@@ -22,6 +22,8 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "Labelled JSONL (dataset format).") var data: String?
     @Option(name: .long, help: "Real comments (GoEmotions JSONL mapped onto the wheel): class macro-F1 over the 16 mapped classes, sector accuracy, neutral AUROC and the gate's precision/recall/calibration.")
     var goemotions: String?
+    @Option(name: .long, help: "Resamples of the comments for the 95 % bootstrap intervals of class macro-F1, sector accuracy and neutral AUROC (JSON: goemotions.intervals); 0 skips them.")
+    var bootstrap = 1000
     @Flag(name: .long, help: "Print one JSON object.") var json = false
     @Flag(name: .long, help: "Do not read or write the embedding cache.") var noCache = false
     @Option(name: .long, help: "Escalation model directory (weights.json, gru.json, manifest.json); default Models/escalation next to the heads.")
@@ -36,6 +38,7 @@ struct EvalCommand: ParsableCommand {
 
     func validate() throws {
         if data == nil && goemotions == nil { throw ValidationError("give --data (labelled dialogue turns), --goemotions (real comments), or both") }
+        if bootstrap < 0 { throw ValidationError("--bootstrap must be 0 (no intervals) or a number of resamples, got \(bootstrap)") }
     }
 
     func run() throws {
@@ -53,6 +56,9 @@ struct EvalCommand: ParsableCommand {
             // Each comment is a dialogue of its own: no context.
             let predictions = model.predictDialogues(comments.map { ($0.id, "", $0.text) }, embeddings: vectors)
             report.goEmotions = GoEmotionsReport(predictions: predictions, comments: comments, neutralThreshold: model.neutralThreshold)
+            if bootstrap > 0, !comments.isEmpty {
+                report.goEmotions?.intervals = .init(bootstrapping: predictions, comments: comments, resamples: bootstrap)
+            }
         }
         if json {
             let enc = JSONEncoder()
@@ -112,11 +118,13 @@ struct EvalCommand: ParsableCommand {
             }
         }
         if let g = report.goEmotions {
+            let ci = { (r: ClosedRange<Float>?) in r.map { String(format: " [%.4f, %.4f]", $0.lowerBound, $0.upperBound) } ?? "" }
+            let i = g.intervals
             lines.append("""
-                comments                    \(g.n)   with a class \(g.classRows), with a sector \(g.sectorRows)
-                class macro-F1 (16 mapped)  \(f(g.classMacroF1))   accuracy \(f(g.classAccuracy))
-                sector accuracy             \(f(g.sectorAccuracy))
-                neutral AUROC               \(f(g.neutralAUROC))   at \(f(g.neutralThreshold)): precision \(f(g.neutralPrecision)) recall \(f(g.neutralRecall)) F1 \(f(g.neutralF1))
+                comments                    \(g.n)   with a class \(g.classRows), with a sector \(g.sectorRows)\(i.map { "   95 % intervals from \($0.resamples) resamples" } ?? "")
+                class macro-F1 (16 mapped)  \(f(g.classMacroF1))\(ci(i?.classMacroF1))   accuracy \(f(g.classAccuracy))
+                sector accuracy             \(f(g.sectorAccuracy))\(ci(i?.sectorAccuracy))
+                neutral AUROC               \(f(g.neutralAUROC))\(ci(i?.neutralAUROC))   at \(f(g.neutralThreshold)): precision \(f(g.neutralPrecision)) recall \(f(g.neutralRecall)) F1 \(f(g.neutralF1))
                 neutral calibration error   \(f(g.neutralCalibrationError))
                 """)
         }

@@ -34,6 +34,30 @@ extension GoEmotionsReport {
     }
 }
 
+extension GoEmotionsReport.Intervals {
+    /// Bootstraps the figures of `predictions` of `comments` (same order): `resamples` draws of
+    /// as many comments with replacement (seeded, so a run repeats), each scored like the whole.
+    public init(bootstrapping predictions: [EmotionPrediction], comments: [GoEmotionsComment], resamples: Int = 1000, seed: UInt64 = 0) {
+        precondition(predictions.count == comments.count && !comments.isEmpty && resamples > 0)
+        var rng = SeededGenerator(seed: seed)
+        var classF1: [Float] = [], sector: [Float] = [], neutral: [Float] = []
+        for _ in 0..<resamples {
+            let rows = comments.indices.map { _ in Int(rng.next() % UInt64(comments.count)) }
+            let r = GoEmotionsReport(predictions: rows.map { predictions[$0] }, comments: rows.map { comments[$0] }, neutralThreshold: 0.5)
+            classF1.append(r.classMacroF1); sector.append(r.sectorAccuracy)
+            if let auc = r.neutralAUROC { neutral.append(auc) }
+        }
+        self.init(resamples: resamples, classMacroF1: percentileInterval(classF1), sectorAccuracy: percentileInterval(sector),
+                  neutralAUROC: neutral.isEmpty ? nil : percentileInterval(neutral))
+    }
+}
+
+/// The 2.5th to the 97.5th percentile of `values` (nearest rank).
+func percentileInterval(_ values: [Float]) -> ClosedRange<Float> {
+    let v = values.sorted(), last = Double(v.count - 1)
+    return v[Int((0.025 * last).rounded())]...v[Int((0.975 * last).rounded())]
+}
+
 /// The index of the largest value (the first on ties).
 func argmax(_ v: [Float]) -> Int {
     var best = 0

@@ -56,6 +56,35 @@ import Contracts
         #expect(r.neutralAUROC == 1 && r.neutralPrecision == 1 && r.neutralRecall == 1)
     }
 
+    /// The bootstrap intervals hold the point figures, repeat under a seed, collapse to a point when
+    /// every prediction is right, and narrow as the sample grows.
+    @Test(arguments: [200, 1_600])
+    func bootstrapIntervalsHoldTheFiguresAndNarrowWithMoreComments(n: Int) {
+        var rng = SeededGenerator(seed: 11)
+        let classes: [PlutchikEmotion] = [.anger, .joy, .fear, .sadness]
+        var comments: [GoEmotionsComment] = [], predictions: [EmotionPrediction] = []
+        for i in 0..<n {
+            let truth = classes[i % classes.count], neutral = i % 3 == 0
+            let right = rng.nextUnit() < 0.7
+            comments.append(Self.comment(truth, neutral: neutral))
+            predictions.append(Self.prediction(right ? truth : classes[(i + 1) % classes.count],
+                                               neutral: (neutral ? 0.6 : 0.4) + 0.5 * (rng.nextUnit() - 0.5)))
+        }
+        let r = GoEmotionsReport(predictions: predictions, comments: comments, neutralThreshold: 0.5)
+        let i = GoEmotionsReport.Intervals(bootstrapping: predictions, comments: comments, resamples: 200)
+        #expect(i.classMacroF1.contains(r.classMacroF1) && i.sectorAccuracy.contains(r.sectorAccuracy))
+        let auc = try! #require(i.neutralAUROC)
+        #expect(auc.contains(r.neutralAUROC!))
+        #expect(i == GoEmotionsReport.Intervals(bootstrapping: predictions, comments: comments, resamples: 200))
+        // Standard errors shrink as 1/√n: 8× the comments, about a third of the width.
+        let width = auc.upperBound - auc.lowerBound
+        #expect(n == 200 ? width > 0.07 : width < 0.05, "neutral AUROC interval \(auc) for \(n) comments")
+
+        let perfect = GoEmotionsReport.Intervals(bootstrapping: comments.map { Self.prediction($0.emotion!, neutral: $0.neutral ? 0.9 : 0.1) },
+                                                 comments: comments, resamples: 50)
+        #expect(perfect.classMacroF1 == 1...1 && perfect.sectorAccuracy == 1...1 && perfect.neutralAUROC == 1...1)
+    }
+
     @Test func calibrationErrorIsZeroForCalibratedScoresAndLargeOtherwise() {
         let labels = (0..<100).map { $0 % 4 == 0 }
         #expect(calibrationError(scores: .init(repeating: 0.25, count: 100), labels: labels) < 1e-6)
