@@ -81,6 +81,12 @@ python3 Deploy/check-deploy.py --events "$out/events.jsonl"
 python3 Deploy/check-deploy.py --events "$out/alerts.jsonl" --schema Schemas/escalation-alert.schema.json
 .build/debug/plutchik score --input Deploy/demo/dialogues.jsonl --output "$out/scored.jsonl"
 python3 Deploy/check-deploy.py --events "$out/scored.jsonl"
+# score carries the stream's escalation object on every event, each dialogue's forecast in turn order.
+python3 -c 'import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+assert ev and all(0 <= e["escalation"]["risk"] <= 1 for e in ev), "score events without escalation"
+assert sum(e["escalation"]["alert"] for e in ev) > 0, "no escalation alert in the demo dialogues"
+print("score escalation: ok (%d events, %d alerts)" % (len(ev), sum(e["escalation"]["alert"] for e in ev)))' "$out/scored.jsonl"
 rm -rf "$out"
 
 echo "== swift test" >&2

@@ -5,12 +5,13 @@ import Contracts
 ///
 /// Between turns the latent state h evolves by dh/dτ = f_θ(h) over the elapsed time, scaled as
 /// τ = log1p(seconds / 60); at each turn a GRU cell updates h from the turn's emotion prediction and
-/// speaker role. The forecast integrates h forward from the turn: the next-2-turns risk is decoded
+/// conversational cues. The forecast integrates h forward from the turn: the next-2-turns risk is decoded
 /// from h one typical reply gap later, and a hazard λ(h) integrated along the way gives the risk
 /// within the time horizon and the median time to escalation. Thread-safe and stateless: the
 /// per-dialogue state lives in `EscalationState`.
 public struct EscalationForecaster: Sendable {
-    /// Who spoke a turn. Only customer turns count as escalation when roles are known.
+    /// Who spoke a turn. Only customer turns count towards escalation labels when roles are known;
+    /// the role is not an input of the forecast (no training data has roles).
     public enum Role: String, Sendable, Codable, CaseIterable {
         case customer, agent, unknown
     }
@@ -51,30 +52,32 @@ public struct EscalationForecaster: Sendable {
     /// A fresh state for a new dialogue.
     public func initialState() -> EscalationState { EscalationState(latentDim: weights.latentDim) }
 
-    /// The forecaster's input for a turn: 32 probabilities, 8 primaries, intensity, sarcasm, role one-hot.
-    public static func features(_ p: EmotionPrediction, role: Role) -> [Float] {
+    /// The forecaster's input for a turn: 32 probabilities, 8 primaries, intensity, sarcasm, the
+    /// neutral gate, then the turn's `ConversationCues` (how it addresses the other side).
+    /// Speaker roles are not an input: no training data has them (see the model card).
+    public static func features(_ p: EmotionPrediction, text: String) -> [Float] {
         var x = p.probabilities + p.primaries
         x.append(p.intensity)
         x.append(p.sarcasm)
-        for r in Role.allCases { x.append(r == role ? 1 : 0) }
+        x.append(p.neutral)
+        x += ConversationCues.values(text)
         return x
     }
 
     /// Advances `state` to a new turn at `timestamp` (seconds; any epoch, non-decreasing per
     /// dialogue — a timestamp earlier than the last counts as no time elapsed) and forecasts.
-    /// A neutral turn (`prediction.isNeutral`) is no emotional evidence: the latent state only
-    /// evolves over the elapsed time, and the GRU does not fold the turn in.
+    /// Every turn is evidence, a neutral one too (its gate value is an input), as in training;
+    /// the time since the last turn is capped at the longest gap the weights were trained on.
     ///
     /// Throws if the state does not fit these weights (a stored state of another model) or the
     /// weights make the ODE non-finite.
     /// `alarm` replaces the model's thresholds for this turn (a tenant's own).
-    public func update(_ state: inout EscalationState, prediction: EmotionPrediction, role: Role = .unknown,
+    public func update(_ state: inout EscalationState, prediction: EmotionPrediction, text: String,
                        timestamp: Double, alarm: EscalationAlarm? = nil) throws -> EscalationForecast {
-        try update(&state, features: Self.features(prediction, role: role), timestamp: timestamp, evidence: !prediction.isNeutral,
-                   alarm: alarm)
+        try update(&state, features: Self.features(prediction, text: text), timestamp: timestamp, alarm: alarm)
     }
 
-    func update(_ state: inout EscalationState, features x: [Float], timestamp: Double, evidence: Bool = true,
+    func update(_ state: inout EscalationState, features x: [Float], timestamp: Double,
                 alarm: EscalationAlarm? = nil) throws -> EscalationForecast {
         let w = weights, l = w.layout, L = l.L, ode = w.ode
         guard x.count == l.D, state.h.count == L else {
@@ -96,12 +99,8 @@ public struct EscalationForecaster: Sendable {
                 let n = w.steps(elapsed), dt = Float(elapsed) / Float(n)
                 for _ in 0..<n { finite = EscalationCell.rk4Step(z, dt: dt, scratch: scratch, p, l, ode: true) && finite }
             }
-            // 2. GRU update from the turn (a neutral turn keeps the evolved state).
-            if evidence {
-                h.withUnsafeMutableBufferPointer { EscalationCell.gru($0.baseAddress!, cache, xb.baseAddress!, z, p, l) }
-            } else {
-                for i in 0..<L { h[i] = z[i] }
-            }
+            // 2. GRU update from the turn.
+            h.withUnsafeMutableBufferPointer { EscalationCell.gru($0.baseAddress!, cache, xb.baseAddress!, z, p, l) }
             // 3. Integrate forward from the turn through the marks τ(nominal gap), τ(horizon), τ(look-ahead):
             //    decode the next-2 risk at the first, Λ at the second, and find where Λ reaches ln 2.
             for i in 0..<L { z[i] = h[i] }

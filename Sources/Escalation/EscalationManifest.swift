@@ -33,8 +33,31 @@ public struct EscalationManifest: Sendable, Codable {
     public var corpus: Corpus?
     /// Metrics on the corpus's held-out dialogues (real gaps, heads-distilled labels).
     public var realTiming: EscalationReport?
+    /// Alerts on the validation file with the shipped alarm (a report: val chose nothing).
+    public var valAlerts: EscalationAlertReport?
+    /// Out-of-fold figures on the training data (derailment, seed, alerts) and the alarm they chose.
+    public var crossValidation: EscalationCrossValidationReport?
+    /// The derailment conversations trained on, if any.
+    public var derailment: Derailment?
     /// Full SHA-256 hex digests of the weight files by name (`weights.json`, `gru.json`), checked at load.
     public var weightsSHA256: [String: String]?
+
+    /// Derailment conversations: real conversations labelled by whether their next comment was
+    /// removed for incivility.
+    public struct Derailment: Sendable, Codable {
+        public var file: String
+        public var hash: String
+        public var conversations: Int
+        public var turns: Int
+        public var derailing: Int
+        /// The loss weight of each conversation (seed dialogues weigh 1).
+        public var weight: Float
+
+        public init(file: String, hash: String, conversations: Int, turns: Int, derailing: Int, weight: Float) {
+            self.file = file; self.hash = hash; self.conversations = conversations; self.turns = turns
+            self.derailing = derailing; self.weight = weight
+        }
+    }
 
     /// A distillation corpus with real timestamps.
     public struct Corpus: Sendable, Codable {

@@ -14,7 +14,7 @@ import Contracts
 ///     w2 [L]   b2 [1]            next-2-turns risk = σ(w2·h(τ_next) + b2)
 ///     wl [L]   bl [1]            hazard λ = softplus(wl·h + bl), per unit of scaled time
 public struct EscalationWeights: Sendable, Codable, Equatable {
-    /// Input width D: 32 probabilities, 8 primaries, intensity, sarcasm, role one-hot (3).
+    /// Input width D: `featureDim` (see `EscalationForecaster.features`).
     public var inputDim: Int
     /// Latent width L.
     public var latentDim: Int
@@ -26,15 +26,16 @@ public struct EscalationWeights: Sendable, Codable, Equatable {
     public var timeScaleSeconds: Double
     /// The largest RK4 step in scaled time.
     public var maxStepTau: Double
-    /// Elapsed times are capped here before scaling (state after an hour's silence ≈ after more).
+    /// Elapsed times are capped here before scaling: the longest gap training saw, so a long
+    /// silence is read as the longest trained one, never extrapolated.
     public var maxElapsedSeconds: Double
     /// Where the next-2-turns risk is decoded: this long after the turn (the median synthetic gap).
     public var nominalGapSeconds: Double
     /// The parameters, in the layout above.
     public var params: [Float]
 
-    /// The input width: 32 probabilities, 8 primaries, intensity, sarcasm, role one-hot (3).
-    public static let featureDim = 32 + 8 + 1 + 1 + 3
+    /// The input width: 32 probabilities, 8 primaries, intensity, sarcasm, neutral, the conversation cues.
+    public static let featureDim = 32 + 8 + 1 + 1 + 1 + ConversationCues.count
 
     public init(inputDim: Int = EscalationWeights.featureDim, latentDim: Int = 16, hiddenDim: Int = 32, ode: Bool,
                 timeScaleSeconds: Double = 60, maxStepTau: Double = 0.25, maxElapsedSeconds: Double = 3600,
@@ -66,6 +67,9 @@ public struct EscalationWeights: Sendable, Codable, Equatable {
         let w: EscalationWeights
         do { w = try JSONDecoder().decode(EscalationWeights.self, from: data) } catch {
             throw ModelError(.invalidFile, "escalation weights \(url.path): not valid JSON", cause: error)
+        }
+        guard w.inputDim == featureDim else {
+            throw ModelError(.invalidFile, "escalation weights \(url.path) take \(w.inputDim) inputs per turn (an older forecaster); this build's takes \(featureDim): retrain with plutchik train-escalation")
         }
         let n = w.layout.count
         guard w.params.count == n, w.params.allSatisfy(\.isFinite) else {

@@ -131,12 +131,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
                 var prediction = predicted
                 if let t = policy.neutralThreshold { prediction.isNeutral = prediction.neutral >= t }
                 var state = states[turn.dialogueID] ?? initialState()
-                let role: EscalationForecaster.Role = switch turn.role {
-                case .customer: .customer
-                case .agent, .bot: .agent
-                case .other, nil: .unknown
-                }
-                let f = try forecaster.update(&state.escalation, prediction: prediction, role: role,
+                let f = try forecaster.update(&state.escalation, prediction: prediction, text: turn.text,
                                               timestamp: timed.timestamp.timeIntervalSince1970,
                                               alarm: policy.alarm(over: forecaster.alarm))
                 var changes = state.recentRiskChanges ?? []

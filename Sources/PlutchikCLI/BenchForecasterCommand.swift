@@ -41,6 +41,8 @@ struct BenchForecasterCommand: ParsableCommand {
             return EmotionPrediction(probabilities: e.map { $0 / s }, sarcasm: .random(in: 0...1), intensity: .random(in: 0...1))
         }
         let gaps: [Double] = (0..<1024).map { _ in 6 * exp(Double.random(in: -2...2)) + 20 }
+        let texts = ["my internet has been down since this morning", "Could you confirm the postcode?",
+                     "This is ridiculous, you people never fix anything!", "thanks, that works now"]
 
         var state = forecaster.initialState()
         var t = 0.0, lat: [Double] = [], alerts = 0
@@ -50,7 +52,7 @@ struct BenchForecasterCommand: ParsableCommand {
             if i % 8 == 0 { state = forecaster.initialState() }
             t += gaps[i % gaps.count]
             let t0 = DispatchTime.now().uptimeNanoseconds
-            let f = try forecaster.update(&state, prediction: inputs[i % inputs.count], role: .customer, timestamp: t)
+            let f = try forecaster.update(&state, prediction: inputs[i % inputs.count], text: texts[i % texts.count], timestamp: t)
             lat.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e3)
             if f.alert { alerts += 1 }
         }

@@ -46,6 +46,21 @@ enum EscalationSupport {
         return EscalationDialogue.distilled(turns, predictions: p).filter { $0.turns.count > 1 }
     }
 
+    /// Derailment conversations (JSONL turns with `derails`), every turn's input the heads'
+    /// prediction in dialogue order with context; labelled by their outcome. One-comment
+    /// conversations are kept: the forecast after their only comment is judged.
+    static func derailment(_ url: URL, heads: EmotionHeads, embedder: TextEmbedder) throws -> [EscalationDialogue] {
+        let turns = try CorpusTurn.load(url)
+        guard turns.allSatisfy({ $0.derails != nil }) else {
+            throw ModelError(.invalidInput, "\(url.path): every turn needs \"derails\" (true or false): not derailment data")
+        }
+        let e = try embedder.embed(turns.map(\.text), layers: heads.encoderLayers) { done, total in
+            if done == total || done % 2048 < 32 { printError("encoding derailment conversations: \(done)/\(total) new texts") }
+        }
+        let p = heads.predictDialogues(turns.map { ($0.dialogueID, $0.speaker, $0.text) }, embeddings: e)
+        return EscalationDialogue.distilled(turns, predictions: p)
+    }
+
     /// Splits a distilled corpus into (train, held-out) by a salted hash of the dialogue id.
     static func split(_ corpus: [EscalationDialogue], holdoutPercent: Int) -> (train: [EscalationDialogue], holdout: [EscalationDialogue]) {
         let held = corpus.map { EscalationDialogue.inSlice($0.id, percent: holdoutPercent, salt: corpusSalt) }
@@ -62,5 +77,24 @@ enum EscalationSupport {
             persistence   \(f(r.aurocPersistence))   \(f(r.prAUCPersistence))
             horizon AUROC (ODE) \(f(r.horizonAUROC)); alerts \(r.alerts) over \(r.escalatingDialogues) escalating dialogues
             """
+    }
+
+    static func table(_ a: EscalationAlertReport, title: String) -> String {
+        func f(_ x: Double?, _ d: Int = 3) -> String { x.map { String(format: "%.\(d)f", $0) } ?? "n/a" }
+        let alarm = a.alarm.map { String(format: " (alarm %.2f/%.2f)", $0.upper, $0.lower) } ?? " (thresholds chosen on the other folds)"
+        return "\(title)\(alarm): \(a.dialogues) dialogues, \(a.escalatingDialogues) escalating; precision \(f(a.precision)), recall \(f(a.recall)) (\(a.caught) caught), false alerts per 100 calm \(f(a.falseAlertsPer100Calm, 1)), median lead \(f(a.medianLeadTurns, 1)) turns / \(f(a.medianLeadSeconds, 0)) s"
+    }
+
+    static func table(_ cv: EscalationCrossValidationReport) -> String {
+        func f(_ x: Double?) -> String { x.map { String(format: "%.3f", $0) } ?? "n/a" }
+        var lines = ["cross-validation, \(cv.folds) folds (out of fold):"]
+        if let d = cv.derailment {
+            lines.append("derailment: \(d.conversations) conversations, \(d.derailing) derailing; risk after the last comment: AUROC ODE \(f(d.auroc)) GRU \(f(d.aurocGRU)), accuracy at 0.5 ODE \(f(d.accuracy)) GRU \(f(d.accuracyGRU))")
+        }
+        if let s = cv.seed { lines.append(table(s, title: "seed training dialogues")) }
+        if let a = cv.seedAlerts { lines.append(table(a, title: "seed alerts")) }
+        if let a = cv.derailmentAlerts { lines.append(table(a, title: "derailment alerts")) }
+        lines.append(String(format: "alarm chosen on all folds: %.2f/%.2f", cv.chosenAlarm.upper, cv.chosenAlarm.lower))
+        return lines.joined(separator: "\n")
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Contracts
 import Emotion
 import Encoder
+import Escalation
 import Foundation
 
 /// `plutchik score`: turns as JSONL or CSV in, one emotion event per turn out, as JSONL or CSV.
@@ -21,6 +22,11 @@ struct ScoreCommand: ParsableCommand {
             record starts on, and skipped; the run goes on and exits 1 if any failed. When stderr is a terminal \
             and the input is over 1 MB or 2,000 rows, a progress line shows the share of the input read and \
             rows per second.
+
+            Each event carries the same `escalation` object as the stream's, each dialogue's forecast advancing \
+            turn by turn in input order from the turns' own `ts` (a turn without one, or with a `ts` that is not \
+            a date-time, counts as no time elapsed since the dialogue's previous turn). CSV output adds the \
+            escalation_risk and escalation_alert columns.
             """)
 
     /// The format of the input or the output.
@@ -40,6 +46,7 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "CSV input: the topic of rows without one.") var topic: String?
     @Option(help: "CSV input: the scenario of rows without one.") var scenario: String?
     @Option(name: .long, help: "Turns encoded per batch.") var batchSize: Int = 32
+    @Option(help: "Escalation model directory (default: Models/escalation next to the heads).") var escalationDir: String?
     @OptionGroup var heads: HeadsOptions
     @OptionGroup var inference: InferenceOptions
     @OptionGroup var logging: LoggingOptions
@@ -49,7 +56,7 @@ struct ScoreCommand: ParsableCommand {
 
     /// CSV output's columns.
     static let csvColumns = ["dialogue_id", "turn_id", "speaker", "text", "label", "confidence", "is_neutral", "neutral",
-                             "sarcasm", "intensity", "sector"]
+                             "sarcasm", "intensity", "sector", "escalation_risk", "escalation_alert"]
 
     func validate() throws {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
@@ -73,6 +80,8 @@ struct ScoreCommand: ParsableCommand {
         let csvRows = inFormat == .csv ? try CSVTurns(handle: inHandle, defaults: defaults) : nil
 
         let model = try heads.loadHeads()
+        let forecaster = try EscalationForecaster(directory: EscalationSupport.modelDirectory(escalationDir, heads: heads))
+        var escalation: [String: EscalationState] = [:]
         let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, adapter: model.encoderAdapterDirectory,
                                         configuration: inference.configuration(batchSize: 32))
         let out: FileHandle
@@ -96,7 +105,11 @@ struct ScoreCommand: ParsableCommand {
             let predictions = model.predictNext(zip(pending, embeddings).map { (key: $0.dialogueID, vector: $1, text: $0.text, speaker: $0.speaker) },
                                                 contexts: &contexts)
             for (turn, p) in zip(pending, predictions) {
-                let event = EmotionEvent(turn: turn, prediction: p, modelVersion: version)
+                var event = EmotionEvent(turn: turn, prediction: p, modelVersion: version)
+                var state = escalation[turn.dialogueID] ?? forecaster.initialState()
+                event.escalation = try forecaster.update(&state, prediction: p, text: turn.text,
+                                                         timestamp: Self.seconds(turn.ts) ?? state.lastTimestamp ?? 0)
+                escalation[turn.dialogueID] = state
                 switch outFormat {
                 case .jsonl:
                     buffer.append(contentsOf: try event.jsonBytes(encoder: encoder))
@@ -159,7 +172,17 @@ struct ScoreCommand: ParsableCommand {
         }
         return [event.dialogueID, String(event.turnID), event.speaker, turn.text, event.emotion.label.rawValue,
                 number(event.emotion.confidence), String(event.emotion.isNeutral), number(event.emotion.neutral),
-                number(event.sarcasm.probability), number(event.intensity), event.emotion.sector]
+                number(event.sarcasm.probability), number(event.intensity), event.emotion.sector,
+                event.escalation.map { number($0.risk) } ?? "", event.escalation.map { String($0.alert) } ?? ""]
+    }
+
+    /// A turn's `ts` in seconds since 1970, nil when absent or not a date-time.
+    static func seconds(_ ts: Turn.Timestamp?) -> Double? {
+        switch ts {
+        case nil: nil
+        case .epochMilliseconds(let ms): Double(ms) / 1000
+        case .rfc3339(let s): RFC3339.date(s)?.timeIntervalSince1970
+        }
     }
 
     /// The size of the regular file behind `handle` (a file named by `--input`, or redirected to

@@ -23,6 +23,13 @@ struct TrainEscalationCommand: ParsableCommand {
             dialogues are held out and reported. Validation uses the committed heads' predictions on --val \
             (end to end, as `plutchik eval`). Writes DIR/weights.json (ODE), DIR/gru.json (baseline) and \
             DIR/manifest.json. Deterministic for a seed.
+
+            --derailment FILE adds real conversations labelled by whether their next comment derailed \
+            (JSONL turns with "derails"; the heads' predictions are the inputs). With --cv-folds K (default 5) \
+            the forecaster is first cross-validated over all training dialogues: out-of-fold derailment \
+            AUROC/accuracy, seed next-2 figures and alerts judged with thresholds chosen on the other folds \
+            (--max-false-alerts per 100 calm dialogues); the alarm shipped is chosen on all out-of-fold risks. \
+            --val is never used to choose anything: it is a report.
             """
     )
 
@@ -52,6 +59,14 @@ struct TrainEscalationCommand: ParsableCommand {
     var corpusHoldoutPercent = 20
     @Option(help: "Loss weight of a corpus dialogue; default: the corpus's turns weigh as much in total as the training file's.")
     var corpusWeight: Float?
+    @Option(help: "Derailment conversations (JSONL turns with \"derails\") to train on.")
+    var derailment: String?
+    @Option(help: "Loss weight of a derailment conversation (a seed dialogue weighs 1).")
+    var derailmentWeight: Float = 1
+    @Option(help: "Folds of the forecaster's cross-validation (0: none; the default alarm is then kept).")
+    var cvFolds = 5
+    @Option(help: "False alerts per 100 calm dialogues the alarm may raise (the thresholds' budget).")
+    var maxFalseAlerts = 15.0
     @Flag(inversion: .prefixedNo, help: "Start the ODE-RNN from the trained GRU with a still field (the GRU is its epoch 0), so it adds timing only where the hold-out loss falls.")
     var odeFromGRU = true
     @OptionGroup var heads: HeadsOptions
@@ -59,6 +74,7 @@ struct TrainEscalationCommand: ParsableCommand {
     func validate() throws {
         guard (4...64).contains(latent), epochs >= 1 else { throw ValidationError("--latent must be 4–64 and --epochs ≥ 1") }
         guard folds >= 2 else { throw ValidationError("--folds must be ≥ 2") }
+        guard cvFolds == 0 || cvFolds >= 2 else { throw ValidationError("--cv-folds must be 0 or ≥ 2") }
     }
 
     func run() throws {
@@ -124,15 +140,37 @@ struct TrainEscalationCommand: ParsableCommand {
             commands.append("Deploy/fetch-corpus.sh ~/.cache/plutchik/\(url.lastPathComponent) \(messages)")
         }
 
+        var derailmentInfo: EscalationManifest.Derailment?
+        if let derailment {
+            let url = URL(fileURLWithPath: derailment)
+            let conversations = try EscalationSupport.derailment(url, heads: model, embedder: embedder)
+            derailmentInfo = EscalationManifest.Derailment(
+                file: url.lastPathComponent, hash: try EscalationManifest.hash(fileAt: url), conversations: conversations.count,
+                turns: conversations.reduce(0) { $0 + $1.turns.count },
+                derailing: conversations.filter { $0.outcome?.escalates == true }.count, weight: derailmentWeight)
+            trainSet += conversations.map { var d = $0; d.weight = derailmentWeight; return d }
+            log("derailment: \(conversations.count) conversations, \(derailmentInfo!.derailing) derailing")
+        }
+
         var o = EscalationTrainer.Options()
         o.seed = seed; o.epochs = epochs; o.latentDim = latent; o.learningRate = lr
+        var cvReport: EscalationCrossValidationReport?
+        if cvFolds > 0 {
+            let cvStart = Date()
+            let cv = try EscalationTrainer.crossValidate(trainSet.filter { !$0.realTiming || $0.outcome != nil }, folds: cvFolds, options: o,
+                                                         gaps: gaps, odeFromGRU: odeFromGRU, log: log)
+            cvReport = EscalationCrossValidationReport(trainSet.filter { !$0.realTiming || $0.outcome != nil }, cv: cv,
+                                                       maxFalseAlertsPer100Calm: maxFalseAlerts)
+            log(String(format: "cross-validated in %.1f s", Date().timeIntervalSince(cvStart)))
+            log(EscalationSupport.table(cvReport!))
+        }
         let start = Date()
         let gruResult = EscalationTrainer.train(trainSet, ode: false, options: o, gaps: gaps, log: log)
         let odeResult = EscalationTrainer.train(trainSet, ode: true, options: o, gaps: gaps,
                                                 initial: odeFromGRU ? gruResult.weights : nil, log: log)
         log(String(format: "trained in %.1f s", Date().timeIntervalSince(start)))
 
-        let alarm = EscalationAlarm()
+        let alarm = cvReport?.chosenAlarm ?? EscalationAlarm()
         let ode = EscalationForecaster(weights: odeResult.weights, alarm: alarm)
         let gru = EscalationForecaster(weights: gruResult.weights, alarm: alarm)
         let valReport = try EscalationReport.evaluate(valSet, forecaster: ode, gru: gru)
@@ -143,6 +181,8 @@ struct TrainEscalationCommand: ParsableCommand {
         var command = "plutchik train-escalation --train \(trainURL.lastPathComponent) --val \(valURL.lastPathComponent) --epochs \(epochs) --seed \(seed) --latent \(latent) --lr \(lr) --inputs \(inputs.rawValue)"
         if inputs == .crossfit { command += " --folds \(folds)" }
         if !odeFromGRU { command += " --no-ode-from-gru" }
+        if let derailment { command += " --derailment \(URL(fileURLWithPath: derailment).lastPathComponent) --derailment-weight \(derailmentWeight)" }
+        command += " --cv-folds \(cvFolds) --max-false-alerts \(maxFalseAlerts)"
         if let corpus {
             command += " --corpus ~/.cache/plutchik/\(URL(fileURLWithPath: corpus).lastPathComponent) --corpus-holdout-percent \(corpusHoldoutPercent)"
             if let corpusWeight { command += " --corpus-weight \(corpusWeight)" }
@@ -162,6 +202,9 @@ struct TrainEscalationCommand: ParsableCommand {
         manifest.valOracle = valOracle
         manifest.corpus = corpusInfo
         manifest.realTiming = realTiming
+        manifest.derailment = derailmentInfo
+        manifest.crossValidation = cvReport
+        manifest.valAlerts = EscalationAlertReport(risks: try EscalationSeries(valSet, forecaster: ode).risk, dialogues: valSet, alarm: alarm)
         manifest.weightsSHA256 = Dictionary(uniqueKeysWithValues: try ["weights.json", "gru.json"].map {
             ($0, try SHA256.hex(fileAt: dir.appendingPathComponent($0)))
         })

@@ -2,9 +2,10 @@ import Foundation
 import Contracts
 import Escalation
 
-/// A turn of an unlabelled, timestamped conversation corpus (the real-timing data for
-/// distillation), as JSONL `{"dialogue_id", "turn_id", "speaker", "ts", "text"}` with optional `role`.
-/// `ts` is an RFC 3339 date-time or epoch milliseconds.
+/// A turn of a timestamped conversation corpus, as JSONL `{"dialogue_id", "turn_id", "speaker",
+/// "ts", "text"}` with optional `role`, and `derails` in derailment data (whether the comment after
+/// the conversation's last was removed for incivility). `ts` is an RFC 3339 date-time or epoch
+/// milliseconds.
 public struct CorpusTurn: Sendable {
     public var dialogueID: String
     public var turnID: Int
@@ -13,11 +14,13 @@ public struct CorpusTurn: Sendable {
     public var text: String
     /// Seconds since 1970.
     public var timestamp: Double
+    /// Derailment data: whether the conversation's next comment, not shown, derails it.
+    public var derails: Bool?
 
     public init(dialogueID: String, turnID: Int, speaker: String, role: EscalationForecaster.Role = .unknown,
-                text: String, timestamp: Double) {
+                text: String, timestamp: Double, derails: Bool? = nil) {
         self.dialogueID = dialogueID; self.turnID = turnID; self.speaker = speaker; self.role = role
-        self.text = text; self.timestamp = timestamp
+        self.text = text; self.timestamp = timestamp; self.derails = derails
     }
 
     private struct Row: Decodable {
@@ -27,6 +30,7 @@ public struct CorpusTurn: Sendable {
         var role: String?
         var text: String
         var ts: Stamp
+        var derails: Bool?
 
         enum Stamp: Decodable {
             case string(String), number(Double)
@@ -63,7 +67,8 @@ public struct CorpusTurn: Sendable {
             if groups[r.dialogue_id] == nil { order.append(r.dialogue_id) }
             groups[r.dialogue_id, default: []].append(CorpusTurn(
                 dialogueID: r.dialogue_id, turnID: r.turn_id, speaker: r.speaker ?? "",
-                role: r.role.flatMap(EscalationForecaster.Role.init(rawValue:)) ?? .unknown, text: r.text, timestamp: t))
+                role: r.role.flatMap(EscalationForecaster.Role.init(rawValue:)) ?? .unknown, text: r.text, timestamp: t,
+                derails: r.derails))
         }
         return order.flatMap { groups[$0]!.sorted { $0.turnID < $1.turnID } }
     }
@@ -79,7 +84,7 @@ extension EscalationDialogue {
         var out: [EscalationDialogue] = [], index: [String: Int] = [:]
         for (i, t) in turns.enumerated() {
             let input = inputs?[i] ?? oracle(t.emotion, sarcasm: t.sarcasm)
-            let turn = Turn(speaker: t.speaker, role: .unknown, emotion: t.emotion, characters: t.text.count, input: input, timestamp: 0)
+            let turn = Turn(speaker: t.speaker, role: .unknown, emotion: t.emotion, text: t.text, input: input, timestamp: 0)
             if let k = index[t.dialogueID] { out[k].turns.append(turn) } else {
                 index[t.dialogueID] = out.count
                 out.append(EscalationDialogue(id: t.dialogueID, turns: [turn]))
@@ -89,21 +94,28 @@ extension EscalationDialogue {
         return out
     }
 
-    /// Distilled dialogues from a timestamped corpus: the teacher's (the heads') prediction of each
-    /// turn is both the forecaster's input and the label source (its top class stands for the
-    /// annotated emotion). Timestamps are the data's, relative to each dialogue's first turn.
+    /// Dialogues from a timestamped corpus with the heads' prediction of each turn as its input.
+    /// Derailment data (turns with `derails`) is labelled by its outcome: the next turn, one
+    /// median gap after the last, escalates or not, and the turns shown are calm. Otherwise the
+    /// corpus is distilled: the prediction's top class stands for the annotated emotion.
+    /// Timestamps are the data's, relative to each dialogue's first turn.
     public static func distilled(_ turns: [CorpusTurn], predictions: [EmotionPrediction]) -> [EscalationDialogue] {
         precondition(predictions.count == turns.count)
         var out: [EscalationDialogue] = [], index: [String: Int] = [:], start: [String: Double] = [:]
         for (t, p) in zip(turns, predictions) {
             let t0 = start[t.dialogueID] ?? t.timestamp
             start[t.dialogueID] = t0
-            let turn = Turn(speaker: t.speaker, role: t.role, emotion: p.label, characters: t.text.count, input: p,
+            let turn = Turn(speaker: t.speaker, role: t.role, emotion: p.label, text: t.text, input: p,
                             timestamp: t.timestamp - t0)
             if let k = index[t.dialogueID] { out[k].turns.append(turn) } else {
                 index[t.dialogueID] = out.count
-                out.append(EscalationDialogue(id: t.dialogueID, turns: [turn], realTiming: true))
+                let outcome = t.derails.map { Outcome(escalates: $0, afterSeconds: 0) }
+                out.append(EscalationDialogue(id: t.dialogueID, turns: [turn], realTiming: true, outcome: outcome))
             }
+        }
+        for k in out.indices where out[k].outcome != nil {
+            let ts = out[k].turns.map(\.timestamp), gaps = zip(ts.dropFirst(), ts).map { $0 - $1 }.sorted()
+            out[k].outcome!.afterSeconds = gaps.isEmpty ? 60 : gaps[gaps.count / 2]
         }
         return out
     }

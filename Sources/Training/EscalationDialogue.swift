@@ -9,7 +9,8 @@ public struct EscalationDialogue: Sendable {
         public var role: EscalationForecaster.Role
         /// The annotated emotion (the label source).
         public var emotion: PlutchikEmotion
-        public var characters: Int
+        /// The turn's text (its `ConversationCues` are an input; its length drives synthetic gaps).
+        public var text: String
         /// The forecaster's input: by default the oracle (one-hot of the annotated emotion, its ring
         /// intensity, the sarcasm flag); replace with the heads' predictions to evaluate end to end.
         public var input: EmotionPrediction
@@ -19,6 +20,25 @@ public struct EscalationDialogue: Sendable {
         /// Whether this turn counts towards escalation labels: customer turns, or any turn when
         /// its role is unknown.
         var countsAsCustomer: Bool { role != .agent }
+
+        public init(speaker: String, role: EscalationForecaster.Role, emotion: PlutchikEmotion, text: String,
+                    input: EmotionPrediction, timestamp: Double) {
+            self.speaker = speaker; self.role = role; self.emotion = emotion; self.text = text
+            self.input = input; self.timestamp = timestamp
+        }
+    }
+
+    /// What followed the last turn shown, when the data says it and not the turns' emotions: a
+    /// derailment conversation ends just before its next comment, removed for incivility or not.
+    public struct Outcome: Sendable {
+        /// Whether the next turn escalates.
+        public var escalates: Bool
+        /// Seconds from the last turn to it.
+        public var afterSeconds: Double
+
+        public init(escalates: Bool, afterSeconds: Double) {
+            self.escalates = escalates; self.afterSeconds = afterSeconds
+        }
     }
 
     public var id: String
@@ -27,29 +47,51 @@ public struct EscalationDialogue: Sendable {
     public var realTiming = false
     /// The dialogue's weight in the training loss (to balance corpora of different sizes).
     public var weight: Float = 1
+    /// The turn after the last, when known (derailment data); the turns shown then count as calm.
+    public var outcome: Outcome?
 
-    public init(id: String, turns: [Turn], realTiming: Bool = false, weight: Float = 1) {
-        self.id = id; self.turns = turns; self.realTiming = realTiming; self.weight = weight
+    public init(id: String, turns: [Turn], realTiming: Bool = false, weight: Float = 1, outcome: Outcome? = nil) {
+        self.id = id; self.turns = turns; self.realTiming = realTiming; self.weight = weight; self.outcome = outcome
     }
 
-    /// Whether either of the next 2 turns (customer-side, or any when roles are unknown) is an
-    /// escalation emotion; nil at the last turn (nothing follows).
+    /// Whether turn i escalates (customer-side, or any when roles are unknown; the turns shown
+    /// never do when the dialogue has an `outcome`), with index `turns.count` standing for the outcome.
+    func escalates(_ i: Int) -> Bool {
+        if i == turns.count { return outcome?.escalates ?? false }
+        return outcome == nil && turns[i].countsAsCustomer && turns[i].emotion.isEscalation
+    }
+
+    /// The index of the first escalating turn after the first (`turns.count` for an escalating
+    /// outcome), or nil in a calm dialogue.
+    public var firstEscalation: Int? {
+        turns.isEmpty ? nil : (1...turns.count).first { escalates($0) }
+    }
+
+    /// The timestamp of turn i, `turns.count` standing for the outcome.
+    func timestamp(_ i: Int) -> Double {
+        i < turns.count ? turns[i].timestamp : turns[turns.count - 1].timestamp + (outcome?.afterSeconds ?? 0)
+    }
+
+    /// How many turns follow turn i, the outcome included.
+    private var end: Int { outcome == nil ? turns.count : turns.count + 1 }
+
+    /// Whether either of the next 2 turns escalates; nil when nothing follows turn i.
     public func label(at i: Int) -> Bool? {
-        guard i + 1 < turns.count else { return nil }
-        return turns[(i + 1)...min(i + 2, turns.count - 1)].contains { $0.countsAsCustomer && $0.emotion.isEscalation }
+        guard i + 1 < end else { return nil }
+        return (i + 1...min(i + 2, end - 1)).contains { escalates($0) }
     }
 
-    /// Whether an escalation turn follows within `seconds` of turn i; nil at the last turn.
+    /// Whether an escalating turn follows within `seconds` of turn i; nil when nothing follows.
     func horizonLabel(at i: Int, seconds: Double) -> Bool? {
-        guard i + 1 < turns.count else { return nil }
+        guard i + 1 < end else { return nil }
         let t0 = turns[i].timestamp
-        return turns[(i + 1)...].contains { $0.timestamp - t0 <= seconds && $0.countsAsCustomer && $0.emotion.isEscalation }
+        return (i + 1..<end).contains { timestamp($0) - t0 <= seconds && escalates($0) }
     }
 
     /// Re-draws the synthetic timestamps (a no-op for dialogues with real timing).
     public mutating func synthesiseTimestamps(_ gaps: EscalationGaps, seed: UInt64) {
         guard !realTiming else { return }
-        let ts = gaps.timestamps(characters: turns.map(\.characters), dialogueID: id, seed: seed)
+        let ts = gaps.timestamps(characters: turns.map(\.text.count), dialogueID: id, seed: seed)
         for i in turns.indices { turns[i].timestamp = ts[i] }
     }
 
@@ -91,7 +133,7 @@ public struct EscalationDialogue: Sendable {
                 probs[e.index] = 1
                 let input = EmotionPrediction(probabilities: probs, sarcasm: r.sarcasm_flag == true ? 1 : 0, intensity: e.intensity)
                 let role = r.role.flatMap(EscalationForecaster.Role.init(rawValue:)) ?? .unknown
-                return Turn(speaker: r.speaker ?? "", role: role, emotion: e, characters: r.text.count, input: input, timestamp: 0)
+                return Turn(speaker: r.speaker ?? "", role: role, emotion: e, text: r.text, input: input, timestamp: 0)
             }
             var d = EscalationDialogue(id: id, turns: turns)
             d.synthesiseTimestamps(gaps, seed: seed)

@@ -1,5 +1,21 @@
-/// Ranking metrics for a binary forecast.
+import Escalation
+
+/// Ranking and calibration metrics for a binary forecast.
 public enum EscalationMetrics {
+    /// Ten equal-width bins of the predicted probability, each with its mean prediction, the
+    /// observed rate and its count (empty bins left out).
+    public static func reliability(_ scores: [Float], _ labels: [Bool]) -> [EscalationReport.ReliabilityBin] {
+        var sum = [Double](repeating: 0, count: 10), pos = sum, n = [Int](repeating: 0, count: 10)
+        for (s, y) in zip(scores, labels) {
+            let b = min(max(Int(s * 10), 0), 9)
+            sum[b] += Double(s); n[b] += 1
+            if y { pos[b] += 1 }
+        }
+        return (0..<10).filter { n[$0] > 0 }.map {
+            EscalationReport.ReliabilityBin(predicted: sum[$0] / Double(n[$0]), observed: pos[$0] / Double(n[$0]), count: n[$0])
+        }
+    }
+
     /// Area under the ROC curve (ties count half); nil without both classes.
     public static func auroc(_ scores: [Float], _ labels: [Bool]) -> Double? {
         let pos = labels.filter { $0 }.count, neg = labels.count - pos

@@ -17,17 +17,20 @@ extension EscalationTrainer {
     /// nests the GRU, so timing is added only where it lowers the hold-out loss.
     public static func train(_ dialogues: [EscalationDialogue], ode: Bool, options o: Options, gaps: EscalationGaps,
                              initial: EscalationWeights? = nil, log: (String) -> Void = { _ in }) -> Result {
-        let labelled = dialogues.filter { $0.turns.count > 1 }
+        let labelled = dialogues.filter { $0.turns.count > 1 || $0.outcome != nil }
         let isHoldout = { (d: EscalationDialogue) in Int(EscalationRandom.fnv1a(d.id) % 100) < o.holdoutPercent }
         let train = labelled.filter { !isHoldout($0) }, holdout = labelled.filter(isHoldout)
 
-        // Decode the next-2 risk one median gap after the turn.
+        // Decode the next-2 risk one median gap after the turn; cap elapsed time at the 99th
+        // percentile gap, so serving never extrapolates beyond the gaps training saw.
         var gapsSeen: [Double] = []
-        for d in train { for i in 1..<d.turns.count { gapsSeen.append(d.turns[i].timestamp - d.turns[i - 1].timestamp) } }
+        for d in train { for i in d.turns.indices.dropFirst() { gapsSeen.append(d.turns[i].timestamp - d.turns[i - 1].timestamp) } }
         gapsSeen.sort()
         let nominal = gapsSeen.isEmpty ? 30 : gapsSeen[gapsSeen.count / 2]
+        let longest = gapsSeen.isEmpty ? 3600 : gapsSeen[min(gapsSeen.count - 1, gapsSeen.count * 99 / 100)]
 
-        var w = EscalationWeights(latentDim: o.latentDim, hiddenDim: o.hiddenDim, ode: ode, nominalGapSeconds: nominal.rounded())
+        var w = EscalationWeights(latentDim: o.latentDim, hiddenDim: o.hiddenDim, ode: ode,
+                                  maxElapsedSeconds: max(longest.rounded(.up), 2 * nominal.rounded()), nominalGapSeconds: nominal.rounded())
         var rng = EscalationRandom(seed: o.seed)
         initialise(&w, rng: &rng, train: train, horizonSeconds: o.horizonSeconds)
         if let initial {
@@ -38,6 +41,7 @@ extension EscalationTrainer {
             for i in l.A2..<(l.A2 + l.L * l.M) { w.params[i] = 0 }
             for i in l.c2..<(l.c2 + l.L) { w.params[i] = 0 }
             w.nominalGapSeconds = initial.nominalGapSeconds
+            w.maxElapsedSeconds = initial.maxElapsedSeconds
         }
 
         let n = w.params.count
@@ -123,7 +127,7 @@ extension EscalationTrainer {
         let tauA = w.tau(w.nominalGapSeconds), tauH = w.tau(horizonSeconds)
         precondition(tauH > tauA, "the horizon must be longer than the nominal gap")
         let stepsA = w.steps(tauA), stepsB = w.steps(tauH - tauA)
-        let xs = d.turns.map { EscalationForecaster.features($0.input, role: $0.role) }
+        let xs = d.turns.map { EscalationForecaster.features($0.input, text: $0.text) }
 
         var hPre = [[Float]](), hPost = [[Float]](), caches = [[Float]]()
         var gapTapes = [[Float]](repeating: [], count: T), gapTau = [Float](repeating: 0, count: T), gapSteps = [Int](repeating: 0, count: T)

@@ -46,4 +46,23 @@ struct TenantPolicyTests {
         var fresh: [String: ModelAnalyzer.State] = [:]
         #expect(try analyzer.analyze([turns[0]], states: &fresh)[0].escalation?.alert == false)
     }
+
+    @Test("a turn's role does not move its dialogue's escalation risk: no training data has roles")
+    func roleIsNotAnInput() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let analyzer = try ModelAnalyzer(modelDirectory: try requireModelFiles(), headsDirectory: repo.appendingPathComponent("Models/heads"),
+                                         escalationDirectory: repo.appendingPathComponent("Models/escalation"))
+        let texts = ["My order never arrived.", "Sorry to hear that, let me check.", "This is the third time, you people are useless!"]
+        var risks: [[Float]] = []
+        for roles in [[Turn.Role.customer, .agent, .customer], [.agent, .customer, .agent], [nil, nil, nil]] {
+            var states: [String: ModelAnalyzer.State] = [:]
+            let turns = zip(texts, roles).enumerated().map { i, tr in
+                TimedTurn(turn: Turn(dialogueID: "d", turnID: i + 1, speaker: "s\(i % 2)", role: tr.1, text: tr.0),
+                          timestamp: Date(timeIntervalSince1970: 1_764_000_000 + Double(i) * 30))
+            }
+            risks.append(try turns.map { try analyzer.analyze([$0], states: &states)[0].escalation!.risk })
+        }
+        #expect(risks[0] == risks[1] && risks[1] == risks[2])
+        #expect(Set(risks[0]).count == 3, "the risk must still move with what is said")
+    }
 }

@@ -90,18 +90,22 @@ import Testing
         }
     }
 
-    /// The public per-turn `update` computes exactly the risk the trainer optimises.
-    @Test(arguments: [true, false])
-    func forecasterMatchesTheTrainingForwardPass(ode: Bool) throws {
+    /// The public per-turn `update` computes exactly the risk the trainer optimises, on an
+    /// emotional turn and on a neutral one alike (one evidence rule in training and serving).
+    @Test(arguments: [(true, false), (false, false), (true, true), (false, true)])
+    func forecasterMatchesTheTrainingForwardPass(ode: Bool, neutral: Bool) throws {
         var d = try Self.dialogues()[0]
-        d.turns = Array(d.turns[3...4])          // one labelled turn (label false)
+        d.turns = Array(d.turns[2...4])          // two labelled turns (labels true, false)
+        if neutral { d.turns[1].input.neutral = 0.9; d.turns[1].input.isNeutral = true }
         let w = Self.randomWeights(ode: ode)
         var grad = [Float](repeating: 0, count: w.params.count)
         let loss = EscalationTrainer.lossAndGradient(d, w, horizonSeconds: 120, horizonWeight: 0, grad: &grad).loss
         let f = EscalationForecaster(weights: w)
         var s = f.initialState()
-        let r = try f.update(&s, prediction: d.turns[0].input, role: d.turns[0].role, timestamp: d.turns[0].timestamp)
-        #expect(abs(r.risk - (1 - exp(-loss))) < 1e-5)   // loss = −log(1 − risk)
+        let r0 = try f.update(&s, prediction: d.turns[0].input, text: d.turns[0].text, timestamp: d.turns[0].timestamp)
+        let r1 = try f.update(&s, prediction: d.turns[1].input, text: d.turns[1].text, timestamp: d.turns[1].timestamp)
+        // loss = −log(risk₀) − log(1 − risk₁)
+        #expect(abs(Double(-log(r0.risk) - log(1 - r1.risk)) - Double(loss)) < 1e-4)
     }
 
     @Test func forecastIsWellFormedAndStateRoundTrips() throws {
@@ -109,13 +113,13 @@ import Testing
         let f = EscalationForecaster(weights: Self.randomWeights(ode: true, latent: 16, hidden: 32))
         var s = f.initialState()
         for t in dialogues[0].turns {
-            let r = try f.update(&s, prediction: t.input, role: .customer, timestamp: 1_700_000_000 + t.timestamp)
+            let r = try f.update(&s, prediction: t.input, text: t.text, timestamp: 1_700_000_000 + t.timestamp)
             #expect((0...1).contains(r.risk) && (0...1).contains(r.riskHorizon) && r.horizonSeconds == 120)
             if let tte = r.timeToEscalationSeconds { #expect(tte >= 0 && tte <= 600) }
         }
         #expect(s.turns == 5 && s.lastRisk != nil)
         // Out-of-order timestamps count as no elapsed time.
-        _ = try f.update(&s, prediction: dialogues[0].turns[0].input, timestamp: 0)
+        _ = try f.update(&s, prediction: dialogues[0].turns[0].input, text: "", timestamp: 0)
         #expect(s.lastTimestamp == 1_700_000_000 + dialogues[0].turns[4].timestamp)
         let json = try JSONEncoder().encode(s)
         #expect(try JSONDecoder().decode(EscalationState.self, from: json) == s)
@@ -130,7 +134,7 @@ import Testing
         for horizon in [60.0, 120, 300, 900] {
             let f = EscalationForecaster(weights: w, horizonSeconds: horizon)
             var s = f.initialState()
-            let r = try f.update(&s, prediction: t.input, timestamp: 0).riskHorizon
+            let r = try f.update(&s, prediction: t.input, text: t.text, timestamp: 0).riskHorizon
             #expect(r >= last)
             last = r
         }
@@ -162,29 +166,69 @@ import Testing
         let f = EscalationForecaster(weights: still.weights), g = EscalationForecaster(weights: gru.weights)
         var sf = f.initialState(), sg = g.initialState()
         for (k, t) in d[0].turns.enumerated() {
-            let a = try f.update(&sf, prediction: t.input, timestamp: Double(k) * 45)
-            let b = try g.update(&sg, prediction: t.input, timestamp: Double(k) * 45)
+            let a = try f.update(&sf, prediction: t.input, text: t.text, timestamp: Double(k) * 45)
+            let b = try g.update(&sg, prediction: t.input, text: t.text, timestamp: Double(k) * 45)
             #expect(abs(a.risk - b.risk) < 1e-6)
         }
     }
 
-    /// A neutral turn is no emotional evidence: the state only evolves over the elapsed time.
-    @Test func aNeutralTurnOnlyAdvancesTime() throws {
-        let w = Self.randomWeights(ode: true), f = EscalationForecaster(weights: w)
-        let t = try Self.dialogues()[0].turns[1]
-        var neutral = t.input
-        neutral.isNeutral = true
-        var a = f.initialState(), b = f.initialState(), c = f.initialState()
-        _ = try f.update(&a, prediction: t.input, timestamp: 0)
-        _ = try f.update(&b, prediction: t.input, timestamp: 0)
-        _ = try f.update(&c, prediction: t.input, timestamp: 0)
-        _ = try f.update(&a, prediction: neutral, timestamp: 60)
-        var other = neutral
-        other.probabilities = other.probabilities.reversed()
-        _ = try f.update(&b, prediction: other, timestamp: 60)
-        #expect(a.h == b.h, "a neutral turn's emotions must not matter")
-        _ = try f.update(&c, prediction: t.input, timestamp: 60)
-        #expect(a.h != c.h)
+    /// A gap beyond the trained range is read as the longest trained gap, never extrapolated.
+    @Test func gapsAreCappedAtTheTrainedRange() throws {
+        var w = Self.randomWeights(ode: true)
+        w.maxElapsedSeconds = 300
+        let f = EscalationForecaster(weights: w), t = try Self.dialogues()[0].turns[1]
+        var a = f.initialState()
+        _ = try f.update(&a, prediction: t.input, text: t.text, timestamp: 0)
+        var b = a, c = a
+        let ra = try f.update(&a, prediction: t.input, text: t.text, timestamp: 300)
+        let rb = try f.update(&b, prediction: t.input, text: t.text, timestamp: 30_000)
+        let rc = try f.update(&c, prediction: t.input, text: t.text, timestamp: 100)
+        #expect(a.h == b.h && ra.risk == rb.risk)
+        #expect(a.h != c.h, "a gap inside the range must still matter")
+    }
+
+    /// Conversation cues: second person, questions, insults and hedges are read whatever the tokenisation.
+    @Test func conversationCuesReadTheMarkers() {
+        let idx = { (name: String) in ConversationCues.names.firstIndex(of: name)! }
+        let hostile = ConversationCues.values("you are an IDIOT , you don ' t get it ?")
+        let polite = ConversationCues.values("Thanks, I think that might be fair.")
+        #expect(hostile.count == ConversationCues.count && polite.count == ConversationCues.count)
+        #expect(hostile[idx("second_person")] > 0.9 && hostile[idx("opens_with_you")] == 1 && polite[idx("second_person")] == 0)
+        #expect(hostile[idx("insults")] > 0 && hostile[idx("shouting")] > 0 && hostile[idx("questions")] > 0 && hostile[idx("negation")] > 0)
+        #expect(polite[idx("gratitude")] > 0 && polite[idx("hedges")] > 0 && polite[idx("insults")] == 0)
+        #expect(ConversationCues.values("").allSatisfy { $0 == 0 })
+        #expect((hostile + polite).allSatisfy { (0...1).contains($0) })
+    }
+
+    /// Derailment data is labelled by its outcome: the comment after the last one shown.
+    @Test func derailmentConversationsAreLabelledByTheirOutcome() {
+        let p = EscalationDialogue.oracle(.anger, sarcasm: false)   // the turns' emotions must not matter
+        let turns = (0..<4).map { CorpusTurn(dialogueID: "x", turnID: $0 + 1, speaker: "u\($0 % 2)", text: "t", timestamp: Double($0) * 60, derails: true) }
+            + [CorpusTurn(dialogueID: "y", turnID: 1, speaker: "u0", text: "t", timestamp: 0, derails: false)]
+        let d = EscalationDialogue.distilled(turns, predictions: [EmotionPrediction](repeating: p, count: turns.count))
+        #expect(d.count == 2 && d[0].outcome?.escalates == true && d[0].outcome?.afterSeconds == 60)
+        #expect((0..<4).map { d[0].label(at: $0) } == [false, false, true, true])
+        #expect(d[0].firstEscalation == 4 && d[0].horizonLabel(at: 3, seconds: 120) == true && d[0].horizonLabel(at: 0, seconds: 120) == false)
+        #expect(d[1].label(at: 0) == false && d[1].firstEscalation == nil)
+    }
+
+    /// Alerts judged per dialogue, counted by hand.
+    @Test func alertReportCountsCatchesFalseAlertsAndLead() throws {
+        let d = try Self.dialogues()   // A escalates first at turn 2 (anger); B and C are calm
+        let alarm = EscalationAlarm(upper: 0.6, lower: 0.4)
+        // A: alert at turn 0 (lead 2 turns), re-armed at 1, again at 3 (after the escalation: not counted).
+        // B: one false alert at turn 1. C: none.
+        let r = EscalationAlertReport(risks: [[0.7, 0.3, 0.2, 0.9, 0.1], [0.1, 0.65], [0.59]], dialogues: d, alarm: alarm)
+        #expect(r.dialogues == 3 && r.escalatingDialogues == 1 && r.caught == 1)
+        #expect(r.falseAlerts == 1 && r.falselyAlertedDialogues == 1 && r.falseAlertsPer100Calm == 50)
+        #expect(r.precision == 0.5 && r.recall == 1 && r.medianLeadTurns == 2)
+        #expect(r.medianLeadSeconds == d[0].turns[2].timestamp - d[0].turns[0].timestamp)
+        // An alert at or after the first escalation does not catch it.
+        let late = EscalationAlertReport(risks: [[0.1, 0.1, 0.9, 0.1, 0.1], [0.1, 0.1], [0.1]], dialogues: d, alarm: alarm)
+        #expect(late.caught == 0 && late.recall == 0 && late.precision == nil)
+        // The chosen alarm catches A within a budget of 0 false alerts: the upper threshold sits above B's 0.65.
+        let chosen = EscalationAlertReport.choose(risks: [[0.7, 0.3, 0.2, 0.9, 0.1], [0.1, 0.65], [0.59]], dialogues: d, maxFalseAlertsPer100Calm: 0)
+        #expect(chosen.upper > 0.65 && chosen.upper <= 0.7)
     }
 
     @Test func metricsOnKnownExamples() {
@@ -201,6 +245,7 @@ import Testing
         let r = try EscalationReport.evaluate(d, forecaster: f, gru: g)
         #expect(r.dialogues == 3 && r.turns == 5 && r.positives == 3 && r.escalatingDialogues == 1)
         #expect(r.auroc != nil && r.aurocGRU != nil && r.aurocPersistence != nil)
+        #expect(r.horizonReliability!.reduce(0) { $0 + $1.count } == r.turns && r.aurocByGap != nil)
         let keys = try JSONSerialization.jsonObject(with: JSONEncoder().encode(r)) as! [String: Any]
         for k in ["escalation_auroc", "escalation_pr_auc", "escalation_auroc_persistence", "escalation_auroc_gru"] { #expect(keys[k] != nil) }
     }
