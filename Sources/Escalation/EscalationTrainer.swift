@@ -9,6 +9,8 @@ public enum EscalationTrainer {
     public struct Options: Sendable, Codable, Equatable {
         public var seed: UInt64 = 1
         public var epochs = 60
+        /// Epochs of the ODE-RNN when it starts from the trained GRU (nil: `epochs`).
+        public var odeEpochs: Int?
         /// Dialogues per minibatch.
         public var batch = 16
         public var learningRate: Float = 3e-3

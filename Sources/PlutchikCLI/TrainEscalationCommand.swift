@@ -43,6 +43,8 @@ struct TrainEscalationCommand: ParsableCommand {
     var out: String = "Models/escalation"
     @Option(help: "Epochs.")
     var epochs: Int = 60
+    @Option(help: "Epochs of the ODE-RNN started from the GRU (default: --epochs).")
+    var odeEpochs: Int?
     @Option(help: "Random seed (initialisation, shuffling, gap resampling).")
     var seed: UInt64 = 1
     @Option(help: "Latent width (16–32).")
@@ -153,14 +155,16 @@ struct TrainEscalationCommand: ParsableCommand {
         }
 
         var o = EscalationTrainer.Options()
-        o.seed = seed; o.epochs = epochs; o.latentDim = latent; o.learningRate = lr
+        o.seed = seed; o.epochs = epochs; o.odeEpochs = odeEpochs; o.latentDim = latent; o.learningRate = lr
         var cvReport: EscalationCrossValidationReport?
         if cvFolds > 0 {
             let cvStart = Date()
-            let cv = try EscalationTrainer.crossValidate(trainSet.filter { !$0.realTiming || $0.outcome != nil }, folds: cvFolds, options: o,
+            // The distilled corpus trains every fold and is never scored: its labels are the heads' own.
+            let distilled = { (d: EscalationDialogue) in d.realTiming && d.outcome == nil }
+            let scored = trainSet.filter { !distilled($0) }
+            let cv = try EscalationTrainer.crossValidate(scored, alsoTrainOn: trainSet.filter(distilled), folds: cvFolds, options: o,
                                                          gaps: gaps, odeFromGRU: odeFromGRU, log: log)
-            cvReport = EscalationCrossValidationReport(trainSet.filter { !$0.realTiming || $0.outcome != nil }, cv: cv,
-                                                       maxFalseAlertsPer100Calm: maxFalseAlerts)
+            cvReport = EscalationCrossValidationReport(scored, cv: cv, maxFalseAlertsPer100Calm: maxFalseAlerts)
             log(String(format: "cross-validated in %.1f s", Date().timeIntervalSince(cvStart)))
             log(EscalationSupport.table(cvReport!))
         }
@@ -178,7 +182,7 @@ struct TrainEscalationCommand: ParsableCommand {
         let holdoutReport = try EscalationReport.evaluate(odeResult.holdout.filter { !$0.realTiming }, forecaster: ode, gru: gru)
         let realTiming = corpusHoldout.isEmpty ? nil : try EscalationReport.evaluate(corpusHoldout, forecaster: ode, gru: gru)
 
-        var command = "plutchik train-escalation --train \(trainURL.lastPathComponent) --val \(valURL.lastPathComponent) --epochs \(epochs) --seed \(seed) --latent \(latent) --lr \(lr) --inputs \(inputs.rawValue)"
+        var command = "plutchik train-escalation --train \(trainURL.lastPathComponent) --val \(valURL.lastPathComponent) --epochs \(epochs)\(odeEpochs.map { " --ode-epochs \($0)" } ?? "") --seed \(seed) --latent \(latent) --lr \(lr) --inputs \(inputs.rawValue)"
         if inputs == .crossfit { command += " --folds \(folds)" }
         if !odeFromGRU { command += " --no-ode-from-gru" }
         if let derailment { command += " --derailment \(URL(fileURLWithPath: derailment).lastPathComponent) --derailment-weight \(derailmentWeight)" }

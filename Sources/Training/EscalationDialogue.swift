@@ -75,15 +75,18 @@ public struct EscalationDialogue: Sendable {
     /// How many turns follow turn i, the outcome included.
     private var end: Int { outcome == nil ? turns.count : turns.count + 1 }
 
-    /// Whether either of the next 2 turns escalates; nil when nothing follows turn i.
+    /// Whether either of the next 2 turns escalates; nil when nothing follows turn i. A dialogue
+    /// with an `outcome` is judged at its last turn only, the forecast point the data marks (as
+    /// CRAFT is trained): its earlier turns are context, since "the next comment is civil" there
+    /// would mostly teach where conversations end.
     public func label(at i: Int) -> Bool? {
-        guard i + 1 < end else { return nil }
+        guard i + 1 < end, outcome == nil || i == turns.count - 1 else { return nil }
         return (i + 1...min(i + 2, end - 1)).contains { escalates($0) }
     }
 
-    /// Whether an escalating turn follows within `seconds` of turn i; nil when nothing follows.
+    /// Whether an escalating turn follows within `seconds` of turn i; nil where `label(at:)` is nil.
     func horizonLabel(at i: Int, seconds: Double) -> Bool? {
-        guard i + 1 < end else { return nil }
+        guard i + 1 < end, outcome == nil || i == turns.count - 1 else { return nil }
         let t0 = turns[i].timestamp
         return (i + 1..<end).contains { timestamp($0) - t0 <= seconds && escalates($0) }
     }

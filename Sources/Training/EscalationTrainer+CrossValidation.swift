@@ -12,17 +12,20 @@ extension EscalationTrainer {
     }
 
     /// Trains the GRU and the ODE-RNN (from the GRU when `odeFromGRU`) `folds` times, each time
-    /// without one fold, and runs them on that fold.
-    public static func crossValidate(_ dialogues: [EscalationDialogue], folds: Int, options o: Options, gaps: EscalationGaps,
-                                     odeFromGRU: Bool = true, log: (String) -> Void = { _ in }) throws -> CrossValidation {
+    /// without one fold (and with every dialogue of `alsoTrainOn`, which is never scored), and runs
+    /// them on that fold.
+    public static func crossValidate(_ dialogues: [EscalationDialogue], alsoTrainOn extra: [EscalationDialogue] = [], folds: Int,
+                                     options o: Options, gaps: EscalationGaps, odeFromGRU: Bool = true,
+                                     log: (String) -> Void = { _ in }) throws -> CrossValidation {
         precondition(folds >= 2)
         let fold = dialogues.map { Int(EscalationRandom.fnv1a("escalation-cv:" + $0.id) % UInt64(folds)) }
         var risk = [[Float]](repeating: [], count: dialogues.count), horizon = risk, gruRisk = risk
         var horizonSeconds = o.horizonSeconds
         for k in 0..<folds {
             let inIdx = dialogues.indices.filter { fold[$0] != k }, outIdx = dialogues.indices.filter { fold[$0] == k }
-            let gru = train(inIdx.map { dialogues[$0] }, ode: false, options: o, gaps: gaps)
-            let ode = train(inIdx.map { dialogues[$0] }, ode: true, options: o, gaps: gaps, initial: odeFromGRU ? gru.weights : nil)
+            let data = inIdx.map { dialogues[$0] } + extra
+            let gru = train(data, ode: false, options: o, gaps: gaps)
+            let ode = train(data, ode: true, options: o, gaps: gaps, initial: odeFromGRU ? gru.weights : nil)
             let forecaster = EscalationForecaster(weights: ode.weights)
             horizonSeconds = forecaster.horizonSeconds
             let s = try EscalationSeries(outIdx.map { dialogues[$0] }, forecaster: forecaster, gru: EscalationForecaster(weights: gru.weights))

@@ -59,7 +59,8 @@ extension EscalationTrainer {
         var best = (loss: initial == nil ? Float.infinity : holdoutLoss(), epoch: 0, params: w.params)
         if initial != nil { log(String(format: "ode epoch 0 (the GRU, field still): hold-out next-2 loss %.4f", best.loss)) }
         var step = 0
-        for epoch in 1...max(1, o.epochs) {
+        let epochs = initial != nil ? (o.odeEpochs ?? o.epochs) : o.epochs
+        for epoch in 1...max(1, epochs) {
             var data = train
             if o.resampleGaps {
                 for i in data.indices { data[i].synthesiseTimestamps(gaps, seed: o.seed &+ UInt64(epoch) &* 7919) }
@@ -81,7 +82,7 @@ extension EscalationTrainer {
             }
             let loss = holdoutLoss()
             if loss < best.loss { best = (loss, epoch, w.params) }
-            if epoch == 1 || epoch % 10 == 0 || epoch == o.epochs {
+            if epoch == 1 || epoch % 10 == 0 || epoch == epochs {
                 log(String(format: "%@ epoch %d: train loss %.4f, hold-out next-2 loss %.4f", ode ? "ode" : "gru",
                            epoch, epochLoss / max(epochCount, 1e-9), loss))
             }

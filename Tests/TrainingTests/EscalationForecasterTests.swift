@@ -200,15 +200,16 @@ import Testing
         #expect((hostile + polite).allSatisfy { (0...1).contains($0) })
     }
 
-    /// Derailment data is labelled by its outcome: the comment after the last one shown.
+    /// Derailment data is labelled by its outcome, the comment after the last one shown, at the last one.
     @Test func derailmentConversationsAreLabelledByTheirOutcome() {
         let p = EscalationDialogue.oracle(.anger, sarcasm: false)   // the turns' emotions must not matter
         let turns = (0..<4).map { CorpusTurn(dialogueID: "x", turnID: $0 + 1, speaker: "u\($0 % 2)", text: "t", timestamp: Double($0) * 60, derails: true) }
             + [CorpusTurn(dialogueID: "y", turnID: 1, speaker: "u0", text: "t", timestamp: 0, derails: false)]
         let d = EscalationDialogue.distilled(turns, predictions: [EmotionPrediction](repeating: p, count: turns.count))
         #expect(d.count == 2 && d[0].outcome?.escalates == true && d[0].outcome?.afterSeconds == 60)
-        #expect((0..<4).map { d[0].label(at: $0) } == [false, false, true, true])
-        #expect(d[0].firstEscalation == 4 && d[0].horizonLabel(at: 3, seconds: 120) == true && d[0].horizonLabel(at: 0, seconds: 120) == false)
+        #expect((0..<4).map { d[0].label(at: $0) } == [nil, nil, nil, true])   // judged at the last comment only
+        #expect(d[0].firstEscalation == 4 && d[0].horizonLabel(at: 3, seconds: 30) == false && d[0].horizonLabel(at: 3, seconds: 120) == true)
+        #expect(d[0].horizonLabel(at: 0, seconds: 1_000) == nil)
         #expect(d[1].label(at: 0) == false && d[1].firstEscalation == nil)
     }
 
