@@ -11,6 +11,8 @@ public struct ConversationReport: Sendable, Codable, Equatable {
     public var withContext: Figures
     /// Each turn scored as a dialogue of its own.
     public var turnAlone: Figures
+    /// How faithful the word explanations are on a sample of the turns (`--faithfulness N`).
+    public var faithfulness: Faithfulness?
 
     /// The figures of one way of scoring the turns.
     public struct Figures: Sendable, Codable, Equatable {
@@ -62,6 +64,40 @@ public struct ConversationReport: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case file, dialogues, turns, goldNeutralShare = "gold_neutral_share", withContext = "with_context", turnAlone = "turn_alone"
+        case file, dialogues, turns, goldNeutralShare = "gold_neutral_share", withContext = "with_context", turnAlone = "turn_alone", faithfulness
+    }
+}
+
+extension ConversationReport {
+    /// ERASER's faithfulness of the word explanations (DeYoung et al., 2020) on a sample of the
+    /// file's turns, scored with context: for each turn's predicted emotion, how much its
+    /// probability drops when the explanation's top `k` words are deleted (comprehensiveness) or
+    /// are all that is kept (sufficiency: lower is better), against `k` words drawn at random.
+    public struct Faithfulness: Sendable, Codable, Equatable {
+        /// Turns measured, drawn among those with at least `minimumWords` words (more than `k`), and `k`.
+        public var turns: Int
+        public var k: Int
+        public var minimumWords: Int
+        /// Mean p(emotion | turn) − p(emotion | turn without the top `k` words), and without `k` random words.
+        public var comprehensiveness: Float
+        public var comprehensivenessRandom: Float
+        /// Mean p(emotion | turn) − p(emotion | the top `k` words alone), and `k` random words alone.
+        public var sufficiency: Float
+        public var sufficiencyRandom: Float
+        /// Mean p(emotion | turn).
+        public var probability: Float
+        /// Turns whose words all got the same contribution (an explanation that says nothing).
+        public var tiedTurns: Int
+
+        package init(turns: Int, k: Int, minimumWords: Int, comprehensiveness: Float, comprehensivenessRandom: Float, sufficiency: Float,
+                     sufficiencyRandom: Float, probability: Float, tiedTurns: Int) {
+            self.turns = turns; self.k = k; self.minimumWords = minimumWords; self.comprehensiveness = comprehensiveness; self.comprehensivenessRandom = comprehensivenessRandom
+            self.sufficiency = sufficiency; self.sufficiencyRandom = sufficiencyRandom; self.probability = probability; self.tiedTurns = tiedTurns
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case turns, k, minimumWords = "minimum_words", comprehensiveness, comprehensivenessRandom = "comprehensiveness_random", sufficiency
+            case sufficiencyRandom = "sufficiency_random", probability, tiedTurns = "tied_turns"
+        }
     }
 }

@@ -22,7 +22,17 @@ extension EvalCommand {
             let withContext = model.predictDialogues(turns.map { ($0.dialogueID, $0.speaker, $0.text) }, embeddings: vectors)
             // Each turn a dialogue of its own: no context.
             let alone = model.predictDialogues(turns.enumerated().map { ("\($0)", $1.speaker, $1.text) }, embeddings: vectors)
-            return ConversationReport(file: name, turns: turns, withContext: withContext, turnAlone: alone, resamples: bootstrap)
+            var report = ConversationReport(file: name, turns: turns, withContext: withContext, turnAlone: alone, resamples: bootstrap)
+            if faithfulness > 0 {
+                var contexts: [String: DialogueContext] = [:]
+                let inputs = model.nextInputs(zip(turns, vectors).map { (key: $0.dialogueID, vector: $1, text: $0.text, speaker: $0.speaker) },
+                                              contexts: &contexts)
+                report.faithfulness = try ConversationReport.Faithfulness(heads: model, inputs: inputs, turns: faithfulness,
+                                                                          minimumWords: faithfulnessMinWords) {
+                    try embedder.embed($0, layers: model.encoderLayers)
+                }
+            }
+            return report
         }
     }
 
@@ -38,6 +48,12 @@ extension EvalCommand {
                 let i = s.intervals
                 lines.append("  \(name)  weighted-F1 \(f(s.weightedF1))\(ci(i?.weightedF1))   micro-F1 w/o neutral \(f(s.microF1))\(ci(i?.microF1))"
                              + "   neutral AUROC \(f(s.neutralAUROC))\(ci(i?.neutralAUROC))   predicted neutral \(f(s.predictedNeutralShare))")
+            }
+            if let e = r.faithfulness {
+                lines.append("  explanations on \(e.turns) turns of \(e.minimumWords)+ words (p of the label \(f(e.probability)); \(e.tiedTurns) with all words tied): "
+                             + "comprehensiveness top \(e.k) \(f(e.comprehensiveness)) against \(e.k) random \(f(e.comprehensivenessRandom))"
+                             + " (×\(String(format: "%.1f", e.comprehensiveness / e.comprehensivenessRandom)));"
+                             + " sufficiency top \(e.k) \(f(e.sufficiency)) against \(e.k) random \(f(e.sufficiencyRandom))")
             }
         }
         return lines.joined(separator: "\n")

@@ -24,6 +24,10 @@ struct EvalCommand: ParsableCommand {
     var goemotions: String?
     @Option(name: .long, help: "A directory of labelled conversations (*.jsonl: turns with `gold` in neutral, joy, surprise, anger, sadness, disgust, fear): per file weighted-F1 over the 7 labels, micro-F1 over the six emotions without neutral and neutral AUROC, with context and turn alone, with bootstrap intervals over the dialogues (JSON: conversations).")
     var conversations: String?
+    @Option(name: .long, help: "With --conversations: measure the word explanations on this many turns of each file (ERASER: the predicted emotion's probability lost without the top 3 words, and kept by them alone, against 3 random words; JSON: conversations[].faithfulness); 0 skips it.")
+    var faithfulness = 0
+    @Option(name: .long, help: "With --faithfulness: draw the turns among those of at least this many words (at least 4).")
+    var faithfulnessMinWords = 4
     @Option(name: .long, help: "Resamples of the comments (of the dialogues for --conversations) for the 95 % bootstrap intervals of class macro-F1, sector accuracy and neutral AUROC (JSON: goemotions.intervals; conversations[].with_context.intervals); 0 skips them.")
     var bootstrap = 1000
     @Flag(name: .long, help: "Print one JSON object.") var json = false
