@@ -29,7 +29,8 @@ extension EvalCommand {
                                               contexts: &contexts)
                 report.faithfulness = try ConversationReport.Faithfulness(heads: model, inputs: inputs, turns: faithfulness,
                                                                           minimumWords: faithfulnessMinWords) {
-                    try embedder.embed($0, layers: model.encoderLayers)
+                    // The texts with words deleted are made up for this measurement: kept out of the cache.
+                    try embedder.embed($0, layers: model.encoderLayers, caching: false)
                 }
             }
             return report
