@@ -1,8 +1,9 @@
 /// Why a turn got its emotion and why its dialogue's escalation risk moved: on every escalation
 /// alert, and on emotion events when the processor is asked to (`explanation` in both schemas).
 public struct Explanation: Sendable, Codable, Equatable {
-    /// A word of the turn and what it added to the predicted emotion's logit, centred over the 32
-    /// classes (the word channel is linear, so this is exact; positive = for the emotion).
+    /// A word of the turn (as written, between spaces; in a long turn, a run of words) and how
+    /// much the predicted emotion's probability drops when the turn is analyzed again without it,
+    /// through the encoder and the heads with the same dialogue context (positive: for the emotion).
     public struct Word: Sendable, Codable, Equatable {
         public var word: String
         public var contribution: Float
@@ -26,8 +27,8 @@ public struct Explanation: Sendable, Codable, Equatable {
         enum CodingKeys: String, CodingKey { case turnID = "turn_id", riskChange = "risk_change" }
     }
 
-    /// The turn's words that weighed most for `emotion.label`, largest effect first (empty when the
-    /// word channel did not take part: turns with emoji, or heads without one).
+    /// The turn's words that weighed most for `emotion.label`, the most for it first (empty for an
+    /// empty turn).
     public var words: [Word]
     /// The turns of the last eight that moved the escalation risk most, largest move first.
     public var escalationTurns: [RiskMove]

@@ -41,7 +41,7 @@ public final class EmotionHeads: Sendable {
     /// Loads `manifest.json` and the weights from `directory`.
     public convenience init(directory: URL) throws {
         let manifestURL = directory.appendingPathComponent("manifest.json")
-        let manifest: HeadsManifest
+        var manifest: HeadsManifest
         do {
             manifest = try JSONDecoder().decode(HeadsManifest.self, from: Data(contentsOf: manifestURL))
         } catch let e as DecodingError {
@@ -53,6 +53,9 @@ public final class EmotionHeads: Sendable {
             throw ModelError(.invalidFile, "\(manifestURL.path): heads \(manifest.version) have no neutral gate (no neutral_threshold); "
                              + "heads trained before heads-7 have 34 outputs, not 35: retrain them with plutchik train")
         }
+        // A word channel fused with weight 0 (heads-8 to heads-8.3 ship one) changes no output:
+        // it is neither checked nor read, and the heads carry on without it.
+        if manifest.lexicalHead?.fusionWeight == 0 { manifest.lexicalHead = nil }
         let h = manifest.hidden, d = manifest.inputs, o = HeadsNetwork.outputs
         let url = directory.appendingPathComponent(manifest.weightsFile), count = h * d + h + o * h + o
         try SHA256.verify(fileAt: url, expected: manifest.weightsSHA256, what: "heads weights, \(manifest.version)")
@@ -218,38 +221,6 @@ public struct HeadsInput: Sendable {
 }
 
 extension EmotionHeads {
-    /// The words (for a turn with emoji: the emoji) behind `emotion` in `input`, the `top` with the
-    /// largest effect on its logit centred over the 32 classes. Without emoji they come from the
-    /// word channel, which is linear, so each is exact (``LexicalHead``); with emoji, where the word
-    /// channel takes no part, each emoji's gradient × input through the heads' network, a
-    /// first-order estimate (one backward pass through the two layers). Empty when there is
-    /// neither: no word channel, or no emoji in the vocabulary.
-    public func wordContributions(_ input: HeadsInput, emotion: PlutchikEmotion, top: Int = 5) -> [Explanation.Word] {
-        guard input.emojiFeatures.hasEmoji else {
-            return lexicalHead?.contributions(input.text, to: emotion.index, top: top) ?? []
-        }
-        guard !input.emojiFeatures.indices.isEmpty else { return [] }
-        let x = builder.features(embedding: input.embedding, layerFeatures: input.layerFeatures, emoji: input.emojiFeatures,
-                                 context: input.context, speaker: input.speaker)
-        let h = network.forward(x, batch: 1).h
-        let hidden = network.hidden, d = network.inputs, c = PlutchikEmotion.count, k = emotion.index
-        // d(z_k − mean_c z_c)/dh_j through the units the turn activates (ReLU).
-        var g = [Float](repeating: 0, count: hidden)
-        for j in 0..<hidden where h[j] > 0 {
-            var mean: Float = 0
-            for q in 0..<c { mean += network.w2[q * hidden + j] }
-            g[j] = network.w2[k * hidden + j] - mean / Float(c)
-        }
-        let offset = builder.emojiOffset
-        let words = input.emojiFeatures.indices.map { e -> Explanation.Word in
-            let i = offset + e
-            var slope: Float = 0
-            for j in 0..<hidden where g[j] != 0 { slope += g[j] * network.w1[j * d + i] }
-            return Explanation.Word(word: builder.vocabulary.symbols[e], contribution: slope * x[i])
-        }
-        return Array(words.sorted { abs($0.contribution) > abs($1.contribution) }.prefix(top))
-    }
-
     /// Predicts turns given in dialogue order (each dialogue's turns in order; dialogues may
     /// interleave), carrying a `DialogueContext` per dialogue as the stream does. `embeddings` are
     /// `TextEmbedder.embed(_:layers: encoderLayers)` vectors (embedding, then layer features).

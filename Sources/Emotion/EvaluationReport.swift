@@ -27,6 +27,8 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
     public var emotionAccuracyWithoutEmoji: Float?
     /// The figures on real comments (`plutchik eval --goemotions`; the heads' GoEmotions dev figures).
     public var goEmotions: GoEmotionsReport?
+    /// The figures on files of labelled conversations (`plutchik eval --conversations`), one per file.
+    public var conversations: [ConversationReport]?
 
     public init(n: Int) { self.n = n }
 
@@ -41,6 +43,6 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
         case escalationPRAUCPersistence = "escalation_pr_auc_persistence", escalationPRAUCGRU = "escalation_pr_auc_gru"
         case perClass = "per_class", emotionAccuracyWithEmoji = "emotion_accuracy_with_emoji"
         case emotionAccuracyWithoutEmoji = "emotion_accuracy_without_emoji"
-        case goEmotions = "goemotions"
+        case goEmotions = "goemotions", conversations
     }
 }

@@ -36,20 +36,6 @@ public struct LexicalHead: Sendable, Equatable {
         }
     }
 
-    /// The `top` words of `text` with the largest effect on class `k`'s fused logit, centred over
-    /// the classes: fusionWeight · (w[k, j] − mean over classes of w[·, j]) · x_j. Exact, since
-    /// the channel is linear; a word's effect on the softmax is through exactly this margin.
-    func contributions(_ text: String, to k: Int, top: Int) -> [Explanation.Word] {
-        let w = vocabulary.count, c = PlutchikEmotion.count
-        let words = vocabulary.features(text).map { f -> Explanation.Word in
-            var mean: Float = 0
-            for q in 0..<c { mean += weights[q * w + f.index] }
-            mean /= Float(c)
-            return Explanation.Word(word: vocabulary.words[f.index], contribution: fusionWeight * (weights[k * w + f.index] - mean) * f.value)
-        }
-        return Array(words.sorted { abs($0.contribution) > abs($1.contribution) }.prefix(top))
-    }
-
     /// Adds `fusionWeight` × these logits to the emotion outputs of each row of `z` (B, 35) whose
     /// turn has no emoji.
     package func fuse(into z: inout [Float], texts: [String], hasEmoji: [Bool]) {

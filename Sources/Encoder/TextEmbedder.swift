@@ -42,9 +42,10 @@ public final class TextEmbedder {
     ///
     /// With `layers`, each vector is the embedding followed by the mean-pooled hidden states of
     /// those encoder layers (see `MiniLMEncoder.encode(_:layers:)`): 384·(1 + layers.count) values.
-    public func embed(_ texts: [String], layers: [Int] = [], progress: ((Int, Int) -> Void)? = nil) throws -> [[Float]] {
-        var cache = self.cache
-        if !layers.isEmpty {
+    /// Without `caching`, the cache is neither read nor written (texts made up for one measurement).
+    public func embed(_ texts: [String], layers: [Int] = [], caching: Bool = true, progress: ((Int, Int) -> Void)? = nil) throws -> [[Float]] {
+        var cache = caching ? self.cache : nil
+        if caching, !layers.isEmpty {
             cache = nil
             if let cacheDirectory, modelSHA256 != nil {
                 if layerCaches[layers] == nil {

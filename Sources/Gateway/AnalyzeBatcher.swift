@@ -14,7 +14,8 @@ import Synchronization
 public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
     struct Job: Sendable {
         var turns: [TimedTurn]
-        var explain: Bool
+        /// Per turn, whether to explain it.
+        var explain: [Bool]
         var continuation: CheckedContinuation<[TurnAnalysis], any Error>
     }
 
@@ -36,12 +37,14 @@ public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
     }
 
     /// Analyzes one dialogue's turns in order, from a fresh dialogue state; with `explain`, every
-    /// turn gets its explanation.
-    public func analyze(_ turns: [TimedTurn], explain: Bool) async throws -> [TurnAnalysis] {
+    /// turn gets its explanation, or with `onlyLast` too the last turn only (alert turns always do).
+    /// Explaining a turn costs an encoder pass per word.
+    public func analyze(_ turns: [TimedTurn], explain: Bool, onlyLast: Bool = false) async throws -> [TurnAnalysis] {
         guard !turns.isEmpty else { return [] }
+        let marks = turns.indices.map { explain && (!onlyLast || $0 == turns.count - 1) }
         return try await withCheckedThrowingContinuation { c in
             let start = queue.withLock { q in
-                q.jobs.append(Job(turns: turns, explain: explain, continuation: c))
+                q.jobs.append(Job(turns: turns, explain: marks, continuation: c))
                 defer { q.running = true }
                 return !q.running
             }
@@ -87,8 +90,8 @@ public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
             for var t in job.turns {
                 t.turn.dialogueID = "\(j)\u{0}\(t.turn.dialogueID)"
                 turns.append(t)
-                explain.append(job.explain)
             }
+            explain += job.explain
         }
         var states: [String: Analyzer.State] = [:]
         let all = try analyzer.analyze(turns, states: &states, explain: explain)

@@ -178,7 +178,7 @@ extension HTTPGateway {
             timed.append(TimedTurn(turn: Turn(dialogueID: dialogueID, turnID: Int(t.turnID) ?? i + 1, speaker: t.speaker,
                                               role: t.role.flatMap(Turn.Role.init(rawValue:)), text: text, tenant: tenant), timestamp: t.at))
         }
-        return (try? await batcher.analyze(timed, explain: true))?.last?.explanation?.words
+        return (try? await batcher.analyze(timed, explain: true, onlyLast: true))?.last?.explanation?.words
     }
 
     /// `/try`: the form's turn (after the optional earlier turns, one per line, `speaker: text`),
@@ -210,7 +210,7 @@ extension HTTPGateway {
             }
         }
         do {
-            let analyses = try await batcher.analyze(timed, explain: true)
+            let analyses = try await batcher.analyze(timed, explain: true, onlyLast: true)
             let events = Self.events(timed, analyses, modelVersion: batcher.analyzer.modelVersion)
             out += "<div id=\"result\">" + PageRender.result(events.last!, text: text, earlier: events.dropLast()) + "</div>"
         } catch {

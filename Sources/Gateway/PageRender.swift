@@ -112,7 +112,7 @@ enum PageRender {
         var marked = ""
         for token in text.split(separator: " ", omittingEmptySubsequences: false) {
             let bare = token.lowercased().trimmingCharacters(in: .punctuationCharacters.union(.symbols))
-            if let c = weights[bare] {
+            if let c = weights[token.lowercased()] ?? weights[bare] {
                 let strength = 0.25 + 0.75 * Double(abs(c) / top)
                 marked += "<mark class=\"\(c >= 0 ? "for" : "against")\" style=\"--w:\(fmt(strength))\" title=\"\(c >= 0 ? "+" : "")\(String(format: "%.2f", c)) for \(HTMLText.escaped(label))\">\(HTMLText.escaped(String(token)))</mark> "
             } else {
@@ -150,7 +150,7 @@ enum PageRender {
         if let words = e.explanation?.words, !words.isEmpty {
             out += highlights(text: text, words: words, label: e.emotion.label.rawValue)
         } else {
-            out += "<p>No word attributions (the text has emoji, or no word weighed).</p>"
+            out += "<p>No word attributions (the turn has no words).</p>"
         }
         if !earlier.isEmpty {
             out += "<h3>Earlier turns</h3><ol class=\"earlier\">" + earlier.map { "<li>\(HTMLText.escaped($0.speaker)): \($0.emotion.label.rawValue) \(percent($0.emotion.confidence))</li>" }.joined() + "</ol>"

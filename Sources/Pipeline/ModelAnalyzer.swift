@@ -125,7 +125,8 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
             var out: [TurnAnalysis] = []
             out.reserveCapacity(turns.count)
             let policies = self.policies.policies
-            for (i, ((timed, predicted), input)) in zip(zip(turns, predictions), inputs).enumerated() {
+            var explained: [Int] = []
+            for (i, (timed, predicted)) in zip(turns, predictions).enumerated() {
                 let turn = timed.turn
                 let policy = policies.policy(for: turn.tenant)
                 var prediction = predicted
@@ -141,24 +142,31 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
                 states[turn.dialogueID] = state
                 var explanation: Explanation?
                 if explainAllTurns || f.alert || (i < explain.count && explain[i]) {
-                    explanation = Explanation(words: heads.wordContributions(input, emotion: prediction.label),
-                                              escalationTurns: Array(state.recentRiskChanges!.sorted { abs($0.riskChange) > abs($1.riskChange) }.prefix(3)))
+                    explanation = Explanation(words: [], escalationTurns: Array(state.recentRiskChanges!.sorted { abs($0.riskChange) > abs($1.riskChange) }.prefix(3)))
+                    explained.append(i)
                 }
                 out.append(TurnAnalysis(prediction: prediction, escalation: f, explanation: explanation))
             }
             for (id, context) in contexts { states[id, default: initialState()].context = context }
+            if !explained.isEmpty {
+                // Leave-one-word-out through the encoder and the heads: every explained turn's
+                // deletions in one packed batch, kept out of the embedding cache.
+                let words = try heads.wordContributions(explained.map { inputs[$0] }, emotions: explained.map { out[$0].prediction.label },
+                                                        embed: { try embed($0, caching: false) })
+                for (i, w) in zip(explained, words) { out[i].explanation?.words = w }
+            }
             return out
         }
     }
 
     /// Embeds texts once each: cache hits skip the encoder, the rest go through in one packed batch.
     /// For heads that read encoder layer features, each vector is the embedding followed by them.
-    /// Called with the lock held.
-    private func embed(_ texts: [String]) throws -> [[Float]] {
+    /// Called with the lock held. Without `caching`, the texts neither come from nor go to the cache.
+    private func embed(_ texts: [String], caching: Bool = true) throws -> [[Float]] {
         var out = [[Float]?](repeating: nil, count: texts.count)
         var missing: [Int] = []
         for (i, t) in texts.enumerated() {
-            if let v = model.cache.get(t) { out[i] = v } else { missing.append(i) }
+            if caching, let v = model.cache.get(t) { out[i] = v } else { missing.append(i) }
         }
         if !missing.isEmpty {
             let encoder = model.encoder
@@ -173,7 +181,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
             }
             for (i, v) in zip(missing, vectors) {
                 out[i] = v
-                model.cache.put(texts[i], v)
+                if caching { model.cache.put(texts[i], v) }
             }
         }
         return out.map { $0! }

@@ -20,7 +20,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             same embedding cache as the processor (2,000 texts, or none with --no-cache), so the ratio of \
             the two is not flattered by cache hits. Needs DATABASE_URL (Deploy/bench-pipeline.sh starts a \
             throw-away PostgreSQL). With --json prints {"turns_per_s","p50_ms","p99_ms","rss_mb", \
-            "encoder_only_msgs_per_s","cache","cache_hit_rate","threads","precision"}.
+            "encoder_only_msgs_per_s","cache","cache_hit_rate","alerts","threads","precision"}.
 
             Scale: --cached replaces the corpus's texts with a few canned ones, so the embedding cache answers \
             for the encoder and the plumbing alone is measured; --dialogues N runs N single-turn dialogues of \
@@ -178,6 +178,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             ("encoder_only_msgs_per_s", encoderOnly.map { String(format: "%.1f", $0) } ?? "null"),
             ("cache", String(cacheCapacity)),
             ("cache_hit_rate", String(format: "%.4f", processor.analyzer.cacheHitRate)),
+            ("alerts", String(stats.alerts)),
         ]
         if rate > 0 { fields.append(("rate", String(format: "%.1f", rate))) }
         if scale, let encoderOnly { fields.append(("plumbing_ratio", String(format: "%.2f", Double(stats.turns) / elapsed / encoderOnly))) }

@@ -39,17 +39,27 @@ extension GoEmotionsReport.Intervals {
     /// as many comments with replacement (seeded, so a run repeats), each scored like the whole.
     public init(bootstrapping predictions: [EmotionPrediction], comments: [GoEmotionsComment], resamples: Int = 1000, seed: UInt64 = 0) {
         precondition(predictions.count == comments.count && !comments.isEmpty && resamples > 0)
-        var rng = SeededGenerator(seed: seed)
-        var classF1: [Float] = [], sector: [Float] = [], neutral: [Float] = []
-        for _ in 0..<resamples {
-            let rows = comments.indices.map { _ in Int(rng.next() % UInt64(comments.count)) }
+        let i = bootstrapIntervals(units: comments.count, resamples: resamples, seed: seed) { rows in
             let r = GoEmotionsReport(predictions: rows.map { predictions[$0] }, comments: rows.map { comments[$0] }, neutralThreshold: 0.5)
-            classF1.append(r.classMacroF1); sector.append(r.sectorAccuracy)
-            if let auc = r.neutralAUROC { neutral.append(auc) }
+            return [r.classMacroF1, r.sectorAccuracy, r.neutralAUROC]
         }
-        self.init(resamples: resamples, classMacroF1: percentileInterval(classF1), sectorAccuracy: percentileInterval(sector),
-                  neutralAUROC: neutral.isEmpty ? nil : percentileInterval(neutral))
+        self.init(resamples: resamples, classMacroF1: i[0]!, sectorAccuracy: i[1]!, neutralAUROC: i[2])
     }
+}
+
+/// 95 % percentile-bootstrap intervals: `resamples` draws of `units` indices with replacement
+/// (seeded, so a run repeats), each scored by `figures`; one interval per figure, nil for a figure
+/// no draw defined (`figures` gives nil where a figure is undefined, e.g. an AUROC without both classes).
+func bootstrapIntervals(units: Int, resamples: Int, seed: UInt64, figures: ([Int]) -> [Float?]) -> [ClosedRange<Float>?] {
+    var rng = SeededGenerator(seed: seed)
+    var values: [[Float]] = []
+    for _ in 0..<resamples {
+        let rows = (0..<units).map { _ in Int(rng.next() % UInt64(units)) }
+        let f = figures(rows)
+        if values.isEmpty { values = Array(repeating: [], count: f.count) }
+        for (k, v) in f.enumerated() { if let v { values[k].append(v) } }
+    }
+    return values.map { $0.isEmpty ? nil : percentileInterval($0) }
 }
 
 /// The 2.5th to the 97.5th percentile of `values` (nearest rank).

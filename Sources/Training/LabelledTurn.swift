@@ -34,11 +34,6 @@ public struct LabelledTurn: Sendable, Codable {
 
     /// Groups turns by dialogue (in order of first appearance) and sorts each dialogue by turn id.
     static func dialogueOrder(_ turns: [LabelledTurn]) -> [LabelledTurn] {
-        var order: [String] = [], groups: [String: [LabelledTurn]] = [:]
-        for t in turns {
-            if groups[t.dialogueID] == nil { order.append(t.dialogueID) }
-            groups[t.dialogueID, default: []].append(t)
-        }
-        return order.flatMap { groups[$0]!.sorted { $0.turnID < $1.turnID } }
+        Training.dialogueOrder(turns, dialogue: \.dialogueID, turn: \.turnID)
     }
 }

@@ -83,23 +83,30 @@ import Testing
         #expect(probs(loaded, "so furious") != probs(plain, "so furious"))
     }
 
-    /// The word contributions add up exactly to the word channel's share of the label's centred logit.
-    @Test(arguments: ["I am so furious, furious!", "joy and dread", "nothing known here"])
-    func wordContributionsAreExact(text: String) {
+    /// A word channel fused with weight 0 (heads-8 to heads-8.3) is neither checked nor read: the
+    /// heads load without its file and predict the same.
+    @Test func aZeroWeightWordChannelIsDroppedOnLoad() throws {
+        var rng = SeededGenerator(seed: 5)
+        let vocab = EmojiVocabulary(symbols: ["😡"])
+        let builder = HeadsFeatureBuilder(embeddingDimension: 4, vocabulary: vocab, embeddingScale: 1)
         var head = trained()
-        head.fusionWeight = 0.75
-        let c = PlutchikEmotion.count
-        let bias = head.logits("")
-        let z = head.logits(text)
-        for k in [PlutchikEmotion.rage, .joy, .apprehension].map(\.index) {
-            let words = head.contributions(text, to: k, top: 100)
-            let centred = { (v: [Float]) in v[k] - v.reduce(0, +) / Float(c) }
-            #expect(abs(words.reduce(0) { $0 + $1.contribution } - 0.75 * (centred(z) - centred(bias))) < 1e-5)
-            #expect(words.map(\.word).allSatisfy { text.lowercased().contains($0) })
-            #expect(zip(words, words.dropFirst()).allSatisfy { abs($0.contribution) >= abs($1.contribution) })
-        }
-        #expect(head.contributions(text, to: PlutchikEmotion.rage.index, top: 1).count <= 1)
-        let furious = head.contributions("furious joy", to: PlutchikEmotion.rage.index, top: 2)
-        #expect(furious.first { $0.word == "furious" }!.contribution > 0 && furious.first { $0.word == "joy" }!.contribution < 0)
+        head.fusionWeight = 0
+        var manifest = HeadsManifest(version: "t", created: "", seed: 5, trainingDataSHA256: "", validationDataSHA256: "", encoderSHA256: "",
+                                     embeddingDimension: 4, embeddingScale: 1, hidden: 3, inputs: builder.count, emojiVocabulary: vocab,
+                                     weightsFile: "heads.f32", weightsSHA256: "", bestEpoch: 1, validation: EvaluationReport(n: 0),
+                                     neutralThreshold: 0.5, training: [:])
+        manifest.lexicalHead = .init(vocabulary: head.vocabulary, fusionWeight: 0, l2: 1e-4, weightsFile: "lexical.f32", weightsSHA256: "")
+        let heads = EmotionHeads(manifest: manifest, network: HeadsNetwork(inputs: builder.count, hidden: 3, rng: &rng), builder: builder,
+                                 lexicalHead: head)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lexical-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try heads.save(to: dir)
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("lexical.f32"))
+        let loaded = try EmotionHeads(directory: dir)
+        #expect(loaded.lexicalHead == nil && loaded.manifest.lexicalHead == nil)
+        let p = loaded.predict(embedding: [1, 0, 0, 0], text: "so furious", emojiFeatures: loaded.emojiFeatures(text: "so furious"),
+                               context: DialogueContext(), speaker: "a")
+        #expect(p == heads.predict(embedding: [1, 0, 0, 0], text: "so furious", emojiFeatures: heads.emojiFeatures(text: "so furious"),
+                                   context: DialogueContext(), speaker: "a"))
     }
 }

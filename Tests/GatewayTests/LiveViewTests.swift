@@ -1,7 +1,9 @@
+import Contracts
 import Foundation
 @testable import Gateway
 import Hummingbird
 import HummingbirdTesting
+import Pipeline
 import Testing
 
 @Suite("The live web view")
@@ -117,6 +119,18 @@ struct LiveViewTests {
                 #expect(html.contains("so furious, really</textarea>") && html.contains("data-testid=\"label\">rage</span>"), "a result can be linked to")
             }
         }
+    }
+
+    @Test("on demand, only the turn asked about is explained (each costs an encoder pass per word); its words are marked as written")
+    func explainsTheLastTurnOnly() async throws {
+        let batcher = AnalyzeBatcher(analyzer: CountingAnalyzer())
+        let turns = (1...3).map { TimedTurn(turn: Turn(dialogueID: "d", turnID: $0, speaker: "c", text: "hello \($0)"), timestamp: Date()) }
+        let last = try await batcher.analyze(turns, explain: true, onlyLast: true)
+        #expect(last.map { $0.explanation != nil } == [false, false, true])
+        let all = try await batcher.analyze(turns, explain: true)
+        #expect(all.allSatisfy { $0.explanation != nil })
+        let html = PageRender.highlights(text: "I am furious! Really", words: [.init(word: "furious!", contribution: 0.4)], label: "rage")
+        #expect(html.contains("<mark class=\"for\"") && html.contains(">furious!</mark>"))
     }
 
     @Test("each record wakes the live pages' event streams; closing ends them")

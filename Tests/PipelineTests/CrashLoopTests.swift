@@ -257,7 +257,6 @@ struct ModelStateTests {
         let heads = try JSONSerialization.jsonObject(with: Data(contentsOf: repo.appendingPathComponent("Models/heads/manifest.json"))) as! [String: Any]
         let cases: [(String, (URL, URL) throws -> Void)] = [
             ("heads weights", { h, _ in try edit(h.appendingPathComponent(heads["weights_file"] as! String)) { $0[$0.count / 2] ^= 1 } }),
-            ("word channel", { h, _ in try edit(h.appendingPathComponent("lexical.f32")) { $0[7] ^= 1 } }),
             ("embedding head", { h, _ in try edit(h.appendingPathComponent("embedding.f32")) { $0[5] ^= 1 } }),
             ("escalation forecaster", { _, e in try edit(e.appendingPathComponent("weights.json")) { $0.append(0x20) } }),
             ("not the encoder", { h, _ in
@@ -290,8 +289,16 @@ struct ModelStateTests {
         let out = try all.analyze(turns, states: &states)
         #expect(out.allSatisfy { $0.explanation != nil })
         let last = try #require(out.last?.explanation)
-        #expect(!last.words.isEmpty && last.words.count <= 5)
-        #expect(last.words.contains { ["outrageous", "furious", "absolutely", "refund"].contains($0.word) })
+        #expect(last.words.count == 5)
+        // The words are the turn's, most for the emotion first, and they say something: not all
+        // zero, not all tied, the first clearly for it, and the angry words among the first three.
+        for (turn, e) in zip(turns, out.compactMap(\.explanation)) {
+            let c = e.words.map(\.contribution)
+            #expect(!e.words.isEmpty && e.words.allSatisfy { turn.turn.text.contains($0.word) })
+            #expect(Set(c).count > 1 && c[0] > 0.01 && zip(c, c.dropFirst()).allSatisfy { $0 >= $1 }, "\(turn.turn.text): \(e.words)")
+        }
+        #expect(last.words.prefix(3).contains { ["outrageous", "furious"].contains($0.word.trimmingCharacters(in: .punctuationCharacters)) },
+                "\(last.words)")
         // Three turns: all three are listed, and from a risk of 0 their changes add up to the risk now.
         #expect(Set(last.escalationTurns.map(\.turnID)) == [1, 2, 3])
         #expect(abs(last.escalationTurns.reduce(0) { $0 + $1.riskChange } - out.last!.escalation!.risk) < 1e-5)
