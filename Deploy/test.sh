@@ -85,7 +85,9 @@ python3 Deploy/check-deploy.py --events "$out/scored.jsonl"
 python3 -c 'import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 assert ev and all(0 <= e["escalation"]["risk"] <= 1 for e in ev), "score events without escalation"
-assert sum(e["escalation"]["alert"] for e in ev) > 0, "no escalation alert in the demo dialogues"
+by = {}
+for e in ev: by.setdefault(e["dialogue_id"], []).append(e["escalation"]["risk"])
+assert len(set(round(r, 6) for e in by.values() for r in e)) > len(by), "escalation risk does not move within dialogues"
 print("score escalation: ok (%d events, %d alerts)" % (len(ev), sum(e["escalation"]["alert"] for e in ev)))' "$out/scored.jsonl"
 rm -rf "$out"
 
