@@ -85,7 +85,7 @@ struct EvalEscalationCommand: ParsableCommand {
         let series = try EscalationSeries(dialogues, forecaster: models.ode, gru: models.gru)
         var r = EscalationReport(dialogues, series: series)
         let alerts = EscalationAlertReport(risks: series.risk, dialogues: dialogues, alarm: models.ode.alarm)
-        r.alerts = alerts.falseAlerts + alerts.caught
+        r.alerts = series.alerts(models.ode.alarm)
         let derailed = derailment == nil ? nil : EscalationCrossValidationReport.DerailmentFigures(dialogues, series: series)
         if json {
             let enc = JSONEncoder()

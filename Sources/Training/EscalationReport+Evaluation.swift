@@ -30,6 +30,14 @@ public struct EscalationSeries: Sendable {
         }
     }
 
+    /// How many alerts `alarm` fires over the forecaster's risks, every dialogue armed at its start.
+    public func alerts(_ alarm: EscalationAlarm) -> Int {
+        risk.reduce(0) { n, risks in
+            var armed = true
+            return n + risks.filter { alarm.update(armed: &armed, risk: $0) }.count
+        }
+    }
+
     /// The series of the dialogues at `indices`, in that order.
     public func subset(_ indices: [Int]) -> EscalationSeries {
         var s = EscalationSeries()
@@ -46,10 +54,7 @@ extension EscalationReport {
                                 gru: EscalationForecaster? = nil) throws -> EscalationReport {
         let series = try EscalationSeries(dialogues, forecaster: forecaster, gru: gru)
         var r = EscalationReport(dialogues, series: series)
-        r.alerts = series.risk.reduce(0) { n, risks in
-            var armed = true
-            return n + risks.filter { forecaster.alarm.update(armed: &armed, risk: $0) }.count
-        }
+        r.alerts = series.alerts(forecaster.alarm)
         return r
     }
 
