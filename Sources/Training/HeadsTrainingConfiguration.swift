@@ -30,9 +30,10 @@ public struct HeadsTrainingConfiguration: Sendable {
     /// training data must carry them); standardised on the training set, times `layerFeatureScale`
     /// (the standardisation is folded into the saved first layer).
     ///
-    /// Layers 2–5 on val (seed 42): scale 0.5 → macro-F1 0.453 / text-only 0.399; 0.05 → 0.691 / 0.431;
-    /// 0.02 → 0.754 / 0.425; 0.01 → 0.777 / 0.409 (heads-1 without: 0.819 / 0.363). Text-only gains,
-    /// the emoji-driven figure loses: not adopted in the committed heads.
+    /// Layers 2–5 on val (seed 42), without layer dropout: scale 0.5 → macro-F1 0.453 / text-only
+    /// 0.399; 0.05 → 0.691 / 0.431; 0.02 → 0.754 / 0.425; 0.01 → 0.777 / 0.409 (heads-1 without:
+    /// 0.819 / 0.363). With `layerDropout` the emoji-driven figure keeps up, and the shipped heads
+    /// read layers 2–5 (their manifest's `encoder_layers`).
     public var encoderLayers: [Int] = []
     public var layerFeatureScale: Float = 0.5
     /// The chance a training example's layer features are all dropped (set to the training mean),
