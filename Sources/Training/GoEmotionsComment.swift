@@ -37,6 +37,28 @@ public struct GoEmotionsComment: Sendable, Codable, Equatable {
         "remorse", "sadness", "surprise", "neutral",
     ]
 
+    /// Each GoEmotions label's Plutchik class and sector (nil where it has none: a dyad has no
+    /// sector, and some labels, like gratitude or amusement, only a sector). A row's class is its
+    /// labels' one class when they all share it, its sector likewise, and it is neutral when its
+    /// only label is neutral; `init(from:)` checks every row's mapped fields against this table.
+    public static let mapping: [String: (emotion: PlutchikEmotion?, sector: PlutchikSector?)] = [
+        "admiration": (.admiration, .trust), "amusement": (nil, .joy), "anger": (.anger, .anger),
+        "annoyance": (.annoyance, .anger), "approval": (.acceptance, .trust), "caring": (nil, .trust),
+        "confusion": (nil, .surprise), "curiosity": (.interest, .anticipation), "desire": (nil, .anticipation),
+        "disappointment": (.disapproval, nil), "disapproval": (.disapproval, nil), "disgust": (.disgust, .disgust),
+        "embarrassment": (nil, nil), "excitement": (nil, .joy), "fear": (.fear, .fear), "gratitude": (nil, .trust),
+        "grief": (.grief, .sadness), "joy": (.joy, .joy), "love": (.love, nil), "nervousness": (.apprehension, .fear),
+        "optimism": (.optimism, nil), "pride": (nil, nil), "realization": (nil, nil), "relief": (nil, .joy),
+        "remorse": (.remorse, nil), "sadness": (.sadness, .sadness), "surprise": (.surprise, .surprise), "neutral": (nil, nil),
+    ]
+
+    /// The Plutchik fields of a row with these GoEmotions labels, by `mapping`.
+    public static func mapped(_ labels: [String]) -> (emotion: PlutchikEmotion?, sector: PlutchikSector?, neutral: Bool) {
+        func one<T: Hashable>(_ values: [T?]) -> T? { Set(values).count == 1 ? values.first ?? nil : nil }
+        let m = labels.compactMap { mapping[$0] }
+        return (one(m.map(\.emotion)), one(m.map(\.sector)), labels == ["neutral"])
+    }
+
     enum CodingKeys: String, CodingKey {
         case id, text, labels = "goemotions", emotion = "plutchik", sector, neutral
     }
@@ -59,6 +81,10 @@ public struct GoEmotionsComment: Sendable, Codable, Equatable {
             sector = nil
         }
         neutral = try c.decodeIfPresent(Bool.self, forKey: .neutral) ?? false
+        let expected = Self.mapped(labels)
+        if !labels.isEmpty && (expected.emotion != emotion || expected.sector != sector || expected.neutral != neutral) {
+            throw DecodingError.dataCorruptedError(forKey: .emotion, in: c, debugDescription: "labels \(labels) map to plutchik \(expected.emotion?.rawValue ?? "null"), sector \(expected.sector?.name ?? "null"), neutral \(expected.neutral); the row says \(emotion?.rawValue ?? "null"), \(sector?.name ?? "null"), \(neutral)")
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

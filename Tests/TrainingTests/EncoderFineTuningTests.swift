@@ -421,7 +421,7 @@ private func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
         func text() -> String { (0..<(2 + Int(rng.next() % 6))).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: " ") }
         let classes: [(String?, String?, [String])] = [
             ("admiration", "trust", ["admiration"]), ("anger", "anger", ["anger"]), (nil, nil, ["neutral"]),
-            ("love", nil, ["love"]), ("joy", "joy", ["joy", "amusement"]), (nil, nil, ["curiosity"]),
+            ("love", nil, ["love"]), (nil, "joy", ["joy", "amusement"]), ("interest", "anticipation", ["curiosity"]),
         ]
         func goRows(_ n: Int) -> String {
             (0..<n).map { i in

@@ -182,7 +182,7 @@ import Testing
         var b = a, c = a
         let ra = try f.update(&a, prediction: t.input, text: t.text, timestamp: 300)
         let rb = try f.update(&b, prediction: t.input, text: t.text, timestamp: 30_000)
-        let rc = try f.update(&c, prediction: t.input, text: t.text, timestamp: 100)
+        _ = try f.update(&c, prediction: t.input, text: t.text, timestamp: 100)
         #expect(a.h == b.h && ra.risk == rb.risk)
         #expect(a.h != c.h, "a gap inside the range must still matter")
     }

@@ -27,6 +27,19 @@ import Contracts
         #expect(rows[2].labels == ["amusement"])
     }
 
+    /// The mapping lives in code: every GoEmotions label has a row, and a data row whose Plutchik
+    /// fields disagree with it is refused, naming the labels.
+    @Test func rowsAreCheckedAgainstTheMappingTable() throws {
+        #expect(Set(GoEmotionsComment.mapping.keys) == Set(GoEmotionsComment.rawLabels))
+        #expect(GoEmotionsComment.mapped(["admiration", "approval"]) == (nil, .trust, false))
+        #expect(GoEmotionsComment.mapped(["disapproval", "disappointment"]) == (.disapproval, nil, false))
+        #expect(GoEmotionsComment.mapped(["neutral", "anger"]) == (nil, nil, false))
+        let wrong = #"{"id": "w", "text": "t", "goemotions": ["curiosity"], "plutchik": "joy", "sector": "joy", "neutral": false}"#
+        #expect { try JSONDecoder().decode(GoEmotionsComment.self, from: Data(wrong.utf8)) } throws: {
+            "\($0)".contains("labels [\"curiosity\"] map to plutchik interest, sector anticipation")
+        }
+    }
+
     @Test func aBadLineIsNamedWithItsNumber() throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("goemotions-\(UUID().uuidString).jsonl")
         defer { try? FileManager.default.removeItem(at: url) }
