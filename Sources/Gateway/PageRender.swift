@@ -32,7 +32,12 @@ enum PageRender {
         "<p class=\"problem\" role=\"alert\">\(HTMLText.escaped(message))</p>"
     }
 
-    static func percent(_ v: Float) -> String { "\(Int((v * 100).rounded()))%" }
+    /// A share as a whole percentage; "n/a" for a value that is not a finite number (a page must
+    /// never trap the process that also runs the stream).
+    static func percent(_ v: Float) -> String {
+        let p = (v * 100).rounded()
+        return p.isFinite && abs(p) < 1e9 ? "\(Int(p))%" : "n/a"
+    }
 
     static func clock(_ d: Date) -> String { String(EmotionEvent.timestamp(d).dropFirst(11).prefix(8)) }
 
@@ -43,6 +48,7 @@ enum PageRender {
 
     /// The risk as a number, a word and a bar.
     static func riskCell(_ risk: Float) -> String {
+        guard risk.isFinite else { return "<span class=\"risk\"><span class=\"val\">n/a</span></span>" }
         let word = risk >= 0.6 ? "high" : risk >= 0.3 ? "medium" : "low"
         return "<span class=\"risk r-\(word)\"><span class=\"bar\" style=\"width:\(Int((min(max(risk, 0), 1) * 100).rounded()))%\"></span>" +
             "<span class=\"val\">\(String(format: "%.2f", risk)) \(word)</span></span>"

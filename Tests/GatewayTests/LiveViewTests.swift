@@ -10,6 +10,13 @@ import Testing
 struct LiveViewTests {
     static let viewer: HTTPFields = [.cookie: "plutchik_key=viewer-key"]
 
+    @Test("numbers that are not finite render as n/a instead of trapping the process", arguments: [Float.nan, .infinity, -.infinity, 1e38])
+    func nonFiniteNumbersRender(value: Float) {
+        #expect(PageRender.percent(value) == "n/a")
+        #expect(PageRender.riskCell(value).contains(value.isFinite ? "high" : "n/a"))
+        #expect(PageRender.percent(0.424) == "42%" && PageRender.riskCell(0.2).contains("0.20 low"))
+    }
+
     @Test("dialogues are listed by escalation risk, bounded, and a tenant's key sees its own only")
     func registry() {
         let live = LiveDialogues(maxDialogues: 3, maxTurnsPerDialogue: 2)
