@@ -40,6 +40,13 @@ public struct Turn: Sendable, Codable, Equatable {
             case .epochMilliseconds(let ms): try c.encode(ms)
             }
         }
+        /// The instant, or nil for a string that is not an RFC 3339 date-time.
+        public var date: Date? {
+            switch self {
+            case .epochMilliseconds(let ms): Date(timeIntervalSince1970: Double(ms) / 1000)
+            case .rfc3339(let s): RFC3339.date(s)
+            }
+        }
     }
 
     public init(dialogueID: String, turnID: Int, speaker: String, role: Role? = nil, text: String, ts: Timestamp? = nil,

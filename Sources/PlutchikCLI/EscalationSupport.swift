@@ -38,12 +38,7 @@ enum EscalationSupport {
     /// forecaster's input and its top class the label source. Dialogues with fewer than 2 turns
     /// are dropped.
     static func distilledCorpus(_ url: URL, heads: EmotionHeads, embedder: TextEmbedder) throws -> [EscalationDialogue] {
-        let turns = try CorpusTurn.load(url)
-        let e = try embedder.embed(turns.map(\.text), layers: heads.encoderLayers) { done, total in
-            if done == total || done % 2048 < 32 { printError("encoding corpus: \(done)/\(total) new texts") }
-        }
-        let p = heads.predictDialogues(turns.map { ($0.dialogueID, $0.speaker, $0.text) }, embeddings: e)
-        return EscalationDialogue.distilled(turns, predictions: p).filter { $0.turns.count > 1 }
+        try predicted(CorpusTurn.load(url), what: "corpus", heads: heads, embedder: embedder).filter { $0.turns.count > 1 }
     }
 
     /// Derailment conversations (JSONL turns with `derails`), every turn's input the heads'
@@ -54,8 +49,13 @@ enum EscalationSupport {
         guard turns.allSatisfy({ $0.derails != nil }) else {
             throw ModelError(.invalidInput, "\(url.path): every turn needs \"derails\" (true or false): not derailment data")
         }
+        return try predicted(turns, what: "derailment conversations", heads: heads, embedder: embedder)
+    }
+
+    /// The dialogues of `turns` with the heads' predictions, in dialogue order with context, as inputs.
+    private static func predicted(_ turns: [CorpusTurn], what: String, heads: EmotionHeads, embedder: TextEmbedder) throws -> [EscalationDialogue] {
         let e = try embedder.embed(turns.map(\.text), layers: heads.encoderLayers) { done, total in
-            if done == total || done % 2048 < 32 { printError("encoding derailment conversations: \(done)/\(total) new texts") }
+            if done == total || done % 2048 < 32 { printError("encoding \(what): \(done)/\(total) new texts") }
         }
         let p = heads.predictDialogues(turns.map { ($0.dialogueID, $0.speaker, $0.text) }, embeddings: e)
         return EscalationDialogue.distilled(turns, predictions: p)

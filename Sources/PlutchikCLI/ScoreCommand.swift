@@ -108,7 +108,7 @@ struct ScoreCommand: ParsableCommand {
                 var event = EmotionEvent(turn: turn, prediction: p, modelVersion: version)
                 var state = escalation[turn.dialogueID] ?? forecaster.initialState()
                 event.escalation = try forecaster.update(&state, prediction: p, text: turn.text,
-                                                         timestamp: Self.seconds(turn.ts) ?? state.lastTimestamp ?? 0)
+                                                         timestamp: turn.ts?.date?.timeIntervalSince1970 ?? state.lastTimestamp ?? 0)
                 escalation[turn.dialogueID] = state
                 switch outFormat {
                 case .jsonl:
@@ -174,15 +174,6 @@ struct ScoreCommand: ParsableCommand {
                 number(event.emotion.confidence), String(event.emotion.isNeutral), number(event.emotion.neutral),
                 number(event.sarcasm.probability), number(event.intensity), event.emotion.sector,
                 event.escalation.map { number($0.risk) } ?? "", event.escalation.map { String($0.alert) } ?? ""]
-    }
-
-    /// A turn's `ts` in seconds since 1970, nil when absent or not a date-time.
-    static func seconds(_ ts: Turn.Timestamp?) -> Double? {
-        switch ts {
-        case nil: nil
-        case .epochMilliseconds(let ms): Double(ms) / 1000
-        case .rfc3339(let s): RFC3339.date(s)?.timeIntervalSince1970
-        }
     }
 
     /// The size of the regular file behind `handle` (a file named by `--input`, or redirected to

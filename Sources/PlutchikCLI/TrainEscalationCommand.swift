@@ -177,7 +177,9 @@ struct TrainEscalationCommand: ParsableCommand {
         let alarm = cvReport?.chosenAlarm ?? EscalationAlarm()
         let ode = EscalationForecaster(weights: odeResult.weights, alarm: alarm)
         let gru = EscalationForecaster(weights: gruResult.weights, alarm: alarm)
-        let valReport = try EscalationReport.evaluate(valSet, forecaster: ode, gru: gru)
+        let valSeries = try EscalationSeries(valSet, forecaster: ode, gru: gru)
+        var valReport = EscalationReport(valSet, series: valSeries)
+        valReport.alerts = valSeries.alerts(alarm)
         let valOracle = try EscalationReport.evaluate(valOracleSet, forecaster: ode, gru: gru)
         let holdoutReport = try EscalationReport.evaluate(odeResult.holdout.filter { !$0.realTiming }, forecaster: ode, gru: gru)
         let realTiming = corpusHoldout.isEmpty ? nil : try EscalationReport.evaluate(corpusHoldout, forecaster: ode, gru: gru)
@@ -208,7 +210,7 @@ struct TrainEscalationCommand: ParsableCommand {
         manifest.realTiming = realTiming
         manifest.derailment = derailmentInfo
         manifest.crossValidation = cvReport
-        manifest.valAlerts = EscalationAlertReport(risks: try EscalationSeries(valSet, forecaster: ode).risk, dialogues: valSet, alarm: alarm)
+        manifest.valAlerts = EscalationAlertReport(risks: valSeries.risk, dialogues: valSet, alarm: alarm)
         manifest.weightsSHA256 = Dictionary(uniqueKeysWithValues: try ["weights.json", "gru.json"].map {
             ($0, try SHA256.hex(fileAt: dir.appendingPathComponent($0)))
         })

@@ -44,16 +44,15 @@ extension EscalationCrossValidationReport.DerailmentFigures {
         self.init()
         let idx = dialogues.indices.filter { dialogues[$0].outcome != nil }
         let y = idx.map { dialogues[$0].outcome!.escalates }
-        let r = idx.map { series.risk[$0].last! }
+        /// AUROC and accuracy at 0.5 of the risk after each conversation's last comment.
+        func figures(_ risks: [[Float]]) -> (auroc: Double?, accuracy: Double) {
+            let r = idx.map { risks[$0].last! }
+            return (EscalationMetrics.auroc(r, y), Double(zip(r, y).filter { ($0 >= 0.5) == $1 }.count) / Double(max(idx.count, 1)))
+        }
         conversations = idx.count
         derailing = y.filter { $0 }.count
-        auroc = EscalationMetrics.auroc(r, y)
-        accuracy = Double(zip(r, y).filter { ($0 >= 0.5) == $1 }.count) / Double(max(idx.count, 1))
-        if let g = series.gruRisk {
-            let rg = idx.map { g[$0].last! }
-            aurocGRU = EscalationMetrics.auroc(rg, y)
-            accuracyGRU = Double(zip(rg, y).filter { ($0 >= 0.5) == $1 }.count) / Double(max(idx.count, 1))
-        }
+        (auroc, accuracy) = figures(series.risk)
+        if let g = series.gruRisk { (aurocGRU, accuracyGRU) = figures(g) }
     }
 }
 
