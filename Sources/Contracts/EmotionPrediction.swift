@@ -12,7 +12,7 @@ public struct EmotionPrediction: Sendable, Codable, Equatable {
     /// The label stays the argmax of `probabilities` whatever its value.
     public var neutral: Float
     /// Whether `neutral` reached the heads' threshold (`HeadsManifest.neutralThreshold`): the turn
-    /// is reported as neutral and feeds the escalation forecast as elapsed time only.
+    /// is reported as neutral (the escalation forecast reads `neutral` itself, every turn).
     public var isNeutral: Bool
     /// The most probable emotion.
     public var label: PlutchikEmotion

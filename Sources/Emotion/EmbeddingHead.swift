@@ -78,6 +78,11 @@ public struct EmbeddingHead: Sendable, Equatable {
         }
     }
 
+    /// Row `k` of the weights (E) and its bias.
+    package func row(_ k: Int) -> (weights: [Float], bias: Float) {
+        (Array(weights[(k * dimension)..<((k + 1) * dimension)]), bias[k])
+    }
+
     package var weightData: Data { littleEndianFloats(weights + bias) }
 
     /// The head with its neutral logit s replaced by a·s + b (Platt scaling).

@@ -105,6 +105,12 @@ public final class EmotionHeads: Sendable {
         packed = PackedHeadsNetwork(network)
     }
 
+    /// The same heads described by `manifest` (its weight files and hashes are rewritten by `save`).
+    package func describing(_ manifest: HeadsManifest) -> EmotionHeads {
+        EmotionHeads(manifest: manifest, network: network, builder: builder, lexicalHead: lexicalHead, embeddingHead: embeddingHead,
+                     encoderAdapterDirectory: encoderAdapterDirectory)
+    }
+
     /// The weights as the little-endian file `init(directory:)` reads, in `precision`.
     package static func weightData(_ network: HeadsNetwork, precision: WeightsPrecision = .f32) -> Data {
         let all = network.w1 + network.b1 + network.w2 + network.b2
@@ -172,6 +178,9 @@ public final class EmotionHeads: Sendable {
 
     /// The neutral gate's threshold (`HeadsManifest.neutralThreshold`).
     public var neutralThreshold: Float { manifest.neutralThreshold ?? 0.5 }
+
+    /// The neutral share the gate was calibrated at (`HeadsManifest.neutralBaseRate`), if known.
+    public var neutralBaseRate: Float? { manifest.neutralBaseRate }
 
     /// The raw outputs (B, 35) of feature rows x: (B, D), each row computed the same way whatever
     /// the batch (packed kernel, or one row at a time without AVX-512 or AVX2+FMA).

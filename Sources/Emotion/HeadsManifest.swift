@@ -10,6 +10,13 @@ public struct HeadsManifest: Sendable, Codable, Equatable {
     /// SHA-256 of the training and validation files.
     public var trainingDataSHA256: String
     public var validationDataSHA256: String
+    /// SHA-256 of the GoEmotions files the heads were trained on and selected with, if any.
+    public var goEmotionsTrainSHA256: String?
+    public var goEmotionsDevSHA256: String?
+    /// The half of the validation and dev files (`select`) that chose the epochs, weights and the
+    /// gate's calibration, when only one did: the other half (`report`) chose nothing. Nil when the
+    /// whole files selected.
+    public var selectionHalf: String?
     /// SHA-256 of the encoder's model.safetensors the embeddings came from.
     public var encoderSHA256: String
     public var embeddingDimension: Int
@@ -36,6 +43,9 @@ public struct HeadsManifest: Sendable, Codable, Equatable {
     /// The neutral gate's threshold: a turn whose `neutral` probability reaches it is reported as
     /// neutral (`emotion.is_neutral`). Nil in heads trained before the gate (heads-6 and earlier).
     public var neutralThreshold: Float?
+    /// The share of neutral examples the gate was calibrated on: the prior its `neutral`
+    /// probability assumes (`EmotionPrediction.shiftingNeutralPrior`). Nil in heads before heads-8.4.
+    public var neutralBaseRate: Float?
     /// SHA-256 of the fine-tuned encoder adapter the heads were trained on (stored in the heads
     /// directory's `encoder/`), nil for heads over the base encoder.
     public var encoderAdapterSHA256: String?
@@ -54,7 +64,8 @@ public struct HeadsManifest: Sendable, Codable, Equatable {
         case emojiVocabulary = "emoji_vocabulary", weightsFile = "weights_file", weightsSHA256 = "weights_sha256"
         case weightsPrecision = "weights_precision"
         case bestEpoch = "best_epoch", validation = "val_metrics", training
-        case neutralThreshold = "neutral_threshold", encoderAdapterSHA256 = "encoder_adapter_sha256"
+        case goEmotionsTrainSHA256 = "goemotions_train_sha256", goEmotionsDevSHA256 = "goemotions_dev_sha256", selectionHalf = "selection_half"
+        case neutralThreshold = "neutral_threshold", neutralBaseRate = "neutral_base_rate", encoderAdapterSHA256 = "encoder_adapter_sha256"
     }
 }
 
@@ -91,6 +102,10 @@ extension HeadsManifest {
         validation = try c.decode(EvaluationReport.self, forKey: .validation)
         training = try c.decode([String: String].self, forKey: .training)
         neutralThreshold = try c.decodeIfPresent(Float.self, forKey: .neutralThreshold)
+        neutralBaseRate = try c.decodeIfPresent(Float.self, forKey: .neutralBaseRate)
+        goEmotionsTrainSHA256 = try c.decodeIfPresent(String.self, forKey: .goEmotionsTrainSHA256)
+        goEmotionsDevSHA256 = try c.decodeIfPresent(String.self, forKey: .goEmotionsDevSHA256)
+        selectionHalf = try c.decodeIfPresent(String.self, forKey: .selectionHalf)
         encoderAdapterSHA256 = try c.decodeIfPresent(String.self, forKey: .encoderAdapterSHA256)
     }
 }

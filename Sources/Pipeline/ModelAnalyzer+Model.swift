@@ -12,12 +12,14 @@ extension ModelAnalyzer {
         var embeddingDimension: Int
         var initialEscalation: EscalationState
         var alarm: EscalationAlarm
+        var neutralBaseRate: Float?
 
         init(_ model: Model) {
             version = model.version
             embeddingDimension = model.heads.embeddingDimension
             initialEscalation = model.forecaster.initialState()
             alarm = model.forecaster.alarm
+            neutralBaseRate = model.heads.neutralBaseRate
         }
     }
 

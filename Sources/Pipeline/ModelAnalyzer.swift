@@ -89,6 +89,13 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
     /// The forecaster's own alarm thresholds (from its manifest), which tenant policies override.
     public var modelAlarm: EscalationAlarm { current.withLock { $0.alarm } }
 
+    /// Checks `policies` against the model in use (`TenantPolicies.validate`).
+    /// - Throws: `PipelineError(.invalidConfiguration)` naming the tenant and setting.
+    public func validate(_ policies: TenantPolicies) throws(PipelineError) {
+        let (alarm, rate) = current.withLock { ($0.alarm, $0.neutralBaseRate) }
+        try policies.validate(modelAlarm: alarm, modelNeutralBaseRate: rate)
+    }
+
     /// The embedding cache's hit rate so far.
     public var cacheHitRate: Double { lock.withLock { model.cache.hitRate } }
 
@@ -130,11 +137,17 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
                 let turn = timed.turn
                 let policy = policies.policy(for: turn.tenant)
                 var prediction = predicted
-                if let t = policy.neutralThreshold { prediction.isNeutral = prediction.neutral >= t }
                 var state = states[turn.dialogueID] ?? initialState()
                 let f = try forecaster.update(&state.escalation, prediction: prediction, text: turn.text,
                                               timestamp: timed.timestamp.timeIntervalSince1970,
                                               alarm: policy.alarm(over: forecaster.alarm))
+                // The tenant's gate: its base rate and threshold, after the forecast read the model's own.
+                let threshold = policy.neutralThreshold ?? heads.neutralThreshold
+                if let rate = policy.neutralBaseRate, let calibrated = heads.neutralBaseRate {
+                    prediction = prediction.shiftingNeutralPrior(from: calibrated, to: rate, threshold: threshold)
+                } else if policy.neutralThreshold != nil {
+                    prediction.isNeutral = prediction.neutral >= threshold
+                }
                 var changes = state.recentRiskChanges ?? []
                 changes.append(Explanation.RiskMove(turnID: turn.turnID, riskChange: f.risk - (state.lastRisk ?? 0)))
                 state.recentRiskChanges = changes.suffix(Self.riskWindow)

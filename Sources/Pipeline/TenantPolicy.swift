@@ -10,20 +10,27 @@ public struct TenantPolicy: Sendable, Equatable {
     public var alertLower: Float?
     /// The neutral gate's threshold: `emotion.is_neutral` and whether the turn is escalation evidence.
     public var neutralThreshold: Float?
+    /// The share of the tenant's turns expected to be neutral: the gate's probability is moved from
+    /// the base rate it was calibrated at to this one (`EmotionPrediction.shiftingNeutralPrior`)
+    /// before the threshold; the escalation forecast reads the model's own probability.
+    public var neutralBaseRate: Float?
     /// Store only a SHA-256 of the tenant's texts in the audit.
     public var hashTexts: Bool?
 
-    public init(alertUpper: Float? = nil, alertLower: Float? = nil, neutralThreshold: Float? = nil, hashTexts: Bool? = nil) {
+    public init(alertUpper: Float? = nil, alertLower: Float? = nil, neutralThreshold: Float? = nil, neutralBaseRate: Float? = nil,
+                hashTexts: Bool? = nil) {
         self.alertUpper = alertUpper
         self.alertLower = alertLower
         self.neutralThreshold = neutralThreshold
+        self.neutralBaseRate = neutralBaseRate
         self.hashTexts = hashTexts
     }
 
     /// This policy's fields, with `fallback`'s where this one has none.
     func over(_ fallback: TenantPolicy) -> TenantPolicy {
         TenantPolicy(alertUpper: alertUpper ?? fallback.alertUpper, alertLower: alertLower ?? fallback.alertLower,
-                     neutralThreshold: neutralThreshold ?? fallback.neutralThreshold, hashTexts: hashTexts ?? fallback.hashTexts)
+                     neutralThreshold: neutralThreshold ?? fallback.neutralThreshold, neutralBaseRate: neutralBaseRate ?? fallback.neutralBaseRate,
+                     hashTexts: hashTexts ?? fallback.hashTexts)
     }
 
     /// The alarm with these thresholds over `model`'s.
@@ -49,15 +56,25 @@ public struct TenantPolicies: Sendable, Equatable {
         return own.over(defaults)
     }
 
-    /// Checks that every alarm a tenant would use has lower < upper against the model's alarm, and
-    /// that thresholds are probabilities.
+    /// Checks that every alarm a tenant would use has lower < upper against the model's alarm, that
+    /// thresholds are probabilities, and that a neutral base rate lies strictly between 0 and 1 and
+    /// has a calibrated rate to move from (`modelNeutralBaseRate`, the heads').
     /// - Throws: `PipelineError(.invalidConfiguration)` naming the tenant and setting.
-    public func validate(modelAlarm: EscalationAlarm) throws(PipelineError) {
+    public func validate(modelAlarm: EscalationAlarm, modelNeutralBaseRate: Float? = nil) throws(PipelineError) {
         for (name, own) in [("*", defaults)] + tenants.sorted(by: { $0.key < $1.key }).map({ ($0.key, $0.value) }) {
             let p = name == "*" ? own : own.over(defaults)
             for (key, v) in [("alert_upper", p.alertUpper), ("alert_lower", p.alertLower), ("neutral_threshold", p.neutralThreshold)] {
                 if let v, !(0...1).contains(v) {
                     throw PipelineError(.invalidConfiguration, "tenant.\(name).\(key) is \(v); it must be within 0...1")
+                }
+            }
+            if let rate = p.neutralBaseRate {
+                guard rate > 0 && rate < 1 else {
+                    throw PipelineError(.invalidConfiguration, "tenant.\(name).neutral_base_rate is \(rate); it must lie strictly between 0 and 1")
+                }
+                guard modelNeutralBaseRate != nil else {
+                    throw PipelineError(.invalidConfiguration, "tenant.\(name).neutral_base_rate is set, but the heads record no calibrated base rate "
+                                        + "(neutral_base_rate in their manifest) to move from")
                 }
             }
             let upper = p.alertUpper ?? modelAlarm.upper, lower = p.alertLower ?? modelAlarm.lower

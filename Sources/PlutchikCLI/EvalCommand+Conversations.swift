@@ -14,14 +14,21 @@ extension EvalCommand {
             throw ModelError(.fileNotFound, "cannot list \(dir.path)", cause: error)
         }
         guard !names.isEmpty else { throw ModelError(.fileNotFound, "\(dir.path) has no *.jsonl files") }
+        var shift: (EmotionPrediction) -> EmotionPrediction = { $0 }
+        if let rate = neutralBaseRate {
+            guard let calibrated = model.neutralBaseRate else {
+                throw ModelError(.invalidFile, "heads \(model.manifest.version) record no calibrated neutral base rate (neutral_base_rate) to move from")
+            }
+            shift = { $0.shiftingNeutralPrior(from: calibrated, to: rate, threshold: model.neutralThreshold) }
+        }
         return try names.map { name in
             let turns = try ConversationTurn.load(dir.appendingPathComponent(name))
             let vectors = try embedder.embed(turns.map(\.text), layers: model.encoderLayers) { done, total in
                 if done == total || done % 2048 < 32 { printError("\(name): encoding turns \(done)/\(total)") }
             }
-            let withContext = model.predictDialogues(turns.map { ($0.dialogueID, $0.speaker, $0.text) }, embeddings: vectors)
+            let withContext = model.predictDialogues(turns.map { ($0.dialogueID, $0.speaker, $0.text) }, embeddings: vectors).map(shift)
             // Each turn a dialogue of its own: no context.
-            let alone = model.predictDialogues(turns.enumerated().map { ("\($0)", $1.speaker, $1.text) }, embeddings: vectors)
+            let alone = model.predictDialogues(turns.enumerated().map { ("\($0)", $1.speaker, $1.text) }, embeddings: vectors).map(shift)
             var report = ConversationReport(file: name, turns: turns, withContext: withContext, turnAlone: alone, resamples: bootstrap)
             if faithfulness > 0 {
                 var contexts: [String: DialogueContext] = [:]

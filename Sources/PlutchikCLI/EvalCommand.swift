@@ -28,6 +28,10 @@ struct EvalCommand: ParsableCommand {
     var faithfulness = 0
     @Option(name: .long, help: "With --faithfulness: draw the turns among those of at least this many words (at least 4).")
     var faithfulnessMinWords = 4
+    @Option(name: .long, help: "Score only this half of --data's dialogues and --goemotions' comments (a fixed hash of their ids): 'report' is the half that chose nothing when the heads were trained with --dev-half select (their manifest's selection_half).")
+    var devHalf: DevelopmentHalf?
+    @Option(name: .long, help: "With --conversations: the share of turns expected to be neutral, as a tenant's neutral_base_rate sets it (the gate's probability moved from the heads' calibrated base rate to this one before the threshold; AUROC is unchanged, F1 and the predicted neutral share move).")
+    var neutralBaseRate: Float?
     @Option(name: .long, help: "Resamples of the comments (of the dialogues for --conversations) for the 95 % bootstrap intervals of class macro-F1, sector accuracy and neutral AUROC (JSON: goemotions.intervals; conversations[].with_context.intervals); 0 skips them.")
     var bootstrap = 1000
     @Flag(name: .long, help: "Print one JSON object.") var json = false
@@ -46,6 +50,7 @@ struct EvalCommand: ParsableCommand {
         if data == nil && goemotions == nil && conversations == nil {
             throw ValidationError("give --data (labelled dialogue turns), --goemotions (real comments), --conversations (a directory of labelled conversations), or several")
         }
+        if let r = neutralBaseRate, !(r > 0 && r < 1) { throw ValidationError("--neutral-base-rate must lie strictly between 0 and 1, got \(r)") }
         if bootstrap < 0 { throw ValidationError("--bootstrap must be 0 (no intervals) or a number of resamples, got \(bootstrap)") }
     }
 
@@ -57,7 +62,8 @@ struct EvalCommand: ParsableCommand {
         var report = EvaluationReport(n: 0)
         if let data { report = try evaluateTurns(data, model: model, embedder: embedder, logger: logger) }
         if let goemotions {
-            let comments = try GoEmotionsComment.load(URL(fileURLWithPath: goemotions))
+            model.manifest.warnIfSeen(goemotions, hash: try SHA256.hex(fileAt: URL(fileURLWithPath: goemotions)), half: devHalf, logger: logger)
+            let comments = try GoEmotionsComment.load(URL(fileURLWithPath: goemotions)).filter { c in devHalf.map { DevelopmentHalf(of: c.id) == $0 } ?? true }
             let vectors = try embedder.embed(comments.map(\.text), layers: model.encoderLayers) { done, total in
                 if done == total || done % 2048 < 32 { printError("encoding comments: \(done)/\(total)") }
             }
@@ -82,12 +88,8 @@ struct EvalCommand: ParsableCommand {
 
     /// The dialogue-turn figures of `data`, in dialogue order with context, and the escalation figures.
     func evaluateTurns(_ data: String, model: EmotionHeads, embedder: TextEmbedder, logger: Logger) throws -> EvaluationReport {
-        let hash = try SHA256.hex(fileAt: URL(fileURLWithPath: data)), manifest = model.manifest
-        if hash == manifest.trainingDataSHA256 || (manifest.training["refit"] != nil && hash == manifest.validationDataSHA256) {
-            logger.warning("The heads were trained on this file: the figures are on seen turns",
-                           metadata: ["data.path": "\(data)", "heads.version": "\(manifest.version)"])
-        }
-        let turns = try LabelledTurn.load(URL(fileURLWithPath: data))
+        model.manifest.warnIfSeen(data, hash: try SHA256.hex(fileAt: URL(fileURLWithPath: data)), half: devHalf, logger: logger)
+        let turns = try LabelledTurn.load(URL(fileURLWithPath: data)).filter { t in devHalf.map { DevelopmentHalf(of: t.dialogueID) == $0 } ?? true }
         let texts = turns.map(\.text), stripped = texts.map(EmojiFeatures.strip)
         let all = try embedder.embed(texts + stripped, layers: model.encoderLayers)
         let full = model.predictDialogues(turns.map { ($0.dialogueID, $0.speaker, $0.text) }, embeddings: Array(all[0..<turns.count]))

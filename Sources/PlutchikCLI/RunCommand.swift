@@ -75,7 +75,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let tenantSettings = Settings.configPath.map { path in
             Reloader.TenantSettingsSource(path: path, store: processor.tenantPolicies,
-                                          validate: { try $0.validate(modelAlarm: analyzer.modelAlarm) })
+                                          validate: { try analyzer.validate($0) })
         }
         services.append(.init(service: Reloader(tenantSettings: tenantSettings, analyzer: analyzer,
                                                 modelPoll: modelPoll > 0 ? .milliseconds(Int(modelPoll * 1000)) : nil, logger: logger)))
@@ -108,7 +108,7 @@ func makeProcessor(pipeline: PipelineOptions, heads: HeadsOptions, inference: In
     InferenceOptions.announce(encoder, logger: logger)
     let policies = TenantPolicyStore(try Settings.tenantPolicies())
     let analyzer = try makeAnalyzer(heads: heads, pipeline: pipeline, encoder: encoder, cacheCapacity: cacheCapacity, policies: policies)
-    do { try policies.policies.validate(modelAlarm: analyzer.modelAlarm) } catch { throw ValidationError("config file: \(error.message)") }
+    do { try analyzer.validate(policies.policies) } catch { throw ValidationError("config file: \(error.message)") }
     let shadow = try shadowModel.map { path in
         let shadowHeads = URL(fileURLWithPath: path), own = shadowHeads.appendingPathComponent("escalation")
         let escalation = FileManager.default.fileExists(atPath: own.appendingPathComponent("manifest.json").path) ? own : try pipeline.escalationDirectory()

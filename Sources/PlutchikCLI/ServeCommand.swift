@@ -32,6 +32,7 @@ struct ServeCommand: AsyncParsableCommand {
         InferenceOptions.announce(encoder, logger: logger)
         let policies = TenantPolicyStore(try Settings.tenantPolicies())
         let analyzer = try makeAnalyzer(heads: heads, pipeline: pipeline, encoder: encoder, policies: policies)
+        do { try analyzer.validate(policies.policies) } catch { throw ValidationError("config file: \(error.message)") }
         let port = port ?? Settings["PLUTCHIK_HTTP_PORT"].flatMap { Int($0) } ?? 8080
         let gateway = try gatewayOptions.gateway(port: port, analyzer: analyzer, keys: try GatewayOptions.keys(), logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: gateway.service())]

@@ -7,11 +7,12 @@ import UnixSignals
 
 /// Per-tenant settings in the config file: `tenant.NAME.KEY=VALUE` lines, with `tenant.*.KEY` for
 /// every tenant without its own (and turns without a tenant). Keys: `alert_upper`, `alert_lower`,
-/// `neutral_threshold` (0...1) and `hash_texts` (true/false), reloaded on SIGHUP; and
+/// `neutral_threshold` (0...1), `neutral_base_rate` (0 < rate < 1: the share of the tenant's turns
+/// expected to be neutral) and `hash_texts` (true/false), reloaded on SIGHUP; and
 /// `api_key_sha256` (the SHA-256 hex digests of the tenant's API keys, comma-separated; read at start).
 enum TenantSettings {
     static let prefix = "tenant."
-    static let keys = ["alert_upper", "alert_lower", "neutral_threshold", "hash_texts", "api_key_sha256"]
+    static let keys = ["alert_upper", "alert_lower", "neutral_threshold", "neutral_base_rate", "hash_texts", "api_key_sha256"]
 
     /// Whether `key` is a well-formed tenant setting.
     static func isTenantKey(_ key: String) -> Bool {
@@ -37,6 +38,7 @@ enum TenantSettings {
                 switch field {
                 case "alert_upper": p.alertUpper = f
                 case "alert_lower": p.alertLower = f
+                case "neutral_base_rate": p.neutralBaseRate = f
                 default: p.neutralThreshold = f
                 }
             }

@@ -54,6 +54,8 @@ struct TrainCommand: ParsableCommand {
     var goemotionsTrain: String?
     @Option(name: .long, help: "Real comments to select epochs on and to calibrate the neutral gate with (GoEmotions dev JSONL); needed with --goemotions-train.")
     var goemotionsDev: String?
+    @Option(name: .long, help: "Choose epochs and weights and calibrate the gate on this half of --val and --goemotions-dev only (select), so the other half (report) chose nothing; recorded in the manifest (default: the whole files).")
+    var devHalf: DevelopmentHalf?
     @Option(name: .long, help: "The comments' share of the training loss (the turns have the rest).") var commentShare: Float = 0.5
     @Option(name: .long, help: "Comments drawn into each epoch beside every turn (default: 4 × the turns).") var commentsPerEpoch: Int?
     @Option(name: .long, help: "Class-weight exponent within the comments.") var commentClassWeightPower: Float = 0.5
@@ -94,7 +96,8 @@ struct TrainCommand: ParsableCommand {
         let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, adapter: adapterURL, cacheDirectory: HeadsOptions.cacheDirectory)
         let loader = TrainingDataLoader(embedder: embedder, layers: layers)
         let trainData = try loader.adding(comments: goemotionsTrain, to: try loader.data(trainTurns, "train"), "train")
-        let valData = try loader.adding(comments: goemotionsDev, to: try loader.data(valTurns, "val"), "dev")
+        let allVal = try loader.adding(comments: goemotionsDev, to: try loader.data(valTurns, "val"), "dev")
+        let valData = devHalf.map(allVal.keeping) ?? allVal
         var cf = HeadsTrainingConfiguration()
         cf.seed = seed; cf.hidden = hidden; cf.maxEpochs = epochs; cf.textOnlyProbability = textOnlyProbability
         cf.embeddingScale = embeddingScale; cf.weightDecay = weightDecay; cf.dropout = dropout; cf.classWeightPower = classWeightPower
@@ -171,6 +174,9 @@ struct TrainCommand: ParsableCommand {
             trained = HeadsTrainer.refitted(refitted, selected: trained, memberEpochs: epochs, turns: all.turns.count,
                                             crossValidation: crossValidation)
         }
+        var manifest = trained.manifest
+        try manifest.record(goEmotionsTrain: goemotionsTrain, goEmotionsDev: goemotionsDev, selectionHalf: devHalf)
+        trained = trained.describing(manifest)
         try trained.save(to: URL(fileURLWithPath: out))
         if let adapterURL { try Self.attach(adapter: adapterURL, toHeadsIn: URL(fileURLWithPath: out)) }
         let enc = JSONEncoder()

@@ -24,10 +24,16 @@ struct TrainEmbeddingHeadCommand: ParsableCommand {
     @Option(name: .long, help: "Labelled validation JSONL (chooses the fusion weights with the dev comments).") var val: String
     @Option(name: .long, help: "GoEmotions train JSONL (mapped onto the wheel).") var goemotionsTrain: String
     @Option(name: .long, help: "GoEmotions dev JSONL: calibrates the gate and chooses the fusion weights.") var goemotionsDev: String
+    @Option(name: .long, help: "Calibrate and choose on this half of --val and --goemotions-dev only (select), so the other half (report) chose nothing (default: the heads' own selection half, else the whole files).")
+    var devHalf: DevelopmentHalf?
     @Option(name: .long, help: "L2 penalty on the standardised class and sector weights.") var l2: Float = 1e-3
     @Option(name: .long, help: "L2 penalty on the standardised neutral-gate weights.") var neutralL2: Float = 0.05
     @Option(name: .long, help: "Full-batch Adam iterations.") var iterations: Int = 300
     @Option(name: .long, help: "Weight of each seed turn in the class loss (a comment weighs 1).") var turnWeight: Float = 1
+    @Option(name: .long, help: "A chat corpus (turn JSONL, e.g. Deploy/fetch-corpus.sh's): first refit the heads' own neutral gate on the train comments alone and placed after real conversation turns from it, the seed turns left out, so context does not read as emotion (HeadsTrainer.refittingGateInDialogue).")
+    var gateConversations: String?
+    @Option(name: .long, help: "With --gate-conversations: read at most this many of its turns.") var gateConversationTurns = 8_000
+    @Option(name: .long, help: "With --gate-conversations: the L2 penalty of the refitted gate row (on standardised hidden activations).") var gateL2: Float = 1e-3
     @Option(name: .long, help: "Output directory (may be --heads-dir itself).") var out: String
     @Option(name: .long, help: "Model version recorded in the manifest and in events (default: the heads').") var version: String?
     @OptionGroup var heads: HeadsOptions
@@ -42,14 +48,31 @@ struct TrainEmbeddingHeadCommand: ParsableCommand {
     func run() throws {
         _ = try logging.makeLogger(label: "plutchik.train-embedding-head")
         let source = try heads.headsDirectory()
-        let model = try EmotionHeads(directory: source)
+        var model = try EmotionHeads(directory: source)
         let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, adapter: model.encoderAdapterDirectory,
                                         cacheDirectory: HeadsOptions.cacheDirectory)
         let loader = TrainingDataLoader(embedder: embedder, layers: model.encoderLayers)
         let trainData = try loader.adding(comments: goemotionsTrain, to: try loader.data(LabelledTurn.load(URL(fileURLWithPath: train)), "train"), "train")
-        let valData = try loader.adding(comments: goemotionsDev, to: try loader.data(LabelledTurn.load(URL(fileURLWithPath: val)), "val"), "dev")
-        let trained = HeadsTrainer.addEmbeddingHead(to: model, train: trainData, val: valData, l2: l2, neutralL2: neutralL2, turnWeight: turnWeight, iterations: iterations,
+        let half = devHalf ?? model.manifest.selectionHalf.flatMap(DevelopmentHalf.init(rawValue:))
+        let allVal = try loader.adding(comments: goemotionsDev, to: try loader.data(LabelledTurn.load(URL(fileURLWithPath: val)), "val"), "dev")
+        let valData = half.map(allVal.keeping) ?? allVal
+        if let gateConversations {
+            let turns = try CorpusTurn.load(URL(fileURLWithPath: gateConversations)).prefix(gateConversationTurns)
+            let vectors = try embedder.embed(turns.map(\.text), layers: []) { done, total in
+                if done == total || done % 2048 < 32 { printError("encoding conversation turns: \(done)/\(total)") }
+            }
+            var conversations: [[(speaker: String, embedding: [Float])]] = [], last: String?
+            for (t, v) in zip(turns, vectors) {
+                if t.dialogueID != last { conversations.append([]); last = t.dialogueID }
+                conversations[conversations.count - 1].append((t.speaker, v))
+            }
+            model = HeadsTrainer.refittingGateInDialogue(model, train: trainData, conversations: conversations, l2: gateL2, progress: printError)
+        }
+        var trained = HeadsTrainer.addEmbeddingHead(to: model, train: trainData, val: valData, l2: l2, neutralL2: neutralL2, turnWeight: turnWeight, iterations: iterations,
                                                     version: version, progress: printError)
+        var manifest = trained.manifest
+        try manifest.record(goEmotionsTrain: goemotionsTrain, goEmotionsDev: goemotionsDev, selectionHalf: half)
+        trained = trained.describing(manifest)
         let target = URL(fileURLWithPath: out)
         try trained.save(to: target)
         if let adapter = model.encoderAdapterDirectory, adapter.standardizedFileURL != target.appendingPathComponent("encoder").standardizedFileURL {

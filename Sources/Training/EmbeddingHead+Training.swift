@@ -210,6 +210,7 @@ extension HeadsTrainer {
                                                         gateKeep: head.gateKeep, l2: l2, neutralL2: neutralL2,
                                                         weightsFile: "embedding.f32", weightsSHA256: SHA256.hex(head.weightData))
         manifest.validation = best.report
+        manifest.neutralBaseRate = Float(plain.count(where: { labels[$0] })) / Float(plain.count)
         manifest.training["embedding_head"] = String(
             format: "%d turns (as given and stripped, weight %g) and %d comments, l2 %g (neutral row %g), %d Adam iterations; gate blend λ %g (neutral AUROC on val by λ: %@), Platt-scaled on %d val comments without emoji (a %.4f, b %.4f); val figures (seed macro-F1 / text-only, comments class macro-F1 / sector / neutral AUROC) by class/sector weight, the first turn weighted alike: ",
             train.turns.count, turnWeight, train.comments.count, l2, neutralL2, iterations, gate.lambda, candidates.map { String(format: "%g: %.4f", $0.lambda, $0.auroc) }.joined(separator: ", "), plain.count, gate.a, gate.b)

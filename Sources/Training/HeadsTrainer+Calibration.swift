@@ -43,6 +43,7 @@ extension HeadsTrainer {
         let before = manifest.validation.goEmotions?.neutralCalibrationError
         manifest.validation = evaluate(calibrated, lexical: heads.lexicalHead, builder: heads.builder, val: val)
         manifest.neutralThreshold = threshold
+        manifest.neutralBaseRate = Float(val.comments.count(where: \.neutral)) / Float(val.comments.count)
         manifest.weightsSHA256 = SHA256.hex(EmotionHeads.weightData(calibrated, precision: manifest.weightsPrecision))
         manifest.training["neutral_calibration"] = String(
             format: "Platt scaling on %d val comments: a %.4f, b %.4f; calibration error %.4f before, %.4f after; threshold %.2f",

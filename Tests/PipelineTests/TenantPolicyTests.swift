@@ -22,9 +22,37 @@ struct TenantPolicyTests {
         (TenantPolicies(tenants: ["acme": TenantPolicy(alertUpper: 0.3)]), "tenant.acme: alert_lower 0.4 must be below alert_upper 0.3"),
         (TenantPolicies(defaults: TenantPolicy(neutralThreshold: 1.5)), "tenant.*.neutral_threshold"),
         (TenantPolicies(defaults: TenantPolicy(alertLower: 0.65), tenants: ["b": TenantPolicy(alertUpper: 0.9)]), "tenant.*: alert_lower 0.65"),
+        (TenantPolicies(tenants: ["acme": TenantPolicy(neutralBaseRate: 1)]), "tenant.acme.neutral_base_rate is 1.0; it must lie strictly between 0 and 1"),
     ])
     func refused(policies: TenantPolicies, message: String) {
-        #expect { try policies.validate(modelAlarm: EscalationAlarm(upper: 0.6, lower: 0.4)) } throws: { "\($0)".contains(message) }
+        #expect { try policies.validate(modelAlarm: EscalationAlarm(upper: 0.6, lower: 0.4), modelNeutralBaseRate: 0.33) } throws: { "\($0)".contains(message) }
+    }
+
+    @Test("a neutral base rate needs heads that record the rate they were calibrated at")
+    func baseRateNeedsACalibratedRate() throws {
+        let policies = TenantPolicies(tenants: ["acme": TenantPolicy(neutralBaseRate: 0.8)])
+        try policies.validate(modelAlarm: EscalationAlarm(upper: 0.6, lower: 0.4), modelNeutralBaseRate: 0.33)
+        #expect { try policies.validate(modelAlarm: EscalationAlarm(upper: 0.6, lower: 0.4)) } throws: {
+            "\($0)".contains("tenant.acme.neutral_base_rate is set, but the heads record no calibrated base rate")
+        }
+    }
+
+    @Test("a tenant's neutral base rate moves its gate, not its escalation risk")
+    func baseRateMovesTheGateOnly() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let store = TenantPolicyStore(TenantPolicies(tenants: ["chatty": TenantPolicy(neutralBaseRate: 0.95), "terse": TenantPolicy(neutralBaseRate: 0.05)]))
+        let analyzer = try ModelAnalyzer(modelDirectory: try requireModelFiles(), headsDirectory: repo.appendingPathComponent("Models/heads"),
+                                         escalationDirectory: repo.appendingPathComponent("Models/escalation"), policies: store)
+        try analyzer.validate(store.policies)
+        let out = try ["chatty", "terse", "plain"].map { tenant in
+            var states: [String: ModelAnalyzer.State] = [:]
+            let turn = TimedTurn(turn: Turn(dialogueID: "d", turnID: 1, speaker: "c", text: "I have been waiting for an hour, this is not okay.", tenant: tenant),
+                                 timestamp: Date(timeIntervalSince1970: 1_764_000_000))
+            return try analyzer.analyze([turn], states: &states)[0]
+        }
+        #expect(out[0].prediction.neutral > out[2].prediction.neutral && out[1].prediction.neutral < out[2].prediction.neutral)
+        #expect(out[0].prediction.label == out[2].prediction.label && out[0].prediction.probabilities == out[2].prediction.probabilities)
+        #expect(out[0].escalation?.risk == out[2].escalation?.risk && out[1].escalation?.risk == out[2].escalation?.risk)
     }
 
     @Test("the model applies a tenant's alarm and neutral thresholds; other tenants keep the model's")
