@@ -15,6 +15,8 @@ package struct HeadsFeatureBuilder: Sendable, Equatable {
     package var layerDimension: Int = 0
 
     package var count: Int { 3 * embeddingDimension + layerDimension + 3 + vocabulary.featureCount + vocabulary.count }
+    /// Where the dialogue context (previous turn, summary, has-previous, speaker change, position) lies.
+    package var contextRange: Range<Int> { (embeddingDimension + layerDimension)..<(3 * embeddingDimension + layerDimension + 3) }
     /// Where the current turn's emoji indicators start.
     package var emojiOffset: Int { 3 * embeddingDimension + layerDimension + 3 }
 
@@ -39,7 +41,7 @@ package struct HeadsFeatureBuilder: Sendable, Equatable {
         for k in context.previousEmoji where k < vocabulary.count { out[start + k] = 1 }
     }
 
-    func features(embedding: [Float], layerFeatures: [Float] = [], emoji: EmojiFeatures, context: DialogueContext, speaker: String) -> [Float] {
+    package func features(embedding: [Float], layerFeatures: [Float] = [], emoji: EmojiFeatures, context: DialogueContext, speaker: String) -> [Float] {
         var out = [Float](repeating: 0, count: count)
         var slice = out[...]
         write(into: &slice, embedding: embedding, layerFeatures: layerFeatures, emoji: emoji, context: context, speaker: speaker)

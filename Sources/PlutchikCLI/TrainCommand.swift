@@ -56,6 +56,13 @@ struct TrainCommand: ParsableCommand {
     var goemotionsDev: String?
     @Option(name: .long, help: "Choose epochs and weights and calibrate the gate on this half of --val and --goemotions-dev only (select), so the other half (report) chose nothing; recorded in the manifest (default: the whole files).")
     var devHalf: DevelopmentHalf?
+    @Option(name: .long, help: "A chat corpus (turn JSONL, e.g. Deploy/fetch-corpus.sh's) whose conversations comments are placed after (--comment-context-probability), so the context features see real conversation structure.")
+    var contextConversations: String?
+    @Option(name: .long, help: "With --context-conversations: read at most this many of its turns.") var contextConversationTurns = 8_000
+    @Option(name: .long, help: "With --context-conversations: the chance a comment is shown after a stretch of one of them instead of alone.")
+    var commentContextProbability: Float = 0.5
+    @Flag(inversion: .prefixedNo, help: "Whether the labelled turns (all emotional) train the neutral gate; without, only the comments do, so context cannot read as emotion.")
+    var turnGateLoss = true
     @Option(name: .long, help: "The comments' share of the training loss (the turns have the rest).") var commentShare: Float = 0.5
     @Option(name: .long, help: "Comments drawn into each epoch beside every turn (default: 4 × the turns).") var commentsPerEpoch: Int?
     @Option(name: .long, help: "Class-weight exponent within the comments.") var commentClassWeightPower: Float = 0.5
@@ -95,7 +102,8 @@ struct TrainCommand: ParsableCommand {
         let adapterURL = adapter.map { URL(fileURLWithPath: $0) }
         let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, adapter: adapterURL, cacheDirectory: HeadsOptions.cacheDirectory)
         let loader = TrainingDataLoader(embedder: embedder, layers: layers)
-        let trainData = try loader.adding(comments: goemotionsTrain, to: try loader.data(trainTurns, "train"), "train")
+        var trainData = try loader.adding(comments: goemotionsTrain, to: try loader.data(trainTurns, "train"), "train")
+        if let contextConversations { trainData.conversations = try loader.conversations(contextConversations, limit: contextConversationTurns) }
         let allVal = try loader.adding(comments: goemotionsDev, to: try loader.data(valTurns, "val"), "dev")
         let valData = devHalf.map(allVal.keeping) ?? allVal
         var cf = HeadsTrainingConfiguration()
@@ -104,6 +112,8 @@ struct TrainCommand: ParsableCommand {
         cf.encoderLayers = layers; cf.layerFeatureScale = layerScale; cf.layerDropout = layerDropout
         cf.commentShare = commentShare; cf.commentsPerEpoch = commentsPerEpoch; cf.commentClassWeightPower = commentClassWeightPower
         cf.neutralWeight = neutralWeight
+        cf.turnGateLoss = turnGateLoss
+        cf.commentContextProbability = contextConversations == nil ? 0 : commentContextProbability
         cf.commentSelectionShare = commentSelectionShare
         if route && specialise.contains(.text) { cf.textOnlyProbability = 1; cf.selectionWeight = 0 }
         let provenance = HeadsProvenance(

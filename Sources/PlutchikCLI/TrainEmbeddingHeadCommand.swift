@@ -57,16 +57,8 @@ struct TrainEmbeddingHeadCommand: ParsableCommand {
         let allVal = try loader.adding(comments: goemotionsDev, to: try loader.data(LabelledTurn.load(URL(fileURLWithPath: val)), "val"), "dev")
         let valData = half.map(allVal.keeping) ?? allVal
         if let gateConversations {
-            let turns = try CorpusTurn.load(URL(fileURLWithPath: gateConversations)).prefix(gateConversationTurns)
-            let vectors = try embedder.embed(turns.map(\.text), layers: []) { done, total in
-                if done == total || done % 2048 < 32 { printError("encoding conversation turns: \(done)/\(total)") }
-            }
-            var conversations: [[(speaker: String, embedding: [Float])]] = [], last: String?
-            for (t, v) in zip(turns, vectors) {
-                if t.dialogueID != last { conversations.append([]); last = t.dialogueID }
-                conversations[conversations.count - 1].append((t.speaker, v))
-            }
-            model = HeadsTrainer.refittingGateInDialogue(model, train: trainData, conversations: conversations, l2: gateL2, progress: printError)
+            model = HeadsTrainer.refittingGateInDialogue(model, train: trainData, conversations: try loader.conversations(gateConversations, limit: gateConversationTurns),
+                                                         l2: gateL2, progress: printError)
         }
         var trained = HeadsTrainer.addEmbeddingHead(to: model, train: trainData, val: valData, l2: l2, neutralL2: neutralL2, turnWeight: turnWeight, iterations: iterations,
                                                     version: version, progress: printError)

@@ -32,4 +32,18 @@ struct TrainingDataLoader {
         let e = embedder.encoder.dimension
         return base.adding(comments: comments, embeddings: all.map { Array($0[0..<e]) }, layerFeatures: all.map { Array($0[e...]) })
     }
+
+    /// The dialogues of a chat corpus (turn JSONL), at most `limit` turns, with their embeddings.
+    func conversations(_ file: String, limit: Int) throws -> [HeadsTrainingData.Conversation] {
+        let turns = try CorpusTurn.load(URL(fileURLWithPath: file)).prefix(limit)
+        let vectors = try embedder.embed(turns.map(\.text), layers: []) { done, total in
+            if done == total || done % 2048 < 32 { printError("encoding conversation turns: \(done)/\(total)") }
+        }
+        var out: [HeadsTrainingData.Conversation] = [], last: String?
+        for (t, v) in zip(turns, vectors) {
+            if t.dialogueID != last { out.append([]); last = t.dialogueID }
+            out[out.count - 1].append((t.speaker, v))
+        }
+        return out
+    }
 }

@@ -7,12 +7,11 @@ extension HeadsTrainer {
     /// "emotional". Every seed turn is emotional, so a gate trained on them learns that a turn with
     /// earlier turns is not neutral; here the row is fitted instead, as L2-regularised logistic
     /// regression on the network's hidden activations, to `train`'s comments only (neutral or not),
-    /// each once alone and once placed after a stretch of a real conversation: a random prefix of 1
-    /// to 8 turns of one of `conversations` (each a dialogue's turns as (speaker, embedding), from a
-    /// chat corpus), by another speaker four times in five. Only the neutral row changes; classes,
+    /// each once alone and once placed after a stretch of one of `conversations` (a chat corpus's;
+    /// `HeadsTrainingData.placedContext`). Only the neutral row changes; classes,
     /// sarcasm and intensity are untouched. The gate is calibrated again afterwards
     /// (`addEmbeddingHead` blends and Platt-scales it).
-    public static func refittingGateInDialogue(_ heads: EmotionHeads, train: HeadsTrainingData, conversations: [[(speaker: String, embedding: [Float])]],
+    public static func refittingGateInDialogue(_ heads: EmotionHeads, train: HeadsTrainingData, conversations: [HeadsTrainingData.Conversation],
                                                l2: Float = 1e-3, seed: UInt64 = 42, progress: (String) -> Void = { _ in }) -> EmotionHeads {
         precondition(!train.comments.isEmpty && !conversations.isEmpty, "refitting the gate needs comments and conversations")
         let builder = heads.builder, net = heads.network, d = builder.count, m = train.comments.count
@@ -25,14 +24,7 @@ extension HeadsTrainer {
                 let rows = start..<min(m, start + chunk)
                 var x = [Float](repeating: 0, count: rows.count * d)
                 for (r, i) in rows.enumerated() {
-                    var context = DialogueContext(), speaker = "comment"
-                    if placed {
-                        let turns = conversations[Int(rng.next() % UInt64(conversations.count))]
-                        for t in turns.prefix(1 + Int(rng.next() % UInt64(min(8, turns.count)))) {
-                            context.append(embedding: t.embedding, speaker: t.speaker)
-                        }
-                        if rng.nextUnit() < 0.2, let last = context.previousSpeaker { speaker = last }
-                    }
+                    let (context, speaker) = placed ? HeadsTrainingData.placedContext(conversations, rng: &rng) : (DialogueContext(), "comment")
                     var slice = x[(r * d)..<((r + 1) * d)]
                     builder.write(into: &slice, embedding: train.commentEmbeddings[i],
                                   layerFeatures: builder.layerDimension == 0 ? [] : train.commentLayerFeatures[i],

@@ -95,7 +95,7 @@ public enum HeadsTrainer {
         let positives = train.turns.filter(\.sarcasm).count
         let targets = train.turns.map {
             HeadsTarget(label: $0.emotion.index, classWeight: turnClassWeights[$0.emotion.index], sarcasm: $0.sarcasm ? 1 : 0,
-                        intensity: $0.emotion.intensity, neutral: 0, weight: turnWeight)
+                        intensity: $0.emotion.intensity, neutral: cf.turnGateLoss ? 0 : nil, weight: turnWeight)
         } + train.comments.prefix(m).map { c in
             HeadsTarget(label: c.emotion?.index, sector: c.emotion == nil ? c.sector?.rawValue : nil,
                         classWeight: c.emotion.map { commentClassWeights[$0.index] }
@@ -106,6 +106,16 @@ public enum HeadsTrainer {
                              sarcasmPositiveWeight: positives > 0 ? (Float(n - positives) / Float(positives)).squareRoot() : 1,
                              intensityWeight: cf.intensityWeight, neutralWeight: cf.neutralWeight)
 
+        // Contexts from real conversations for the comments to be placed after (the context part of
+        // their feature rows), drawn once.
+        let placing = m > 0 && cf.commentContextProbability > 0 && !train.conversations.isEmpty
+        let contextRange = builder.contextRange
+        let contextBlocks: [[Float]] = placing ? (0..<4096).map { _ in
+            let (context, speaker) = HeadsTrainingData.placedContext(train.conversations, rng: &rng)
+            let row = builder.features(embedding: .init(repeating: 0, count: e), layerFeatures: .init(repeating: 0, count: builder.layerDimension),
+                                       emoji: .none(vocabulary: vocabulary), context: context, speaker: speaker)
+            return Array(row[contextRange])
+        } : []
         var net = HeadsNetwork(inputs: d, hidden: cf.hidden, rng: &rng)
         var adam = AdamState(net)
         var best = net, bestScore = -Float.infinity, bestEpoch = 0, bestReport = EvaluationReport(n: val.turns.count)
@@ -128,6 +138,10 @@ public enum HeadsTrainer {
                 for (r, i) in rows.enumerated() {
                     if i >= n {
                         x.replaceSubrange((r * d)..<((r + 1) * d), with: xComments[((i - n) * d)..<((i - n + 1) * d)])
+                        if placing, rng.nextUnit() < cf.commentContextProbability {
+                            let block = contextBlocks[Int(rng.next() % UInt64(contextBlocks.count))]
+                            x.replaceSubrange((r * d + contextRange.lowerBound)..<(r * d + contextRange.upperBound), with: block)
+                        }
                     } else {
                         let source = rng.nextUnit() < cf.textOnlyProbability ? xTrainText : xTrain
                         x.replaceSubrange((r * d)..<((r + 1) * d), with: source[(i * d)..<((i + 1) * d)])

@@ -57,6 +57,13 @@ public struct HeadsTrainingConfiguration: Sendable {
     public var commentClassWeightPower: Float = 0.5
     /// The weight of the neutral gate's loss.
     public var neutralWeight: Float = 1
+    /// Whether the labelled turns train the neutral gate (towards "not neutral": every seed turn
+    /// has an emotion). Off, only the comments do, so the gate cannot learn that context means emotion.
+    public var turnGateLoss = true
+    /// The chance a comment is shown after a stretch of a real conversation
+    /// (`HeadsTrainingData.conversations`) instead of alone, so the context features see real
+    /// conversation structure under real labels.
+    public var commentContextProbability: Float = 0
     /// Epochs are scored by (1 − s)·(the turns' score) + s·(the comments' score: the mean of class
     /// macro-F1, sector accuracy and neutral AUROC on the val comments), when val has comments.
     public var commentSelectionShare: Float = 0.5
@@ -76,7 +83,8 @@ public struct HeadsTrainingConfiguration: Sendable {
          "layer_dropout": "\(layerDropout)",
          "comments_per_epoch": commentsPerEpoch.map { "\($0)" } ?? "4 × turns", "comment_share": "\(commentShare)",
          "comment_class_weight_power": "\(commentClassWeightPower)", "neutral_weight": "\(neutralWeight)",
-         "comment_selection_share": "\(commentSelectionShare)",
+         "comment_selection_share": "\(commentSelectionShare)", "turn_gate_loss": "\(turnGateLoss)",
+         "comment_context_probability": "\(commentContextProbability)",
          "selection": selectionTurns == .withEmoji ? "val emotion macro-F1 on the turns with emoji"
              : "\(selectionWeight) × val emotion macro-F1 + \(1 - selectionWeight) × text-only macro-F1"]
     }

@@ -16,6 +16,12 @@ public struct HeadsTrainingData: Sendable {
     public var comments: [GoEmotionsComment] = []
     public var commentEmbeddings: [[Float]] = []
     public var commentLayerFeatures: [[Float]] = []
+    /// Real conversations (a chat corpus's dialogues, each turn's speaker and embedding) that
+    /// comments can be placed after, so the context features see real conversation structure.
+    public var conversations: [Conversation] = []
+
+    /// A dialogue's turns as the context features read them.
+    public typealias Conversation = [(speaker: String, embedding: [Float])]
 
     public init(turns: [LabelledTurn], embeddings: [[Float]], textOnlyEmbeddings: [[Float]],
                 layerFeatures: [[Float]]? = nil, textOnlyLayerFeatures: [[Float]]? = nil) {
@@ -38,15 +44,29 @@ extension HeadsTrainingData {
         return d
     }
 
-    /// Both data sets' turns and comments, `self`'s first (dialogue ids must not repeat across the two).
+    /// Both data sets' turns, comments and conversations, `self`'s first (dialogue ids must not repeat across the two).
     public func appending(_ other: HeadsTrainingData) -> HeadsTrainingData {
         precondition(Set(turns.map(\.dialogueID)).isDisjoint(with: other.turns.map(\.dialogueID)),
                      "appended data shares dialogue ids: their turns would join one dialogue")
-        return HeadsTrainingData(turns: turns + other.turns, embeddings: embeddings + other.embeddings,
+        var both = HeadsTrainingData(turns: turns + other.turns, embeddings: embeddings + other.embeddings,
                           textOnlyEmbeddings: textOnlyEmbeddings + other.textOnlyEmbeddings,
                           layerFeatures: layerFeatures + other.layerFeatures, textOnlyLayerFeatures: textOnlyLayerFeatures + other.textOnlyLayerFeatures)
             .adding(comments: comments + other.comments, embeddings: commentEmbeddings + other.commentEmbeddings,
                     layerFeatures: commentLayerFeatures + other.commentLayerFeatures)
+        both.conversations = conversations + other.conversations
+        return both
+    }
+
+    /// A context to place a comment after: a random prefix of 1 to 8 turns of a random conversation,
+    /// and the comment's speaker: another than the last turn's four times in five.
+    static func placedContext(_ conversations: [Conversation], rng: inout SeededGenerator) -> (context: DialogueContext, speaker: String) {
+        var context = DialogueContext(), speaker = "comment"
+        let turns = conversations[Int(rng.next() % UInt64(conversations.count))]
+        for t in turns.prefix(1 + Int(rng.next() % UInt64(min(8, turns.count)))) {
+            context.append(embedding: t.embedding, speaker: t.speaker)
+        }
+        if rng.nextUnit() < 0.2, let last = context.previousSpeaker { speaker = last }
+        return (context, speaker)
     }
 
     /// The turns at `indices`, in that order (without the comments).

@@ -42,3 +42,42 @@ import Testing
         #expect(auroc(scores: alone, labels: labels) > 0.9 && auroc(scores: placed, labels: labels) > 0.9, "\(auroc(scores: alone, labels: labels)) \(auroc(scores: placed, labels: labels))")
     }
 }
+
+/// The heads' own training: the seed turns' gate loss can be left out, and comments can be shown
+/// after real conversation turns.
+@Suite struct GateTrainingTests {
+    /// With the seed turns training the gate (every one "not neutral"), the gate learns to say
+    /// "emotional" for every turn; without, nothing trains it here (no comments) and it stays near 0.
+    @Test func seedTurnsTrainTheGateOnlyWhenAsked() throws {
+        let val = HeadsTrainerTests.data(48, seed: 2)
+        func meanGate(turnGateLoss: Bool) throws -> Float {
+            let (heads, _) = try HeadsTrainerTests.trainTwelveEpochs({ $0.turnGateLoss = turnGateLoss; $0.commentShare = 0; $0.learningRate = 0.01 },
+                                                                     val: val, figure: "selection ")
+            #expect(heads.manifest.training["turn_gate_loss"] == "\(turnGateLoss)")
+            let z = heads.network.forward(HeadsTrainer.features(val, builder: heads.builder, textOnly: false), batch: val.turns.count).z
+            return val.turns.indices.reduce(0) { $0 + z[$1 * HeadsNetwork.outputs + HeadsNetwork.neutralOutput] } / Float(val.turns.count)
+        }
+        let with = try meanGate(turnGateLoss: true), without = try meanGate(turnGateLoss: false)
+        #expect(with < -2 && abs(without) < 0.5, "mean gate logit \(with) with the turns' gate loss, \(without) without")
+    }
+
+    /// Comments placed after conversation turns train the context inputs: the first layer's weights
+    /// on the context change, while the same run without conversations leaves comment rows' context at 0.
+    @Test func commentsPlacedAfterConversationsReachTheContextInputs() throws {
+        var rng = SeededGenerator(seed: 5)
+        let comments = (0..<64).map { GoEmotionsComment(id: "c\($0)", text: "comment", labels: [], emotion: .joy, sector: .joy, neutral: $0 % 2 == 0) }
+        let train = HeadsTrainerTests.data(96, seed: 1).adding(comments: comments, embeddings: comments.map { _ in (0..<4).map { _ in rng.nextUnit() } })
+        var placed = train
+        placed.conversations = (0..<10).map { _ in (0..<5).map { t in (speaker: "s\(t % 2)", embedding: (0..<4).map { _ in rng.nextUnit() }) } }
+        func fit(_ data: HeadsTrainingData, probability: Float) -> EmotionHeads {
+            var cf = HeadsTrainingConfiguration()
+            cf.hidden = 8; cf.fixedEpochs = 3; cf.batchSize = 8; cf.commentContextProbability = probability
+            return HeadsTrainer.train(train: data, val: HeadsTrainerTests.data(16, seed: 2), provenance: HeadsProvenance(
+                version: "t", trainingDataSHA256: "", validationDataSHA256: "", encoderSHA256: ""), configuration: cf)
+        }
+        let plain = fit(placed, probability: 0), inConversation = fit(placed, probability: 1), noConversations = fit(train, probability: 1)
+        #expect(plain.network.w1 == noConversations.network.w1, "without conversations the probability changes nothing")
+        #expect(inConversation.network.w1 != plain.network.w1)
+        #expect(inConversation.manifest.training["comment_context_probability"] == "1.0")
+    }
+}
