@@ -33,37 +33,73 @@ extension EmotionHeads {
         return predict(variants).map { $0.probabilities[emotion.index] }
     }
 
-    /// Leave-one-word-out attribution through the whole model: for each turn, the texts with one of
-    /// its ``attributionUnits(_:)`` deleted are embedded by `embed` (all turns' in one call, as
-    /// `TextEmbedder.embed(_:layers: encoderLayers)` vectors) and scored with the turn's own context,
-    /// and a unit's contribution is how much `emotions[i]`'s probability drops without it
-    /// (positive: the unit speaks for the emotion). One entry per unit, in text order.
-    package func unitContributions(_ inputs: [HeadsInput], emotions: [PlutchikEmotion],
-                                   embed: ([String]) throws -> [[Float]]) rethrows -> [[Explanation.Word]] {
+    /// A turn's words as the explanation ranks them.
+    package struct Attribution: Sendable {
+        /// The turn's ``attributionUnits(_:)`` in text order, each with its contribution: for the
+        /// first `greedy` of `ranking`, what the label's probability loses when the unit is deleted
+        /// after the units ranked above it; for the others, when it alone is deleted.
+        package var units: [Explanation.Word]
+        /// Indices into `units`, the unit that speaks most for the label first.
+        package var ranking: [Int]
+    }
+
+    /// Deletion attribution through the whole model. Leave-one-word-out first: the texts with one
+    /// of the turn's ``attributionUnits(_:)`` deleted are embedded by `embed` (all turns' in one
+    /// call, as `TextEmbedder.embed(_:layers: encoderLayers)` vectors) and scored with the turn's
+    /// own context; a unit's contribution is how much `emotions[i]`'s probability drops without it
+    /// (positive: the unit speaks for the emotion). Then `greedy` rounds rank the top units by
+    /// deleting them together: each round deletes the units already ranked plus each other unit
+    /// in turn, and ranks next the one whose deletion lowers the probability most (units that
+    /// carry the label together, such as "not" and "happy", rank together). The rest follow by
+    /// their leave-one-out contribution. Each round is one more `embed` call.
+    package func attributions(_ inputs: [HeadsInput], emotions: [PlutchikEmotion], greedy: Int = 3,
+                              embed: ([String]) throws -> [[Float]]) rethrows -> [Attribution] {
         precondition(inputs.count == emotions.count)
         let units = inputs.map { Self.attributionUnits($0.text) }
-        let texts = units.flatMap { u in u.indices.map { Self.text(u, removing: [$0]) } }
-        let vectors = texts.isEmpty ? [] : try embed(texts)
-        let full = predict(inputs)
-        var offset = 0
+        let base = zip(predict(inputs), emotions).map { $0.probabilities[$1.index] }
+        /// The probability of each turn's label with `removed[i]` plus each candidate deleted.
+        func deleting(_ removed: [[Int]], candidates: [[Int]]) throws -> [[Float]] {
+            let texts = units.indices.map { i in candidates[i].map { Self.text(units[i], removing: Set(removed[i] + [$0])) } }
+            let flat = texts.flatMap { $0 }
+            let vectors = flat.isEmpty ? [] : try embed(flat)
+            var offset = 0
+            return inputs.indices.map { i in
+                let n = texts[i].count
+                defer { offset += n }
+                return probabilities(of: emotions[i], inputs[i], texts: texts[i], vectors: Array(vectors[offset..<(offset + n)]))
+            }
+        }
+        let single = try deleting(units.map { _ in [] }, candidates: units.map { Array($0.indices) })
+        var contributions = inputs.indices.map { i in single[i].map { base[i] - $0 } }
+        var ranked = units.map { _ in [Int]() }, reached = base
+        for _ in 0..<greedy {
+            let open = units.indices.map { i in units[i].indices.filter { !ranked[i].contains($0) } }
+            guard open.contains(where: { !$0.isEmpty }) else { break }
+            // The first round is the leave-one-out pass itself.
+            let p = ranked.allSatisfy(\.isEmpty) ? single : try deleting(ranked, candidates: open)
+            for i in inputs.indices where !open[i].isEmpty {
+                let best = open[i].indices.min { p[i][$0] < p[i][$1] }!
+                contributions[i][open[i][best]] = reached[i] - p[i][best]
+                reached[i] = p[i][best]
+                ranked[i].append(open[i][best])
+            }
+        }
         return inputs.indices.map { i in
-            let n = units[i].count
-            defer { offset += n }
-            let p = probabilities(of: emotions[i], inputs[i], texts: Array(texts[offset..<(offset + n)]), vectors: Array(vectors[offset..<(offset + n)]))
-            let base = full[i].probabilities[emotions[i].index]
-            return zip(units[i], p).map { Explanation.Word(word: $0, contribution: base - $1) }
+            let rest = units[i].indices.filter { !ranked[i].contains($0) }.sorted { contributions[i][$0] > contributions[i][$1] }
+            return Attribution(units: zip(units[i], contributions[i]).map { Explanation.Word(word: $0, contribution: $1) }, ranking: ranked[i] + rest)
         }
     }
 
-    /// The words behind each of `emotions` in `inputs` (``unitContributions(_:emotions:embed:)``):
-    /// the `top` that speak most for it, largest first, a word repeated in the turn given once
-    /// (its largest). `embed` embeds texts as `TextEmbedder.embed(_:layers: encoderLayers)` does;
-    /// every turn's word deletions go through it in one call.
-    public func wordContributions(_ inputs: [HeadsInput], emotions: [PlutchikEmotion], top: Int = 5,
+    /// The words behind each of `emotions` in `inputs` (``attributions(_:emotions:greedy:embed:)``,
+    /// every one of the `top` ranked greedily): the `top` that speak most for it, in rank order, each
+    /// with what the label's probability loses when it is deleted after the words before it (so
+    /// together they lose the sum), a word repeated in the turn given once (its first rank). `embed`
+    /// embeds texts as `TextEmbedder.embed(_:layers: encoderLayers)` does.
+    public func wordContributions(_ inputs: [HeadsInput], emotions: [PlutchikEmotion], top: Int = 3,
                                   embed: ([String]) throws -> [[Float]]) rethrows -> [[Explanation.Word]] {
-        try unitContributions(inputs, emotions: emotions, embed: embed).map { words in
+        try attributions(inputs, emotions: emotions, greedy: top, embed: embed).map { a in
             var seen: Set<String> = []
-            return Array(words.sorted { $0.contribution > $1.contribution }.filter { seen.insert($0.word).inserted }.prefix(top))
+            return Array(a.ranking.map { a.units[$0] }.filter { seen.insert($0.word).inserted }.prefix(top))
         }
     }
 }

@@ -2,7 +2,7 @@ import Contracts
 import Emotion
 
 extension ConversationReport.Faithfulness {
-    /// Measures the word explanations (``EmotionHeads/unitContributions(_:emotions:embed:)``) of up
+    /// Measures the word explanations (``EmotionHeads/attributions(_:emotions:greedy:embed:)``) of up
     /// to `turns` of `inputs` (the turns as the heads see them, each with its context), drawn
     /// (seeded) among those with at least `minimumWords` words (default and least: `k` + 1);
     /// `embed` embeds texts as `TextEmbedder.embed(_:layers: heads.encoderLayers)` does.
@@ -14,13 +14,13 @@ extension ConversationReport.Faithfulness {
         seededShuffle(&order, &rng)
         let sample = order.prefix(turns).sorted().map { inputs[$0] }
         let full = heads.predict(sample), emotions = full.map(\.label)
-        let contributions = try heads.unitContributions(sample, emotions: emotions, embed: embed)
+        let attributions = try heads.attributions(sample, emotions: emotions, greedy: k, embed: embed)
         // Per turn: without the top k, without k random, the top k alone, k random alone.
         var texts: [String] = [], tied = 0
-        for words in contributions {
-            let units = words.map(\.word), c = words.map(\.contribution)
+        for a in attributions {
+            let units = a.units.map(\.word), c = a.units.map(\.contribution)
             if c.allSatisfy({ $0 == c[0] }) { tied += 1 }
-            let top = Set(c.indices.sorted { c[$0] > c[$1] }.prefix(k))
+            let top = Set(a.ranking.prefix(k))
             var shuffled = Array(c.indices)
             seededShuffle(&shuffled, &rng)
             let random = Set(shuffled.prefix(k))

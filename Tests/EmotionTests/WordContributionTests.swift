@@ -42,26 +42,48 @@ import Testing
         let inputs = [input(h, texts[0], context: context), input(h, texts[1])]
         let labels = h.predict(inputs).map(\.label)
         var calls = 0
-        let units = h.unitContributions(inputs, emotions: labels) { batch in calls += 1; return batch.map(Self.embed) }
+        let plain = h.attributions(inputs, emotions: labels, greedy: 0) { batch in calls += 1; return batch.map(Self.embed) }
         #expect(calls == 1, "every turn's deletions go to the encoder in one batch")
-        #expect(units.map { $0.map(\.word) } == [["I", "am", "so", "furious", "now", "😡"], ["thanks", "a", "lot"]])
-        for (i, words) in units.enumerated() {
+        #expect(plain.map { $0.units.map(\.word) } == [["I", "am", "so", "furious", "now", "😡"], ["thanks", "a", "lot"]])
+        for (i, a) in plain.enumerated() {
             let base = h.predict([inputs[i]])[0].probabilities[labels[i].index]
-            for (j, w) in words.enumerated() {
-                let rest = EmotionHeads.text(words.map(\.word), removing: [j])
+            for (j, w) in a.units.enumerated() {
+                let rest = EmotionHeads.text(a.units.map(\.word), removing: [j])
                 let p = h.predict([input(h, rest, context: inputs[i].context)])[0].probabilities[labels[i].index]
                 #expect(abs(w.contribution - (base - p)) < 1e-6, "\(w.word)")
             }
             // Not all zero, not all tied: the words differ in what they do.
-            #expect(Set(words.map(\.contribution)).count > 1)
+            #expect(Set(a.units.map(\.contribution)).count > 1)
+            #expect(a.ranking == a.units.indices.sorted { a.units[$0].contribution > a.units[$1].contribution })
         }
-        // The top words: largest first, at most `top`, the deletions' own order kept otherwise.
+    }
+
+    @Test("the top words are ranked by deleting them together: each next one lowers the probability most once those above are gone")
+    func greedyRanking() throws {
+        let h = heads()
+        let inputs = [input(h, "I am so furious now 😡 really"), input(h, "thanks a lot")]
+        let labels = h.predict(inputs).map(\.label)
+        var calls = 0
+        let ranked = h.attributions(inputs, emotions: labels, greedy: 3) { batch in calls += 1; return batch.map(Self.embed) }
+        #expect(calls == 3, "one encoder call per round, every turn's texts in it")
+        for (i, a) in ranked.enumerated() {
+            let words = a.units.map(\.word)
+            #expect(a.ranking.sorted() == Array(words.indices))
+            func p(_ removed: Set<Int>) -> Float {
+                h.predict([input(h, EmotionHeads.text(words, removing: removed), context: inputs[i].context)])[0].probabilities[labels[i].index]
+            }
+            var removed: Set<Int> = [], reached = p([])
+            for (round, pick) in a.ranking.prefix(3).enumerated() {
+                let best = words.indices.filter { !removed.contains($0) }.map { p(removed.union([$0])) }.min()!
+                #expect(abs(p(removed.union([pick])) - best) < 1e-6, "round \(round + 1) picks the deletion that lowers the label most")
+                #expect(abs(a.units[pick].contribution - (reached - best)) < 1e-6)
+                removed.insert(pick); reached = best
+            }
+        }
+        // The top words come in rank order, at most `top`.
         let top = h.wordContributions(inputs, emotions: labels, top: 3) { $0.map(Self.embed) }
         #expect(top.map(\.count) == [3, 3])
-        for (t, u) in zip(top, units) {
-            #expect(zip(t, t.dropFirst()).allSatisfy { $0.contribution >= $1.contribution })
-            #expect(t.first?.contribution == u.map(\.contribution).max())
-        }
+        for (t, a) in zip(top, ranked) { #expect(t.map(\.word) == a.ranking.prefix(3).map { a.units[$0].word }) }
     }
 
     @Test("a word repeated in the turn is listed once; an empty turn has no words and asks the encoder nothing")
@@ -72,7 +94,8 @@ import Testing
         var asked: [String] = []
         let words = h.wordContributions(inputs, emotions: labels, top: 10) { batch in asked += batch; return batch.map(Self.embed) }
         #expect(words[0].map(\.word).sorted() == ["no", "way"] && words[1].isEmpty)
-        #expect(asked == ["no no way", "no no way", "no no way", "no no no"])
+        #expect(Array(asked.prefix(4)) == ["no no way", "no no way", "no no way", "no no no"])
+        #expect(asked.count == 4 + 3 + 2 + 1, "leave one out, then a greedy round per further word; nothing for the empty turn")
     }
 
     @Test("a long turn is attributed over at most 32 runs of consecutive words, covering all of them in order")
