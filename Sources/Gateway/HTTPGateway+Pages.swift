@@ -24,14 +24,16 @@ extension HTTPGateway {
                 return ("Live dialogues", self.listSection(tenant: tenant, filter: filter))
             }
         }
-        router.get("dialogues/:id") { request, context in
-            let id = context.parameters.get("id") ?? ""
-            return try await self.page(request) { tenant in
-                guard let d = self.live.dialogue(id, tenant: tenant) else { return nil }
-                let selected = request.uri.queryParameters.get("turn").map { String($0) }
-                let explain = request.uri.queryParameters.get("explain") == "1"
-                return ("Dialogue \(d.id)", await self.dialogueSection(d, selected: selected, explain: explain, tenant: tenant))
-            }
+        // A dialogue is its tenant and its id: `/dialogues/{tenant}/{id}`, or `/dialogues/{id}` for
+        // one without a tenant. A link of the older form (`/dialogues/{id}`) is sent on to the one
+        // dialogue of that id the key may see.
+        // (The router needs one name for the first segment of both routes.)
+        router.get("dialogues/:first/:id") { request, context in
+            let key = LiveDialogues.Key(tenant: Self.pathParameter(context, "first"), id: Self.pathParameter(context, "id"))
+            return try await self.dialoguePage(request, key)
+        }
+        router.get("dialogues/:first") { request, context in
+            try await self.dialoguePage(request, LiveDialogues.Key(tenant: nil, id: Self.pathParameter(context, "first")))
         }
         router.get("try") { request, _ in
             // `/try?text=...&context=...` analyzes too, so a result can be linked to.
@@ -77,6 +79,34 @@ extension HTTPGateway {
         if request.uri.queryParameters.get("fragment") == "1" { return html(body) }
         let live = request.method == .get && request.uri.path != "/try" && request.uri.queryParameters.get("explain") != "1"
         return html(PageRender.layout(title: title, tenant: tenant, live: live, body: "<div id=\"live\">\(body)</div>"))
+    }
+
+    /// A dialogue's page, if the key may see it; a tenant-less `key` that is not found is looked up
+    /// among the dialogues of that id the key may see, and the browser sent on to the only one.
+    private func dialoguePage(_ request: Request, _ key: LiveDialogues.Key) async throws -> Response {
+        if key.tenant == nil, let caller = tenant(of: request), live.dialogue(key, caller: caller) == nil {
+            let same = live.list(tenant: caller).filter { $0.id == key.id }
+            if same.count == 1 {
+                return Response(status: .seeOther, headers: [.location: Self.path(of: same[0]) + (request.uri.query.map { "?\($0)" } ?? "")])
+            }
+        }
+        return try await page(request) { caller in
+            guard let d = self.live.dialogue(key, caller: caller) else { return nil }
+            let selected = request.uri.queryParameters.get("turn").map { String($0) }
+            let explain = request.uri.queryParameters.get("explain") == "1"
+            return ("Dialogue \(d.id)", await self.dialogueSection(d, selected: selected, explain: explain))
+        }
+    }
+
+    /// A dialogue page's path: `/dialogues/{tenant}/{id}`, each percent-encoded.
+    static func path(of d: LiveDialogues.DialogueView) -> String {
+        "/dialogues/" + (d.tenant.map { percentEncoded($0) + "/" } ?? "") + percentEncoded(d.id)
+    }
+
+    /// A path parameter, percent-decoded (a dialogue id may hold spaces, `:`, `/` or any letter).
+    static func pathParameter(_ context: GatewayRequestContext, _ name: String) -> String {
+        let raw = context.parameters.get(name) ?? ""
+        return raw.removingPercentEncoding ?? raw
     }
 
     private func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
@@ -126,7 +156,7 @@ extension HTTPGateway {
         out += "<thead><tr><th scope=\"col\">Dialogue</th><th scope=\"col\">Tenant</th><th scope=\"col\">Turns</th><th scope=\"col\">Latest emotion</th><th scope=\"col\">Risk</th><th scope=\"col\">Alerts</th><th scope=\"col\">Updated</th></tr></thead><tbody>"
         for d in dialogues {
             let last = d.turns.last
-            out += "<tr data-dialogue=\"\(HTMLText.escaped(d.id))\"><td><a href=\"/dialogues/\(Self.percentEncoded(d.id))\">\(HTMLText.escaped(d.id))</a></td>"
+            out += "<tr data-dialogue=\"\(HTMLText.escaped(d.id))\"><td><a href=\"\(Self.path(of: d))\">\(HTMLText.escaped(d.id))</a></td>"
             out += "<td>\(HTMLText.escaped(d.tenant ?? "—"))</td><td>\(d.turnCount)</td>"
             out += "<td>\(last.map(PageRender.emotionCell) ?? "")</td>"
             out += "<td>\(PageRender.riskCell(d.risk))</td>"
@@ -136,7 +166,7 @@ extension HTTPGateway {
         return out + "</tbody></table>"
     }
 
-    func dialogueSection(_ d: LiveDialogues.DialogueView, selected: String?, explain: Bool, tenant: String) async -> String {
+    func dialogueSection(_ d: LiveDialogues.DialogueView, selected: String?, explain: Bool) async -> String {
         let turn = d.turns.last { $0.turnID == selected } ?? d.turns.last!
         let event = try? JSONDecoder().decode(EventParts.self, from: Data(turn.eventJSON.utf8))
         var out = "<p><a href=\"/\">← All live dialogues</a> · tenant \(HTMLText.escaped(d.tenant ?? "—")) · \(d.turnCount) turns"
@@ -149,14 +179,15 @@ extension HTTPGateway {
             let current = t.turnID == turn.turnID
             out += "<tr class=\"turn\(current ? " selected" : "")\(t.alert ? " alerted" : "")\"\(current ? " aria-current=\"true\"" : "")>"
             out += "<td><a href=\"?turn=\(Self.percentEncoded(t.turnID))\">\(HTMLText.escaped(t.turnID))</a></td>"
-            out += "<td>\(HTMLText.escaped(t.speaker))</td><td class=\"text\">\(t.text.map(HTMLText.escaped) ?? "<em>(hashed by the tenant's policy)</em>")</td>"
+            out += "<td>\(HTMLText.escaped(t.speaker))</td><td class=\"text\">\(t.text.map(HTMLText.escaped) ?? "<em>(hashed: only its SHA-256 is kept)</em>")</td>"
             out += "<td>\(PageRender.emotionCell(t))</td><td>\(PageRender.percent(t.sarcasm))</td><td>\(PageRender.percent(t.intensity))</td>"
             out += "<td>\(PageRender.riskCell(t.risk ?? 0))\(t.alert ? " <span class=\"badge alert alert-mark-row\">⚠ alert</span>" : "")</td></tr>"
         }
         out += "</tbody></table></section><section aria-labelledby=\"sel-h\"><h2 id=\"sel-h\">Turn \(HTMLText.escaped(turn.turnID))</h2>"
         if let primaries = event?.primaries { out += PageRender.radar(primaries) }
-        var words = event?.explanation?.words
-        if explain, words == nil || words!.isEmpty, let i = d.turns.firstIndex(where: { $0.turnID == turn.turnID }) {
+        // A hashed text's explanation would show its words: neither is shown, nor re-analysed.
+        var words = turn.text == nil ? nil : event?.explanation?.words
+        if explain, turn.text != nil, words == nil || words!.isEmpty, let i = d.turns.firstIndex(where: { $0.turnID == turn.turnID }) {
             words = await explainWords(Array(d.turns[...i]), dialogueID: d.id, tenant: d.tenant)
         }
         if let words, !words.isEmpty {

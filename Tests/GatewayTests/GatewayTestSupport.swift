@@ -11,6 +11,8 @@ import Synchronization
 final class CountingAnalyzer: TurnAnalyzer {
     struct State: Sendable { var turns = 0 }
     let batches = Mutex<[Int]>([])
+    /// Each analyzed turn's tenant, in order.
+    let tenants = Mutex<[String?]>([])
     let delay: Duration
     init(delay: Duration = .zero) { self.delay = delay }
     var modelVersion: String { "counting-test" }
@@ -20,6 +22,7 @@ final class CountingAnalyzer: TurnAnalyzer {
     }
     func analyze(_ turns: [TimedTurn], states: inout [String: State], explain: [Bool]) throws -> [TurnAnalysis] {
         batches.withLock { $0.append(turns.count) }
+        tenants.withLock { $0 += turns.map(\.turn.tenant) }
         if delay > .zero { Thread.sleep(forTimeInterval: Double(delay.components.attoseconds) / 1e18 + Double(delay.components.seconds)) }
         return turns.enumerated().map { i, timed in
             var s = states[timed.turn.dialogueID] ?? State()
@@ -45,8 +48,11 @@ enum Fixture {
     static let schemas = repository.appendingPathComponent("Schemas")
 
     static func keys() throws -> APIKeys {
-        try APIKeys(pairs: "acme=acme-key,globex=globex-key,*=viewer-key")
+        try APIKeys(pairs: "acme=\(key("acme")),globex=\(key("globex")),*=\(key("*"))")
     }
+
+    /// The test key of `tenant` (`*`: the all-tenant viewer key).
+    static func key(_ tenant: String) -> String { tenant == "*" ? "viewer-key" : "\(tenant)-key" }
 
     static func gateway(_ analyzer: CountingAnalyzer = CountingAnalyzer(), configure: (inout GatewayConfiguration) -> Void = { _ in })
         throws -> HTTPGateway<CountingAnalyzer> {
@@ -62,12 +68,15 @@ enum Fixture {
     }
 
     /// An audit row as the processor hands it to the live view.
-    static func row(_ dialogue: String, _ turn: Int, tenant: String?, risk: Float, alert: Bool = false, at: Date = Date()) -> AuditRow {
-        AuditRow(eventID: "t/0/\(turn)", sourceTopic: "t", sourcePartition: 0, sourceOffset: Int64(turn), dialogueID: dialogue,
-                 turnID: String(turn), speaker: "customer", role: "customer", tenant: tenant, text: "turn \(turn) of \(dialogue)",
+    static func row(_ dialogue: String, _ turn: Int, tenant: String?, risk: Float, alert: Bool = false, at: Date = Date(),
+                    hashText: Bool = false, eventJSON: String? = nil, text: String? = nil) -> AuditRow {
+        var row = AuditRow(eventID: "t/0/\(turn)", sourceTopic: "t", sourcePartition: 0, sourceOffset: Int64(turn), dialogueID: dialogue,
+                 turnID: String(turn), speaker: "customer", role: "customer", tenant: tenant, text: text ?? "turn \(turn) of \(dialogue)",
                  emotion: alert ? "rage" : "joy", confidence: 0.7, sector: alert ? "anger" : "joy", ring: "intense", sarcasm: 0.1,
                  intensity: 0.5, neutral: 0.2, escalationRisk: risk, escalationAlert: alert, modelVersion: "m",
                  turnTimestamp: at, processedAt: at,
-                 eventJSON: "{\"primaries\":{\"joy\":0.5,\"trust\":0.1,\"fear\":0.05,\"surprise\":0.05,\"sadness\":0.05,\"disgust\":0.05,\"anger\":0.15,\"anticipation\":0.05}}")
+                 eventJSON: eventJSON ?? "{\"primaries\":{\"joy\":0.5,\"trust\":0.1,\"fear\":0.05,\"surprise\":0.05,\"sadness\":0.05,\"disgust\":0.05,\"anger\":0.15,\"anticipation\":0.05}}")
+        row.hashText = hashText
+        return row
     }
 }

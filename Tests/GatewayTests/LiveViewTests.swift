@@ -25,12 +25,13 @@ struct LiveViewTests {
         #expect(live.list(tenant: "*").map(\.id) == ["b", "a"])
         #expect(live.list(tenant: "acme").map(\.id) == ["a"])
         #expect(live.list(tenant: "*", filter: "globex").map(\.id) == ["b"])
-        #expect(live.dialogue("b", tenant: "acme") == nil && live.dialogue("b", tenant: "globex") != nil)
-        let a = live.dialogue("a", tenant: "acme")!
+        let b = LiveDialogues.Key(tenant: "globex", id: "b")
+        #expect(live.dialogue(b, caller: "acme") == nil && live.dialogue(b, caller: "globex") != nil)
+        let a = live.dialogue(.init(tenant: "acme", id: "a"), caller: "acme")!
         #expect(a.turnCount == 3 && a.turns.map(\.turnID) == ["2", "3"] && a.alerts == 1)
         live.record([Fixture.row("c", 1, tenant: nil, risk: 0), Fixture.row("d", 1, tenant: nil, risk: 0)])
         #expect(live.list(tenant: "*").count == 3, "the least recently updated dialogue made room")
-        #expect(live.dialogue("b", tenant: "*") == nil)
+        #expect(live.dialogue(b, caller: "*") == nil)
     }
 
     @Test("after many updates (and the recency order's compactions) the least recently updated dialogue is the one dropped")
@@ -39,7 +40,8 @@ struct LiveViewTests {
         for i in 1...501 { live.record([Fixture.row(i % 2 == 0 ? "a" : "b", i, tenant: nil, risk: 0)]) }
         live.record([Fixture.row("c", 1, tenant: nil, risk: 0)])
         #expect(Set(live.list(tenant: "*").map(\.id)) == ["b", "c"], "b was updated last (turn 501), so a goes")
-        #expect(live.dialogue("b", tenant: "*")?.turnCount == 251 && live.dialogue("b", tenant: "*")?.turns.count == 5)
+        let b = live.dialogue(.init(tenant: nil, id: "b"), caller: "*")
+        #expect(b?.turnCount == 251 && b?.turns.count == 5)
     }
 
     @Test("pages need a key: a browser without one is sent to /login, which keeps a good key in a cookie")
@@ -78,7 +80,7 @@ struct LiveViewTests {
             try await client.execute(uri: "/", method: .get, headers: Self.viewer) { r in
                 let html = String(buffer: r.body)
                 #expect(r.status == .ok && html.contains("<html lang=\"en\">") && html.contains("/static/app.js"))
-                let d7 = try #require(html.range(of: "href=\"/dialogues/D-7\"")), d8 = try #require(html.range(of: "href=\"/dialogues/D-8\""))
+                let d7 = try #require(html.range(of: "href=\"/dialogues/acme/D-7\"")), d8 = try #require(html.range(of: "href=\"/dialogues/globex/D-8\""))
                 #expect(d7.lowerBound < d8.lowerBound, "highest risk first")
                 #expect(html.contains("1 alert") && html.contains("0.80 high"))
             }
@@ -89,10 +91,10 @@ struct LiveViewTests {
             try await client.execute(uri: "/", method: .get, headers: [.cookie: "plutchik_key=globex-key"]) { r in
                 #expect(!String(buffer: r.body).contains("D-7"), "another tenant's dialogue stays hidden")
             }
-            try await client.execute(uri: "/dialogues/D-7", method: .get, headers: [.cookie: "plutchik_key=globex-key"]) { r in
+            try await client.execute(uri: "/dialogues/acme/D-7", method: .get, headers: [.cookie: "plutchik_key=globex-key"]) { r in
                 #expect(r.status == .notFound)
             }
-            try await client.execute(uri: "/dialogues/D-7?turn=2", method: .get, headers: [.authorization: "Bearer acme-key"]) { r in
+            try await client.execute(uri: "/dialogues/acme/D-7?turn=2", method: .get, headers: [.authorization: "Bearer acme-key"]) { r in
                 let html = String(buffer: r.body)
                 #expect(r.status == .ok)
                 #expect(html.components(separatedBy: "<tr class=\"turn").count - 1 == 4)
