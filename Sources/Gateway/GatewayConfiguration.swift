@@ -22,6 +22,15 @@ public struct GatewayConfiguration: Sendable {
     /// turns of each.
     public var liveDialogues = 2_000
     public var liveTurnsPerDialogue = 200
+    /// How long a web view sign-in lasts, and how many sessions are kept at once (the one closest
+    /// to expiry goes first).
+    public var sessionLifetime: Duration = .seconds(8 * 3600)
+    public var maxSessions = 10_000
+    /// Whether browsers reach the gateway through a TLS-terminating proxy only: then the session
+    /// cookie is `__Host-plutchik_session` with `Secure`, and the client address for throttling is
+    /// the last `X-Forwarded-For` entry. Off, the cookie is `plutchik_session` without `Secure`
+    /// (plain HTTP, e.g. on loopback; browsers refuse `__Host-` and `Secure` cookies there).
+    public var behindTLSProxy = false
 
     public init() {}
 }

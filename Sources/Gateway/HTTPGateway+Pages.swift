@@ -8,8 +8,7 @@ import Pipeline
 
 extension HTTPGateway {
     func addPages(to router: Router<GatewayRequestContext>) {
-        router.get("login") { request, _ in try await self.login(request) }
-        router.post("login") { request, _ in try await self.login(request) }
+        addSessionRoutes(to: router)
         router.get("static/app.js") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "max-age=300"],
                      body: .init(byteBuffer: ByteBuffer(string: PageAssets.script)))
@@ -44,12 +43,13 @@ extension HTTPGateway {
             }
         }
         router.post("try") { request, _ in
+            if let refused = self.refuseCrossSite(request) { return refused }
             var request = request
             let form = Self.form(try await request.collectBody(upTo: 64 * 1024))
             return try await self.page(request) { tenant in ("Try a turn", await self.tryResult(form, tenant: tenant)) }
         }
         router.get("events") { request, _ in
-            guard self.tenant(of: request) != nil else { return self.errorResponse(GatewayError(.unauthorized, "a valid API key is required")) }
+            guard self.pageTenant(of: request) != nil else { return self.errorResponse(GatewayError(.unauthorized, "a valid API key is required")) }
             let updates = self.live.updates()
             let metrics = self.metrics
             return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: .init { writer in
@@ -69,7 +69,7 @@ extension HTTPGateway {
     /// A page behind a key: a browser without one is sent to `/login`. With `?fragment=1` only the
     /// live region is sent (the page's script swaps it in). `content` returns nil for not found.
     private func page(_ request: Request, _ content: (String) async throws -> (title: String, body: String)?) async throws -> Response {
-        guard let tenant = tenant(of: request) else {
+        guard let tenant = pageTenant(of: request) else {
             let next = request.uri.path + (request.uri.query.map { "?\($0)" } ?? "")
             return Response(status: .seeOther, headers: [.location: "/login?next=\(Self.percentEncoded(next))"])
         }
@@ -84,7 +84,7 @@ extension HTTPGateway {
     /// A dialogue's page, if the key may see it; a tenant-less `key` that is not found is looked up
     /// among the dialogues of that id the key may see, and the browser sent on to the only one.
     private func dialoguePage(_ request: Request, _ key: LiveDialogues.Key) async throws -> Response {
-        if key.tenant == nil, let caller = tenant(of: request), live.dialogue(key, caller: caller) == nil {
+        if key.tenant == nil, let caller = pageTenant(of: request), live.dialogue(key, caller: caller) == nil {
             let same = live.list(tenant: caller).filter { $0.id == key.id }
             if same.count == 1 {
                 return Response(status: .seeOther, headers: [.location: Self.path(of: same[0]) + (request.uri.query.map { "?\($0)" } ?? "")])
@@ -109,29 +109,9 @@ extension HTTPGateway {
         return raw.removingPercentEncoding ?? raw
     }
 
-    private func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+    func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
                  body: .init(byteBuffer: ByteBuffer(string: text)))
-    }
-
-    /// `/login`: a form for a key (`key`, `next` from the query or the form); a good key is kept in
-    /// an HTTP-only cookie and the browser sent on to `next`.
-    private func login(_ request: Request) async throws -> Response {
-        var request = request
-        var fields: [String: String] = [:]
-        for (k, v) in request.uri.queryParameters { fields[String(k)] = String(v) }
-        if request.method == .post { fields.merge(Self.form(try await request.collectBody(upTo: 8 * 1024))) { _, b in b } }
-        var next = fields["next"] ?? "/"
-        if !next.hasPrefix("/") || next.hasPrefix("//") { next = "/" }
-        if let key = fields["key"], keys.tenant(for: key) != nil {
-            return Response(status: .seeOther, headers: [
-                .location: next,
-                .setCookie: "\(Self.cookieName)=\(Self.percentEncoded(key)); Path=/; HttpOnly; SameSite=Strict",
-            ])
-        }
-        let failed = fields["key"] != nil
-        return html(PageRender.layout(title: "Sign in", tenant: nil, live: false, body: PageRender.loginForm(next: next, failed: failed)),
-                    status: failed ? .unauthorized : .ok)
     }
 
     // MARK: Sections

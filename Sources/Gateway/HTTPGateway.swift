@@ -10,7 +10,8 @@ import Synchronization
 /// document, and the read-only live web view (`/`, `/dialogues/{id}`, `/try`, `/events`).
 ///
 /// Every route but the documents and `/login` needs an API key (``APIKeys``): `Authorization:
-/// Bearer KEY`, `X-API-Key: KEY`, or for a browser the cookie `/login` sets. Keys are never logged.
+/// Bearer KEY` or `X-API-Key: KEY`; the pages also take the session cookie `POST /login` sets
+/// (`HTTPGateway+Authentication`). Keys are never logged.
 public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
     public let configuration: GatewayConfiguration
     let keys: APIKeys
@@ -21,6 +22,8 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
     let documents: [String: [UInt8]]
     let logger: Logger
     private let inFlight = Mutex(0)
+    /// The web view's sign-in sessions.
+    let sessions: SessionStore
     let metrics = GatewayMetrics.shared
 
     /// - Parameters:
@@ -30,6 +33,7 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
                 schemasDirectory: URL, logger: Logger) throws {
         self.configuration = configuration
         self.keys = keys
+        self.sessions = SessionStore(lifetime: configuration.sessionLifetime, maxSessions: configuration.maxSessions)
         self.batcher = AnalyzeBatcher(analyzer: analyzer, maxBatchTurns: configuration.maxBatchTurns)
         self.live = live ?? LiveDialogues(maxDialogues: configuration.liveDialogues, maxTurnsPerDialogue: configuration.liveTurnsPerDialogue)
         var documents: [String: [UInt8]] = [:]
@@ -70,27 +74,6 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
             logger: logger), live: live)
     }
 
-    // MARK: Authentication
-
-    /// The tenant of the request's key, from `Authorization: Bearer`, `X-API-Key` or the view's cookie.
-    func tenant(of request: Request) -> String? {
-        var key: String?
-        if let auth = request.headers[.authorization], auth.lowercased().hasPrefix("bearer ") {
-            key = String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        } else if let k = request.headers.first(where: { $0.name.canonicalName == "x-api-key" }) {
-            key = k.value
-        } else if let cookies = request.headers[.cookie] {
-            for part in cookies.split(separator: ";") {
-                let kv = part.trimmingCharacters(in: .whitespaces)
-                if kv.hasPrefix("\(Self.cookieName)=") { key = String(kv.dropFirst(Self.cookieName.count + 1)).removingPercentEncoding }
-            }
-        }
-        guard let key, !key.isEmpty else { return nil }
-        return keys.tenant(for: key)
-    }
-
-    static var cookieName: String { "plutchik_key" }
-
     // MARK: POST /v1/analyze
 
     func analyze(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -107,7 +90,7 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
     }
 
     private func analyzeOrThrow(_ request: Request) async throws -> Response {
-        guard let tenant = tenant(of: request) else {
+        guard let tenant = apiTenant(of: request) else {
             throw GatewayError(.unauthorized, "a valid API key is required (Authorization: Bearer KEY or X-API-Key)", field: "Authorization")
         }
         let admitted = inFlight.withLock { n in

@@ -35,7 +35,7 @@ enum PageAssets {
         body { margin: 0; font: 16px/1.45 system-ui, sans-serif; color: var(--fg); background: var(--bg); }
         .skip { position: absolute; left: -999px; } .skip:focus { left: 8px; top: 8px; background: #fff; padding: 4px; }
         header { border-bottom: 1px solid var(--line); padding: 8px 16px; } nav a { margin-left: 12px; }
-        .who { float: right; color: var(--muted); }
+        .who { float: right; color: var(--muted); } form.logout { display: inline; } form.logout button { padding: 0 8px; }
         main { padding: 8px 16px 32px; max-width: 1280px; margin: 0 auto; }
         h1 { font-size: 1.4rem; margin: 8px 0; } h2 { font-size: 1.1rem; margin: 16px 0 6px; }
         a { color: var(--accent); } a:focus, button:focus, select:focus, textarea:focus, input:focus { outline: 3px solid #f0b400; outline-offset: 1px; }

@@ -12,7 +12,7 @@ enum PageRender {
             <title>\(HTMLText.escaped(title)) · plutchik-stream</title><link rel="stylesheet" href="/static/app.css"></head>
             <body data-live="\(live ? 1 : 0)"><a class="skip" href="#main">Skip to content</a>
             <header><nav aria-label="Main"><strong>plutchik-stream</strong> <a href="/">Live dialogues</a> <a href="/try">Try a turn</a>\
-            \(who.map { " <span class=\"who\">Signed in: \($0)</span>" } ?? "")</nav></header>
+            \(who.map { " <span class=\"who\">Signed in: \($0) <form method=\"post\" action=\"/logout\" class=\"logout\"><button type=\"submit\">Sign out</button></form></span>" } ?? "")</nav></header>
             <main id="main"><h1>\(HTMLText.escaped(title))</h1>
             \(body)
             </main><script src="/static/app.js" defer></script></body></html>

@@ -11,6 +11,9 @@ struct GatewayOptions: ParsableArguments {
     @Option(help: "The largest request body, in bytes (413 above).") var httpMaxBody: Int = 1 << 20
     @Option(help: "Analyze requests in flight at once (429 with Retry-After above).") var httpMaxInFlight: Int = 256
     @Option(help: "Dialogues the live web view keeps (least recently updated dropped first).") var liveDialogues: Int = 2_000
+    @Flag(help: "Browsers reach the gateway through a TLS-terminating proxy only: the session cookie becomes __Host-plutchik_session with Secure, and failed sign-ins are throttled by the last X-Forwarded-For address.")
+    var httpBehindTlsProxy = false
+    @Option(help: "Hours a web view sign-in lasts.") var httpSessionHours: Double = 8
     @Option(help: "Directory with openapi.json and the JSON schemas. Env: PLUTCHIK_SCHEMAS_DIR. Default: <repo>/Schemas.") var schemasDir: String?
 
     func configuration(port: Int) throws -> GatewayConfiguration {
@@ -22,6 +25,9 @@ struct GatewayOptions: ParsableArguments {
         c.maxBodyBytes = httpMaxBody
         c.maxInFlight = httpMaxInFlight
         c.liveDialogues = liveDialogues
+        guard httpSessionHours > 0, httpSessionHours <= 24 * 30 else { throw ValidationError("--http-session-hours must be within 0...720") }
+        c.sessionLifetime = .seconds(httpSessionHours * 3600)
+        c.behindTLSProxy = httpBehindTlsProxy
         return c
     }
 

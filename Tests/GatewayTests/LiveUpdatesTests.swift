@@ -15,14 +15,14 @@ struct LiveUpdatesTests {
         let app = Application(router: gateway.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
             let port = try #require(client.port)
-            let events = try EventStreamReader(port: port, path: "/events", cookie: "plutchik_key=viewer-key")
+            let events = try EventStreamReader(port: port, path: "/events", header: "Authorization: Bearer \(Fixture.key("*"))")
             try #require(try events.read(until: ": connected").contains("text/event-stream"))
             let start = ContinuousClock.now
             gateway.live.record([Fixture.row("late-dialogue", 1, tenant: "acme", risk: 0.4)])
             _ = try events.read(until: "event: update")
             let elapsed = ContinuousClock.now - start
             #expect(elapsed < .milliseconds(500), "update after \(elapsed)")
-            try await client.execute(uri: "/?fragment=1", method: .get, headers: [.cookie: "plutchik_key=viewer-key"]) { r in
+            try await client.execute(uri: "/?fragment=1", method: .get, headers: [.authorization: "Bearer \(Fixture.key("*"))"]) { r in
                 #expect(String(buffer: r.body).contains("late-dialogue"))
             }
             gateway.live.close()  // as the gateway's service does on shutdown: the stream ends, the server can stop
@@ -36,7 +36,7 @@ final class EventStreamReader {
     private let fd: Int32
     private var received = ""
 
-    init(port: Int, path: String, cookie: String) throws {
+    init(port: Int, path: String, header: String) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -48,7 +48,7 @@ final class EventStreamReader {
         try #require(rc == 0, "connect: errno \(errno)")
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nCookie: \(cookie)\r\n\r\n"
+        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\(header)\r\n\r\n"
         _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
     }
 

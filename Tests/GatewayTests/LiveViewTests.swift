@@ -8,7 +8,7 @@ import Testing
 
 @Suite("The live web view")
 struct LiveViewTests {
-    static let viewer: HTTPFields = [.cookie: "plutchik_key=viewer-key"]
+    static let viewer: HTTPFields = [.authorization: "Bearer \(Fixture.key("*"))"]
 
     @Test("numbers that are not finite render as n/a instead of trapping the process", arguments: [Float.nan, .infinity, -.infinity, 1e38])
     func nonFiniteNumbersRender(value: Float) {
@@ -44,31 +44,6 @@ struct LiveViewTests {
         #expect(b?.turnCount == 251 && b?.turns.count == 5)
     }
 
-    @Test("pages need a key: a browser without one is sent to /login, which keeps a good key in a cookie")
-    func login() async throws {
-        let app = Application(router: try Fixture.gateway().router())
-        try await app.test(.router) { client in
-            try await client.execute(uri: "/dialogues/x?turn=2", method: .get) { r in
-                #expect(r.status == .seeOther)
-                #expect(r.headers[.location] == "/login?next=%2Fdialogues%2Fx%3Fturn%3D2")
-            }
-            try await client.execute(uri: "/login?key=nope&next=/", method: .get) { r in
-                #expect(r.status == .unauthorized)
-                #expect(String(buffer: r.body).contains("That key is not valid"))
-            }
-            try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                                     body: ByteBuffer(string: "key=acme-key&next=%2Ftry")) { r in
-                #expect(r.status == .seeOther && r.headers[.location] == "/try")
-                #expect(r.headers[.setCookie]?.hasPrefix("plutchik_key=acme-key;") == true)
-                #expect(r.headers[.setCookie]?.contains("HttpOnly") == true)
-            }
-            try await client.execute(uri: "/login?key=acme-key&next=//evil.example", method: .get) { r in
-                #expect(r.headers[.location] == "/", "only paths on this server are followed")
-            }
-            try await client.execute(uri: "/events", method: .get) { r in #expect(r.status == .unauthorized) }
-        }
-    }
-
     @Test("the list, a dialogue's page with its turns, radar, trajectory and alert marks, and the fragment the script swaps in")
     func pages() async throws {
         let gateway = try Fixture.gateway()
@@ -88,10 +63,10 @@ struct LiveViewTests {
                 let html = String(buffer: r.body)
                 #expect(!html.contains("<html") && html.contains("D-8") && !html.contains("D-7"))
             }
-            try await client.execute(uri: "/", method: .get, headers: [.cookie: "plutchik_key=globex-key"]) { r in
+            try await client.execute(uri: "/", method: .get, headers: [.authorization: "Bearer \(Fixture.key("globex"))"]) { r in
                 #expect(!String(buffer: r.body).contains("D-7"), "another tenant's dialogue stays hidden")
             }
-            try await client.execute(uri: "/dialogues/acme/D-7", method: .get, headers: [.cookie: "plutchik_key=globex-key"]) { r in
+            try await client.execute(uri: "/dialogues/acme/D-7", method: .get, headers: [.authorization: "Bearer \(Fixture.key("globex"))"]) { r in
                 #expect(r.status == .notFound)
             }
             try await client.execute(uri: "/dialogues/acme/D-7?turn=2", method: .get, headers: [.authorization: "Bearer acme-key"]) { r in
