@@ -75,7 +75,7 @@ public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
                 // One job's turns may be what failed: each is tried on its own.
                 for job in jobs {
                     do { job.continuation.resume(returning: try run([job])[0]) } catch {
-                        job.continuation.resume(throwing: GatewayError(.unavailable, "the model failed on this request: \(error)", cause: error))
+                        job.continuation.resume(throwing: GatewayError(.unavailable, "the model could not analyze this request", cause: error))
                     }
                 }
             }
@@ -95,6 +95,10 @@ public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
         }
         var states: [String: Analyzer.State] = [:]
         let all = try analyzer.analyze(turns, states: &states, explain: explain)
+        guard all.count == turns.count else {
+            // (A model error: `drain` answers it as 503, never by trapping on a missing result.)
+            throw GatewayError(.unavailable, "the analyzer returned \(all.count) results for \(turns.count) turns")
+        }
         var out: [[TurnAnalysis]] = [], at = 0
         for job in jobs {
             out.append(Array(all[at..<at + job.turns.count]))

@@ -32,6 +32,8 @@ public struct GatewayError: Error, CustomStringConvertible, Sendable {
         public static let overloaded = Code("overloaded", .tooManyRequests)
         /// The server is stopping, or the model failed (503).
         public static let unavailable = Code("unavailable", .serviceUnavailable)
+        /// Anything else that went wrong on the server (500); the cause is in the log only.
+        public static let internalError = Code("internal_error", .internalServerError)
     }
 
     public var code: Code

@@ -189,7 +189,12 @@ extension HTTPGateway {
             timed.append(TimedTurn(turn: Turn(dialogueID: dialogueID, turnID: Int(t.turnID) ?? i + 1, speaker: t.speaker,
                                               role: t.role.flatMap(Turn.Role.init(rawValue:)), text: text, tenant: tenant), timestamp: t.at))
         }
-        return (try? await batcher.analyze(timed, explain: true, onlyLast: true))?.last?.explanation?.words
+        do {
+            return try await batcher.analyze(timed, explain: true, onlyLast: true).last?.explanation?.words
+        } catch {
+            logger.error("explanation failed", metadata: ["error.cause": "\(error)"])
+            return nil
+        }
     }
 
     /// `/try`: the form's turn (after the optional earlier turns, one per line, `speaker: text`),
@@ -225,7 +230,8 @@ extension HTTPGateway {
             let events = Self.events(timed, analyses, modelVersion: batcher.analyzer.modelVersion)
             out += "<div id=\"result\">" + PageRender.result(events.last!, text: text, earlier: events.dropLast()) + "</div>"
         } catch {
-            out += PageRender.problem("The model could not analyze this: \(error)")
+            logger.error("try failed", metadata: ["error.cause": "\(error)"])
+            out += PageRender.problem("The model could not analyze this now; try again later.")
         }
         return out
     }

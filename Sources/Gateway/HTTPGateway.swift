@@ -51,6 +51,7 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
     /// The routes.
     public func router() -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
+        router.add(middleware: SecurityHeadersMiddleware(logger: logger))
         router.post("v1/analyze") { request, context in try await self.analyze(request, context: context) }
         for name in documents.keys.sorted() {
             router.get(RouterPath(stringLiteral: name)) { _, _ in
@@ -139,7 +140,11 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
         }
     }
 
+    /// The response to `error`: its code and message (never its cause, which is logged).
     func errorResponse(_ error: GatewayError) -> Response {
+        if let cause = error.cause {
+            logger.error("request failed", metadata: ["error.code": "\(error.code)", "error.cause": "\(cause)"])
+        }
         var headers: HTTPFields = [.contentType: "application/json"]
         if error.code == .overloaded { headers[.retryAfter] = String(configuration.retryAfterSeconds) }
         if error.code == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }

@@ -50,7 +50,7 @@ enum PageRender {
     static func riskCell(_ risk: Float) -> String {
         guard risk.isFinite else { return "<span class=\"risk\"><span class=\"val\">n/a</span></span>" }
         let word = risk >= 0.6 ? "high" : risk >= 0.3 ? "medium" : "low"
-        return "<span class=\"risk r-\(word)\"><span class=\"bar\" style=\"width:\(Int((min(max(risk, 0), 1) * 100).rounded()))%\"></span>" +
+        return "<span class=\"risk r-\(word)\"><span class=\"bar w\(Int((min(max(risk, 0), 1) * 20).rounded()))\"></span>" +
             "<span class=\"val\">\(String(format: "%.2f", risk)) \(word)</span></span>"
     }
 
@@ -119,8 +119,9 @@ enum PageRender {
         for token in text.split(separator: " ", omittingEmptySubsequences: false) {
             let bare = token.lowercased().trimmingCharacters(in: .punctuationCharacters.union(.symbols))
             if let c = weights[token.lowercased()] ?? weights[bare] {
-                let strength = 0.25 + 0.75 * Double(abs(c) / top)
-                marked += "<mark class=\"\(c >= 0 ? "for" : "against")\" style=\"--w:\(fmt(strength))\" title=\"\(c >= 0 ? "+" : "")\(String(format: "%.2f", c)) for \(HTMLText.escaped(label))\">\(HTMLText.escaped(String(token)))</mark> "
+                // Four strengths, as classes: the pages' policy allows no inline style.
+                let strength = 1 + min(3, Int((3 * abs(c) / top).rounded()))
+                marked += "<mark class=\"\(c >= 0 ? "for" : "against") m\(strength)\" title=\"\(c >= 0 ? "+" : "")\(String(format: "%.2f", c)) for \(HTMLText.escaped(label))\">\(HTMLText.escaped(String(token)))</mark> "
             } else {
                 marked += HTMLText.escaped(String(token)) + " "
             }

@@ -94,7 +94,7 @@ struct LiveViewTests {
                 let html = String(buffer: r.body)
                 #expect(r.status == .ok)
                 #expect(html.contains("data-testid=\"label\">rage</span>"))
-                #expect(html.contains("<mark class=\"for\""))
+                #expect(html.contains("<mark class=\"for m4\""))
                 #expect(html.components(separatedBy: "<li>").count > 2 && html.contains("<h3>Earlier turns</h3>"))
                 #expect(html.contains("I am furious!</textarea>"), "the form keeps what was typed")
             }
@@ -114,7 +114,7 @@ struct LiveViewTests {
         let all = try await batcher.analyze(turns, explain: true)
         #expect(all.allSatisfy { $0.explanation != nil })
         let html = PageRender.highlights(text: "I am furious! Really", words: [.init(word: "furious!", contribution: 0.4)], label: "rage")
-        #expect(html.contains("<mark class=\"for\"") && html.contains(">furious!</mark>"))
+        #expect(html.contains("<mark class=\"for m4\"") && html.contains(">furious!</mark>"))
     }
 
     @Test("each record wakes the live pages' event streams; closing ends them")
