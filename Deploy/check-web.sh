@@ -36,8 +36,8 @@ trap cleanup EXIT
 
 db="$(Deploy/postgres.sh start "$work/pg")"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-viewer="viewer-$RANDOM$RANDOM$RANDOM"
-tenant_key="acme-$RANDOM$RANDOM$RANDOM"
+viewer="viewer-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+tenant_key="acme-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 base="http://127.0.0.1:$port"
 
 PLUTCHIK_API_KEYS="*=$viewer,acme-telecom=$tenant_key" DATABASE_URL="$db" \

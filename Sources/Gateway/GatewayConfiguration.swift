@@ -31,6 +31,9 @@ public struct GatewayConfiguration: Sendable {
     /// the last `X-Forwarded-For` entry. Off, the cookie is `plutchik_session` without `Secure`
     /// (plain HTTP, e.g. on loopback; browsers refuse `__Host-` and `Secure` cookies there).
     public var behindTLSProxy = false
+    /// Failed authentications (a wrong key, a failed sign-in) a client address may make per
+    /// minute; beyond it the address gets 429 with `Retry-After` until the minute is over.
+    public var authFailuresPerMinute = 10
 
     public init() {}
 }

@@ -7,8 +7,10 @@ import Hummingbird
 
 extension HTTPGateway {
     /// The tenant of the request's key, from `Authorization: Bearer KEY` or `X-API-Key: KEY` (never
-    /// from a cookie: a cross-site page cannot make a browser send these).
-    func apiTenant(of request: Request) -> String? {
+    /// from a cookie: a cross-site page cannot make a browser send these); nil without a key.
+    /// - Throws: ``GatewayError`` `throttled` when the client's address failed too often, and
+    ///   `unauthorized` for a key that is not configured (counted as a failure).
+    func apiTenant(of request: Request, context: GatewayRequestContext) throws(GatewayError) -> String? {
         var key: String?
         if let auth = request.headers[.authorization], auth.lowercased().hasPrefix("bearer ") {
             key = String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
@@ -16,12 +18,37 @@ extension HTTPGateway {
             key = k.value
         }
         guard let key, !key.isEmpty else { return nil }
-        return keys.tenant(for: key)
+        return try check(key, request: request, context: context)
     }
 
-    /// The tenant of a page request: its key (``apiTenant(of:)``) or its sign-in session.
-    func pageTenant(of request: Request) -> String? {
-        apiTenant(of: request) ?? sessionID(of: request).flatMap { sessions.tenant(of: $0) }
+    /// The tenant of `key`, throttled per client address.
+    private func check(_ key: String, request: Request, context: GatewayRequestContext) throws(GatewayError) -> String {
+        let address = clientAddress(request, context: context)
+        if let wait = throttle.retryAfter(address) {
+            var error = GatewayError(.throttled, "too many failed authentications from this address; retry after \(wait) s", isRetriable: true)
+            error.retryAfterSeconds = wait
+            throw error
+        }
+        guard let tenant = keys.tenant(for: key) else {
+            throttle.fail(address)
+            throw GatewayError(.unauthorized, "a valid API key is required (Authorization: Bearer KEY or X-API-Key)", field: "Authorization")
+        }
+        return tenant
+    }
+
+    /// The tenant of a page request: its key (``apiTenant(of:context:)``) or its sign-in session.
+    func pageTenant(of request: Request, context: GatewayRequestContext) throws(GatewayError) -> String? {
+        try apiTenant(of: request, context: context) ?? sessionID(of: request).flatMap { sessions.tenant(of: $0) }
+    }
+
+    /// The client's address: the peer's, or behind a TLS proxy the last `X-Forwarded-For` entry
+    /// (the one the proxy added). "unknown" when there is none.
+    func clientAddress(_ request: Request, context: GatewayRequestContext) -> String {
+        if configuration.behindTLSProxy, let forwarded = request.headers[values: HTTPField.Name("X-Forwarded-For")!].last,
+           let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty {
+            return last
+        }
+        return context.remoteAddress ?? "unknown"
     }
 
     /// The session cookie's name: `__Host-` (with `Secure`) behind a TLS proxy; plain HTTP cannot
@@ -60,7 +87,12 @@ extension HTTPGateway {
         var request = request
         let fields = Self.form(try await request.collectBody(upTo: 8 * 1024))
         let next = Self.sameOriginPath(fields["next"])
-        if let key = fields["key"], let tenant = keys.tenant(for: key) {
+        let tenant: String?
+        do { tenant = try fields["key"].map { key throws(GatewayError) in try check(key, request: request, context: context) } } catch {
+            if error.code == .throttled { throw error }
+            tenant = nil
+        }
+        if let tenant {
             let id = sessions.create(tenant: tenant)
             let seconds = Int(configuration.sessionLifetime.components.seconds)
             return Response(status: .seeOther, headers: [.location: next, .setCookie: cookie(value: id, maxAge: seconds)])

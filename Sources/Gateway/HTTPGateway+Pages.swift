@@ -17,8 +17,8 @@ extension HTTPGateway {
             Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=300"],
                      body: .init(byteBuffer: ByteBuffer(string: PageAssets.style)))
         }
-        router.get("/") { request, _ in
-            try await self.page(request) { tenant in
+        router.get("/") { request, context in
+            try await self.page(request, context: context) { tenant in
                 let filter = request.uri.queryParameters.get("tenant").flatMap { $0.isEmpty ? nil : String($0) }
                 return ("Live dialogues", self.listSection(tenant: tenant, filter: filter))
             }
@@ -29,27 +29,27 @@ extension HTTPGateway {
         // (The router needs one name for the first segment of both routes.)
         router.get("dialogues/:first/:id") { request, context in
             let key = LiveDialogues.Key(tenant: Self.pathParameter(context, "first"), id: Self.pathParameter(context, "id"))
-            return try await self.dialoguePage(request, key)
+            return try await self.dialoguePage(request, context: context, key)
         }
         router.get("dialogues/:first") { request, context in
-            try await self.dialoguePage(request, LiveDialogues.Key(tenant: nil, id: Self.pathParameter(context, "first")))
+            try await self.dialoguePage(request, context: context, LiveDialogues.Key(tenant: nil, id: Self.pathParameter(context, "first")))
         }
-        router.get("try") { request, _ in
+        router.get("try") { request, context in
             // `/try?text=...&context=...` analyzes too, so a result can be linked to.
             let fields = Self.form(ByteBuffer(string: request.uri.query ?? ""))
-            return try await self.page(request) { tenant in
+            return try await self.page(request, context: context) { tenant in
                 guard fields["text"] != nil else { return ("Try a turn", PageRender.tryForm(text: "", context: "", speaker: "customer")) }
                 return ("Try a turn", await self.tryResult(fields, tenant: tenant))
             }
         }
-        router.post("try") { request, _ in
+        router.post("try") { request, context in
             if let refused = self.refuseCrossSite(request) { return refused }
             var request = request
             let form = Self.form(try await request.collectBody(upTo: 64 * 1024))
-            return try await self.page(request) { tenant in ("Try a turn", await self.tryResult(form, tenant: tenant)) }
+            return try await self.page(request, context: context) { tenant in ("Try a turn", await self.tryResult(form, tenant: tenant)) }
         }
-        router.get("events") { request, _ in
-            guard self.pageTenant(of: request) != nil else { return self.errorResponse(GatewayError(.unauthorized, "a valid API key is required")) }
+        router.get("events") { request, context in
+            guard try self.pageTenant(of: request, context: context) != nil else { return self.errorResponse(GatewayError(.unauthorized, "a valid API key is required")) }
             let updates = self.live.updates()
             let metrics = self.metrics
             return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: .init { writer in
@@ -68,8 +68,9 @@ extension HTTPGateway {
 
     /// A page behind a key: a browser without one is sent to `/login`. With `?fragment=1` only the
     /// live region is sent (the page's script swaps it in). `content` returns nil for not found.
-    private func page(_ request: Request, _ content: (String) async throws -> (title: String, body: String)?) async throws -> Response {
-        guard let tenant = pageTenant(of: request) else {
+    private func page(_ request: Request, context: GatewayRequestContext,
+                      _ content: (String) async throws -> (title: String, body: String)?) async throws -> Response {
+        guard let tenant = try pageTenant(of: request, context: context) else {
             let next = request.uri.path + (request.uri.query.map { "?\($0)" } ?? "")
             return Response(status: .seeOther, headers: [.location: "/login?next=\(Self.percentEncoded(next))"])
         }
@@ -83,14 +84,14 @@ extension HTTPGateway {
 
     /// A dialogue's page, if the key may see it; a tenant-less `key` that is not found is looked up
     /// among the dialogues of that id the key may see, and the browser sent on to the only one.
-    private func dialoguePage(_ request: Request, _ key: LiveDialogues.Key) async throws -> Response {
-        if key.tenant == nil, let caller = pageTenant(of: request), live.dialogue(key, caller: caller) == nil {
+    private func dialoguePage(_ request: Request, context: GatewayRequestContext, _ key: LiveDialogues.Key) async throws -> Response {
+        if key.tenant == nil, let caller = try pageTenant(of: request, context: context), live.dialogue(key, caller: caller) == nil {
             let same = live.list(tenant: caller).filter { $0.id == key.id }
             if same.count == 1 {
                 return Response(status: .seeOther, headers: [.location: Self.path(of: same[0]) + (request.uri.query.map { "?\($0)" } ?? "")])
             }
         }
-        return try await page(request) { caller in
+        return try await page(request, context: context) { caller in
             guard let d = self.live.dialogue(key, caller: caller) else { return nil }
             let selected = request.uri.queryParameters.get("turn").map { String($0) }
             let explain = request.uri.queryParameters.get("explain") == "1"

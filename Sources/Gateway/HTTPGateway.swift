@@ -24,6 +24,8 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
     private let inFlight = Mutex(0)
     /// The web view's sign-in sessions.
     let sessions: SessionStore
+    /// Failed authentications per client address.
+    let throttle: AuthThrottle
     let metrics = GatewayMetrics.shared
 
     /// - Parameters:
@@ -34,6 +36,7 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
         self.configuration = configuration
         self.keys = keys
         self.sessions = SessionStore(lifetime: configuration.sessionLifetime, maxSessions: configuration.maxSessions)
+        self.throttle = AuthThrottle(limit: configuration.authFailuresPerMinute)
         self.batcher = AnalyzeBatcher(analyzer: analyzer, maxBatchTurns: configuration.maxBatchTurns)
         self.live = live ?? LiveDialogues(maxDialogues: configuration.liveDialogues, maxTurnsPerDialogue: configuration.liveTurnsPerDialogue)
         var documents: [String: [UInt8]] = [:]
@@ -51,7 +54,7 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
     /// The routes.
     public func router() -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
-        router.add(middleware: SecurityHeadersMiddleware(logger: logger))
+        router.add(middleware: SecurityHeadersMiddleware(logger: logger, errorResponse: errorResponse))
         router.post("v1/analyze") { request, context in try await self.analyze(request, context: context) }
         for name in documents.keys.sorted() {
             router.get(RouterPath(stringLiteral: name)) { _, _ in
@@ -81,7 +84,7 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
         let started = ContinuousClock.now
         let response: Response
         do {
-            response = try await analyzeOrThrow(request)
+            response = try await analyzeOrThrow(request, context: context)
         } catch let error as GatewayError {
             response = errorResponse(error)
         }
@@ -90,8 +93,8 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
         return response
     }
 
-    private func analyzeOrThrow(_ request: Request) async throws -> Response {
-        guard let tenant = apiTenant(of: request) else {
+    private func analyzeOrThrow(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        guard let tenant = try apiTenant(of: request, context: context) else {
             throw GatewayError(.unauthorized, "a valid API key is required (Authorization: Bearer KEY or X-API-Key)", field: "Authorization")
         }
         let admitted = inFlight.withLock { n in
@@ -146,7 +149,7 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
             logger.error("request failed", metadata: ["error.code": "\(error.code)", "error.cause": "\(cause)"])
         }
         var headers: HTTPFields = [.contentType: "application/json"]
-        if error.code == .overloaded { headers[.retryAfter] = String(configuration.retryAfterSeconds) }
+        if error.status == .tooManyRequests { headers[.retryAfter] = String(error.retryAfterSeconds ?? configuration.retryAfterSeconds) }
         if error.code == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
         return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.json)))
     }

@@ -2,8 +2,9 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// Puts the security headers on every response, errors included, and answers an error that is not
-/// the gateway's own with a generic 500 (the cause goes to the log, never to the client).
+/// Puts the security headers on every response, errors included; answers a ``GatewayError`` thrown
+/// by a route with its JSON, and any other error that is not an HTTP one with a generic 500 (the
+/// cause goes to the log, never to the client).
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The pages load their script and style sheet from this server only, and nothing else.
     static var contentSecurityPolicy: String {
@@ -11,11 +12,14 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     let logger: Logger
+    let errorResponse: @Sendable (GatewayError) -> Response
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response: Response
         do {
             response = try await next(request, context)
+        } catch let error as GatewayError {
+            response = errorResponse(error)
         } catch let error as any HTTPResponseError {
             response = try error.response(from: request, context: context)
         } catch {

@@ -38,7 +38,7 @@ struct BenchHTTPCommand: AsyncParsableCommand {
         let analyzer = try makeAnalyzer(heads: heads, pipeline: pipeline, encoder: encoder)
         let key = UUID().uuidString
         var keys = APIKeys()
-        keys.add(tenant: "bench", key: key)
+        try keys.add(tenant: "bench", key: key)
         var options = gatewayOptions
         options.httpHost = "127.0.0.1"
         options.httpMaxInFlight = max(options.httpMaxInFlight, concurrency.max()!)

@@ -11,6 +11,10 @@ struct GatewayOptions: ParsableArguments {
     @Option(help: "The largest request body, in bytes (413 above).") var httpMaxBody: Int = 1 << 20
     @Option(help: "Analyze requests in flight at once (429 with Retry-After above).") var httpMaxInFlight: Int = 256
     @Option(help: "Dialogues the live web view keeps (least recently updated dropped first).") var liveDialogues: Int = 2_000
+    @Flag(help: "Start the HTTP gateway without any API key (it then refuses every request); without this flag, no key is an error.")
+    var allowNoKeys = false
+    @Option(help: "Failed authentications (a wrong key, a failed sign-in) a client address may make per minute; beyond it 429.")
+    var httpAuthFailuresPerMinute: Int = 10
     @Flag(help: "Browsers reach the gateway through a TLS-terminating proxy only: the session cookie becomes __Host-plutchik_session with Secure, and failed sign-ins are throttled by the last X-Forwarded-For address.")
     var httpBehindTlsProxy = false
     @Option(help: "Hours a web view sign-in lasts.") var httpSessionHours: Double = 8
@@ -28,6 +32,8 @@ struct GatewayOptions: ParsableArguments {
         guard httpSessionHours > 0, httpSessionHours <= 24 * 30 else { throw ValidationError("--http-session-hours must be within 0...720") }
         c.sessionLifetime = .seconds(httpSessionHours * 3600)
         c.behindTLSProxy = httpBehindTlsProxy
+        guard httpAuthFailuresPerMinute > 0 else { throw ValidationError("--http-auth-failures-per-minute must be positive") }
+        c.authFailuresPerMinute = httpAuthFailuresPerMinute
         return c
     }
 
@@ -37,11 +43,16 @@ struct GatewayOptions: ParsableArguments {
         var keys = APIKeys()
         do {
             if let pairs = Settings["PLUTCHIK_API_KEYS"] { keys = try APIKeys(pairs: pairs) }
-            for (key, value) in Settings.environment.sorted(by: { $0.key < $1.key }) where TenantSettings.isTenantKey(key) && key.hasSuffix(".api_key_sha256") {
-                let tenant = String(key.dropFirst(TenantSettings.prefix.count).dropLast(".api_key_sha256".count))
+            for (key, value) in Settings.environment.sorted(by: { $0.key < $1.key })
+            where key == APIKeys.digestSetting(APIKeys.allTenants) || (TenantSettings.isTenantKey(key) && key.hasSuffix(".api_key_sha256")) {
+                let tenant = key == APIKeys.digestSetting(APIKeys.allTenants)
+                    ? APIKeys.allTenants : String(key.dropFirst(TenantSettings.prefix.count).dropLast(".api_key_sha256".count))
+                guard tenant != APIKeys.allTenants || !key.hasPrefix(TenantSettings.prefix) else {
+                    throw ValidationError("\(key): tenant.* means every tenant's defaults; the all-tenant key is \(APIKeys.digestSetting(APIKeys.allTenants))")
+                }
                 for digest in value.split(separator: ",") { try keys.add(tenant: tenant, sha256Hex: digest.trimmingCharacters(in: .whitespaces)) }
             }
-        } catch {
+        } catch let error as GatewayError {
             throw ValidationError("\(error.field ?? "API keys"): \(error.message)")
         }
         return keys
@@ -55,11 +66,19 @@ struct GatewayOptions: ParsableArguments {
         return d
     }
 
+    /// Refuses to go on without a key, unless `--allow-no-keys` (call before loading the model, to
+    /// fail fast).
+    /// - Throws: `ValidationError` when `keys` is empty.
+    func check(_ keys: APIKeys) throws {
+        guard keys.isEmpty, !allowNoKeys else { return }
+        throw ValidationError("no API keys configured: set PLUTCHIK_API_KEYS=tenant=key (keys of at least \(APIKeys.minimumKeyLength) characters) or tenant.NAME.api_key_sha256 in the config file, or pass --allow-no-keys to serve nothing but 401s")
+    }
+
     /// The gateway over `analyzer`, logging which tenants have keys (never the keys).
+    /// - Throws: `ValidationError` when no key is configured, unless `--allow-no-keys`.
     func gateway<A: TurnAnalyzer>(port: Int, analyzer: A, keys: APIKeys, live: LiveDialogues? = nil, logger: Logger) throws -> HTTPGateway<A> {
-        if keys.isEmpty {
-            logger.warning("no API keys configured: every request gets 401; set PLUTCHIK_API_KEYS=tenant=key or tenant.NAME.api_key_sha256 in the config file")
-        }
+        try check(keys)
+        if keys.isEmpty { logger.warning("no API keys configured (--allow-no-keys): every request gets 401") }
         let gateway = try HTTPGateway(configuration: try configuration(port: port), keys: keys, analyzer: analyzer, live: live,
                                       schemasDirectory: try schemasDirectory(), logger: logger)
         logger.info("http gateway configured", metadata: [

@@ -60,7 +60,7 @@ enum Fixture {
     }
 
     /// The test key of `tenant` (`*`: the all-tenant viewer key).
-    static func key(_ tenant: String) -> String { tenant == "*" ? "viewer-key" : "\(tenant)-key" }
+    static func key(_ tenant: String) -> String { "\(tenant == "*" ? "viewer" : tenant)-key-0123456789abcdefghij" }
 
     static func gateway(_ analyzer: CountingAnalyzer = CountingAnalyzer(), logger: Logger? = nil,
                         configure: (inout GatewayConfiguration) -> Void = { _ in }) throws -> HTTPGateway<CountingAnalyzer> {

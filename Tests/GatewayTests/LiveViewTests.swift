@@ -69,7 +69,7 @@ struct LiveViewTests {
             try await client.execute(uri: "/dialogues/acme/D-7", method: .get, headers: [.authorization: "Bearer \(Fixture.key("globex"))"]) { r in
                 #expect(r.status == .notFound)
             }
-            try await client.execute(uri: "/dialogues/acme/D-7?turn=2", method: .get, headers: [.authorization: "Bearer acme-key"]) { r in
+            try await client.execute(uri: "/dialogues/acme/D-7?turn=2", method: .get, headers: [.authorization: "Bearer acme-key-0123456789abcdefghij"]) { r in
                 let html = String(buffer: r.body)
                 #expect(r.status == .ok)
                 #expect(html.components(separatedBy: "<tr class=\"turn").count - 1 == 4)
