@@ -16,6 +16,19 @@ public struct GatewayConfiguration: Sendable {
     public var retryAfterSeconds = 1
     /// The most turns analyzed in one batch; requests that arrive while a batch runs join the next.
     public var maxBatchTurns = 64
+    /// The most turns waiting for the model, from every route (analyze, `/try`, explanations);
+    /// a request that would go over gets 429 with `Retry-After`.
+    public var maxQueuedTurns = 1_024
+    /// The share of the model's time HTTP work may take (0...1]. `run` sets 0.25 (its stream has
+    /// the rest); `serve` keeps 1.
+    public var analyzerShare = 1.0
+    /// Each tenant's token bucket, in turns analyzed: `burstTurns` at once, then `turnsPerSecond`
+    /// (all of a tenant's keys and sessions share it; `.infinity` turns it off). The defaults are
+    /// far above what a person at a browser asks for.
+    public var turnsPerSecond = 200.0
+    public var burstTurns = 1_000.0
+    /// Explanations kept for the live view, by (dialogue, turn).
+    public var explanationCacheSize = 1_000
     /// The checks every turn passes, as in the stream (`Turn.parse` plus the stream's limits).
     public var validator = TurnValidator()
     /// How many dialogues the live view keeps (the least recently updated go first), and how many

@@ -30,6 +30,8 @@ public struct GatewayError: Error, CustomStringConvertible, Sendable {
         public static let tooManyTurns = Code("too_many_turns", .unprocessableContent)
         /// Too many requests in flight (429, with `Retry-After`).
         public static let overloaded = Code("overloaded", .tooManyRequests)
+        /// The key's tenant has spent its model budget for now (429, with `Retry-After`).
+        public static let rateLimited = Code("rate_limited", .tooManyRequests)
         /// Too many failed authentications from the client's address (429, with `Retry-After`).
         public static let throttled = Code("throttled", .tooManyRequests)
         /// The server is stopping, or the model failed (503).

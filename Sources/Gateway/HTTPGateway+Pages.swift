@@ -39,14 +39,14 @@ extension HTTPGateway {
             let fields = Self.form(ByteBuffer(string: request.uri.query ?? ""))
             return try await self.page(request, context: context) { tenant in
                 guard fields["text"] != nil else { return ("Try a turn", PageRender.tryForm(text: "", context: "", speaker: "customer")) }
-                return ("Try a turn", await self.tryResult(fields, tenant: tenant))
+                return ("Try a turn", try await self.tryResult(fields, tenant: tenant))
             }
         }
         router.post("try") { request, context in
             if let refused = self.refuseCrossSite(request) { return refused }
             var request = request
             let form = Self.form(try await request.collectBody(upTo: 64 * 1024))
-            return try await self.page(request, context: context) { tenant in ("Try a turn", await self.tryResult(form, tenant: tenant)) }
+            return try await self.page(request, context: context) { tenant in ("Try a turn", try await self.tryResult(form, tenant: tenant)) }
         }
         router.get("events") { request, context in
             guard try self.pageTenant(of: request, context: context) != nil else { return self.errorResponse(GatewayError(.unauthorized, "a valid API key is required")) }
@@ -95,7 +95,7 @@ extension HTTPGateway {
             guard let d = self.live.dialogue(key, caller: caller) else { return nil }
             let selected = request.uri.queryParameters.get("turn").map { String($0) }
             let explain = request.uri.queryParameters.get("explain") == "1"
-            return ("Dialogue \(d.id)", await self.dialogueSection(d, selected: selected, explain: explain))
+            return ("Dialogue \(d.id)", try await self.dialogueSection(d, selected: selected, explain: explain, caller: caller))
         }
     }
 
@@ -147,7 +147,8 @@ extension HTTPGateway {
         return out + "</tbody></table>"
     }
 
-    func dialogueSection(_ d: LiveDialogues.DialogueView, selected: String?, explain: Bool) async -> String {
+    /// A dialogue's page body; with `explain`, the selected turn's words, computed on `caller`'s budget.
+    func dialogueSection(_ d: LiveDialogues.DialogueView, selected: String?, explain: Bool, caller: String) async throws -> String {
         let turn = d.turns.last { $0.turnID == selected } ?? d.turns.last!
         let event = try? JSONDecoder().decode(EventParts.self, from: Data(turn.eventJSON.utf8))
         var out = "<p><a href=\"/\">← All live dialogues</a> · tenant \(HTMLText.escaped(d.tenant ?? "—")) · \(d.turnCount) turns"
@@ -169,7 +170,7 @@ extension HTTPGateway {
         // A hashed text's explanation would show its words: neither is shown, nor re-analysed.
         var words = turn.text == nil ? nil : event?.explanation?.words
         if explain, turn.text != nil, words == nil || words!.isEmpty, let i = d.turns.firstIndex(where: { $0.turnID == turn.turnID }) {
-            words = await explainWords(Array(d.turns[...i]), dialogueID: d.id, tenant: d.tenant)
+            words = try await explainWords(Array(d.turns[...i]), of: d, caller: caller)
         }
         if let words, !words.isEmpty {
             out += PageRender.highlights(text: turn.text ?? "", words: words, label: turn.emotion)
@@ -181,17 +182,28 @@ extension HTTPGateway {
         return out + "</section></div>"
     }
 
-    /// Re-analyzes a dialogue's kept turns up to the last with explanations (the live view keeps
-    /// no attributions for turns that were not alerts). Nil when a text is hashed or the model fails.
-    private func explainWords(_ turns: [LiveDialogues.TurnView], dialogueID: String, tenant: String?) async -> [Explanation.Word]? {
+    /// Re-analyzes a dialogue's kept turns up to the last (at most a request's ``GatewayConfiguration/maxTurns``)
+    /// with explanations, under the dialogue's own tenant (the live view keeps no attributions for
+    /// turns that were not alerts); cached per (dialogue, last turn). Nil when a text is hashed or
+    /// the model fails.
+    /// - Throws: ``GatewayError`` 429 when `caller`'s budget or the model's queue is full.
+    private func explainWords(_ turns: [LiveDialogues.TurnView], of d: LiveDialogues.DialogueView, caller: String) async throws -> [Explanation.Word]? {
+        let turns = turns.suffix(configuration.maxTurns)
+        guard let last = turns.last else { return nil }
+        let key = ExplanationCache.Key(dialogue: d.key, turnID: last.turnID)
+        if let words = explanations[key] { return words }
         var timed: [TimedTurn] = []
         for (i, t) in turns.enumerated() {
             guard let text = t.text else { return nil }
-            timed.append(TimedTurn(turn: Turn(dialogueID: dialogueID, turnID: Int(t.turnID) ?? i + 1, speaker: t.speaker,
-                                              role: t.role.flatMap(Turn.Role.init(rawValue:)), text: text, tenant: tenant), timestamp: t.at))
+            timed.append(TimedTurn(turn: Turn(dialogueID: d.id, turnID: Int(t.turnID) ?? i + 1, speaker: t.speaker,
+                                              role: t.role.flatMap(Turn.Role.init(rawValue:)), text: text, tenant: d.tenant), timestamp: t.at))
         }
         do {
-            return try await batcher.analyze(timed, explain: true, onlyLast: true).last?.explanation?.words
+            let words = try await admitted(timed, caller: caller, explain: true, onlyLast: true).last?.explanation?.words
+            explanations[key] = words
+            return words
+        } catch let error as GatewayError where error.status == .tooManyRequests {
+            throw error
         } catch {
             logger.error("explanation failed", metadata: ["error.cause": "\(error)"])
             return nil
@@ -200,7 +212,8 @@ extension HTTPGateway {
 
     /// `/try`: the form's turn (after the optional earlier turns, one per line, `speaker: text`),
     /// analyzed like a request to `/v1/analyze?explain=true`.
-    func tryResult(_ form: [String: String], tenant: String) async -> String {
+    /// - Throws: ``GatewayError`` 429 when the caller's budget or the model's queue is full.
+    func tryResult(_ form: [String: String], tenant: String) async throws -> String {
         let text = form["text"] ?? "", contextText = form["context"] ?? ""
         let speaker = form["speaker"] == "agent" ? "agent" : "customer"
         var out = PageRender.tryForm(text: text, context: contextText, speaker: speaker)
@@ -227,9 +240,11 @@ extension HTTPGateway {
             }
         }
         do {
-            let analyses = try await batcher.analyze(timed, explain: true, onlyLast: true)
+            let analyses = try await admitted(timed, caller: tenant, explain: true, onlyLast: true)
             let events = Self.events(timed, analyses, modelVersion: batcher.analyzer.modelVersion)
             out += "<div id=\"result\">" + PageRender.result(events.last!, text: text, earlier: events.dropLast()) + "</div>"
+        } catch let error as GatewayError where error.status == .tooManyRequests {
+            throw error
         } catch {
             logger.error("try failed", metadata: ["error.cause": "\(error)"])
             out += PageRender.problem("The model could not analyze this now; try again later.")

@@ -26,6 +26,9 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
     let sessions: SessionStore
     /// Failed authentications per client address.
     let throttle: AuthThrottle
+    /// Each tenant's budget of turns for the model, and the live view's explanations already computed.
+    let buckets: TokenBuckets
+    let explanations: ExplanationCache
     let metrics = GatewayMetrics.shared
 
     /// - Parameters:
@@ -37,7 +40,10 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
         self.keys = keys
         self.sessions = SessionStore(lifetime: configuration.sessionLifetime, maxSessions: configuration.maxSessions)
         self.throttle = AuthThrottle(limit: configuration.authFailuresPerMinute)
-        self.batcher = AnalyzeBatcher(analyzer: analyzer, maxBatchTurns: configuration.maxBatchTurns)
+        self.batcher = AnalyzeBatcher(analyzer: analyzer, maxBatchTurns: configuration.maxBatchTurns,
+                                      maxQueuedTurns: configuration.maxQueuedTurns, share: configuration.analyzerShare)
+        self.buckets = TokenBuckets(rate: configuration.turnsPerSecond, burst: configuration.burstTurns)
+        self.explanations = ExplanationCache(capacity: configuration.explanationCacheSize)
         self.live = live ?? LiveDialogues(maxDialogues: configuration.liveDialogues, maxTurnsPerDialogue: configuration.liveTurnsPerDialogue)
         var documents: [String: [UInt8]] = [:]
         for name in ["openapi.json", "turn.schema.json", "emotion-event.schema.json", "escalation-alert.schema.json"] {
@@ -97,12 +103,12 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
         guard let tenant = try apiTenant(of: request, context: context) else {
             throw GatewayError(.unauthorized, "a valid API key is required (Authorization: Bearer KEY or X-API-Key)", field: "Authorization")
         }
-        let admitted = inFlight.withLock { n in
+        let hasSlot = inFlight.withLock { n in
             guard n < configuration.maxInFlight else { return false }
             n += 1
             return true
         }
-        guard admitted else {
+        guard hasSlot else {
             metrics.overloaded.increment()
             throw GatewayError(.overloaded, "more than \(configuration.maxInFlight) requests in flight; retry after \(configuration.retryAfterSeconds) s", isRetriable: true)
         }
@@ -118,7 +124,7 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
         }
         let parsed = try AnalyzeRequest.parse(Array(buffer: body), tenant: tenant, configuration: configuration)
         let explain = request.uri.queryParameters.get("explain").map { $0 == "true" || $0 == "1" } ?? false
-        let analyses = try await batcher.analyze(parsed.turns, explain: explain)
+        let analyses = try await admitted(parsed.turns, caller: tenant, explain: explain)
         let events = Self.events(parsed.turns, analyses, modelVersion: batcher.analyzer.modelVersion)
         let encoder = EmotionEvent.encoder()
         var out: [UInt8] = []
@@ -129,6 +135,18 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
         }
         if parsed.isDialogue { out += Array("]}".utf8) }
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
+    }
+
+    /// The one way into the model, for every route (analyze, `/try`, explanations): the caller's
+    /// token bucket, then the batcher's bounded queue; either answers 429 with `Retry-After`.
+    func admitted(_ turns: [TimedTurn], caller: String, explain: Bool, onlyLast: Bool = false) async throws -> [TurnAnalysis] {
+        if let wait = buckets.take(turns.count, from: caller) {
+            metrics.overloaded.increment()
+            var error = GatewayError(.rateLimited, "this tenant's model budget is spent for now; retry after \(wait) s", isRetriable: true)
+            error.retryAfterSeconds = wait
+            throw error
+        }
+        return try await batcher.analyze(turns, explain: explain, onlyLast: onlyLast)
     }
 
     /// The events of analyzed turns, as the stream builds them (without `source`: no Kafka record).

@@ -11,6 +11,14 @@ struct GatewayOptions: ParsableArguments {
     @Option(help: "The largest request body, in bytes (413 above).") var httpMaxBody: Int = 1 << 20
     @Option(help: "Analyze requests in flight at once (429 with Retry-After above).") var httpMaxInFlight: Int = 256
     @Option(help: "Dialogues the live web view keeps (least recently updated dropped first).") var liveDialogues: Int = 2_000
+    @Option(help: "Turns a tenant may have analyzed per second over HTTP (its token bucket; 429 rate_limited above).")
+    var httpTurnsPerSecond: Double = 200
+    @Option(help: "Turns a tenant may have analyzed at once over HTTP (its token bucket's size).")
+    var httpBurstTurns: Double = 1_000
+    @Option(help: "Turns that may wait for the model from all HTTP routes together (429 overloaded above).")
+    var httpMaxQueuedTurns: Int = 1_024
+    @Option(help: "Share of the model's time HTTP work may take, 0...1 (default: 0.25 beside the stream in run and demo, 1 in serve).")
+    var httpModelShare: Double?
     @Flag(help: "Start the HTTP gateway without any API key (it then refuses every request); without this flag, no key is an error.")
     var allowNoKeys = false
     @Option(help: "Failed authentications (a wrong key, a failed sign-in) a client address may make per minute; beyond it 429.")
@@ -20,7 +28,9 @@ struct GatewayOptions: ParsableArguments {
     @Option(help: "Hours a web view sign-in lasts.") var httpSessionHours: Double = 8
     @Option(help: "Directory with openapi.json and the JSON schemas. Env: PLUTCHIK_SCHEMAS_DIR. Default: <repo>/Schemas.") var schemasDir: String?
 
-    func configuration(port: Int) throws -> GatewayConfiguration {
+    /// - Parameter sharedWithStream: whether the model is the stream processor's too (`run`, `demo`):
+    ///   HTTP work then takes at most `--http-model-share` (0.25) of its time.
+    func configuration(port: Int, sharedWithStream: Bool = false) throws -> GatewayConfiguration {
         var c = GatewayConfiguration()
         c.host = httpHost
         c.port = port
@@ -34,6 +44,15 @@ struct GatewayOptions: ParsableArguments {
         c.behindTLSProxy = httpBehindTlsProxy
         guard httpAuthFailuresPerMinute > 0 else { throw ValidationError("--http-auth-failures-per-minute must be positive") }
         c.authFailuresPerMinute = httpAuthFailuresPerMinute
+        guard httpTurnsPerSecond > 0, httpBurstTurns >= 1, httpMaxQueuedTurns > 0 else {
+            throw ValidationError("--http-turns-per-second, --http-burst-turns and --http-max-queued-turns must be positive")
+        }
+        c.turnsPerSecond = httpTurnsPerSecond
+        c.burstTurns = httpBurstTurns
+        c.maxQueuedTurns = httpMaxQueuedTurns
+        let share = httpModelShare ?? (sharedWithStream ? 0.25 : 1)
+        guard share > 0, share <= 1 else { throw ValidationError("--http-model-share must be within (0, 1]") }
+        c.analyzerShare = share
         return c
     }
 
@@ -76,10 +95,11 @@ struct GatewayOptions: ParsableArguments {
 
     /// The gateway over `analyzer`, logging which tenants have keys (never the keys).
     /// - Throws: `ValidationError` when no key is configured, unless `--allow-no-keys`.
-    func gateway<A: TurnAnalyzer>(port: Int, analyzer: A, keys: APIKeys, live: LiveDialogues? = nil, logger: Logger) throws -> HTTPGateway<A> {
+    func gateway<A: TurnAnalyzer>(port: Int, analyzer: A, keys: APIKeys, live: LiveDialogues? = nil, sharedWithStream: Bool = false,
+                                  logger: Logger) throws -> HTTPGateway<A> {
         try check(keys)
         if keys.isEmpty { logger.warning("no API keys configured (--allow-no-keys): every request gets 401") }
-        let gateway = try HTTPGateway(configuration: try configuration(port: port), keys: keys, analyzer: analyzer, live: live,
+        let gateway = try HTTPGateway(configuration: try configuration(port: port, sharedWithStream: sharedWithStream), keys: keys, analyzer: analyzer, live: live,
                                       schemasDirectory: try schemasDirectory(), logger: logger)
         logger.info("http gateway configured", metadata: [
             "http.host": "\(httpHost)", "http.port": "\(port)", "http.tenants": "\(keys.tenants.joined(separator: ","))",

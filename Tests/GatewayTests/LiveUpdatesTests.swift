@@ -67,3 +67,61 @@ final class EventStreamReader {
         return String(received[..<range.upperBound])
     }
 }
+
+/// One HTTP/1.1 request on a connection of its own, made on a thread of its own so that many can be in flight at once without holding Swift's cooperative threads.
+enum LoopbackHTTP {
+    struct Answer: Sendable {
+        var status: Int
+        /// The head (status line and headers) as received.
+        var head: String
+        var body: String
+
+        func header(_ name: String) -> String? {
+            head.split(separator: "\r\n").dropFirst().first { $0.lowercased().hasPrefix(name.lowercased() + ":") }
+                .map { String($0.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces) }
+        }
+    }
+
+    static func send(port: Int, _ method: String, _ path: String, headers: [String: String] = [:], body: String = "") async throws -> Answer {
+        try await withCheckedThrowingContinuation { c in
+            Thread {
+                c.resume(with: Result { try sendBlocking(port: port, method, path, headers: headers, body: body) })
+            }.start()
+        }
+    }
+
+    static func sendBlocking(port: Int, _ method: String, _ path: String, headers: [String: String], body: String) throws -> Answer {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else { throw POSIXError(.ECONNREFUSED) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\(body.isEmpty ? "" : "Content-Length: \(body.utf8.count)\r\n")"
+        for (k, v) in headers { request += "\(k): \(v)\r\n" }
+        request += "\r\n" + body
+        _ = request.withCString { Glibc.send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        // Read until the body is complete (by Content-Length or the last chunk), or the server closes.
+        var received: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 4096)
+        var answer = Answer(status: 0, head: "", body: "")
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            received += chunk[..<n]
+            let text = String(decoding: received, as: UTF8.self)
+            guard let split = text.range(of: "\r\n\r\n") else { continue }
+            answer.head = String(text[..<split.lowerBound])
+            answer.status = Int(answer.head.split(separator: " ").dropFirst().first ?? "") ?? 0
+            answer.body = String(text[split.upperBound...])
+            if let length = answer.header("Content-Length").flatMap(Int.init), answer.body.utf8.count >= length { break }
+            if answer.header("Transfer-Encoding") == "chunked", answer.body.hasSuffix("0\r\n\r\n") { break }
+        }
+        return answer
+    }
+}
