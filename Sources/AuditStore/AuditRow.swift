@@ -19,8 +19,10 @@ public struct AuditRow: Sendable, Hashable {
     /// The turn's text; the store keeps only its SHA-256 when ``hashText`` (or, without one,
     /// ``AuditWriter/Configuration/hashTexts``) says so.
     public var text: String
-    /// Keep only this row's text hash (true) or its text too (false), e.g. by its tenant's policy;
-    /// nil follows ``AuditWriter/Configuration/hashTexts``.
+    /// Keep only this row's text hash (true) or its text too (false), resolved once where the row
+    /// is built (the stream processor: the global flag or the tenant's policy); nil follows
+    /// ``AuditWriter/Configuration/hashTexts``. The live web view shows (and re-analyses) the text
+    /// only of rows where it is `false`.
     public var hashText: Bool?
     public var emotion: String
     public var confidence: Float

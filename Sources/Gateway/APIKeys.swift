@@ -6,9 +6,14 @@ import Foundation
 /// A key of the tenant ``allTenants`` (`*`) sees every tenant (an operator's or a wall screen's
 /// viewer key); any other key sees its own tenant's dialogues only, and its turns are analyzed
 /// under its tenant's settings.
+///
+/// Keys given in the clear are at least ``minimumKeyLength`` characters, and no key (clear or
+/// digest) may be configured twice: either is an error naming the tenants, never the key.
 public struct APIKeys: Sendable {
     /// The tenant name that stands for every tenant.
     public static let allTenants = "*"
+    /// The shortest key accepted in the clear (24 characters: well over 100 bits when random).
+    public static let minimumKeyLength = 24
 
     struct Entry: Sendable {
         var tenant: String
@@ -27,13 +32,27 @@ public struct APIKeys: Sendable {
             guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex, pair.index(after: eq) != pair.endIndex else {
                 throw GatewayError(.invalidRequest, "API key pair \(n + 1) is not tenant=key", field: "PLUTCHIK_API_KEYS")
             }
-            add(tenant: String(pair[..<eq]), key: String(pair[pair.index(after: eq)...]))
+            try add(tenant: String(pair[..<eq]), key: String(pair[pair.index(after: eq)...]))
         }
     }
 
     /// Adds a key given in the clear.
-    public mutating func add(tenant: String, key: String) {
-        entries.append(Entry(tenant: tenant, digest: SHA256.hash(Data(key.utf8))))
+    /// - Throws: ``GatewayError`` naming the tenant when the key is shorter than
+    ///   ``minimumKeyLength`` or already configured.
+    public mutating func add(tenant: String, key: String) throws(GatewayError) {
+        guard key.count >= Self.minimumKeyLength else {
+            throw GatewayError(.invalidRequest, "the API key of tenant '\(tenant)' has \(key.count) characters; at least \(Self.minimumKeyLength) are required",
+                               field: "PLUTCHIK_API_KEYS")
+        }
+        try add(Entry(tenant: tenant, digest: SHA256.hash(Data(key.utf8))), field: "PLUTCHIK_API_KEYS")
+    }
+
+    private mutating func add(_ entry: Entry, field: String) throws(GatewayError) {
+        if let other = entries.first(where: { $0.digest == entry.digest }) {
+            throw GatewayError(.invalidRequest, "an API key of tenant '\(entry.tenant)' is configured already (for tenant '\(other.tenant)'); each key belongs to one tenant",
+                               field: field)
+        }
+        entries.append(entry)
     }
 
     /// Adds a key given as its SHA-256 digest in hex (as the config file stores it).
@@ -55,9 +74,15 @@ public struct APIKeys: Sendable {
             }
         }
         guard digest.count == 32 else {
-            throw GatewayError(.invalidRequest, "the API key digest of tenant '\(tenant)' is not 64 hex digits", field: "tenant.\(tenant).api_key_sha256")
+            throw GatewayError(.invalidRequest, "the API key digest of tenant '\(tenant)' is not 64 hex digits", field: Self.digestSetting(tenant))
         }
-        entries.append(Entry(tenant: tenant, digest: digest))
+        try add(Entry(tenant: tenant, digest: digest), field: Self.digestSetting(tenant))
+    }
+
+    /// The config file's setting for `tenant`'s key digests: `tenant.NAME.api_key_sha256`, or for
+    /// the all-tenant key `admin.api_key_sha256` (never `tenant.*`, which means defaults elsewhere).
+    public static func digestSetting(_ tenant: String) -> String {
+        tenant == allTenants ? "admin.api_key_sha256" : "tenant.\(tenant).api_key_sha256"
     }
 
     /// Whether no key is configured.

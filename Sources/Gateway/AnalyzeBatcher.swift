@@ -1,5 +1,6 @@
 import Contracts
 import Dispatch
+import Foundation
 import Pipeline
 import Synchronization
 
@@ -21,32 +22,51 @@ public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
 
     struct Queue {
         var jobs: [Job] = []
+        /// Turns in `jobs` (waiting, not yet in a batch).
+        var queuedTurns = 0
+        /// When the next batch may start, so that this batcher uses at most its share of the analyzer.
+        var notBefore: ContinuousClock.Instant?
         /// Whether a batch is being analyzed (and the worker will look at `jobs` again after it).
         var running = false
     }
 
     public let analyzer: Analyzer
     let maxBatchTurns: Int
+    /// The most turns that may wait; a request that would go over is refused (429).
+    let maxQueuedTurns: Int
+    /// The share of the analyzer's time this batcher may take (0...1): after a batch that took
+    /// `d`, the next waits `d × (1/share − 1)`. Under `run` the stream analyzes the rest of the time.
+    let share: Double
     private let queue = Mutex(Queue())
     private let worker = DispatchQueue(label: "plutchik.gateway.analyze")
     private let metrics = GatewayMetrics.shared
 
-    public init(analyzer: Analyzer, maxBatchTurns: Int = 64) {
+    public init(analyzer: Analyzer, maxBatchTurns: Int = 64, maxQueuedTurns: Int = 1_024, share: Double = 1) {
         self.analyzer = analyzer
         self.maxBatchTurns = max(1, maxBatchTurns)
+        self.maxQueuedTurns = max(self.maxBatchTurns, maxQueuedTurns)
+        self.share = min(max(share, 0.01), 1)
     }
 
     /// Analyzes one dialogue's turns in order, from a fresh dialogue state; with `explain`, every
     /// turn gets its explanation, or with `onlyLast` too the last turn only (alert turns always do).
     /// Explaining a turn costs an encoder pass per word.
+    /// - Throws: ``GatewayError`` `overloaded` when the queue holds ``maxQueuedTurns`` already.
     public func analyze(_ turns: [TimedTurn], explain: Bool, onlyLast: Bool = false) async throws -> [TurnAnalysis] {
         guard !turns.isEmpty else { return [] }
         let marks = turns.indices.map { explain && (!onlyLast || $0 == turns.count - 1) }
         return try await withCheckedThrowingContinuation { c in
-            let start = queue.withLock { q in
+            let start: Bool? = queue.withLock { q in
+                guard q.queuedTurns + turns.count <= maxQueuedTurns else { return nil }
                 q.jobs.append(Job(turns: turns, explain: marks, continuation: c))
+                q.queuedTurns += turns.count
                 defer { q.running = true }
                 return !q.running
+            }
+            guard let start else {
+                metrics.overloaded.increment()
+                c.resume(throwing: GatewayError(.overloaded, "the model's queue is full; retry later", isRetriable: true))
+                return
             }
             if start { worker.async { self.drain() } }
         }
@@ -55,6 +75,9 @@ public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
     /// Analyzes queued jobs batch by batch until none is left.
     private func drain() {
         while true {
+            if let notBefore = queue.withLock({ $0.notBefore }), case let wait = notBefore - .now, wait > .zero {
+                Thread.sleep(forTimeInterval: Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
+            }
             let jobs: [Job] = queue.withLock { q in
                 var n = 0, taken = 0
                 while taken < q.jobs.count, taken == 0 || n + q.jobs[taken].turns.count <= maxBatchTurns {
@@ -63,11 +86,19 @@ public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
                 }
                 let out = Array(q.jobs.prefix(taken))
                 q.jobs.removeFirst(taken)
+                q.queuedTurns -= out.reduce(0) { $0 + $1.turns.count }
                 if out.isEmpty { q.running = false }
                 return out
             }
             if jobs.isEmpty { return }
             metrics.batchTurns.record(jobs.reduce(0) { $0 + $1.turns.count })
+            let started = ContinuousClock.now
+            defer {
+                if share < 1 {
+                    let took = ContinuousClock.now - started
+                    queue.withLock { $0.notBefore = .now + took * (1 / share - 1) }
+                }
+            }
             do {
                 let results = try run(jobs)
                 for (job, r) in zip(jobs, results) { job.continuation.resume(returning: r) }
@@ -75,7 +106,7 @@ public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
                 // One job's turns may be what failed: each is tried on its own.
                 for job in jobs {
                     do { job.continuation.resume(returning: try run([job])[0]) } catch {
-                        job.continuation.resume(throwing: GatewayError(.unavailable, "the model failed on this request: \(error)", cause: error))
+                        job.continuation.resume(throwing: GatewayError(.unavailable, "the model could not analyze this request", cause: error))
                     }
                 }
             }
@@ -95,6 +126,10 @@ public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
         }
         var states: [String: Analyzer.State] = [:]
         let all = try analyzer.analyze(turns, states: &states, explain: explain)
+        guard all.count == turns.count else {
+            // (A model error: `drain` answers it as 503, never by trapping on a missing result.)
+            throw GatewayError(.unavailable, "the analyzer returned \(all.count) results for \(turns.count) turns")
+        }
         var out: [[TurnAnalysis]] = [], at = 0
         for job in jobs {
             out.append(Array(all[at..<at + job.turns.count]))

@@ -16,12 +16,37 @@ public struct GatewayConfiguration: Sendable {
     public var retryAfterSeconds = 1
     /// The most turns analyzed in one batch; requests that arrive while a batch runs join the next.
     public var maxBatchTurns = 64
+    /// The most turns waiting for the model, from every route (analyze, `/try`, explanations);
+    /// a request that would go over gets 429 with `Retry-After`.
+    public var maxQueuedTurns = 1_024
+    /// The share of the model's time HTTP work may take (0...1]. `run` sets 0.25 (its stream has
+    /// the rest); `serve` keeps 1.
+    public var analyzerShare = 1.0
+    /// Each tenant's token bucket, in turns analyzed: `burstTurns` at once, then `turnsPerSecond`
+    /// (all of a tenant's keys and sessions share it; `.infinity` turns it off). The defaults are
+    /// far above what a person at a browser asks for.
+    public var turnsPerSecond = 200.0
+    public var burstTurns = 1_000.0
+    /// Explanations kept for the live view, by (dialogue, turn).
+    public var explanationCacheSize = 1_000
     /// The checks every turn passes, as in the stream (`Turn.parse` plus the stream's limits).
     public var validator = TurnValidator()
     /// How many dialogues the live view keeps (the least recently updated go first), and how many
     /// turns of each.
     public var liveDialogues = 2_000
     public var liveTurnsPerDialogue = 200
+    /// How long a web view sign-in lasts, and how many sessions are kept at once (the one closest
+    /// to expiry goes first).
+    public var sessionLifetime: Duration = .seconds(8 * 3600)
+    public var maxSessions = 10_000
+    /// Whether browsers reach the gateway through a TLS-terminating proxy only: then the session
+    /// cookie is `__Host-plutchik_session` with `Secure`, and the client address for throttling is
+    /// the last `X-Forwarded-For` entry. Off, the cookie is `plutchik_session` without `Secure`
+    /// (plain HTTP, e.g. on loopback; browsers refuse `__Host-` and `Secure` cookies there).
+    public var behindTLSProxy = false
+    /// Failed authentications (a wrong key, a failed sign-in) a client address may make per
+    /// minute; beyond it the address gets 429 with `Retry-After` until the minute is over.
+    public var authFailuresPerMinute = 10
 
     public init() {}
 }

@@ -30,8 +30,14 @@ public struct GatewayError: Error, CustomStringConvertible, Sendable {
         public static let tooManyTurns = Code("too_many_turns", .unprocessableContent)
         /// Too many requests in flight (429, with `Retry-After`).
         public static let overloaded = Code("overloaded", .tooManyRequests)
+        /// The key's tenant has spent its model budget for now (429, with `Retry-After`).
+        public static let rateLimited = Code("rate_limited", .tooManyRequests)
+        /// Too many failed authentications from the client's address (429, with `Retry-After`).
+        public static let throttled = Code("throttled", .tooManyRequests)
         /// The server is stopping, or the model failed (503).
         public static let unavailable = Code("unavailable", .serviceUnavailable)
+        /// Anything else that went wrong on the server (500); the cause is in the log only.
+        public static let internalError = Code("internal_error", .internalServerError)
     }
 
     public var code: Code
@@ -42,6 +48,8 @@ public struct GatewayError: Error, CustomStringConvertible, Sendable {
     public var cause: (any Error & Sendable)?
     /// Whether sending the same request again may succeed.
     public var isRetriable: Bool
+    /// The seconds a 429 asks the client to wait, when not the configured default.
+    public var retryAfterSeconds: Int?
 
     public init(_ code: Code, _ message: String, field: String? = nil, cause: (any Error & Sendable)? = nil, isRetriable: Bool = false) {
         self.code = code

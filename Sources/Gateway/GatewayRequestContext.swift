@@ -6,8 +6,11 @@ public struct GatewayRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The tenant the request's API key belongs to (``APIKeys/allTenants`` for an all-tenant key).
     var tenant: String?
+    /// The peer's IP address (nil when the transport has none, as in in-process tests).
+    var remoteAddress: String?
 
     public init(source: Source) {
         coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 }

@@ -8,8 +8,7 @@ import Pipeline
 
 extension HTTPGateway {
     func addPages(to router: Router<GatewayRequestContext>) {
-        router.get("login") { request, _ in try await self.login(request) }
-        router.post("login") { request, _ in try await self.login(request) }
+        addSessionRoutes(to: router)
         router.get("static/app.js") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "max-age=300"],
                      body: .init(byteBuffer: ByteBuffer(string: PageAssets.script)))
@@ -18,36 +17,39 @@ extension HTTPGateway {
             Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=300"],
                      body: .init(byteBuffer: ByteBuffer(string: PageAssets.style)))
         }
-        router.get("/") { request, _ in
-            try await self.page(request) { tenant in
+        router.get("/") { request, context in
+            try await self.page(request, context: context) { tenant in
                 let filter = request.uri.queryParameters.get("tenant").flatMap { $0.isEmpty ? nil : String($0) }
                 return ("Live dialogues", self.listSection(tenant: tenant, filter: filter))
             }
         }
-        router.get("dialogues/:id") { request, context in
-            let id = context.parameters.get("id") ?? ""
-            return try await self.page(request) { tenant in
-                guard let d = self.live.dialogue(id, tenant: tenant) else { return nil }
-                let selected = request.uri.queryParameters.get("turn").map { String($0) }
-                let explain = request.uri.queryParameters.get("explain") == "1"
-                return ("Dialogue \(d.id)", await self.dialogueSection(d, selected: selected, explain: explain, tenant: tenant))
-            }
+        // A dialogue is its tenant and its id: `/dialogues/{tenant}/{id}`, or `/dialogues/{id}` for
+        // one without a tenant. A link of the older form (`/dialogues/{id}`) is sent on to the one
+        // dialogue of that id the key may see.
+        // (The router needs one name for the first segment of both routes.)
+        router.get("dialogues/:first/:id") { request, context in
+            let key = LiveDialogues.Key(tenant: Self.pathParameter(context, "first"), id: Self.pathParameter(context, "id"))
+            return try await self.dialoguePage(request, context: context, key)
         }
-        router.get("try") { request, _ in
+        router.get("dialogues/:first") { request, context in
+            try await self.dialoguePage(request, context: context, LiveDialogues.Key(tenant: nil, id: Self.pathParameter(context, "first")))
+        }
+        router.get("try") { request, context in
             // `/try?text=...&context=...` analyzes too, so a result can be linked to.
             let fields = Self.form(ByteBuffer(string: request.uri.query ?? ""))
-            return try await self.page(request) { tenant in
+            return try await self.page(request, context: context) { tenant in
                 guard fields["text"] != nil else { return ("Try a turn", PageRender.tryForm(text: "", context: "", speaker: "customer")) }
-                return ("Try a turn", await self.tryResult(fields, tenant: tenant))
+                return ("Try a turn", try await self.tryResult(fields, tenant: tenant))
             }
         }
-        router.post("try") { request, _ in
+        router.post("try") { request, context in
+            if let refused = self.refuseCrossSite(request) { return refused }
             var request = request
             let form = Self.form(try await request.collectBody(upTo: 64 * 1024))
-            return try await self.page(request) { tenant in ("Try a turn", await self.tryResult(form, tenant: tenant)) }
+            return try await self.page(request, context: context) { tenant in ("Try a turn", try await self.tryResult(form, tenant: tenant)) }
         }
-        router.get("events") { request, _ in
-            guard self.tenant(of: request) != nil else { return self.errorResponse(GatewayError(.unauthorized, "a valid API key is required")) }
+        router.get("events") { request, context in
+            guard try self.pageTenant(of: request, context: context) != nil else { return self.errorResponse(GatewayError(.unauthorized, "a valid API key is required")) }
             let updates = self.live.updates()
             let metrics = self.metrics
             return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: .init { writer in
@@ -66,8 +68,9 @@ extension HTTPGateway {
 
     /// A page behind a key: a browser without one is sent to `/login`. With `?fragment=1` only the
     /// live region is sent (the page's script swaps it in). `content` returns nil for not found.
-    private func page(_ request: Request, _ content: (String) async throws -> (title: String, body: String)?) async throws -> Response {
-        guard let tenant = tenant(of: request) else {
+    private func page(_ request: Request, context: GatewayRequestContext,
+                      _ content: (String) async throws -> (title: String, body: String)?) async throws -> Response {
+        guard let tenant = try pageTenant(of: request, context: context) else {
             let next = request.uri.path + (request.uri.query.map { "?\($0)" } ?? "")
             return Response(status: .seeOther, headers: [.location: "/login?next=\(Self.percentEncoded(next))"])
         }
@@ -79,29 +82,37 @@ extension HTTPGateway {
         return html(PageRender.layout(title: title, tenant: tenant, live: live, body: "<div id=\"live\">\(body)</div>"))
     }
 
-    private func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                 body: .init(byteBuffer: ByteBuffer(string: text)))
+    /// A dialogue's page, if the key may see it; a tenant-less `key` that is not found is looked up
+    /// among the dialogues of that id the key may see, and the browser sent on to the only one.
+    private func dialoguePage(_ request: Request, context: GatewayRequestContext, _ key: LiveDialogues.Key) async throws -> Response {
+        if key.tenant == nil, let caller = try pageTenant(of: request, context: context), live.dialogue(key, caller: caller) == nil {
+            let same = live.list(tenant: caller).filter { $0.id == key.id }
+            if same.count == 1 {
+                return Response(status: .seeOther, headers: [.location: Self.path(of: same[0]) + (request.uri.query.map { "?\($0)" } ?? "")])
+            }
+        }
+        return try await page(request, context: context) { caller in
+            guard let d = self.live.dialogue(key, caller: caller) else { return nil }
+            let selected = request.uri.queryParameters.get("turn").map { String($0) }
+            let explain = request.uri.queryParameters.get("explain") == "1"
+            return ("Dialogue \(d.id)", try await self.dialogueSection(d, selected: selected, explain: explain, caller: caller))
+        }
     }
 
-    /// `/login`: a form for a key (`key`, `next` from the query or the form); a good key is kept in
-    /// an HTTP-only cookie and the browser sent on to `next`.
-    private func login(_ request: Request) async throws -> Response {
-        var request = request
-        var fields: [String: String] = [:]
-        for (k, v) in request.uri.queryParameters { fields[String(k)] = String(v) }
-        if request.method == .post { fields.merge(Self.form(try await request.collectBody(upTo: 8 * 1024))) { _, b in b } }
-        var next = fields["next"] ?? "/"
-        if !next.hasPrefix("/") || next.hasPrefix("//") { next = "/" }
-        if let key = fields["key"], keys.tenant(for: key) != nil {
-            return Response(status: .seeOther, headers: [
-                .location: next,
-                .setCookie: "\(Self.cookieName)=\(Self.percentEncoded(key)); Path=/; HttpOnly; SameSite=Strict",
-            ])
-        }
-        let failed = fields["key"] != nil
-        return html(PageRender.layout(title: "Sign in", tenant: nil, live: false, body: PageRender.loginForm(next: next, failed: failed)),
-                    status: failed ? .unauthorized : .ok)
+    /// A dialogue page's path: `/dialogues/{tenant}/{id}`, each percent-encoded.
+    static func path(of d: LiveDialogues.DialogueView) -> String {
+        "/dialogues/" + (d.tenant.map { percentEncoded($0) + "/" } ?? "") + percentEncoded(d.id)
+    }
+
+    /// A path parameter, percent-decoded (a dialogue id may hold spaces, `:`, `/` or any letter).
+    static func pathParameter(_ context: GatewayRequestContext, _ name: String) -> String {
+        let raw = context.parameters.get(name) ?? ""
+        return raw.removingPercentEncoding ?? raw
+    }
+
+    func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                 body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     // MARK: Sections
@@ -126,7 +137,7 @@ extension HTTPGateway {
         out += "<thead><tr><th scope=\"col\">Dialogue</th><th scope=\"col\">Tenant</th><th scope=\"col\">Turns</th><th scope=\"col\">Latest emotion</th><th scope=\"col\">Risk</th><th scope=\"col\">Alerts</th><th scope=\"col\">Updated</th></tr></thead><tbody>"
         for d in dialogues {
             let last = d.turns.last
-            out += "<tr data-dialogue=\"\(HTMLText.escaped(d.id))\"><td><a href=\"/dialogues/\(Self.percentEncoded(d.id))\">\(HTMLText.escaped(d.id))</a></td>"
+            out += "<tr data-dialogue=\"\(HTMLText.escaped(d.id))\"><td><a href=\"\(Self.path(of: d))\">\(HTMLText.escaped(d.id))</a></td>"
             out += "<td>\(HTMLText.escaped(d.tenant ?? "—"))</td><td>\(d.turnCount)</td>"
             out += "<td>\(last.map(PageRender.emotionCell) ?? "")</td>"
             out += "<td>\(PageRender.riskCell(d.risk))</td>"
@@ -136,7 +147,8 @@ extension HTTPGateway {
         return out + "</tbody></table>"
     }
 
-    func dialogueSection(_ d: LiveDialogues.DialogueView, selected: String?, explain: Bool, tenant: String) async -> String {
+    /// A dialogue's page body; with `explain`, the selected turn's words, computed on `caller`'s budget.
+    func dialogueSection(_ d: LiveDialogues.DialogueView, selected: String?, explain: Bool, caller: String) async throws -> String {
         let turn = d.turns.last { $0.turnID == selected } ?? d.turns.last!
         let event = try? JSONDecoder().decode(EventParts.self, from: Data(turn.eventJSON.utf8))
         var out = "<p><a href=\"/\">← All live dialogues</a> · tenant \(HTMLText.escaped(d.tenant ?? "—")) · \(d.turnCount) turns"
@@ -149,15 +161,16 @@ extension HTTPGateway {
             let current = t.turnID == turn.turnID
             out += "<tr class=\"turn\(current ? " selected" : "")\(t.alert ? " alerted" : "")\"\(current ? " aria-current=\"true\"" : "")>"
             out += "<td><a href=\"?turn=\(Self.percentEncoded(t.turnID))\">\(HTMLText.escaped(t.turnID))</a></td>"
-            out += "<td>\(HTMLText.escaped(t.speaker))</td><td class=\"text\">\(t.text.map(HTMLText.escaped) ?? "<em>(hashed by the tenant's policy)</em>")</td>"
+            out += "<td>\(HTMLText.escaped(t.speaker))</td><td class=\"text\">\(t.text.map(HTMLText.escaped) ?? "<em>(hashed: only its SHA-256 is kept)</em>")</td>"
             out += "<td>\(PageRender.emotionCell(t))</td><td>\(PageRender.percent(t.sarcasm))</td><td>\(PageRender.percent(t.intensity))</td>"
             out += "<td>\(PageRender.riskCell(t.risk ?? 0))\(t.alert ? " <span class=\"badge alert alert-mark-row\">⚠ alert</span>" : "")</td></tr>"
         }
         out += "</tbody></table></section><section aria-labelledby=\"sel-h\"><h2 id=\"sel-h\">Turn \(HTMLText.escaped(turn.turnID))</h2>"
         if let primaries = event?.primaries { out += PageRender.radar(primaries) }
-        var words = event?.explanation?.words
-        if explain, words == nil || words!.isEmpty, let i = d.turns.firstIndex(where: { $0.turnID == turn.turnID }) {
-            words = await explainWords(Array(d.turns[...i]), dialogueID: d.id, tenant: d.tenant)
+        // A hashed text's explanation would show its words: neither is shown, nor re-analysed.
+        var words = turn.text == nil ? nil : event?.explanation?.words
+        if explain, turn.text != nil, words == nil || words!.isEmpty, let i = d.turns.firstIndex(where: { $0.turnID == turn.turnID }) {
+            words = try await explainWords(Array(d.turns[...i]), of: d, caller: caller)
         }
         if let words, !words.isEmpty {
             out += PageRender.highlights(text: turn.text ?? "", words: words, label: turn.emotion)
@@ -169,21 +182,38 @@ extension HTTPGateway {
         return out + "</section></div>"
     }
 
-    /// Re-analyzes a dialogue's kept turns up to the last with explanations (the live view keeps
-    /// no attributions for turns that were not alerts). Nil when a text is hashed or the model fails.
-    private func explainWords(_ turns: [LiveDialogues.TurnView], dialogueID: String, tenant: String?) async -> [Explanation.Word]? {
+    /// Re-analyzes a dialogue's kept turns up to the last (at most a request's ``GatewayConfiguration/maxTurns``)
+    /// with explanations, under the dialogue's own tenant (the live view keeps no attributions for
+    /// turns that were not alerts); cached per (dialogue, last turn). Nil when a text is hashed or
+    /// the model fails.
+    /// - Throws: ``GatewayError`` 429 when `caller`'s budget or the model's queue is full.
+    private func explainWords(_ turns: [LiveDialogues.TurnView], of d: LiveDialogues.DialogueView, caller: String) async throws -> [Explanation.Word]? {
+        let turns = turns.suffix(configuration.maxTurns)
+        guard let last = turns.last else { return nil }
+        let key = ExplanationCache.Key(dialogue: d.key, turnID: last.turnID)
+        if let words = explanations[key] { return words }
         var timed: [TimedTurn] = []
         for (i, t) in turns.enumerated() {
             guard let text = t.text else { return nil }
-            timed.append(TimedTurn(turn: Turn(dialogueID: dialogueID, turnID: Int(t.turnID) ?? i + 1, speaker: t.speaker,
-                                              role: t.role.flatMap(Turn.Role.init(rawValue:)), text: text, tenant: tenant), timestamp: t.at))
+            timed.append(TimedTurn(turn: Turn(dialogueID: d.id, turnID: Int(t.turnID) ?? i + 1, speaker: t.speaker,
+                                              role: t.role.flatMap(Turn.Role.init(rawValue:)), text: text, tenant: d.tenant), timestamp: t.at))
         }
-        return (try? await batcher.analyze(timed, explain: true, onlyLast: true))?.last?.explanation?.words
+        do {
+            let words = try await admitted(timed, caller: caller, explain: true, onlyLast: true).last?.explanation?.words
+            explanations[key] = words
+            return words
+        } catch let error as GatewayError where error.status == .tooManyRequests {
+            throw error
+        } catch {
+            logger.error("explanation failed", metadata: ["error.cause": "\(error)"])
+            return nil
+        }
     }
 
     /// `/try`: the form's turn (after the optional earlier turns, one per line, `speaker: text`),
     /// analyzed like a request to `/v1/analyze?explain=true`.
-    func tryResult(_ form: [String: String], tenant: String) async -> String {
+    /// - Throws: ``GatewayError`` 429 when the caller's budget or the model's queue is full.
+    func tryResult(_ form: [String: String], tenant: String) async throws -> String {
         let text = form["text"] ?? "", contextText = form["context"] ?? ""
         let speaker = form["speaker"] == "agent" ? "agent" : "customer"
         var out = PageRender.tryForm(text: text, context: contextText, speaker: speaker)
@@ -210,11 +240,14 @@ extension HTTPGateway {
             }
         }
         do {
-            let analyses = try await batcher.analyze(timed, explain: true, onlyLast: true)
+            let analyses = try await admitted(timed, caller: tenant, explain: true, onlyLast: true)
             let events = Self.events(timed, analyses, modelVersion: batcher.analyzer.modelVersion)
             out += "<div id=\"result\">" + PageRender.result(events.last!, text: text, earlier: events.dropLast()) + "</div>"
+        } catch let error as GatewayError where error.status == .tooManyRequests {
+            throw error
         } catch {
-            out += PageRender.problem("The model could not analyze this: \(error)")
+            logger.error("try failed", metadata: ["error.cause": "\(error)"])
+            out += PageRender.problem("The model could not analyze this now; try again later.")
         }
         return out
     }

@@ -10,7 +10,8 @@ import Synchronization
 /// document, and the read-only live web view (`/`, `/dialogues/{id}`, `/try`, `/events`).
 ///
 /// Every route but the documents and `/login` needs an API key (``APIKeys``): `Authorization:
-/// Bearer KEY`, `X-API-Key: KEY`, or for a browser the cookie `/login` sets. Keys are never logged.
+/// Bearer KEY` or `X-API-Key: KEY`; the pages also take the session cookie `POST /login` sets
+/// (`HTTPGateway+Authentication`). Keys are never logged.
 public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
     public let configuration: GatewayConfiguration
     let keys: APIKeys
@@ -21,6 +22,13 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
     let documents: [String: [UInt8]]
     let logger: Logger
     private let inFlight = Mutex(0)
+    /// The web view's sign-in sessions.
+    let sessions: SessionStore
+    /// Failed authentications per client address.
+    let throttle: AuthThrottle
+    /// Each tenant's budget of turns for the model, and the live view's explanations already computed.
+    let buckets: TokenBuckets
+    let explanations: ExplanationCache
     let metrics = GatewayMetrics.shared
 
     /// - Parameters:
@@ -30,7 +38,12 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
                 schemasDirectory: URL, logger: Logger) throws {
         self.configuration = configuration
         self.keys = keys
-        self.batcher = AnalyzeBatcher(analyzer: analyzer, maxBatchTurns: configuration.maxBatchTurns)
+        self.sessions = SessionStore(lifetime: configuration.sessionLifetime, maxSessions: configuration.maxSessions)
+        self.throttle = AuthThrottle(limit: configuration.authFailuresPerMinute)
+        self.batcher = AnalyzeBatcher(analyzer: analyzer, maxBatchTurns: configuration.maxBatchTurns,
+                                      maxQueuedTurns: configuration.maxQueuedTurns, share: configuration.analyzerShare)
+        self.buckets = TokenBuckets(rate: configuration.turnsPerSecond, burst: configuration.burstTurns)
+        self.explanations = ExplanationCache(capacity: configuration.explanationCacheSize)
         self.live = live ?? LiveDialogues(maxDialogues: configuration.liveDialogues, maxTurnsPerDialogue: configuration.liveTurnsPerDialogue)
         var documents: [String: [UInt8]] = [:]
         for name in ["openapi.json", "turn.schema.json", "emotion-event.schema.json", "escalation-alert.schema.json"] {
@@ -47,6 +60,7 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
     /// The routes.
     public func router() -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
+        router.add(middleware: SecurityHeadersMiddleware(logger: logger, errorResponse: errorResponse))
         router.post("v1/analyze") { request, context in try await self.analyze(request, context: context) }
         for name in documents.keys.sorted() {
             router.get(RouterPath(stringLiteral: name)) { _, _ in
@@ -70,34 +84,13 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
             logger: logger), live: live)
     }
 
-    // MARK: Authentication
-
-    /// The tenant of the request's key, from `Authorization: Bearer`, `X-API-Key` or the view's cookie.
-    func tenant(of request: Request) -> String? {
-        var key: String?
-        if let auth = request.headers[.authorization], auth.lowercased().hasPrefix("bearer ") {
-            key = String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        } else if let k = request.headers.first(where: { $0.name.canonicalName == "x-api-key" }) {
-            key = k.value
-        } else if let cookies = request.headers[.cookie] {
-            for part in cookies.split(separator: ";") {
-                let kv = part.trimmingCharacters(in: .whitespaces)
-                if kv.hasPrefix("\(Self.cookieName)=") { key = String(kv.dropFirst(Self.cookieName.count + 1)).removingPercentEncoding }
-            }
-        }
-        guard let key, !key.isEmpty else { return nil }
-        return keys.tenant(for: key)
-    }
-
-    static var cookieName: String { "plutchik_key" }
-
     // MARK: POST /v1/analyze
 
     func analyze(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         let response: Response
         do {
-            response = try await analyzeOrThrow(request)
+            response = try await analyzeOrThrow(request, context: context)
         } catch let error as GatewayError {
             response = errorResponse(error)
         }
@@ -106,16 +99,16 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
         return response
     }
 
-    private func analyzeOrThrow(_ request: Request) async throws -> Response {
-        guard let tenant = tenant(of: request) else {
+    private func analyzeOrThrow(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        guard let tenant = try apiTenant(of: request, context: context) else {
             throw GatewayError(.unauthorized, "a valid API key is required (Authorization: Bearer KEY or X-API-Key)", field: "Authorization")
         }
-        let admitted = inFlight.withLock { n in
+        let hasSlot = inFlight.withLock { n in
             guard n < configuration.maxInFlight else { return false }
             n += 1
             return true
         }
-        guard admitted else {
+        guard hasSlot else {
             metrics.overloaded.increment()
             throw GatewayError(.overloaded, "more than \(configuration.maxInFlight) requests in flight; retry after \(configuration.retryAfterSeconds) s", isRetriable: true)
         }
@@ -131,7 +124,7 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
         }
         let parsed = try AnalyzeRequest.parse(Array(buffer: body), tenant: tenant, configuration: configuration)
         let explain = request.uri.queryParameters.get("explain").map { $0 == "true" || $0 == "1" } ?? false
-        let analyses = try await batcher.analyze(parsed.turns, explain: explain)
+        let analyses = try await admitted(parsed.turns, caller: tenant, explain: explain)
         let events = Self.events(parsed.turns, analyses, modelVersion: batcher.analyzer.modelVersion)
         let encoder = EmotionEvent.encoder()
         var out: [UInt8] = []
@@ -142,6 +135,18 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
         }
         if parsed.isDialogue { out += Array("]}".utf8) }
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
+    }
+
+    /// The one way into the model, for every route (analyze, `/try`, explanations): the caller's
+    /// token bucket, then the batcher's bounded queue; either answers 429 with `Retry-After`.
+    func admitted(_ turns: [TimedTurn], caller: String, explain: Bool, onlyLast: Bool = false) async throws -> [TurnAnalysis] {
+        if let wait = buckets.take(turns.count, from: caller) {
+            metrics.overloaded.increment()
+            var error = GatewayError(.rateLimited, "this tenant's model budget is spent for now; retry after \(wait) s", isRetriable: true)
+            error.retryAfterSeconds = wait
+            throw error
+        }
+        return try await batcher.analyze(turns, explain: explain, onlyLast: onlyLast)
     }
 
     /// The events of analyzed turns, as the stream builds them (without `source`: no Kafka record).
@@ -156,9 +161,13 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
         }
     }
 
+    /// The response to `error`: its code and message (never its cause, which is logged).
     func errorResponse(_ error: GatewayError) -> Response {
+        if let cause = error.cause {
+            logger.error("request failed", metadata: ["error.code": "\(error.code)", "error.cause": "\(cause)"])
+        }
         var headers: HTTPFields = [.contentType: "application/json"]
-        if error.code == .overloaded { headers[.retryAfter] = String(configuration.retryAfterSeconds) }
+        if error.status == .tooManyRequests { headers[.retryAfter] = String(error.retryAfterSeconds ?? configuration.retryAfterSeconds) }
         if error.code == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
         return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.json)))
     }

@@ -10,7 +10,8 @@ public final class LiveDialogues: Sendable {
         public var turnID: String
         public var speaker: String
         public var role: String?
-        /// The text, unless the tenant's policy keeps only its hash.
+        /// The text, unless the privacy rule keeps only its hash (``AuditRow/hashText`` not `false`):
+        /// then neither it nor the words of its explanation are shown, and it is never re-analysed.
         public var text: String?
         public var emotion: String
         public var confidence: Float
@@ -28,10 +29,23 @@ public final class LiveDialogues: Sendable {
         public var eventJSON: String
     }
 
+    /// A dialogue's identity: its tenant (nil: a turn without one) and its id. Two tenants' dialogues
+    /// with the same id are two dialogues.
+    public struct Key: Hashable, Sendable {
+        public var tenant: String?
+        public var id: String
+
+        public init(tenant: String?, id: String) {
+            self.tenant = tenant
+            self.id = id
+        }
+    }
+
     /// One dialogue and its latest turns, oldest first.
     public struct DialogueView: Sendable {
         public var id: String
         public var tenant: String?
+        public var key: Key { Key(tenant: tenant, id: id) }
         public var turns: [TurnView]
         /// Turns seen in all (``turns`` keeps the latest only) and alerts among them.
         public var turnCount: Int
@@ -54,10 +68,10 @@ public final class LiveDialogues: Sendable {
     }
 
     struct State {
-        var dialogues: [String: DialogueView] = [:]
+        var dialogues: [Key: DialogueView] = [:]
         /// Each update's dialogue and stamp, oldest first from `recencyStart`; an entry whose stamp
         /// is no longer its dialogue's is stale. The first live entry is the least recently updated.
-        var recency: [(id: String, stamp: Int)] = []
+        var recency: [(key: Key, stamp: Int)] = []
         var recencyStart = 0
         var nextStamp = 0
         var version = 0
@@ -65,14 +79,14 @@ public final class LiveDialogues: Sendable {
         var nextSubscriber = 0
         var closed = false
 
-        /// Marks `id` as just updated.
-        mutating func touch(_ id: String) {
+        /// Marks `key` as just updated.
+        mutating func touch(_ key: Key) {
             nextStamp += 1
-            dialogues[id]?.stamp = nextStamp
-            recency.append((id, nextStamp))
+            dialogues[key]?.stamp = nextStamp
+            recency.append((key, nextStamp))
             // Dropping the stale entries costs time in proportion to the entries added since the last time.
             if recency.count - recencyStart > 4 * dialogues.count + 64 {
-                recency = recency[recencyStart...].filter { dialogues[$0.id]?.stamp == $0.stamp }
+                recency = recency[recencyStart...].filter { dialogues[$0.key]?.stamp == $0.stamp }
                 recencyStart = 0
             }
         }
@@ -80,10 +94,10 @@ public final class LiveDialogues: Sendable {
         /// Drops the least recently updated dialogue.
         mutating func evictLeastRecent() {
             while recencyStart < recency.count {
-                let (id, stamp) = recency[recencyStart]
+                let (key, stamp) = recency[recencyStart]
                 recencyStart += 1
-                if dialogues[id]?.stamp == stamp {
-                    dialogues[id] = nil
+                if dialogues[key]?.stamp == stamp {
+                    dialogues[key] = nil
                     return
                 }
             }
@@ -108,17 +122,18 @@ public final class LiveDialogues: Sendable {
         let now = Date()
         state.withLock { s in
             for r in rows {
-                let turn = TurnView(turnID: r.turnID, speaker: r.speaker, role: r.role, text: r.hashText == true ? nil : r.text,
+                let turn = TurnView(turnID: r.turnID, speaker: r.speaker, role: r.role, text: r.hashText == false ? r.text : nil,
                                     emotion: r.emotion, confidence: r.confidence, sector: r.sector, sarcasm: r.sarcasm,
                                     intensity: r.intensity, neutral: r.neutral, isNeutral: r.isNeutral, risk: r.escalationRisk,
                                     alert: r.escalationAlert, at: r.turnTimestamp, auditedAt: now, eventJSON: r.eventJSON)
-                if s.dialogues[r.dialogueID] == nil {
+                let key = Key(tenant: r.tenant, id: r.dialogueID)
+                if s.dialogues[key] == nil {
                     if s.dialogues.count >= maxDialogues { s.evictLeastRecent() }
-                    s.dialogues[r.dialogueID] = DialogueView(id: r.dialogueID, tenant: r.tenant, turns: [], turnCount: 0, alerts: 0, updated: now)
+                    s.dialogues[key] = DialogueView(id: r.dialogueID, tenant: r.tenant, turns: [], turnCount: 0, alerts: 0, updated: now)
                 }
                 // In place: a copy of the dialogue would copy its turns.
-                s.dialogues[r.dialogueID]?.add(turn, maxTurns: maxTurns)
-                s.touch(r.dialogueID)
+                s.dialogues[key]?.add(turn, maxTurns: maxTurns)
+                s.touch(key)
             }
             s.version += 1
             for c in s.subscribers.values { c.yield(s.version) }
@@ -131,15 +146,14 @@ public final class LiveDialogues: Sendable {
         let wanted = tenant == APIKeys.allTenants ? filter : tenant
         return state.withLock { s in
             s.dialogues.values.filter { wanted == nil || $0.tenant == wanted }
-        }.sorted { ($0.risk, $0.updated, $0.id) > ($1.risk, $1.updated, $1.id) }
+        }.sorted { ($0.risk, $0.updated, $0.id, $0.tenant ?? "") > ($1.risk, $1.updated, $1.id, $1.tenant ?? "") }
     }
 
-    /// One dialogue, if `tenant` may see it.
-    public func dialogue(_ id: String, tenant: String) -> DialogueView? {
-        state.withLock { s in
-            guard let d = s.dialogues[id], tenant == APIKeys.allTenants || d.tenant == tenant else { return nil }
-            return d
-        }
+    /// One dialogue, if a key of `caller` may see it: `key`'s tenant is the caller's (or the caller
+    /// is ``APIKeys/allTenants``).
+    public func dialogue(_ key: Key, caller: String) -> DialogueView? {
+        guard caller == APIKeys.allTenants || key.tenant == caller else { return nil }
+        return state.withLock { $0.dialogues[key] }
     }
 
     /// The tenants seen, for the view's filter.

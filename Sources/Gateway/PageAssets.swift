@@ -35,7 +35,7 @@ enum PageAssets {
         body { margin: 0; font: 16px/1.45 system-ui, sans-serif; color: var(--fg); background: var(--bg); }
         .skip { position: absolute; left: -999px; } .skip:focus { left: 8px; top: 8px; background: #fff; padding: 4px; }
         header { border-bottom: 1px solid var(--line); padding: 8px 16px; } nav a { margin-left: 12px; }
-        .who { float: right; color: var(--muted); }
+        .who { float: right; color: var(--muted); } form.logout { display: inline; } form.logout button { padding: 0 8px; }
         main { padding: 8px 16px 32px; max-width: 1280px; margin: 0 auto; }
         h1 { font-size: 1.4rem; margin: 8px 0; } h2 { font-size: 1.1rem; margin: 16px 0 6px; }
         a { color: var(--accent); } a:focus, button:focus, select:focus, textarea:focus, input:focus { outline: 3px solid #f0b400; outline-offset: 1px; }
@@ -61,8 +61,7 @@ enum PageAssets {
         .pt { fill: var(--alert); } .alert-mark path { fill: var(--alert); } .alert-mark text { fill: var(--alert); font-weight: 700; }
         .tick { fill: var(--muted); }
         .key { margin-right: 12px; } .key.intensity { color: var(--accent); } .key.risk-line, .key.alert { color: var(--alert); }
-        mark { background: rgba(31, 95, 191, calc(var(--w) * .45)); border-bottom: 2px solid var(--accent); }
-        mark.against { background: rgba(179, 38, 30, calc(var(--w) * .3)); border-bottom: 2px dotted var(--alert); }
+        mark { border-bottom: 2px solid var(--accent); } mark.against { border-bottom: 2px dotted var(--alert); }
         .for { color: var(--ok); } .against { color: var(--alert); }
         form.try, form.login { display: grid; gap: 6px; max-width: 640px; }
         textarea, select, input, button { font: inherit; padding: 6px; }
@@ -72,5 +71,13 @@ enum PageAssets {
         dl.result dt { color: var(--muted); } dl.result dd { margin: 0; }
         figure { margin: 8px 0; } figcaption { color: var(--muted); font-size: .9em; }
         .radar-fig { max-width: 440px; } ol.primaries { columns: 2; margin: 4px 0; padding-left: 1.4em; }
-        """
+        """ + sizes
+
+    /// The risk bar's widths in steps of 5 % (`w0`…`w20`) and the marked words' four strengths
+    /// (`m1`…`m4`): classes, since the pages' Content-Security-Policy allows no inline style.
+    static let sizes = (0...20).map { ".risk .bar.w\($0) { width: \($0 * 5)%; }" }.joined(separator: " ") + "\n" +
+        (1...4).map { m in
+            let w = 0.25 * Double(m)
+            return "mark.for.m\(m) { background: rgba(31, 95, 191, \(w * 0.45)); } mark.against.m\(m) { background: rgba(179, 38, 30, \(w * 0.3)); }"
+        }.joined(separator: " ") + "\n"
 }

@@ -12,7 +12,7 @@ enum PageRender {
             <title>\(HTMLText.escaped(title)) · plutchik-stream</title><link rel="stylesheet" href="/static/app.css"></head>
             <body data-live="\(live ? 1 : 0)"><a class="skip" href="#main">Skip to content</a>
             <header><nav aria-label="Main"><strong>plutchik-stream</strong> <a href="/">Live dialogues</a> <a href="/try">Try a turn</a>\
-            \(who.map { " <span class=\"who\">Signed in: \($0)</span>" } ?? "")</nav></header>
+            \(who.map { " <span class=\"who\">Signed in: \($0) <form method=\"post\" action=\"/logout\" class=\"logout\"><button type=\"submit\">Sign out</button></form></span>" } ?? "")</nav></header>
             <main id="main"><h1>\(HTMLText.escaped(title))</h1>
             \(body)
             </main><script src="/static/app.js" defer></script></body></html>
@@ -50,7 +50,7 @@ enum PageRender {
     static func riskCell(_ risk: Float) -> String {
         guard risk.isFinite else { return "<span class=\"risk\"><span class=\"val\">n/a</span></span>" }
         let word = risk >= 0.6 ? "high" : risk >= 0.3 ? "medium" : "low"
-        return "<span class=\"risk r-\(word)\"><span class=\"bar\" style=\"width:\(Int((min(max(risk, 0), 1) * 100).rounded()))%\"></span>" +
+        return "<span class=\"risk r-\(word)\"><span class=\"bar w\(Int((min(max(risk, 0), 1) * 20).rounded()))\"></span>" +
             "<span class=\"val\">\(String(format: "%.2f", risk)) \(word)</span></span>"
     }
 
@@ -119,8 +119,9 @@ enum PageRender {
         for token in text.split(separator: " ", omittingEmptySubsequences: false) {
             let bare = token.lowercased().trimmingCharacters(in: .punctuationCharacters.union(.symbols))
             if let c = weights[token.lowercased()] ?? weights[bare] {
-                let strength = 0.25 + 0.75 * Double(abs(c) / top)
-                marked += "<mark class=\"\(c >= 0 ? "for" : "against")\" style=\"--w:\(fmt(strength))\" title=\"\(c >= 0 ? "+" : "")\(String(format: "%.2f", c)) for \(HTMLText.escaped(label))\">\(HTMLText.escaped(String(token)))</mark> "
+                // Four strengths, as classes: the pages' policy allows no inline style.
+                let strength = 1 + min(3, Int((3 * abs(c) / top).rounded()))
+                marked += "<mark class=\"\(c >= 0 ? "for" : "against") m\(strength)\" title=\"\(c >= 0 ? "+" : "")\(String(format: "%.2f", c)) for \(HTMLText.escaped(label))\">\(HTMLText.escaped(String(token)))</mark> "
             } else {
                 marked += HTMLText.escaped(String(token)) + " "
             }

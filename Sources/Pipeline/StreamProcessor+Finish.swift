@@ -208,7 +208,7 @@ extension StreamProcessor {
                 escalationRisk: analysis.escalation?.risk,
                 escalationAlert: analysis.escalation?.alert ?? false, modelVersion: version,
                 turnTimestamp: timed.timestamp, processedAt: now, eventJSON: String(decoding: json, as: UTF8.self)))
-            batch.audits[batch.audits.count - 1].hashText = policies.policy(for: turn.tenant).hashTexts
+            batch.audits[batch.audits.count - 1].hashText = policies.hashesTexts(of: turn.tenant, always: writer.configuration.hashTexts)
             if let shadow, let s = b.shadows[event.eventID] {
                 batch.shadows.append(ShadowRow(
                     sourceTopic: r.topic, sourcePartition: r.partition, sourceOffset: r.offset, dialogueID: turn.dialogueID,

@@ -56,6 +56,13 @@ public struct TenantPolicies: Sendable, Equatable {
         return own.over(defaults)
     }
 
+    /// The one privacy rule: `tenant`'s texts are kept only as hashes (in the audit, the live view,
+    /// its events stream and its explanations) when the global `--hash-texts` (`always`) is on or
+    /// the tenant's own (or default) `hash_texts` is; a tenant can add hashing, never remove it.
+    public func hashesTexts(of tenant: String?, always: Bool) -> Bool {
+        always || policy(for: tenant).hashTexts == true
+    }
+
     /// Checks that every alarm a tenant would use has lower < upper against the model's alarm, that
     /// thresholds are probabilities, and that a neutral base rate lies strictly between 0 and 1 and
     /// has a calibrated rate to move from (`modelNeutralBaseRate`, the heads').

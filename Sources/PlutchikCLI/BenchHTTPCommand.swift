@@ -38,10 +38,13 @@ struct BenchHTTPCommand: AsyncParsableCommand {
         let analyzer = try makeAnalyzer(heads: heads, pipeline: pipeline, encoder: encoder)
         let key = UUID().uuidString
         var keys = APIKeys()
-        keys.add(tenant: "bench", key: key)
+        try keys.add(tenant: "bench", key: key)
         var options = gatewayOptions
         options.httpHost = "127.0.0.1"
         options.httpMaxInFlight = max(options.httpMaxInFlight, concurrency.max()!)
+        // The benchmark measures the server, not the per-tenant budget.
+        options.httpTurnsPerSecond = .infinity
+        options.httpMaxQueuedTurns = max(options.httpMaxQueuedTurns, 64 * concurrency.max()!)
         let gateway = try options.gateway(port: 0, analyzer: analyzer, keys: keys, logger: logger)
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         let group = ServiceGroup(services: [gateway.service(onListening: { portSink.yield($0) })], logger: logger)

@@ -58,11 +58,12 @@ struct DemoCommand: AsyncParsableCommand {
             var keys = try GatewayOptions.keys()
             if keys.isEmpty {
                 // A demo without configured keys gets one for every tenant, shown once on stderr (never logged).
-                let key = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 36) }.joined()
-                keys.add(tenant: APIKeys.allTenants, key: key)
-                FileHandle.standardError.write(Data("web view: http://127.0.0.1:\(httpPort)/login?key=\(key) (a key for every tenant, made for this demo; set PLUTCHIK_API_KEYS to choose your own)\n".utf8))
+                var random = SystemRandomNumberGenerator()
+                let key = (0..<4).map { _ in String(format: "%016llx", random.next() as UInt64) }.joined()
+                try keys.add(tenant: APIKeys.allTenants, key: key)
+                FileHandle.standardError.write(Data("web view: http://127.0.0.1:\(httpPort)/login, sign in with the key \(key) (a key for every tenant, made for this demo; set PLUTCHIK_API_KEYS to choose your own)\n".utf8))
             }
-            let gateway = try gatewayOptions.gateway(port: httpPort, analyzer: processor.analyzer, keys: keys, live: live, logger: logger)
+            let gateway = try gatewayOptions.gateway(port: httpPort, analyzer: processor.analyzer, keys: keys, live: live, sharedWithStream: true, logger: logger)
             let webGroup = ServiceGroup(configuration: .init(
                 services: [.init(service: gateway.service())], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             web = (webGroup, Task { try await webGroup.run() })

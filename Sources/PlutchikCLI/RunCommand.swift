@@ -70,7 +70,8 @@ struct RunCommand: AsyncParsableCommand {
         let analyzer = processor.analyzer
         if let live {
             // The gateway shares the processor's model; it stops after the processor.
-            let gateway = try gatewayOptions.gateway(port: httpPort, analyzer: analyzer, keys: try GatewayOptions.keys(), live: live, logger: logger)
+            let gateway = try gatewayOptions.gateway(port: httpPort, analyzer: analyzer, keys: try GatewayOptions.keys(), live: live,
+                                                     sharedWithStream: true, logger: logger)
             services.append(.init(service: gateway.service()))
         }
         let tenantSettings = Settings.configPath.map { path in

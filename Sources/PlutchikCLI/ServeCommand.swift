@@ -11,8 +11,9 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve POST /v1/analyze, /openapi.json and the web view's /try page over HTTP (no Kafka, no database).",
         discussion: """
-            Keys: PLUTCHIK_API_KEYS=tenant=key,tenant2=key2 (a key of tenant '*' sees every tenant), or \
-            tenant.NAME.api_key_sha256=HEX lines in the config file. The live dialogues are shown by \
+            Keys (at least 24 characters each; without one it refuses to start unless --allow-no-keys): \
+            PLUTCHIK_API_KEYS=tenant=key,tenant2=key2 (a key of tenant '*' sees every tenant), or \
+            tenant.NAME.api_key_sha256=HEX (admin.api_key_sha256=HEX for every tenant) lines in the config file. The live dialogues are shown by \
             `plutchik run --http-port N`, which feeds them from the stream. SIGTERM or SIGINT stops it gracefully.
             """)
 
@@ -27,6 +28,8 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         Allocator.configure()
         let logger = try logging.makeLogger(label: "plutchik.serve")
+        let keys = try GatewayOptions.keys()
+        try gatewayOptions.check(keys)
         MetricsBootstrap.bootstrap()
         let encoder = inference.configuration(batchSize: 64)
         InferenceOptions.announce(encoder, logger: logger)
@@ -34,7 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
         let analyzer = try makeAnalyzer(heads: heads, pipeline: pipeline, encoder: encoder, policies: policies)
         do { try analyzer.validate(policies.policies) } catch { throw ValidationError("config file: \(error.message)") }
         let port = port ?? Settings["PLUTCHIK_HTTP_PORT"].flatMap { Int($0) } ?? 8080
-        let gateway = try gatewayOptions.gateway(port: port, analyzer: analyzer, keys: try GatewayOptions.keys(), logger: logger)
+        let gateway = try gatewayOptions.gateway(port: port, analyzer: analyzer, keys: keys, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: gateway.service())]
         let metrics = metricsPort ?? Settings["PLUTCHIK_METRICS_PORT"].flatMap { Int($0) } ?? 9464
         if metrics > 0 { services.append(.init(service: makeMetricsServer(host: gatewayOptions.httpHost, port: metrics, logger: logger))) }

@@ -66,8 +66,8 @@ enum Settings {
                 throw ValidationError("\(path):\(n + 1): expected KEY=VALUE")
             }
             let key = line[..<eq].trimmingCharacters(in: .whitespaces)
-            guard knownKeys.contains(key) || key.hasPrefix(kafkaPrefix) || TenantSettings.isTenantKey(key) else {
-                throw ValidationError("\(path):\(n + 1): unknown setting '\(key)' (known: \(knownKeys.sorted().joined(separator: ", ")), \(kafkaPrefix)*, tenant.NAME.{\(TenantSettings.keys.joined(separator: ","))})")
+            guard knownKeys.contains(key) || key.hasPrefix(kafkaPrefix) || TenantSettings.isTenantKey(key) || key == "admin.api_key_sha256" else {
+                throw ValidationError("\(path):\(n + 1): unknown setting '\(key)' (known: \(knownKeys.sorted().joined(separator: ", ")), \(kafkaPrefix)*, tenant.NAME.{\(TenantSettings.keys.joined(separator: ","))}, admin.api_key_sha256)")
             }
             var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
             if value.count >= 2, value.first == "\"", value.last == "\"" { value = String(value.dropFirst().dropLast()) }

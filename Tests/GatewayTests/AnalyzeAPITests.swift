@@ -20,7 +20,7 @@ struct AnalyzeAPITests {
     func analyze() async throws {
         let app = Application(router: try Fixture.gateway().router())
         try await app.test(.router) { client in
-            try await client.execute(uri: "/v1/analyze", method: .post, headers: [.authorization: "Bearer acme-key"],
+            try await client.execute(uri: "/v1/analyze", method: .post, headers: [.authorization: "Bearer acme-key-0123456789abcdefghij"],
                                      body: ByteBuffer(string: Fixture.turn("d1", 1, "I am furious"))) { r in
                 #expect(r.status == .ok)
                 let event = try Self.json(r.body)
@@ -29,7 +29,7 @@ struct AnalyzeAPITests {
                 #expect(event["explanation"] != nil, "alert turns always carry an explanation")
             }
             let dialogue = "{\"turns\":[\(Fixture.turn("d1", 1, "hello")),\(Fixture.turn("d1", 2, "hi")),\(Fixture.turn("d1", 3, "thanks"))]}"
-            try await client.execute(uri: "/v1/analyze?explain=true", method: .post, headers: [HTTPField.Name("X-API-Key")!: "globex-key"],
+            try await client.execute(uri: "/v1/analyze?explain=true", method: .post, headers: [HTTPField.Name("X-API-Key")!: "globex-key-0123456789abcdefghij"],
                                      body: ByteBuffer(string: dialogue)) { r in
                 #expect(r.status == .ok)
                 let events = try #require(try Self.json(r.body)["events"] as? [[String: Any]])
@@ -44,15 +44,15 @@ struct AnalyzeAPITests {
     @Test("requests are refused with their status and a JSON error naming the field", arguments: [
         ("", Fixture.turn("d", 1, "x"), 401, "unauthorized", "Authorization"),
         ("wrong-key", Fixture.turn("d", 1, "x"), 401, "unauthorized", "Authorization"),
-        ("acme-key", "not json", 422, "invalid_request", "body"),
-        ("acme-key", "[1,2]", 422, "invalid_request", "body"),
-        ("acme-key", "{\"dialogue_id\":\"d\",\"turn_id\":1,\"speaker\":\"c\"}", 422, "invalid_turn", "text"),
-        ("acme-key", "{\"turns\":[\(Fixture.turn("d", 1, "x")),{\"dialogue_id\":\"d\",\"turn_id\":\"two\",\"speaker\":\"c\",\"text\":\"y\"}]}", 422, "invalid_turn", "turns[1].turn_id"),
-        ("acme-key", "{\"turns\":[\(Fixture.turn("d", 1, "x")),\(Fixture.turn("e", 2, "y"))]}", 422, "invalid_turn", "turns[1].dialogue_id"),
-        ("acme-key", "{\"turns\":[]}", 422, "invalid_request", "turns"),
-        ("acme-key", "{\"turns\":[" + (1...65).map { Fixture.turn("d", $0, "x") }.joined(separator: ",") + "]}", 422, "too_many_turns", "turns"),
-        ("acme-key", Fixture.turn("d", 1, "x", tenant: "globex"), 403, "forbidden", "tenant"),
-        ("acme-key", Fixture.turn("d", 1, String(repeating: "a", count: 5_001)), 422, "invalid_turn", "text"),
+        ("acme-key-0123456789abcdefghij", "not json", 422, "invalid_request", "body"),
+        ("acme-key-0123456789abcdefghij", "[1,2]", 422, "invalid_request", "body"),
+        ("acme-key-0123456789abcdefghij", "{\"dialogue_id\":\"d\",\"turn_id\":1,\"speaker\":\"c\"}", 422, "invalid_turn", "text"),
+        ("acme-key-0123456789abcdefghij", "{\"turns\":[\(Fixture.turn("d", 1, "x")),{\"dialogue_id\":\"d\",\"turn_id\":\"two\",\"speaker\":\"c\",\"text\":\"y\"}]}", 422, "invalid_turn", "turns[1].turn_id"),
+        ("acme-key-0123456789abcdefghij", "{\"turns\":[\(Fixture.turn("d", 1, "x")),\(Fixture.turn("e", 2, "y"))]}", 422, "invalid_turn", "turns[1].dialogue_id"),
+        ("acme-key-0123456789abcdefghij", "{\"turns\":[]}", 422, "invalid_request", "turns"),
+        ("acme-key-0123456789abcdefghij", "{\"turns\":[" + (1...65).map { Fixture.turn("d", $0, "x") }.joined(separator: ",") + "]}", 422, "too_many_turns", "turns"),
+        ("acme-key-0123456789abcdefghij", Fixture.turn("d", 1, "x", tenant: "globex"), 403, "forbidden", "tenant"),
+        ("acme-key-0123456789abcdefghij", Fixture.turn("d", 1, String(repeating: "a", count: 5_001)), 422, "invalid_turn", "text"),
     ] as [(String, String, Int, String, String)])
     func refused(key: String, body: String, status: Int, code: String, field: String) async throws {
         let app = Application(router: try Fixture.gateway().router())
@@ -71,12 +71,12 @@ struct AnalyzeAPITests {
     func bodyLimitAndAllTenants() async throws {
         let app = Application(router: try Fixture.gateway { $0.maxBodyBytes = 200 }.router())
         try await app.test(.router) { client in
-            try await client.execute(uri: "/v1/analyze", method: .post, headers: [.authorization: "Bearer acme-key"],
+            try await client.execute(uri: "/v1/analyze", method: .post, headers: [.authorization: "Bearer acme-key-0123456789abcdefghij"],
                                      body: ByteBuffer(string: Fixture.turn("d", 1, String(repeating: "a", count: 300)))) { r in
                 let e = try Self.errorField(r.body)
                 #expect(r.status == .contentTooLarge && e.field == "body")
             }
-            try await client.execute(uri: "/v1/analyze", method: .post, headers: [.authorization: "Bearer viewer-key"],
+            try await client.execute(uri: "/v1/analyze", method: .post, headers: [.authorization: "Bearer viewer-key-0123456789abcdefghij"],
                                      body: ByteBuffer(string: Fixture.turn("d", 1, "x", tenant: "globex"))) { r in
                 let event = try Self.json(r.body)
                 #expect(r.status == .ok && event["tenant"] as? String == "globex")
@@ -92,7 +92,7 @@ struct AnalyzeAPITests {
             let risks = try await withThrowingTaskGroup(of: Double?.self) { group in
                 for _ in 0..<24 {
                     group.addTask {
-                        try await client.execute(uri: "/v1/analyze", method: .post, headers: [.authorization: "Bearer acme-key"],
+                        try await client.execute(uri: "/v1/analyze", method: .post, headers: [.authorization: "Bearer acme-key-0123456789abcdefghij"],
                                                  body: ByteBuffer(string: Fixture.turn("same", 1, "hello"))) { r in
                             (try Self.json(r.body)["escalation"] as? [String: Any])?["risk"] as? Double
                         }
@@ -115,7 +115,7 @@ struct AnalyzeAPITests {
             let results = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
                 for i in 0..<6 {
                     group.addTask {
-                        try await client.execute(uri: "/v1/analyze", method: .post, headers: [.authorization: "Bearer acme-key"],
+                        try await client.execute(uri: "/v1/analyze", method: .post, headers: [.authorization: "Bearer acme-key-0123456789abcdefghij"],
                                                  body: ByteBuffer(string: Fixture.turn("d\(i)", 1, "hi"))) { r in
                             (r.status.code, r.headers[.retryAfter])
                         }
@@ -140,12 +140,12 @@ struct AnalyzeAPITests {
         let app = Application(router: try Fixture.gateway().router())
         try await app.test(.router) { [bodies] client in
             for body in bodies {
-                try await client.execute(uri: "/v1/analyze", method: .post, headers: [.authorization: "Bearer acme-key"], body: ByteBuffer(string: body)) { r in
+                try await client.execute(uri: "/v1/analyze", method: .post, headers: [.authorization: "Bearer acme-key-0123456789abcdefghij"], body: ByteBuffer(string: body)) { r in
                     #expect(r.status == .ok || (400..<500).contains(r.status.code), "\(r.status) for \(body.prefix(60))")
                     if r.status != .ok { _ = try Self.errorField(r.body) }
                 }
             }
-            try await client.execute(uri: "/v1/analyze", method: .post, headers: [.authorization: "Bearer acme-key"],
+            try await client.execute(uri: "/v1/analyze", method: .post, headers: [.authorization: "Bearer acme-key-0123456789abcdefghij"],
                                      body: ByteBuffer(string: Fixture.turn("d", 1, "still here"))) { r in #expect(r.status == .ok) }
         }
     }

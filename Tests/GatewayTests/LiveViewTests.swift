@@ -8,7 +8,7 @@ import Testing
 
 @Suite("The live web view")
 struct LiveViewTests {
-    static let viewer: HTTPFields = [.cookie: "plutchik_key=viewer-key"]
+    static let viewer: HTTPFields = [.authorization: "Bearer \(Fixture.key("*"))"]
 
     @Test("numbers that are not finite render as n/a instead of trapping the process", arguments: [Float.nan, .infinity, -.infinity, 1e38])
     func nonFiniteNumbersRender(value: Float) {
@@ -25,12 +25,13 @@ struct LiveViewTests {
         #expect(live.list(tenant: "*").map(\.id) == ["b", "a"])
         #expect(live.list(tenant: "acme").map(\.id) == ["a"])
         #expect(live.list(tenant: "*", filter: "globex").map(\.id) == ["b"])
-        #expect(live.dialogue("b", tenant: "acme") == nil && live.dialogue("b", tenant: "globex") != nil)
-        let a = live.dialogue("a", tenant: "acme")!
+        let b = LiveDialogues.Key(tenant: "globex", id: "b")
+        #expect(live.dialogue(b, caller: "acme") == nil && live.dialogue(b, caller: "globex") != nil)
+        let a = live.dialogue(.init(tenant: "acme", id: "a"), caller: "acme")!
         #expect(a.turnCount == 3 && a.turns.map(\.turnID) == ["2", "3"] && a.alerts == 1)
         live.record([Fixture.row("c", 1, tenant: nil, risk: 0), Fixture.row("d", 1, tenant: nil, risk: 0)])
         #expect(live.list(tenant: "*").count == 3, "the least recently updated dialogue made room")
-        #expect(live.dialogue("b", tenant: "*") == nil)
+        #expect(live.dialogue(b, caller: "*") == nil)
     }
 
     @Test("after many updates (and the recency order's compactions) the least recently updated dialogue is the one dropped")
@@ -39,32 +40,8 @@ struct LiveViewTests {
         for i in 1...501 { live.record([Fixture.row(i % 2 == 0 ? "a" : "b", i, tenant: nil, risk: 0)]) }
         live.record([Fixture.row("c", 1, tenant: nil, risk: 0)])
         #expect(Set(live.list(tenant: "*").map(\.id)) == ["b", "c"], "b was updated last (turn 501), so a goes")
-        #expect(live.dialogue("b", tenant: "*")?.turnCount == 251 && live.dialogue("b", tenant: "*")?.turns.count == 5)
-    }
-
-    @Test("pages need a key: a browser without one is sent to /login, which keeps a good key in a cookie")
-    func login() async throws {
-        let app = Application(router: try Fixture.gateway().router())
-        try await app.test(.router) { client in
-            try await client.execute(uri: "/dialogues/x?turn=2", method: .get) { r in
-                #expect(r.status == .seeOther)
-                #expect(r.headers[.location] == "/login?next=%2Fdialogues%2Fx%3Fturn%3D2")
-            }
-            try await client.execute(uri: "/login?key=nope&next=/", method: .get) { r in
-                #expect(r.status == .unauthorized)
-                #expect(String(buffer: r.body).contains("That key is not valid"))
-            }
-            try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                                     body: ByteBuffer(string: "key=acme-key&next=%2Ftry")) { r in
-                #expect(r.status == .seeOther && r.headers[.location] == "/try")
-                #expect(r.headers[.setCookie]?.hasPrefix("plutchik_key=acme-key;") == true)
-                #expect(r.headers[.setCookie]?.contains("HttpOnly") == true)
-            }
-            try await client.execute(uri: "/login?key=acme-key&next=//evil.example", method: .get) { r in
-                #expect(r.headers[.location] == "/", "only paths on this server are followed")
-            }
-            try await client.execute(uri: "/events", method: .get) { r in #expect(r.status == .unauthorized) }
-        }
+        let b = live.dialogue(.init(tenant: nil, id: "b"), caller: "*")
+        #expect(b?.turnCount == 251 && b?.turns.count == 5)
     }
 
     @Test("the list, a dialogue's page with its turns, radar, trajectory and alert marks, and the fragment the script swaps in")
@@ -78,7 +55,7 @@ struct LiveViewTests {
             try await client.execute(uri: "/", method: .get, headers: Self.viewer) { r in
                 let html = String(buffer: r.body)
                 #expect(r.status == .ok && html.contains("<html lang=\"en\">") && html.contains("/static/app.js"))
-                let d7 = try #require(html.range(of: "href=\"/dialogues/D-7\"")), d8 = try #require(html.range(of: "href=\"/dialogues/D-8\""))
+                let d7 = try #require(html.range(of: "href=\"/dialogues/acme/D-7\"")), d8 = try #require(html.range(of: "href=\"/dialogues/globex/D-8\""))
                 #expect(d7.lowerBound < d8.lowerBound, "highest risk first")
                 #expect(html.contains("1 alert") && html.contains("0.80 high"))
             }
@@ -86,13 +63,13 @@ struct LiveViewTests {
                 let html = String(buffer: r.body)
                 #expect(!html.contains("<html") && html.contains("D-8") && !html.contains("D-7"))
             }
-            try await client.execute(uri: "/", method: .get, headers: [.cookie: "plutchik_key=globex-key"]) { r in
+            try await client.execute(uri: "/", method: .get, headers: [.authorization: "Bearer \(Fixture.key("globex"))"]) { r in
                 #expect(!String(buffer: r.body).contains("D-7"), "another tenant's dialogue stays hidden")
             }
-            try await client.execute(uri: "/dialogues/D-7", method: .get, headers: [.cookie: "plutchik_key=globex-key"]) { r in
+            try await client.execute(uri: "/dialogues/acme/D-7", method: .get, headers: [.authorization: "Bearer \(Fixture.key("globex"))"]) { r in
                 #expect(r.status == .notFound)
             }
-            try await client.execute(uri: "/dialogues/D-7?turn=2", method: .get, headers: [.authorization: "Bearer acme-key"]) { r in
+            try await client.execute(uri: "/dialogues/acme/D-7?turn=2", method: .get, headers: [.authorization: "Bearer acme-key-0123456789abcdefghij"]) { r in
                 let html = String(buffer: r.body)
                 #expect(r.status == .ok)
                 #expect(html.components(separatedBy: "<tr class=\"turn").count - 1 == 4)
@@ -117,7 +94,7 @@ struct LiveViewTests {
                 let html = String(buffer: r.body)
                 #expect(r.status == .ok)
                 #expect(html.contains("data-testid=\"label\">rage</span>"))
-                #expect(html.contains("<mark class=\"for\""))
+                #expect(html.contains("<mark class=\"for m4\""))
                 #expect(html.components(separatedBy: "<li>").count > 2 && html.contains("<h3>Earlier turns</h3>"))
                 #expect(html.contains("I am furious!</textarea>"), "the form keeps what was typed")
             }
@@ -137,7 +114,7 @@ struct LiveViewTests {
         let all = try await batcher.analyze(turns, explain: true)
         #expect(all.allSatisfy { $0.explanation != nil })
         let html = PageRender.highlights(text: "I am furious! Really", words: [.init(word: "furious!", contribution: 0.4)], label: "rage")
-        #expect(html.contains("<mark class=\"for\"") && html.contains(">furious!</mark>"))
+        #expect(html.contains("<mark class=\"for m4\"") && html.contains(">furious!</mark>"))
     }
 
     @Test("each record wakes the live pages' event streams; closing ends them")
