@@ -19,11 +19,11 @@ struct KeywordAnalyzer: TurnAnalyzer {
         if secondsPerTurn > 0 { Thread.sleep(forTimeInterval: secondsPerTurn * Double(turns.count)) }
         return turns.map { timed in
             let t = timed.turn
-            var s = states[t.dialogueID] ?? State()
+            var s = states[t.dialogueKey] ?? State()
             s.turns += 1
             let angry = t.text.lowercased().contains("furious")
             if angry { s.angry += 1 }
-            states[t.dialogueID] = s
+            states[t.dialogueKey] = s
             var probs = [Float](repeating: 0.01, count: 32)
             probs[(angry ? PlutchikEmotion.rage : .joy).index] = 1 - 0.31
             let risk: Float = angry ? 0.9 : 0.1
@@ -143,6 +143,46 @@ struct PipelineEndToEndTests {
         #expect(states[0] == ["20", "0"])
         let committed = try await readCommitted(cluster, group: "p-\(suffix)", topic: config.inputTopic, logger: logger)
         #expect(committed == messages.count)
+    }
+
+    @Test("two tenants' dialogues of one id never share state: no alert from their turns together, two state rows, two summaries")
+    func tenantsKeepTheirDialoguesApart() async throws {
+        var logger = Logger(label: "pipeline-test")
+        logger.logLevel = .critical
+        let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
+        var config = PipelineConfiguration()
+        let suffix = UInt32.random(in: 0...UInt32.max)
+        config.inputTopic = "turns-\(suffix)"; config.eventsTopic = "events-\(suffix)"
+        config.escalationsTopic = "alerts-\(suffix)"; config.deadLetterTopic = "dlq-\(suffix)"
+        for t in [config.inputTopic, config.eventsTopic, config.escalationsTopic, config.deadLetterTopic] { try cluster.createTopic(t, partitions: 1) }
+        let db = try PipelineTestDatabase()
+        let writer = try AuditWriter(configuration: .init(url: db.url))
+        _ = try await writer.migrate(directory: PipelineTestDatabase.migrations)
+        // One angry turn each in acme's and globex's chat-1001 (the stand-in model alerts on a
+        // dialogue's second angry turn), and one in a tenant-less chat-1001.
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        let messages = [#""tenant":"acme","#, #""tenant":"globex","#, ""].enumerated().map { i, tenant in
+            KafkaProducerMessage(topic: config.inputTopic, key: "chat-1001",
+                                 value: #"{"dialogue_id":"chat-1001",\#(tenant)"turn_id":1,"speaker":"c","text":"I am furious about this"}"#)
+        }
+        _ = try await producer.sendAll(messages)
+        var consumerConfig = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "p-\(suffix)", topics: [config.inputTopic])
+        consumerConfig.sessionTimeout = .seconds(6)
+        let consumer = try KafkaConsumer(configuration: consumerConfig, logger: logger)
+        let processor = StreamProcessor(configuration: config, analyzer: KeywordAnalyzer(), consumer: consumer,
+                                        producer: producer, writer: writer, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: processor)], logger: logger))
+        let running = Task { try await group.run() }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while await processor.stats.turns < messages.count && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        await group.triggerGracefulShutdown()
+        try await running.value
+        let stats = await processor.stats
+        #expect(stats.events == 3 && stats.alerts == 0)
+        let states = try await writer.query("SELECT dialogue_id FROM dialogue_state ORDER BY dialogue_id")
+        #expect(states.map { $0[0] } == ["acme\u{1F}chat-1001", "chat-1001", "globex\u{1F}chat-1001"])
+        let summaries = try await writer.query("SELECT coalesce(tenant, '-'), turns FROM dialogue_summary WHERE dialogue_id = 'chat-1001' ORDER BY 1")
+        #expect(summaries == [["-", "1"], ["acme", "1"], ["globex", "1"]])
     }
 }
 
