@@ -37,49 +37,62 @@ struct KeywordAnalyzer: TurnAnalyzer {
     func decode(_ bytes: [UInt8]) throws -> State { State(turns: Int(bytes[0]), angry: Int(bytes[1])) }
 }
 
-@Suite("The stream processor end to end", .timeLimit(.minutes(3)))
-struct PipelineEndToEndTests {
-    static let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-    @Test("N turns in give N events out, audits match events, bad records land in the DLQ, alerts once")
-    func endToEnd() async throws {
+/// A processor with the stand-in model over a fresh mock cluster and database: `messages` (given
+/// the topics) go in, the processor runs until it has taken them all, then stops gracefully.
+struct EndToEndRun {
+    let cluster: KafkaMockCluster
+    let config: PipelineConfiguration
+    let writer: AuditWriter
+    let db: PipelineTestDatabase
+    let stats: StreamProcessor<KeywordAnalyzer>.Stats
+    let logger: Logger
+    /// What went into the input topic, and the processor's consumer group.
+    let sent: [KafkaProducerMessage]
+    let groupID: String
+
+    init(partitions: Int, prepare: (AuditWriter, PipelineConfiguration) async throws -> Void = { _, _ in },
+         messages: (PipelineConfiguration) -> [KafkaProducerMessage]) async throws {
         var logger = Logger(label: "pipeline-test")
         logger.logLevel = .critical
         let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
         var config = PipelineConfiguration()
         let suffix = UInt32.random(in: 0...UInt32.max)
-        config.inputTopic = "turns-\(suffix)"
-        config.eventsTopic = "events-\(suffix)"
-        config.escalationsTopic = "alerts-\(suffix)"
-        config.deadLetterTopic = "dlq-\(suffix)"
+        config.inputTopic = "turns-\(suffix)"; config.eventsTopic = "events-\(suffix)"
+        config.escalationsTopic = "alerts-\(suffix)"; config.deadLetterTopic = "dlq-\(suffix)"
         for t in [config.inputTopic, config.eventsTopic, config.escalationsTopic, config.deadLetterTopic] {
-            try cluster.createTopic(t, partitions: 3)
+            try cluster.createTopic(t, partitions: partitions)
         }
         let db = try PipelineTestDatabase()
         let writer = try AuditWriter(configuration: .init(url: db.url))
         _ = try await writer.migrate(directory: PipelineTestDatabase.migrations)
-        // A dialogue last written 8 days ago: pruned (retention 7 days) once processing starts.
-        try await writer.write(AuditBatch(states: [DialogueStateRow(dialogueID: "dormant", sourceTopic: config.inputTopic,
-                                                                    sourcePartition: 0, lastOffset: 0, state: [0, 0])]))
-        _ = try await writer.query("UPDATE dialogue_state SET updated_at = now() - interval '8 days' RETURNING 1")
-
-        // 20 dialogues × 4 turns; dialogue 0 is furious three times (one alert expected).
+        try await prepare(writer, config)
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
-        var messages: [KafkaProducerMessage] = []
-        for turn in 1...4 {
-            for d in 0..<20 {
-                let text = d == 0 && turn > 1 ? "I am furious about this" : "thanks, that helps"
-                // Dialogue 1 carries caller fields beyond the schema: they become its attributes.
-                let extra = d == 1 ? #","queue":"vip","interaction_id":4200000000001"# : ""
-                let json = #"{"dialogue_id":"d\#(d)","turn_id":\#(turn),"speaker":"c","role":"customer","text":"\#(text)"\#(extra)}"#
-                // Dialogue 0's turns carry a W3C trace context, dialogue 2's a malformed one.
-                let trace: [KafkaHeader] = switch d {
-                case 0: [KafkaHeader(key: "traceparent", string: Self.traceparent), KafkaHeader(key: "tracestate", string: "vendor=1")]
-                case 2: [KafkaHeader(key: "traceparent", string: "00-not-a-trace")]
-                default: []
-                }
-                messages.append(KafkaProducerMessage(topic: config.inputTopic, key: "d\(d)", value: json, headers: trace))
-            }
+        let sent = messages(config)
+        _ = try await producer.sendAll(sent)
+        var consumerConfig = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "p-\(suffix)", topics: [config.inputTopic])
+        consumerConfig.sessionTimeout = .seconds(6)
+        let consumer = try KafkaConsumer(configuration: consumerConfig, logger: logger)
+        let processor = StreamProcessor(configuration: config, analyzer: KeywordAnalyzer(), consumer: consumer,
+                                        producer: producer, writer: writer, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: processor)], logger: logger))
+        let running = Task { try await group.run() }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while await processor.stats.turns < sent.count && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
         }
+        await group.triggerGracefulShutdown()
+        try await running.value
+        stats = await processor.stats
+        (self.cluster, self.config, self.writer, self.db, self.logger, self.sent) = (cluster, config, writer, db, logger, sent)
+        groupID = "p-\(suffix)"
+    }
+}
+
+@Suite("The stream processor end to end", .timeLimit(.minutes(3)))
+struct PipelineEndToEndTests {
+    static let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    @Test("N turns in give N events out, audits match events, bad records land in the DLQ, alerts once")
+    func endToEnd() async throws {
         let bad: [(String, String)] = [
             ("{not json", "invalid_json"),
             (#"{"dialogue_id":"x","turn_id":1,"speaker":"c"}"#, "missing_field"),
@@ -89,24 +102,35 @@ struct PipelineEndToEndTests {
             (#"{"dialogue_id":"x","turn_id":1,"speaker":"c","text":"hi","notes":"\#(String(repeating: "n", count: 5000))"}"#, "attributes_too_large"),
             (#"{"dialogue_id":"x","turn_id":1,"speaker":"c","text":"hi","queue":"a\u0000b"}"#, "control_characters"),
         ]
-        for (value, _) in bad { messages.append(KafkaProducerMessage(topic: config.inputTopic, key: "x", value: value)) }
-        messages.append(KafkaProducerMessage(topic: config.inputTopic, key: Array("x".utf8), value: [0xff, 0xfe, 0x7b]))
-        _ = try await producer.sendAll(messages)
-
-        var consumerConfig = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "p-\(suffix)", topics: [config.inputTopic])
-        consumerConfig.sessionTimeout = .seconds(6)
-        let consumer = try KafkaConsumer(configuration: consumerConfig, logger: logger)
-        let processor = StreamProcessor(configuration: config, analyzer: KeywordAnalyzer(), consumer: consumer,
-                                        producer: producer, writer: writer, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: processor)], logger: logger))
-        let running = Task { try await group.run() }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while await processor.stats.turns < messages.count && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        await group.triggerGracefulShutdown()
-        try await running.value
-        let stats = await processor.stats
+        let run = try await EndToEndRun(partitions: 3, prepare: { writer, config in
+            // A dialogue last written 8 days ago: pruned (retention 7 days) once processing starts.
+            try await writer.write(AuditBatch(states: [DialogueStateRow(dialogueID: "dormant", sourceTopic: config.inputTopic,
+                                                                        sourcePartition: 0, lastOffset: 0, state: [0, 0])]))
+            _ = try await writer.query("UPDATE dialogue_state SET updated_at = now() - interval '8 days' RETURNING 1")
+        }, messages: { config in
+            // 20 dialogues × 4 turns; dialogue 0 is furious three times (one alert expected).
+            var messages: [KafkaProducerMessage] = []
+            for turn in 1...4 {
+                for d in 0..<20 {
+                    let text = d == 0 && turn > 1 ? "I am furious about this" : "thanks, that helps"
+                    // Dialogue 1 carries caller fields beyond the schema: they become its attributes.
+                    let extra = d == 1 ? #","queue":"vip","interaction_id":4200000000001"# : ""
+                    let json = #"{"dialogue_id":"d\#(d)","turn_id":\#(turn),"speaker":"c","role":"customer","text":"\#(text)"\#(extra)}"#
+                    // Dialogue 0's turns carry a W3C trace context, dialogue 2's a malformed one.
+                    let trace: [KafkaHeader] = switch d {
+                    case 0: [KafkaHeader(key: "traceparent", string: Self.traceparent), KafkaHeader(key: "tracestate", string: "vendor=1")]
+                    case 2: [KafkaHeader(key: "traceparent", string: "00-not-a-trace")]
+                    default: []
+                    }
+                    messages.append(KafkaProducerMessage(topic: config.inputTopic, key: "d\(d)", value: json, headers: trace))
+                }
+            }
+            for (value, _) in bad { messages.append(KafkaProducerMessage(topic: config.inputTopic, key: "x", value: value)) }
+            messages.append(KafkaProducerMessage(topic: config.inputTopic, key: Array("x".utf8), value: [0xff, 0xfe, 0x7b]))
+            return messages
+        })
+        let (cluster, config, writer, logger, messages) = (run.cluster, run.config, run.writer, run.logger, run.sent)
+        let stats = run.stats
         #expect(stats.turns == messages.count)
         #expect(stats.events == 80)
         #expect(stats.deadLettered == bad.count + 1)
@@ -141,43 +165,21 @@ struct PipelineEndToEndTests {
         #expect(Set(audits.map { $0[0] }) == eventIDs)
         let states = try await writer.query("SELECT count(*), count(*) FILTER (WHERE dialogue_id = 'dormant') FROM dialogue_state")
         #expect(states[0] == ["20", "0"])
-        let committed = try await readCommitted(cluster, group: "p-\(suffix)", topic: config.inputTopic, logger: logger)
+        let committed = try await readCommitted(cluster, group: run.groupID, topic: config.inputTopic, logger: logger)
         #expect(committed == messages.count)
     }
 
     @Test("two tenants' dialogues of one id never share state: no alert from their turns together, two state rows, two summaries")
     func tenantsKeepTheirDialoguesApart() async throws {
-        var logger = Logger(label: "pipeline-test")
-        logger.logLevel = .critical
-        let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
-        var config = PipelineConfiguration()
-        let suffix = UInt32.random(in: 0...UInt32.max)
-        config.inputTopic = "turns-\(suffix)"; config.eventsTopic = "events-\(suffix)"
-        config.escalationsTopic = "alerts-\(suffix)"; config.deadLetterTopic = "dlq-\(suffix)"
-        for t in [config.inputTopic, config.eventsTopic, config.escalationsTopic, config.deadLetterTopic] { try cluster.createTopic(t, partitions: 1) }
-        let db = try PipelineTestDatabase()
-        let writer = try AuditWriter(configuration: .init(url: db.url))
-        _ = try await writer.migrate(directory: PipelineTestDatabase.migrations)
         // One angry turn each in acme's and globex's chat-1001 (the stand-in model alerts on a
         // dialogue's second angry turn), and one in a tenant-less chat-1001.
-        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
-        let messages = [#""tenant":"acme","#, #""tenant":"globex","#, ""].enumerated().map { i, tenant in
-            KafkaProducerMessage(topic: config.inputTopic, key: "chat-1001",
-                                 value: #"{"dialogue_id":"chat-1001",\#(tenant)"turn_id":1,"speaker":"c","text":"I am furious about this"}"#)
+        let run = try await EndToEndRun(partitions: 1) { config in
+            [#""tenant":"acme","#, #""tenant":"globex","#, ""].map { tenant in
+                KafkaProducerMessage(topic: config.inputTopic, key: "chat-1001",
+                                     value: #"{"dialogue_id":"chat-1001",\#(tenant)"turn_id":1,"speaker":"c","text":"I am furious about this"}"#)
+            }
         }
-        _ = try await producer.sendAll(messages)
-        var consumerConfig = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "p-\(suffix)", topics: [config.inputTopic])
-        consumerConfig.sessionTimeout = .seconds(6)
-        let consumer = try KafkaConsumer(configuration: consumerConfig, logger: logger)
-        let processor = StreamProcessor(configuration: config, analyzer: KeywordAnalyzer(), consumer: consumer,
-                                        producer: producer, writer: writer, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: processor)], logger: logger))
-        let running = Task { try await group.run() }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while await processor.stats.turns < messages.count && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
-        await group.triggerGracefulShutdown()
-        try await running.value
-        let stats = await processor.stats
+        let (stats, writer) = (run.stats, run.writer)
         #expect(stats.events == 3 && stats.alerts == 0)
         let states = try await writer.query("SELECT dialogue_id FROM dialogue_state ORDER BY dialogue_id")
         #expect(states.map { $0[0] } == ["acme\u{1F}chat-1001", "chat-1001", "globex\u{1F}chat-1001"])
