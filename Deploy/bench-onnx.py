@@ -10,6 +10,11 @@ few warm-up batches. One JSON line per order:
   {"runtime","version","order","threads","batch","messages","seconds","msgs_per_s","p50_ms","p99_ms"}
 (p50/p99 are per call, i.e. per batch).
 
+With --int8 the graph is first put through onnxruntime.quantization.quantize_dynamic(...,
+weight_type=QInt8) (the one-line step a Python engineer takes next; cached beside the fp32 graph),
+and each JSON line also carries the int8 embeddings' cosine to the fp32 graph's on the first 1,000
+messages ("cosine_to_fp32_mean", "cosine_to_fp32_min").
+
 Orders: arrival = batches in file order, each padded to its own longest text; sorted = texts
 sorted by token count, then batched and padded the same way; batch1 = one text per call.
 
@@ -21,6 +26,7 @@ Run (the wrapper makes the venv under ~/.cache/plutchik/onnx-venv):
   Deploy/bench-onnx.sh --check                          # min cosine against shared/reference/minilm-golden.json
   Deploy/bench-onnx.sh --order all --threads 1 --batch 32
   Deploy/bench-onnx.sh --order sorted --limit 2000
+  Deploy/bench-onnx.sh --int8 --order all               # ORT's dynamic int8, with its cosine to fp32
 """
 import argparse
 import json
@@ -137,7 +143,7 @@ def build_onnx(weights_path, out_path):
     os.replace(tmp, out_path)
 
 
-def session(model_dir, threads):
+def session(model_dir, threads, int8=False):
     weights = model_dir / "model.safetensors"
     path = CACHE / f"{model_dir.name}.onnx"
     newest = max(weights.stat().st_mtime, Path(__file__).stat().st_mtime)
@@ -145,6 +151,13 @@ def session(model_dir, threads):
         print(f"bench-onnx: building {path}", file=sys.stderr)
         path.parent.mkdir(parents=True, exist_ok=True)
         build_onnx(weights, path)
+    if int8:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        quantized = CACHE / f"{model_dir.name}-int8.onnx"
+        if not quantized.exists() or quantized.stat().st_mtime < path.stat().st_mtime:
+            print(f"bench-onnx: quantizing {quantized}", file=sys.stderr)
+            quantize_dynamic(str(path), str(quantized), weight_type=QuantType.QInt8)
+        path = quantized
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
@@ -186,7 +199,17 @@ def check(sess, tok, golden_path):
     return ok
 
 
-def bench(sess, ids, order, batch, threads, warmup=3):
+def cosine_to(reference, sess, ids, batch=32):
+    """Mean and least cosine between `sess`'s embeddings of `ids` and `reference`'s."""
+    cos = []
+    for i in range(0, len(ids), batch):
+        b = pad(ids[i:i + batch])
+        x, y = sess.run(["embedding"], b)[0].astype(np.float64), reference.run(["embedding"], b)[0].astype(np.float64)
+        cos.extend((x * y).sum(1) / np.linalg.norm(x, axis=1) / np.linalg.norm(y, axis=1))
+    return float(np.mean(cos)), float(np.min(cos))
+
+
+def bench(sess, ids, order, batch, threads, warmup=3, extra=None):
     if order == "batch1":
         batch = 1
     if order == "sorted":
@@ -206,7 +229,7 @@ def bench(sess, ids, order, batch, threads, warmup=3):
     print(json.dumps({"runtime": "onnxruntime", "version": ort.__version__, "order": order, "threads": threads,
                       "batch": batch, "messages": len(ids), "seconds": round(seconds, 3),
                       "msgs_per_s": round(len(ids) / seconds, 1), "p50_ms": round(pct(0.5), 3),
-                      "p99_ms": round(pct(0.99), 3)}), flush=True)
+                      "p99_ms": round(pct(0.99), 3), **(extra or {})}), flush=True)
 
 
 def main():
@@ -216,6 +239,7 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--threads", type=int, default=1, help="ORT intra-op threads")
     ap.add_argument("--order", choices=["arrival", "sorted", "batch1", "all"], default="arrival")
+    ap.add_argument("--int8", action="store_true", help="quantize the graph with ORT's quantize_dynamic (QInt8 weights) and report its cosine to fp32")
     ap.add_argument("--model-dir", default=os.environ.get("PLUTCHIK_MODEL_DIR", str(CACHE / "all-MiniLM-L6-v2")))
     ap.add_argument("--check", nargs="?", const=str(Path(__file__).resolve().parents[2] / "shared/reference/minilm-golden.json"),
                     metavar="GOLDEN_JSON", help="compare with reference embeddings (default: ../shared/reference/minilm-golden.json) and exit")
@@ -224,7 +248,7 @@ def main():
         ap.error("--batch, --limit and --threads must be at least 1")
 
     model_dir = Path(args.model_dir).expanduser()
-    sess, tok = session(model_dir, args.threads), tokenizer(model_dir)
+    sess, tok = session(model_dir, args.threads, int8=args.int8), tokenizer(model_dir)
     if args.check:
         sys.exit(0 if check(sess, tok, args.check) else 1)
 
@@ -238,8 +262,12 @@ def main():
     if not texts:
         sys.exit(f"bench-onnx: {args.corpus} has no messages")
     ids = [e.ids for e in tok.encode_batch(texts)]
+    extra = None
+    if args.int8:
+        mean, least = cosine_to(session(model_dir, args.threads), sess, ids[:1000])
+        extra = {"precision": "int8 (quantize_dynamic, QInt8)", "cosine_to_fp32_mean": round(mean, 4), "cosine_to_fp32_min": round(least, 4)}
     for order in (["arrival", "sorted", "batch1"] if args.order == "all" else [args.order]):
-        bench(sess, ids, order, args.batch, args.threads)
+        bench(sess, ids, order, args.batch, args.threads, extra=extra)
 
 
 if __name__ == "__main__":
