@@ -548,6 +548,7 @@ int ck_isa_supported(int isa) {
     case CK_ISA_AVX2: return ck_has_avx2fma();
     case CK_ISA_AVX512: return ck_has_avx512();
     case CK_ISA_AVX512BF16: return ck_has_avx512bf16();
+    case CK_ISA_AVX512VNNI: return ck_has_avx512vnni();
     default: return 0;
     }
 }

@@ -8,6 +8,11 @@ public enum EncoderPrecision: String, Sendable, CaseIterable {
     /// accumulation. Native (`vdpbf16ps`, about 1.7× fp32) on AVX512-BF16; elsewhere emulated
     /// with the same numbers at no more than fp32 speed, which is for validating its quality only.
     case bf16
+    /// Dense layers in int8: weights symmetric per output channel (scales fp32), quantised at
+    /// load; activations unsigned 8-bit per token with a zero point, quantised per GEMM; int32
+    /// accumulation, dequantised with bias and residual in fp32. Attention, softmax, LayerNorm and
+    /// GELU stay fp32. `vpdpbusd` on AVX512-VNNI; AVX2 and plain C give the same numbers.
+    case int8
     /// bf16 where the CPU has AVX512-BF16, fp32 elsewhere.
     case auto
 

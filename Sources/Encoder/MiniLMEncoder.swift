@@ -37,18 +37,19 @@ public final class MiniLMEncoder {
 
     let w: MiniLMWeights
     let cf: MiniLMConfig
-    /// The dense weights in bf16, one entry per layer, when running the bf16 path.
-    let packed: [PackedLayer]?
+    /// The dense weights in bf16 (or int8), one entry per layer, when running that path.
+    let packed: [PackedLayer<PackedBF16Matrix>]?
+    let quantized: [PackedLayer<PackedInt8Matrix>]?
 
-    struct PackedLayer {
-        var qkv: PackedBF16Matrix       // (3C, C)
-        var attnOut: PackedBF16Matrix   // (C, C)
-        var ffnIn: PackedBF16Matrix     // (F, C)
-        var ffnOut: PackedBF16Matrix    // (C, F)
+    struct PackedLayer<Matrix> {
+        var qkv: Matrix       // (3C, C)
+        var attnOut: Matrix   // (C, C)
+        var ffnIn: Matrix     // (F, C)
+        var ffnOut: Matrix    // (C, F)
     }
 
-    /// Whether the dense layers run in bf16 (`precision` resolved on this CPU).
-    public var usesBF16: Bool { packed != nil }
+    /// The arithmetic the dense layers run in (`configuration.precision` resolved on this CPU).
+    public var precision: EncoderPrecision { quantized != nil ? .int8 : packed != nil ? .bf16 : .fp32 }
     // Scratch, sized for `capacity` packed tokens; grown on demand, never shrunk.
     var capacity = 0
     var x: UnsafeMutablePointer<Float>      // (N, C) hidden state
@@ -58,6 +59,7 @@ public final class MiniLMEncoder {
     var ffn: UnsafeMutablePointer<Float>    // (N, F)
     var attnScratch: UnsafeMutablePointer<Float>
     var bf16Scratch: UnsafeMutablePointer<UInt16>   // A in bf16 for the bf16 GEMM
+    var int8Scratch: Int8Scratch                     // A quantised for the int8 GEMM
 
     /// Loads the weights from `model.safetensors` (or the directory holding it), with an optional
     /// fine-tuned adapter (`plutchik finetune`'s output directory or its `adapter.safetensors`)
@@ -84,15 +86,16 @@ public final class MiniLMEncoder {
         x = .allocate(capacity: 0); y = .allocate(capacity: 0); ctx = .allocate(capacity: 0)
         qkv = .allocate(capacity: 0); ffn = .allocate(capacity: 0); bf16Scratch = .allocate(capacity: 0)
         let (c, f) = (weights.config.hidden, weights.config.ffn)
-        packed = configuration.precision.resolved == .bf16
-            ? weights.layers.map { l in
-                func pack(_ p: UnsafePointer<Float>, _ n: Int, _ k: Int) -> PackedBF16Matrix {
-                    weights.panels32 ? PackedBF16Matrix(panels32: p, n: n, k: k) : PackedBF16Matrix(p, n: n, k: k)
-                }
-                return PackedLayer(qkv: pack(l.qkvW, 3 * c, c), attnOut: pack(l.attnOutW, c, c),
-                                   ffnIn: pack(l.ffnInW, f, c), ffnOut: pack(l.ffnOutW, c, f))
+        func layers<M>(_ pack: (UnsafePointer<Float>, Int, Int) -> M) -> [PackedLayer<M>] {
+            weights.layers.map { l in
+                PackedLayer(qkv: pack(l.qkvW, 3 * c, c), attnOut: pack(l.attnOutW, c, c), ffnIn: pack(l.ffnInW, f, c), ffnOut: pack(l.ffnOutW, c, f))
             }
-            : nil
+        }
+        let precision = configuration.precision.resolved
+        packed = precision == .bf16
+            ? layers { weights.panels32 ? PackedBF16Matrix(panels32: $0, n: $1, k: $2) : PackedBF16Matrix($0, n: $1, k: $2) } : nil
+        quantized = precision == .int8 ? layers { PackedInt8Matrix($0, n: $1, k: $2, panels32: weights.panels32) } : nil
+        int8Scratch = Int8Scratch(m: 0, k: 0)
         attnScratch = .allocate(capacity: attentionScratchCount(tokens: configuration.maxLength, headDim: cf.headDim))
     }
 
@@ -110,6 +113,7 @@ public final class MiniLMEncoder {
         qkv = .allocate(capacity: n * 3 * c); ffn = .allocate(capacity: n * cf.ffn)
         bf16Scratch.deallocate()
         bf16Scratch = .allocate(capacity: packed == nil ? 0 : bf16ScratchCount(m: n, k: max(c, cf.ffn)))
+        if quantized != nil { int8Scratch = Int8Scratch(m: n, k: max(c, cf.ffn)) }
         capacity = n
     }
 
@@ -186,15 +190,17 @@ public final class MiniLMEncoder {
         return total * Double(cf.layers)
     }
 
-    /// out = a · Wᵀ + bias [+ residual] on this encoder's kernel: bf16, packed fp32 (AVX-512
+    /// out = a · Wᵀ + bias [+ residual] on this encoder's kernel: int8, bf16, packed fp32 (AVX-512
     /// or AVX2+FMA; batch-invariant), or OpenBLAS.
     func linear(
         _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>,
-        _ wf: UnsafePointer<Float>, _ wb: PackedBF16Matrix?, _ bias: UnsafePointer<Float>,
+        _ wf: UnsafePointer<Float>, _ wb: PackedBF16Matrix?, _ wq: PackedInt8Matrix?, _ bias: UnsafePointer<Float>,
         residual: UnsafePointer<Float>?, m: Int, n: Int, k: Int
     ) {
         let threads = configuration.threads
-        if let wb {
+        if let wq {
+            matmulInt8(out, a, wq, bias, residual: residual, m: m, scratch: int8Scratch, threads: threads)
+        } else if let wb {
             matmulBF16(out, a, wb, bias, residual: residual, m: m, scratch: bf16Scratch, threads: threads)
         } else if w.panels32 {
             matmulPacked(out, a, wf, bias, residual: residual, m: m, n: n, k: k, threads: threads)
@@ -255,14 +261,14 @@ public final class MiniLMEncoder {
         poolLayer(0)
 
         for (li, l) in w.layers.enumerated() {
-            let p = packed?[li]
-            linear(qkv, x, l.qkvW, p?.qkv, l.qkvB, residual: nil, m: n, n: 3 * c, k: c)        // (N, 3C)
-            attentionAll(batch)                                                                // (N, C)
-            linear(y, ctx, l.attnOutW, p?.attnOut, l.attnOutB, residual: x, m: n, n: c, k: c)
+            let p = packed?[li], q = quantized?[li]
+            linear(qkv, x, l.qkvW, p?.qkv, q?.qkv, l.qkvB, residual: nil, m: n, n: 3 * c, k: c)        // (N, 3C)
+            attentionAll(batch)                                                                        // (N, C)
+            linear(y, ctx, l.attnOutW, p?.attnOut, q?.attnOut, l.attnOutB, residual: x, m: n, n: c, k: c)
             layerNorm(x, y, l.ln1G, l.ln1B, rows: n, cols: c, eps: cf.layerNormEps)
-            linear(ffn, x, l.ffnInW, p?.ffnIn, l.ffnInB, residual: nil, m: n, n: f, k: c)     // (N, F)
+            linear(ffn, x, l.ffnInW, p?.ffnIn, q?.ffnIn, l.ffnInB, residual: nil, m: n, n: f, k: c)     // (N, F)
             gelu(ffn, ffn, count: n * f)
-            linear(y, ffn, l.ffnOutW, p?.ffnOut, l.ffnOutB, residual: x, m: n, n: c, k: f)
+            linear(y, ffn, l.ffnOutW, p?.ffnOut, q?.ffnOut, l.ffnOutB, residual: x, m: n, n: c, k: f)
             layerNorm(x, y, l.ln2G, l.ln2B, rows: n, cols: c, eps: cf.layerNormEps)
             poolLayer(li + 1)
         }

@@ -7,6 +7,8 @@ public enum CPUFeatures {
     public static let avx512: Bool = ck_has_avx512() != 0
     /// AVX512-BF16: the bf16 GEMM runs on `vdpbf16ps` (elsewhere emulated, no faster than fp32).
     public static let avx512bf16: Bool = ck_has_avx512bf16() != 0
+    /// AVX512-VNNI: the int8 GEMM runs on `vpdpbusd` (elsewhere on AVX2 or plain C, same results).
+    public static let avx512vnni: Bool = ck_has_avx512vnni() != 0
     /// AVX2 and FMA: the packed fp32 GEMM's 256-bit kernel.
     public static let avx2fma: Bool = ck_has_avx2fma() != 0
     /// `matmulPacked` has a vector kernel here (AVX-512 or AVX2+FMA): pack weights with

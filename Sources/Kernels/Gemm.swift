@@ -73,13 +73,14 @@ public func matmulPacked(
     matmulPacked(out, a, w, bias, residual: residual, m: m, n: n, k: k, threads: threads, isa: .auto)
 }
 
-/// The kernels `matmulPacked` and `matmulBF16` can run (tests force each in turn).
+/// The kernels `matmulPacked`, `matmulBF16` and `matmulInt8` can run (tests force each in turn).
 enum GemmISA: Int32 {
     case auto = 0        // CK_ISA_AUTO: the best this CPU has
     case portable = 1    // CK_ISA_PORTABLE
     case avx2 = 2        // CK_ISA_AVX2 (fp32)
     case avx512 = 3      // CK_ISA_AVX512 (fp32)
     case avx512bf16 = 4  // CK_ISA_AVX512BF16 (bf16)
+    case avx512vnni = 5  // CK_ISA_AVX512VNNI (int8)
 
     /// Whether this CPU can run it.
     var isSupported: Bool { ck_isa_supported(rawValue) != 0 }

@@ -97,7 +97,7 @@ struct BenchEncoderCommand: ParsableCommand {
             ("p99_ms", String(format: "%.3f", percentile(latencies, 0.99))),
             ("gflops", String(format: "%.2f", flops / seconds / 1e9)),
             ("threads", "\(encoder.configuration.threads)"),
-            ("precision", "\"\(encoder.usesBF16 ? "bf16" : "fp32")\""),
+            ("precision", "\"\(encoder.precision.rawValue)\""),
             ("batch", "\(batch)"),
         ]
         printFields(fields, json: json)

@@ -307,3 +307,58 @@ func maxAbsDiff(_ a: [Float], _ b: [Double]) -> Double {
         #expect(worst < 1e-6, "worst error \(worst)")
     }
 }
+
+@Suite struct Int8KernelsTests {
+    /// The ISAs the int8 GEMM can run on here; each must give the portable C's bits.
+    static var isas: [GemmISA] { [.portable, .avx2, .avx512vnni].filter(\.isSupported) }
+
+    /// Close to fp32: per row, the 8-bit activations' step is (max − min) / 255 and the weights'
+    /// max |w| / 127, so the error grows like √K times those steps.
+    @Test(arguments: [(1, 32, 32), (13, 64, 384), (30, 96, 1536)])
+    func int8GemmCloseToFP32(m: Int, n: Int, k: Int) throws {
+        var a = randomFloats(m * k, -1...1, seed: 30)
+        for i in 0..<m { a[i * k] = 6 }   // an outlier per row, as GELU and LayerNorm produce
+        let w = randomFloats(n * k, -1...1, seed: 31), b = randomFloats(n, seed: 32), r = randomFloats(m * n, seed: 33)
+        var ref = [Float](repeating: 0, count: m * n)
+        matmulTransposedResidual(&ref, a, w, b, residual: r, m: m, n: n, k: k)
+        let packed = PackedInt8Matrix(w, n: n, k: k), scratch = Int8Scratch(m: m, k: k)
+        var out = [Float](repeating: .nan, count: m * n)
+        matmulInt8(&out, a, packed, b, residual: r, m: m, scratch: scratch)
+        let tol = Double(k).squareRoot() * (7.0 / 255 + 1.0 / 127) * 0.6
+        #expect(maxAbsDiff(out, ref.map(Double.init)) < tol)
+        #expect(maxAbsDiff(out, ref.map(Double.init)) > 0, "quantised, not exact")
+        // Packed from the fp32 panel layout: the same matrix; two threads: the same columns.
+        var panels = [Float](repeating: 0, count: n * k)
+        packPanels32(&panels, w, n: n, k: k)
+        var out2 = [Float](repeating: .nan, count: m * n)
+        matmulInt8(&out2, a, PackedInt8Matrix(panels, n: n, k: k, panels32: true), b, residual: r, m: m, scratch: scratch)
+        #expect(out2 == out)
+        matmulInt8(&out2, a, packed, b, residual: r, m: m, scratch: scratch, threads: 2)
+        #expect(out2 == out)
+    }
+
+    /// Integer sums are exact and the epilogue is the same multiply and adds everywhere: every
+    /// ISA gives the portable C's bits, with and without a residual, across partial tiles, and a
+    /// row's result does not depend on the rows beside it.
+    @Test func int8GemmIsBitIdenticalAcrossISAsAndRows() {
+        let (m, n, k) = (19, 64, 400)
+        let a = randomFloats(m * k, -2...3, seed: 34), w = randomFloats(n * k, -1...1, seed: 35)
+        let b = randomFloats(n, seed: 36), r = randomFloats(m * n, seed: 37)
+        let packed = PackedInt8Matrix(w, n: n, k: k), scratch = Int8Scratch(m: m, k: k)
+        func gemm(_ isa: GemmISA, rows: Range<Int> = 0..<m, residual: Bool = true) -> [Float] {
+            var out = [Float](repeating: .nan, count: rows.count * n)
+            let sub = Array(a[(rows.lowerBound * k)..<(rows.upperBound * k)]), res = Array(r[(rows.lowerBound * n)..<(rows.upperBound * n)])
+            matmulInt8(&out, sub, packed, b, residual: residual ? res : nil, m: rows.count, scratch: scratch, isa: isa)
+            return out
+        }
+        let portable = gemm(.portable), plain = gemm(.portable, residual: false)
+        #expect(Self.isas.count >= 2 || !CPUFeatures.avx2fma, "this x86 CPU has a vector int8 kernel")
+        for isa in Self.isas {
+            #expect(gemm(isa) == portable, "\(isa)")
+            #expect(gemm(isa, residual: false) == plain, "\(isa) without residual")
+            for rows in [0..<1, 3..<10, 5..<19] {
+                #expect(gemm(isa, rows: rows) == Array(portable[(rows.lowerBound * n)..<(rows.upperBound * n)]), "\(isa) rows \(rows)")
+            }
+        }
+    }
+}

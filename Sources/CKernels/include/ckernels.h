@@ -29,7 +29,10 @@ enum {
     CK_ISA_AVX2 = 2,        // AVX2 + FMA (fp32 GEMM; bf16 GEMM emulated at fp32 speed)
     CK_ISA_AVX512 = 3,      // AVX-512 F/BW/VL/DQ (fp32 GEMM)
     CK_ISA_AVX512BF16 = 4,  // AVX512-BF16 (bf16 GEMM)
+    CK_ISA_AVX512VNNI = 5,  // AVX512-VNNI (int8 GEMM)
 };
+/// 1 when the CPU has AVX512-VNNI besides AVX-512 F/BW/VL/DQ (for the int8 GEMM).
+int ck_has_avx512vnni(void);
 /// 1 when this CPU can run `isa`.
 int ck_isa_supported(int isa);
 /// The ISA ck_f32_gemm runs on this CPU: CK_ISA_AVX512, CK_ISA_AVX2 or CK_ISA_PORTABLE.
@@ -63,6 +66,27 @@ void ck_bf16_gemm(float *out, const uint16_t *abf, const uint16_t *wpacked, cons
 void ck_bf16_convert_with(uint16_t *abf, const float *a, int m, int k, int isa);
 void ck_bf16_gemm_with(float *out, const uint16_t *abf, const uint16_t *wpacked, const float *bias,
                        const float *residual, int m, int n, int k, int p0, int p1, int isa);
+
+/// int8 GEMM (int8.c). Weights W (N, K): per output channel c, scale = max|W[c]| / 127 and
+/// q = round(W[c][j] / scale) in −127...127, packed in panels of 32 columns, k in fours:
+/// packed[((p * K/4 + q) * 32 + c) * 4 + e] = q(W[p*32 + c][4q + e]); colsums[c] = Σ_j q.
+/// `panels32`: w is in ck_f32_pack_weights' layout instead of row-major. N a multiple of 32, K of 4.
+size_t ck_i8_packed_count(int n, int k);
+void ck_i8_pack_weights(int8_t *packed, float *scales, int32_t *colsums, const float *w, int n, int k, int panels32);
+/// uint8 elements ck_u8_quantize writes for an (M, K) input (M rounded up to the tile height).
+size_t ck_u8_scratch_count(int m, int k);
+/// A (M, K) fp32 -> uint8 per row: scale = (max(0, max) − min(0, min)) / 255, zero point
+/// round(−min/scale), q = clamp(round(x / scale) + zero point, 0, 255); zero rows appended.
+/// AVX-512 where the CPU has it (the same numbers), plain C with CK_ISA_PORTABLE.
+void ck_u8_quantize_with(uint8_t *aq, float *scales, int32_t *zero_points, const float *a, int m, int k, int isa);
+/// The ISA ck_i8_gemm_with runs on by default: CK_ISA_AVX512VNNI, CK_ISA_AVX2 or CK_ISA_PORTABLE.
+int ck_i8_gemm_isa(void);
+/// Columns [32·p0, 32·p1) of out (M, N) = dequantised (A_q · W_qᵀ) + bias [+ residual]: per element
+/// ((Σ a·w − zp·colsum) as fp32 · (a scale · w scale)) + bias, + residual; the sums are exact
+/// int32, so every ISA gives the same bits. isa: CK_ISA_AUTO, _PORTABLE, _AVX2 or _AVX512VNNI.
+void ck_i8_gemm_with(float *out, const uint8_t *aq, const float *ascales, const int32_t *azps,
+                     const int8_t *wpacked, const float *wscales, const int32_t *wcolsums, const float *bias,
+                     const float *residual, int m, int n, int k, int p0, int p1, int isa);
 
 /// fp32 GEMM with weights packed once: packed[(p * K + k) * 32 + c] = W[p*32 + c][k].
 /// N must be a multiple of 32.

@@ -1,0 +1,272 @@
+// int8 GEMM: weights symmetric int8 per output channel, activations unsigned 8-bit per row
+// (token) with a zero point, exact int32 accumulation, dequantised in an fp32 epilogue.
+// Every path computes the same integers and the same epilogue (a multiply, then adds, never
+// fused), so the results are bit-identical across ISAs and independent of the other rows.
+#include "ckernels.h"
+#include <math.h>
+#include <string.h>
+
+enum { I8_MR = 8 };
+
+size_t ck_i8_packed_count(int n, int k) { return (size_t)n * (size_t)k; }
+
+void ck_i8_pack_weights(int8_t *packed, float *scales, int32_t *colsums, const float *w, int n, int k, int panels32) {
+    for (int c = 0; c < n; c++) {
+        // W[c][j] in either layout: row-major (N, K), or ck_f32_pack_weights' panels.
+        #define W(c, j) (panels32 ? w[((size_t)((c) / 32) * k + (j)) * 32 + (c) % 32] : w[(size_t)(c) * k + (j)])
+        float top = 0;
+        for (int j = 0; j < k; j++) { float v = fabsf(W(c, j)); if (v > top) top = v; }
+        float scale = top > 0 ? top / 127.0f : 1.0f, inv = 1.0f / scale;
+        int32_t sum = 0;
+        int p = c / 32, col = c % 32;
+        for (int j = 0; j < k; j++) {
+            long q = lrintf(W(c, j) * inv);
+            q = q > 127 ? 127 : q < -127 ? -127 : q;
+            packed[(((size_t)p * (k / 4) + j / 4) * 32 + col) * 4 + j % 4] = (int8_t)q;
+            sum += (int32_t)q;
+        }
+        #undef W
+        scales[c] = scale;
+        colsums[c] = sum;
+    }
+}
+
+size_t ck_u8_scratch_count(int m, int k) { return (size_t)((m + I8_MR - 1) / I8_MR * I8_MR) * (size_t)k; }
+
+// One row's scale and zero point; shared by the scalar and the vector quantisers.
+static inline void u8_row_params(float lo, float hi, float *scale, float *inv, long *zp) {
+    *scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
+    *inv = 1.0f / *scale;
+    long z = lrintf(-lo * *inv);
+    *zp = z < 0 ? 0 : z > 255 ? 255 : z;
+}
+
+static void u8_quantize_rows(uint8_t *aq, float *scales, int32_t *zero_points, const float *a, int m, int k) {
+    for (int i = 0; i < m; i++) {
+        const float *ar = a + (size_t)i * k;
+        float lo = 0, hi = 0, scale, inv;
+        long zp;
+        for (int j = 0; j < k; j++) { if (ar[j] < lo) lo = ar[j]; if (ar[j] > hi) hi = ar[j]; }
+        u8_row_params(lo, hi, &scale, &inv, &zp);
+        uint8_t *qr = aq + (size_t)i * k;
+        for (int j = 0; j < k; j++) {
+            long q = lrintf(ar[j] * inv) + zp;
+            qr[j] = (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+        }
+        scales[i] = scale;
+        zero_points[i] = (int32_t)zp;
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+// The same numbers 16 at a time: min and max are exact, and vcvtps2dq rounds to nearest even
+// as lrintf does under the default rounding mode. K must be a multiple of 16.
+__attribute__((target("avx512f,avx512bw"))) static void u8_quantize_rows_avx512(
+    uint8_t *aq, float *scales, int32_t *zero_points, const float *a, int m, int k) {
+    for (int i = 0; i < m; i++) {
+        const float *ar = a + (size_t)i * k;
+        __m512 vlo = _mm512_setzero_ps(), vhi = _mm512_setzero_ps();
+        for (int j = 0; j < k; j += 16) {
+            __m512 v = _mm512_loadu_ps(ar + j);
+            vlo = _mm512_min_ps(vlo, v); vhi = _mm512_max_ps(vhi, v);
+        }
+        float lo = _mm512_reduce_min_ps(vlo), hi = _mm512_reduce_max_ps(vhi), scale, inv;
+        long zp;
+        u8_row_params(lo, hi, &scale, &inv, &zp);
+        __m512 vinv = _mm512_set1_ps(inv);
+        __m512i vzp = _mm512_set1_epi32((int)zp), zero = _mm512_setzero_si512(), top = _mm512_set1_epi32(255);
+        uint8_t *qr = aq + (size_t)i * k;
+        for (int j = 0; j < k; j += 16) {
+            __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(ar + j), vinv)), vzp);
+            q = _mm512_min_epi32(_mm512_max_epi32(q, zero), top);
+            _mm_storeu_si128((__m128i *)(qr + j), _mm512_cvtepi32_epi8(q));
+        }
+        scales[i] = scale;
+        zero_points[i] = (int32_t)zp;
+    }
+}
+#endif
+
+void ck_u8_quantize_with(uint8_t *aq, float *scales, int32_t *zero_points, const float *a, int m, int k, int isa) {
+#if defined(__x86_64__)
+    if (isa != CK_ISA_PORTABLE && k % 16 == 0 && ck_has_avx512()) u8_quantize_rows_avx512(aq, scales, zero_points, a, m, k);
+    else
+#endif
+    u8_quantize_rows(aq, scales, zero_points, a, m, k);
+    int mp = (m + I8_MR - 1) / I8_MR * I8_MR;
+    memset(aq + (size_t)m * k, 0, (size_t)(mp - m) * k);
+}
+
+// The epilogue of one element: ((acc − zp·colsum) as fp32 · (row scale · column scale)) + bias,
+// + residual; separate statements, so no compiler fuses the multiply and the add.
+static inline float dequantise(int32_t acc, int32_t zp, int32_t colsum, float ascale, float wscale, float bias) {
+    float scale = ascale * wscale;
+    float t = (float)(acc - zp * colsum);
+    t = t * scale;
+    t = t + bias;
+    return t;
+}
+
+static void i8_gemm_portable(float *out, const uint8_t *aq, const float *ascales, const int32_t *azps,
+                             const int8_t *wpacked, const float *wscales, const int32_t *wcolsums, const float *bias,
+                             const float *residual, int m, int n, int k, int p0, int p1) {
+    for (int p = p0; p < p1; p++) {
+        const int8_t *bp = wpacked + (size_t)p * k * 32;
+        for (int i = 0; i < m; i++) {
+            const uint8_t *ar = aq + (size_t)i * k;
+            for (int col = 0; col < 32; col++) {
+                int32_t acc = 0;
+                for (int q = 0; q < k / 4; q++)
+                    for (int e = 0; e < 4; e++) acc += (int32_t)ar[4 * q + e] * (int32_t)bp[((size_t)q * 32 + col) * 4 + e];
+                int c = p * 32 + col;
+                float t = dequantise(acc, azps[i], wcolsums[c], ascales[i], wscales[c], bias[c]);
+                if (residual) t = t + residual[(size_t)i * n + c];
+                out[(size_t)i * n + c] = t;
+            }
+        }
+    }
+}
+
+#if defined(__x86_64__)
+#define AVX512VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+#define AVX2 __attribute__((target("avx2")))
+
+int ck_has_avx512vnni(void) {
+    return ck_has_avx512() && __builtin_cpu_supports("avx512vnni");
+}
+
+// One rows x 32 tile over the full K (vpdpbusd: 4 u8 x s8 products per lane into int32).
+// Always inlined with a constant `rows`, so the accumulators stay in registers.
+AVX512VNNI __attribute__((always_inline)) static inline void tile_vnni(
+    float *out, const uint8_t *aq, const float *ascales, const int32_t *azps, const int8_t *bp, const float *wscales,
+    const int32_t *wcolsums, const float *bias, const float *residual, const int rows, int n, int k, int n0) {
+    __m512i acc[I8_MR][2];
+    for (int i = 0; i < rows; i++) { acc[i][0] = _mm512_setzero_si512(); acc[i][1] = _mm512_setzero_si512(); }
+    for (int q = 0; q < k / 4; q++) {
+        __m512i b0 = _mm512_loadu_si512(bp + (size_t)q * 128), b1 = _mm512_loadu_si512(bp + (size_t)q * 128 + 64);
+        for (int i = 0; i < rows; i++) {
+            int32_t four;
+            memcpy(&four, aq + (size_t)i * k + 4 * q, 4);
+            __m512i av = _mm512_set1_epi32(four);
+            acc[i][0] = _mm512_dpbusd_epi32(acc[i][0], av, b0);
+            acc[i][1] = _mm512_dpbusd_epi32(acc[i][1], av, b1);
+        }
+    }
+    __m512i cs0 = _mm512_loadu_si512(wcolsums + n0), cs1 = _mm512_loadu_si512(wcolsums + n0 + 16);
+    __m512 ws0 = _mm512_loadu_ps(wscales + n0), ws1 = _mm512_loadu_ps(wscales + n0 + 16);
+    __m512 bias0 = _mm512_loadu_ps(bias + n0), bias1 = _mm512_loadu_ps(bias + n0 + 16);
+    for (int i = 0; i < rows; i++) {
+        __m512i zp = _mm512_set1_epi32(azps[i]);
+        __m512 as = _mm512_set1_ps(ascales[i]);
+        __m512 r0 = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[i][0], _mm512_mullo_epi32(zp, cs0)));
+        __m512 r1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[i][1], _mm512_mullo_epi32(zp, cs1)));
+        r0 = _mm512_add_ps(_mm512_mul_ps(r0, _mm512_mul_ps(as, ws0)), bias0);
+        r1 = _mm512_add_ps(_mm512_mul_ps(r1, _mm512_mul_ps(as, ws1)), bias1);
+        if (residual) {
+            r0 = _mm512_add_ps(r0, _mm512_loadu_ps(residual + (size_t)i * n + n0));
+            r1 = _mm512_add_ps(r1, _mm512_loadu_ps(residual + (size_t)i * n + n0 + 16));
+        }
+        _mm512_storeu_ps(out + (size_t)i * n + n0, r0);
+        _mm512_storeu_ps(out + (size_t)i * n + n0 + 16, r1);
+    }
+}
+
+#define TILE_VNNI_CASE(R) case R: tile_vnni(o, a, ascales + i0, azps + i0, bp, wscales, wcolsums, bias, res, R, n, k, p * 32); break;
+AVX512VNNI static void i8_gemm_vnni(float *out, const uint8_t *aq, const float *ascales, const int32_t *azps,
+                                    const int8_t *wpacked, const float *wscales, const int32_t *wcolsums, const float *bias,
+                                    const float *residual, int m, int n, int k, int p0, int p1) {
+    for (int p = p0; p < p1; p++) {
+        const int8_t *bp = wpacked + (size_t)p * k * 32;
+        for (int i0 = 0; i0 < m; i0 += I8_MR) {
+            int rows = m - i0 < I8_MR ? m - i0 : I8_MR;
+            float *o = out + (size_t)i0 * n;
+            const uint8_t *a = aq + (size_t)i0 * k;
+            const float *res = residual ? residual + (size_t)i0 * n : NULL;
+            switch (rows) {
+            TILE_VNNI_CASE(1) TILE_VNNI_CASE(2) TILE_VNNI_CASE(3) TILE_VNNI_CASE(4)
+            TILE_VNNI_CASE(5) TILE_VNNI_CASE(6) TILE_VNNI_CASE(7) TILE_VNNI_CASE(8)
+            }
+        }
+    }
+}
+
+// AVX2: u8 and s8 widened to int16, then vpmaddwd (pairs of exact products into int32), which
+// cannot saturate as vpmaddubsw's int16 pair sums of u8 x s8 can.
+AVX2 __attribute__((always_inline)) static inline void tile_avx2(
+    float *out, const uint8_t *aq, const float *ascales, const int32_t *azps, const int8_t *bp, const float *wscales,
+    const int32_t *wcolsums, const float *bias, const float *residual, const int rows, int n, int k, int n0) {
+    // 32 columns as four groups of 8 int32 lanes; each step takes 2 k values (one int16 pair).
+    __m256i acc[4][4];
+    for (int i = 0; i < rows; i++) for (int g = 0; g < 4; g++) acc[i][g] = _mm256_setzero_si256();
+    for (int q = 0; q < k / 4; q++) {
+        // Packed 32 columns x 4 k: 128 bytes. Widen to int16 and regroup as pairs per column.
+        const int8_t *b = bp + (size_t)q * 128;
+        __m256i w16[4][2];   // [column group of 8][k pair 0/1]: 8 columns x (k0,k1) or (k2,k3) int16 pairs
+        for (int g = 0; g < 4; g++) {
+            __m256i v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + g * 32)));       // 8 cols x 4 k
+            __m256i v2 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + g * 32 + 16)));
+            // v holds columns g·8..g·8+3 (4 k each), v2 columns g·8+4..g·8+7; split into the
+            // (k0, k1) and (k2, k3) pairs of all 8 columns.
+            __m256i lo = _mm256_unpacklo_epi32(v, v2), hi = _mm256_unpackhi_epi32(v, v2);
+            w16[g][0] = _mm256_unpacklo_epi64(lo, hi);
+            w16[g][1] = _mm256_unpackhi_epi64(lo, hi);
+        }
+        for (int i = 0; i < rows; i++) {
+            const uint8_t *ar = aq + (size_t)i * k + 4 * q;
+            int32_t p01 = (int32_t)ar[0] | ((int32_t)ar[1] << 16), p23 = (int32_t)ar[2] | ((int32_t)ar[3] << 16);
+            __m256i a01 = _mm256_set1_epi32(p01), a23 = _mm256_set1_epi32(p23);
+            for (int g = 0; g < 4; g++) {
+                acc[i][g] = _mm256_add_epi32(acc[i][g], _mm256_madd_epi16(a01, w16[g][0]));
+                acc[i][g] = _mm256_add_epi32(acc[i][g], _mm256_madd_epi16(a23, w16[g][1]));
+            }
+        }
+    }
+    // After the unpacks, lane l of group g holds column g·8 + (l mod 2)·4 + l / 2.
+    for (int i = 0; i < rows; i++) {
+        for (int g = 0; g < 4; g++) {
+            int32_t lanes[8];
+            _mm256_storeu_si256((__m256i *)lanes, acc[i][g]);
+            for (int l = 0; l < 8; l++) {
+                int c = n0 + g * 8 + (l % 2) * 4 + l / 2;
+                float t = dequantise(lanes[l], azps[i], wcolsums[c], ascales[i], wscales[c], bias[c]);
+                if (residual) t = t + residual[(size_t)i * n + c];
+                out[(size_t)i * n + c] = t;
+            }
+        }
+    }
+}
+
+#define TILE_AVX2_CASE(R) case R: tile_avx2(o, a, ascales + i0, azps + i0, bp, wscales, wcolsums, bias, res, R, n, k, p * 32); break;
+AVX2 static void i8_gemm_avx2(float *out, const uint8_t *aq, const float *ascales, const int32_t *azps,
+                              const int8_t *wpacked, const float *wscales, const int32_t *wcolsums, const float *bias,
+                              const float *residual, int m, int n, int k, int p0, int p1) {
+    for (int p = p0; p < p1; p++) {
+        const int8_t *bp = wpacked + (size_t)p * k * 32;
+        for (int i0 = 0; i0 < m; i0 += 4) {
+            int rows = m - i0 < 4 ? m - i0 : 4;
+            float *o = out + (size_t)i0 * n;
+            const uint8_t *a = aq + (size_t)i0 * k;
+            const float *res = residual ? residual + (size_t)i0 * n : NULL;
+            switch (rows) { TILE_AVX2_CASE(1) TILE_AVX2_CASE(2) TILE_AVX2_CASE(3) TILE_AVX2_CASE(4) }
+        }
+    }
+}
+#else
+int ck_has_avx512vnni(void) { return 0; }
+#endif
+
+int ck_i8_gemm_isa(void) {
+    return ck_has_avx512vnni() ? CK_ISA_AVX512VNNI : ck_has_avx2fma() ? CK_ISA_AVX2 : CK_ISA_PORTABLE;
+}
+
+void ck_i8_gemm_with(float *out, const uint8_t *aq, const float *ascales, const int32_t *azps,
+                     const int8_t *wpacked, const float *wscales, const int32_t *wcolsums, const float *bias,
+                     const float *residual, int m, int n, int k, int p0, int p1, int isa) {
+    if (isa == CK_ISA_AUTO) isa = ck_i8_gemm_isa();
+#if defined(__x86_64__)
+    if (isa == CK_ISA_AVX512VNNI) { i8_gemm_vnni(out, aq, ascales, azps, wpacked, wscales, wcolsums, bias, residual, m, n, k, p0, p1); return; }
+    if (isa == CK_ISA_AVX2) { i8_gemm_avx2(out, aq, ascales, azps, wpacked, wscales, wcolsums, bias, residual, m, n, k, p0, p1); return; }
+#endif
+    i8_gemm_portable(out, aq, ascales, azps, wpacked, wscales, wcolsums, bias, residual, m, n, k, p0, p1);
+}
