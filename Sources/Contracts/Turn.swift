@@ -177,13 +177,3 @@ public struct TurnValidationError: Error, Sendable, CustomStringConvertible, Equ
     public var description: String { "\(code.rawValue): \(message)" }
 }
 
-extension Turn {
-    /// The dialogue's identity for everything the processor keeps per dialogue (context, escalation
-    /// state, `dialogue_state`): the id alone without a tenant, else the tenant, U+001F and the id.
-    /// Two tenants' `chat-1001` are two dialogues; ids and tenants hold no control characters
-    /// (`TurnValidator`), so no two keys collide, and tenant-less dialogues keep the keys they had.
-    public var dialogueKey: String {
-        guard let tenant else { return dialogueID }
-        return tenant + "\u{1F}" + dialogueID
-    }
-}

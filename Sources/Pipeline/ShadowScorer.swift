@@ -18,7 +18,7 @@ public final class ShadowScorer: Sendable {
         score = { turns in
             try states.withLock { store in
                 var batch: [String: Analyzer.State] = [:]
-                for t in turns { batch[t.turn.dialogueKey] = batch[t.turn.dialogueKey] ?? store.take(t.turn.dialogueKey) }
+                for t in turns { batch[t.turn.dialogueID] = batch[t.turn.dialogueID] ?? store.take(t.turn.dialogueID) }
                 let out = try analyzer.analyze(turns, states: &batch)
                 store.put(batch)
                 return out

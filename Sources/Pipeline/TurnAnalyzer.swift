@@ -21,8 +21,7 @@ public protocol TurnAnalyzer: Sendable {
     /// A new dialogue's state.
     func initialState() -> State
     /// Analyzes `turns` in order. `states` holds the state of each turn's dialogue before the
-    /// batch (missing: new dialogue), by `Turn.dialogueKey` (so two tenants' dialogues of one id
-    /// stay apart), and is updated in place; turns of one dialogue apply in order.
+    /// batch (missing: new dialogue) and is updated in place; turns of one dialogue apply in order.
     func analyze(_ turns: [TimedTurn], states: inout [String: State]) throws -> [TurnAnalysis]
     /// ``analyze(_:states:)`` with an ``Explanation`` on every turn whose `explain` entry is true
     /// (one entry per turn), besides the turns the analyzer explains anyway.

