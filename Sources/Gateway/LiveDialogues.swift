@@ -120,7 +120,8 @@ public final class LiveDialogues: Sendable {
     public func record(_ rows: [AuditRow]) {
         guard !rows.isEmpty else { return }
         let now = Date()
-        state.withLock { s in
+        // The pages are woken after the lock is let go: this runs on the stream's commit path.
+        let (version, subscribers) = state.withLock { s in
             for r in rows {
                 let turn = TurnView(turnID: r.turnID, speaker: r.speaker, role: r.role, text: r.hashText == false ? r.text : nil,
                                     emotion: r.emotion, confidence: r.confidence, sector: r.sector, sarcasm: r.sarcasm,
@@ -136,9 +137,13 @@ public final class LiveDialogues: Sendable {
                 s.touch(key)
             }
             s.version += 1
-            for c in s.subscribers.values { c.yield(s.version) }
+            return (s.version, Array(s.subscribers.values))
         }
+        for c in subscribers { c.yield(version) }
     }
+
+    /// How many event streams are subscribed (the live pages open).
+    var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 
     /// The dialogues `tenant` may see (``APIKeys/allTenants``: every one, or those of `filter`),
     /// highest escalation risk first.

@@ -19,6 +19,12 @@ struct GatewayOptions: ParsableArguments {
     var httpMaxQueuedTurns: Int = 1_024
     @Option(help: "Share of the model's time HTTP work may take, 0...1 (default: 0.25 beside the stream in run and demo, 1 in serve).")
     var httpModelShare: Double?
+    @Option(help: "HTTP connections open at once; more are closed as they arrive.") var httpMaxConnections: Int = 4_096
+    @Option(help: "Seconds an HTTP connection may go without a complete request (idle, or still sending its headers).")
+    var httpIdleTimeoutSeconds: Double = 30
+    @Option(help: "Live pages' event streams (/events) open at once, in all and per tenant (429 above).")
+    var httpMaxEventClients: Int = 1_000
+    @Option(help: "Live pages' event streams open at once per tenant.") var httpMaxEventClientsPerTenant: Int = 100
     @Flag(help: "Start the HTTP gateway without any API key (it then refuses every request); without this flag, no key is an error.")
     var allowNoKeys = false
     @Option(help: "Failed authentications (a wrong key, a failed sign-in) a client address may make per minute; beyond it 429.")
@@ -50,6 +56,13 @@ struct GatewayOptions: ParsableArguments {
         c.turnsPerSecond = httpTurnsPerSecond
         c.burstTurns = httpBurstTurns
         c.maxQueuedTurns = httpMaxQueuedTurns
+        guard httpMaxConnections > 0, httpIdleTimeoutSeconds > 0, httpMaxEventClients > 0, httpMaxEventClientsPerTenant > 0 else {
+            throw ValidationError("--http-max-connections, --http-idle-timeout-seconds and --http-max-event-clients[-per-tenant] must be positive")
+        }
+        c.maxConnections = httpMaxConnections
+        c.idleTimeout = .seconds(httpIdleTimeoutSeconds)
+        c.maxEventClients = httpMaxEventClients
+        c.maxEventClientsPerTenant = httpMaxEventClientsPerTenant
         let share = httpModelShare ?? (sharedWithStream ? 0.25 : 1)
         guard share > 0, share <= 1 else { throw ValidationError("--http-model-share must be within (0, 1]") }
         c.analyzerShare = share
