@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Hummingbird
+import NIOCore
 import Pipeline
 
 // The live web view: server-rendered HTML, a little hand-written JS that refreshes a page's live
@@ -55,17 +56,19 @@ extension HTTPGateway {
             guard self.eventClients.admit(tenant) else {
                 throw GatewayError(.overloaded, "too many live pages are open; retry later", isRetriable: true)
             }
+            let channel = context.channel
             return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: .init { writer in
                 defer { self.eventClients.release(tenant) }
-                try await self.streamEvents(to: &writer)
+                try await self.streamEvents(to: &writer, closed: channel?.closeFuture)
             })
         }
     }
 
     /// Writes an `update` event after each batch the live view records (at most four a second),
-    /// and a comment every ``GatewayConfiguration/eventsHeartbeat``: a closed client is noticed at
-    /// the next write, within one heartbeat even when nothing is recorded (as under `serve`).
-    private func streamEvents(to writer: inout any ResponseBodyWriter) async throws {
+    /// and a comment every ``GatewayConfiguration/eventsHeartbeat``; it ends as soon as the
+    /// connection closes (`closed`), which a heartbeat to a client that went away makes happen
+    /// within one interval even when nothing is recorded (as under `serve`).
+    private func streamEvents(to writer: inout any ResponseBodyWriter, closed: EventLoopFuture<Void>?) async throws {
         metrics.liveClients.increment()
         defer { metrics.liveClients.decrement() }
         let (events, sink) = AsyncStream.makeStream(of: Int?.self, bufferingPolicy: .bufferingNewest(2))
@@ -77,6 +80,7 @@ extension HTTPGateway {
         let beat = Task {
             while (try? await Task.sleep(for: heartbeat)) != nil { sink.yield(nil) }
         }
+        closed?.whenComplete { _ in sink.finish() }
         defer {
             pump.cancel()
             beat.cancel()

@@ -153,14 +153,17 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
 
     /// The one way into the model, for every route (analyze, `/try`, explanations): the caller's
     /// token bucket, then the batcher's bounded queue; either answers 429 with `Retry-After`.
+    /// A turn costs one token, and an explained one a token per word more (an encoder pass each).
     func admitted(_ turns: [TimedTurn], caller: String, explain: Bool, onlyLast: Bool = false) async throws -> [TurnAnalysis] {
-        if let wait = buckets.take(turns.count, from: caller) {
+        let explained = explain ? (onlyLast ? Array(turns.suffix(1)) : turns) : []
+        let cost = turns.count + explained.reduce(0) { $0 + $1.turn.text.split(separator: " ").count }
+        if let wait = buckets.take(cost, from: caller) {
             metrics.overloaded.increment()
             var error = GatewayError(.rateLimited, "this tenant's model budget is spent for now; retry after \(wait) s", isRetriable: true)
             error.retryAfterSeconds = wait
             throw error
         }
-        return try await batcher.analyze(turns, explain: explain, onlyLast: onlyLast)
+        return try await batcher.analyze(turns, explain: explain, onlyLast: onlyLast, caller: caller)
     }
 
     /// The events of analyzed turns, as the stream builds them (without `source`: no Kafka record).

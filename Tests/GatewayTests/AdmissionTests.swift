@@ -20,7 +20,8 @@ struct AdmissionTests {
 
     @Test("a /try flood spends its tenant's token bucket (429 rate_limited with Retry-After); another tenant's analyze is served")
     func tokenBucketPerTenant() async throws {
-        let gateway = try Fixture.gateway { $0.turnsPerSecond = 1; $0.burstTurns = 5 }
+        // Each /try below costs 3 tokens: its turn, and its 2 words explained.
+        let gateway = try Fixture.gateway { $0.turnsPerSecond = 1; $0.burstTurns = 15 }
         try await Self.server(gateway).test(.live) { client in
             var statuses: [Int] = []
             for i in 0..<12 {
@@ -95,6 +96,44 @@ struct AdmissionTests {
         for _ in 0..<3 { _ = try await batcher.analyze(turn, explain: false) }
         let elapsed = ContinuousClock.now - start
         #expect(elapsed >= .milliseconds(850), "3 × 100 ms of work and 2 × 300 ms of rest: \(elapsed)")
+    }
+
+    /// Found measuring (not in the list): with one FIFO queue, a 300-client `/try` flood from
+    /// one key made another tenant's single-turn analyze wait behind the whole backlog (p99 6.8 s).
+    static func turn(_ i: Int) -> [TimedTurn] { [TimedTurn(turn: Turn(dialogueID: "d\(i)", turnID: 1, speaker: "c", text: "hi"), timestamp: Date())] }
+
+    @Test("a batch takes each caller's oldest request in turn: another tenant's request overtakes a backlog; a caller may fill a quarter of the queue")
+    func fairQueue() async throws {
+        let analyzer = CountingAnalyzer(delay: .milliseconds(40))
+        let batcher = AnalyzeBatcher(analyzer: analyzer, maxBatchTurns: 1, maxQueuedTurns: 48)
+        let order = CapturingLogHandler.Box()  // lines in the order the requests finished
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<12 {
+                group.addTask {
+                    _ = try await batcher.analyze(Self.turn(i), explain: false, caller: "acme")
+                    order.lines.withLock { $0.append("acme") }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(30))
+            group.addTask {
+                _ = try await batcher.analyze(Self.turn(99), explain: false, caller: "globex")
+                order.lines.withLock { $0.append("globex") }
+            }
+            try await group.waitForAll()
+        }
+        let position = try #require(order.lines.withLock { $0 }.firstIndex(of: "globex"))
+        #expect(position <= 3, "globex finished \(position + 1)th of 13: \(order.lines.withLock { $0 })")
+        // A quarter of 48 is 12: acme's 13th waiting turn is refused, globex's is not.
+        let slow = AnalyzeBatcher(analyzer: CountingAnalyzer(delay: .milliseconds(300)), maxBatchTurns: 1, maxQueuedTurns: 48)
+        let results = await withTaskGroup(of: (String, Bool).self) { group in
+            for i in 0..<14 { group.addTask { ("acme", (try? await slow.analyze(Self.turn(i), explain: false, caller: "acme")) != nil) } }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(50))
+                return ("globex", (try? await slow.analyze(Self.turn(99), explain: false, caller: "globex")) != nil)
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.filter { $0.0 == "acme" && !$0.1 }.count >= 1 && results.contains { $0.0 == "globex" && $0.1 }, "\(results)")
     }
 
     @Test("a bucket refills at its rate up to its burst; a cost above the burst costs the burst")
