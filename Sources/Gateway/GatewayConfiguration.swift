@@ -44,6 +44,9 @@ public struct GatewayConfiguration: Sendable {
     /// turns of each.
     public var liveDialogues = 2_000
     public var liveTurnsPerDialogue = 200
+    /// About the memory the live view's turns may take (texts and events); the least recently
+    /// updated dialogues go first beyond it.
+    public var liveBytes = 256 << 20
     /// How long a web view sign-in lasts, and how many sessions are kept at once (the one closest
     /// to expiry goes first).
     public var sessionLifetime: Duration = .seconds(8 * 3600)

@@ -50,7 +50,8 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
         self.explanations = ExplanationCache(capacity: configuration.explanationCacheSize)
         self.eventClients = EventClients(maxTotal: configuration.maxEventClients, maxPerTenant: configuration.maxEventClientsPerTenant)
         self.connections = ConnectionLimiter(maxConnections: configuration.maxConnections)
-        self.live = live ?? LiveDialogues(maxDialogues: configuration.liveDialogues, maxTurnsPerDialogue: configuration.liveTurnsPerDialogue)
+        self.live = live ?? LiveDialogues(maxDialogues: configuration.liveDialogues, maxTurnsPerDialogue: configuration.liveTurnsPerDialogue,
+                                          maxBytes: configuration.liveBytes)
         var documents: [String: [UInt8]] = [:]
         for name in ["openapi.json", "turn.schema.json", "emotion-event.schema.json", "escalation-alert.schema.json"] {
             let url = schemasDirectory.appendingPathComponent(name)

@@ -11,6 +11,12 @@ struct GatewayOptions: ParsableArguments {
     @Option(help: "The largest request body, in bytes (413 above).") var httpMaxBody: Int = 1 << 20
     @Option(help: "Analyze requests in flight at once (429 with Retry-After above).") var httpMaxInFlight: Int = 256
     @Option(help: "Dialogues the live web view keeps (least recently updated dropped first).") var liveDialogues: Int = 2_000
+    @Option(help: "MiB the live web view's turns may take, about (least recently updated dialogues dropped first).") var liveMib: Int = 256
+
+    /// The live view `run` and `demo` feed from the stream.
+    func liveDialogues(enabled: Bool) -> LiveDialogues? {
+        enabled ? LiveDialogues(maxDialogues: liveDialogues, maxBytes: max(1, liveMib) << 20) : nil
+    }
     @Option(help: "Turns a tenant may have analyzed per second over HTTP (its token bucket; 429 rate_limited above).")
     var httpTurnsPerSecond: Double = 200
     @Option(help: "Turns a tenant may have analyzed at once over HTTP (its token bucket's size).")
@@ -45,6 +51,7 @@ struct GatewayOptions: ParsableArguments {
         c.maxBodyBytes = httpMaxBody
         c.maxInFlight = httpMaxInFlight
         c.liveDialogues = liveDialogues
+        c.liveBytes = max(1, liveMib) << 20
         guard httpSessionHours > 0, httpSessionHours <= 24 * 30 else { throw ValidationError("--http-session-hours must be within 0...720") }
         c.sessionLifetime = .seconds(httpSessionHours * 3600)
         c.behindTLSProxy = httpBehindTlsProxy
