@@ -24,11 +24,13 @@ for _ in range(500):
 connected = 0
 for s in streams:
     data = b""
-    while b": connected" not in data and b"\r\n\r\n" not in data[data.find(b"\r\n\r\n"):] :
-        chunk = s.recv(4096)
+    while b": connected" not in data and b" 429 " not in data[:16]:
+        try:
+            chunk = s.recv(4096)
+        except socket.timeout:
+            break
         if not chunk: break
         data += chunk
-        if b": connected" in data or b" 429 " in data.split(b"\r\n")[0]: break
     connected += b": connected" in data
 time.sleep(1)
 loaded = gauges()
