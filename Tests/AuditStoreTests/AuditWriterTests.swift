@@ -55,7 +55,7 @@ struct AuditWriterTests {
         let events = try await writer.loadEvents(topic: "turns", partition: 0, offsets: [1, 3, 99])
         #expect(events.keys.sorted() == [1, 3])
         #expect(events[1]?.json.contains("turns/0/1") == true)
-        #expect(events[1]?.dialogueID == audit(1).dialogueID && events[1]?.turnID == audit(1).turnID)
+        #expect(events[1]?.dialogueID == audit(1).dialogueID && events[1]?.turnID == audit(1).turnID && events[1]?.tenant == audit(1).tenant)
     }
 
     @Test("an older state never overwrites a newer one")

@@ -91,4 +91,23 @@ struct TenantDialogueTests {
         let summary = try await writer.query("SELECT tenant, turns, escalation_alerts FROM dialogue_summary WHERE dialogue_id = 'chat-1001' ORDER BY 1")
         #expect(summary == [["acme", "2", "1"], ["globex", "3", "0"]], "the BI view has one row per tenant's dialogue")
     }
+
+    @Test("a replayed offset whose audit is the same dialogue and turn id of another tenant is analysed anew", .timeLimit(.minutes(1)))
+    func replayChecksTenant() async throws {
+        let pipeline = try await InProcessPipeline<KeywordAnalyzer>(partitions: 1)
+        let topic = pipeline.config.inputTopic
+        let old = Date().addingTimeInterval(-600)
+        // The topic's previous life: offset 0 audited for globex's chat-1 turn 1; acme's chat-1 applied up to offset 5.
+        try await pipeline.writer.write(AuditBatch(
+            audits: [AuditRow(eventID: "\(topic)/0/0", sourceTopic: topic, sourcePartition: 0, sourceOffset: 0, dialogueID: "chat-1",
+                              turnID: "1", speaker: "c", tenant: "globex", text: "old", emotion: "joy", confidence: 0.5, sector: "joy",
+                              ring: "primary", sarcasm: 0, intensity: 0.5, modelVersion: "keyword-test", turnTimestamp: old, processedAt: old,
+                              eventJSON: #"{"event_id":"\#(topic)/0/0","dialogue_id":"chat-1","turn_id":1,"tenant":"globex"}"#)],
+            states: [DialogueStateRow(dialogueID: "acme\u{1F}chat-1", sourceTopic: topic, sourcePartition: 0, lastOffset: 5, state: [2, 0],
+                                      lastTurnAt: old, stateFormat: 1, modelVersion: "keyword-test")]))
+        let (_, audited, dlq) = try await CrashLoopTests.run(pipeline, [CrashLoopTests.turn("chat-1", 1, extra: #","tenant":"acme""#)])
+        #expect(dlq.isEmpty && audited.count == 1)
+        #expect(await pipeline.processor.stats.replayMismatches == 1, "globex's audit is not acme's turn")
+        #expect(try await pipeline.writer.query("SELECT tenant FROM emotion_audit") == [["acme"]])
+    }
 }
