@@ -91,7 +91,7 @@ public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
                 Thread.sleep(forTimeInterval: Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
             }
             let jobs: [Job] = queue.withLock { q in
-                let picked = Self.fairBatch(q.jobs, maxTurns: maxBatchTurns, served: &q.served)
+                let picked = Self.fairBatch(q.jobs.map { ($0.caller, $0.turns.count) }, maxTurns: maxBatchTurns, served: &q.served)
                 let out = picked.map { q.jobs[$0] }
                 for i in picked.sorted(by: >) { q.jobs.remove(at: i) }
                 for job in out {
@@ -128,7 +128,7 @@ public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
     /// The indices of the jobs the next batch takes, while it has room (its first job always
     /// fits): each time the oldest job of the caller served least so far (`served`, in turns, kept
     /// while the caller has jobs waiting), so a caller's backlog cannot hold another's request back.
-    static func fairBatch(_ jobs: [Job], maxTurns: Int, served: inout [String: Int]) -> [Int] {
+    static func fairBatch(_ jobs: [(caller: String, turns: Int)], maxTurns: Int, served: inout [String: Int]) -> [Int] {
         var picked: [Int] = [], turns = 0
         var skipped: Set<String> = []
         while true {
@@ -139,13 +139,13 @@ public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
             }
             guard let (i, _) = best else { break }
             let job = jobs[i]
-            guard picked.isEmpty || turns + job.turns.count <= maxTurns else {
+            guard picked.isEmpty || turns + job.turns <= maxTurns else {
                 skipped.insert(job.caller)  // its oldest does not fit: the caller waits for the next batch
                 continue
             }
             picked.append(i)
-            turns += job.turns.count
-            served[job.caller, default: 0] += job.turns.count
+            turns += job.turns
+            served[job.caller, default: 0] += job.turns
             if turns >= maxTurns { break }
         }
         let waiting = Set(jobs.indices.filter { !picked.contains($0) }.map { jobs[$0].caller })
