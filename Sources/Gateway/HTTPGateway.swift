@@ -8,7 +8,7 @@ import ServiceLifecycle
 import Synchronization
 
 /// The HTTP face of the processor: `POST /v1/analyze` for callers outside Kafka, the OpenAPI
-/// document, and the read-only live web view (`/`, `/dialogues/{id}`, `/try`, `/events`).
+/// document, and the read-only live web view (`/`, `/dialogues/{tenant}/{id}`, `/try`, `/events`).
 ///
 /// Every route but the documents and `/login` needs an API key (``APIKeys``): `Authorization:
 /// Bearer KEY` or `X-API-Key: KEY`; the pages also take the session cookie `POST /login` sets
