@@ -81,6 +81,9 @@ public struct AuditRow: Sendable, Hashable {
 
 /// A dialogue's compact state after its last applied turn, as written to `dialogue_state`.
 public struct DialogueStateRow: Sendable, Hashable {
+    /// The dialogue's state key (`Turn.stateKey`): its id, prefixed with its tenant and U+001F when
+    /// its turns name one, so rows written before tenants were part of the key read as the
+    /// default tenant's (turns without a tenant).
     public var dialogueID: String
     public var sourceTopic: String
     public var sourcePartition: Int32

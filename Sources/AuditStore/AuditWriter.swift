@@ -270,6 +270,8 @@ public final class AuditWriter: Sendable {
     public struct AuditedEvent: Sendable, Equatable {
         public var dialogueID: String
         public var turnID: String
+        /// The turn's tenant (part of its dialogue's identity).
+        public var tenant: String?
         /// The event as published.
         public var json: String
     }
@@ -280,13 +282,13 @@ public final class AuditWriter: Sendable {
         let list = "{" + offsets.map(String.init).joined(separator: ",") + "}"
         return try await run { c in
             let rows = try c.query("""
-                SELECT source_offset, dialogue_id, turn_id, event::text FROM emotion_audit
+                SELECT source_offset, dialogue_id, turn_id, event::text, tenant FROM emotion_audit
                 WHERE source_topic = $1 AND source_partition = $2 AND source_offset = ANY($3::bigint[])
                 """, [topic, String(partition), list])
             var out: [Int64: AuditedEvent] = [:]
             for r in rows {
                 if let o = r[0].flatMap({ Int64($0) }), let d = r[1], let t = r[2], let e = r[3] {
-                    out[o] = AuditedEvent(dialogueID: d, turnID: t, json: e)
+                    out[o] = AuditedEvent(dialogueID: d, turnID: t, tenant: r[4], json: e)
                 }
             }
             return out

@@ -9,6 +9,12 @@ public struct Turn: Sendable, Codable, Equatable {
     public static let maxTextLength = 5_000
 
     public var dialogueID: String
+
+    /// The key of the dialogue's state: its id, or for a turn with a tenant the tenant, U+001F and
+    /// the id. Two tenants' dialogues with the same id never share a state; a turn without a tenant
+    /// keys as before (the default tenant). A valid tenant holds no control character, so the key
+    /// is unambiguous.
+    public var stateKey: String { tenant.map { "\($0)\u{1F}\(dialogueID)" } ?? dialogueID }
     public var turnID: Int
     public var speaker: String
     public var role: Role?

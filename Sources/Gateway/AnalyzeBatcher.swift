@@ -12,11 +12,17 @@ import Synchronization
 /// Each request is a dialogue on its own: it starts from a fresh state, and its turns carry their
 /// context and escalation from one to the next exactly as the stream's do. The analyzer may be
 /// the stream processor's own (it analyzes one batch at a time, so the two take turns).
+///
+/// Fair between callers (tenants): a batch takes one waiting request of each caller in turn, oldest
+/// first, so a caller's backlog delays another's request by about a batch, not by the backlog; and
+/// each caller may have at most a quarter of the queue waiting.
 public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
     struct Job: Sendable {
         var turns: [TimedTurn]
         /// Per turn, whether to explain it.
         var explain: [Bool]
+        /// Who asked (the tenant), for fairness.
+        var caller: String
         var continuation: CheckedContinuation<[TurnAnalysis], any Error>
     }
 
@@ -24,6 +30,9 @@ public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
         var jobs: [Job] = []
         /// Turns in `jobs` (waiting, not yet in a batch).
         var queuedTurns = 0
+        var queuedByCaller: [String: Int] = [:]
+        /// Turns analyzed per caller while it has had requests waiting (see ``AnalyzeBatcher/fairBatch(_:maxTurns:served:)``).
+        var served: [String: Int] = [:]
         /// When the next batch may start, so that this batcher uses at most its share of the analyzer.
         var notBefore: ContinuousClock.Instant?
         /// Whether a batch is being analyzed (and the worker will look at `jobs` again after it).
@@ -51,15 +60,18 @@ public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
     /// Analyzes one dialogue's turns in order, from a fresh dialogue state; with `explain`, every
     /// turn gets its explanation, or with `onlyLast` too the last turn only (alert turns always do).
     /// Explaining a turn costs an encoder pass per word.
-    /// - Throws: ``GatewayError`` `overloaded` when the queue holds ``maxQueuedTurns`` already.
-    public func analyze(_ turns: [TimedTurn], explain: Bool, onlyLast: Bool = false) async throws -> [TurnAnalysis] {
+    /// - Throws: ``GatewayError`` `overloaded` when the queue holds ``maxQueuedTurns`` already, or
+    ///   `caller` a quarter of them.
+    public func analyze(_ turns: [TimedTurn], explain: Bool, onlyLast: Bool = false, caller: String = "") async throws -> [TurnAnalysis] {
         guard !turns.isEmpty else { return [] }
         let marks = turns.indices.map { explain && (!onlyLast || $0 == turns.count - 1) }
+        let perCaller = max(maxBatchTurns, maxQueuedTurns / 4)
         return try await withCheckedThrowingContinuation { c in
             let start: Bool? = queue.withLock { q in
-                guard q.queuedTurns + turns.count <= maxQueuedTurns else { return nil }
-                q.jobs.append(Job(turns: turns, explain: marks, continuation: c))
+                guard q.queuedTurns + turns.count <= maxQueuedTurns, q.queuedByCaller[caller, default: 0] + turns.count <= perCaller else { return nil }
+                q.jobs.append(Job(turns: turns, explain: marks, caller: caller, continuation: c))
                 q.queuedTurns += turns.count
+                q.queuedByCaller[caller, default: 0] += turns.count
                 defer { q.running = true }
                 return !q.running
             }
@@ -79,14 +91,14 @@ public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
                 Thread.sleep(forTimeInterval: Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
             }
             let jobs: [Job] = queue.withLock { q in
-                var n = 0, taken = 0
-                while taken < q.jobs.count, taken == 0 || n + q.jobs[taken].turns.count <= maxBatchTurns {
-                    n += q.jobs[taken].turns.count
-                    taken += 1
+                let picked = Self.fairBatch(q.jobs.map { ($0.caller, $0.turns.count) }, maxTurns: maxBatchTurns, served: &q.served)
+                let out = picked.map { q.jobs[$0] }
+                for i in picked.sorted(by: >) { q.jobs.remove(at: i) }
+                for job in out {
+                    q.queuedTurns -= job.turns.count
+                    q.queuedByCaller[job.caller, default: 0] -= job.turns.count
+                    if q.queuedByCaller[job.caller] == 0 { q.queuedByCaller[job.caller] = nil }
                 }
-                let out = Array(q.jobs.prefix(taken))
-                q.jobs.removeFirst(taken)
-                q.queuedTurns -= out.reduce(0) { $0 + $1.turns.count }
                 if out.isEmpty { q.running = false }
                 return out
             }
@@ -111,6 +123,34 @@ public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
                 }
             }
         }
+    }
+
+    /// The indices of the jobs the next batch takes, while it has room (its first job always
+    /// fits): each time the oldest job of the caller served least so far (`served`, in turns, kept
+    /// while the caller has jobs waiting), so a caller's backlog cannot hold another's request back.
+    static func fairBatch(_ jobs: [(caller: String, turns: Int)], maxTurns: Int, served: inout [String: Int]) -> [Int] {
+        var picked: [Int] = [], turns = 0
+        var skipped: Set<String> = []
+        while true {
+            var best: (index: Int, served: Int)?
+            for (i, job) in jobs.enumerated() where !picked.contains(i) && !skipped.contains(job.caller) {
+                let s = served[job.caller, default: 0]
+                if best == nil || s < best!.served { best = (i, s) }
+            }
+            guard let (i, _) = best else { break }
+            let job = jobs[i]
+            guard picked.isEmpty || turns + job.turns <= maxTurns else {
+                skipped.insert(job.caller)  // its oldest does not fit: the caller waits for the next batch
+                continue
+            }
+            picked.append(i)
+            turns += job.turns
+            served[job.caller, default: 0] += job.turns
+            if turns >= maxTurns { break }
+        }
+        let waiting = Set(jobs.indices.filter { !picked.contains($0) }.map { jobs[$0].caller })
+        served = served.filter { waiting.contains($0.key) }
+        return picked
     }
 
     /// One analyzer call for all the jobs; each job's dialogue gets a key of its own, so requests

@@ -27,6 +27,15 @@ public struct GatewayConfiguration: Sendable {
     /// far above what a person at a browser asks for.
     public var turnsPerSecond = 200.0
     public var burstTurns = 1_000.0
+    /// The live pages' event streams (`/events`) open at once, in all and per tenant (429 above),
+    /// and how often each gets a heartbeat (a closed client is noticed within one).
+    public var maxEventClients = 1_000
+    public var maxEventClientsPerTenant = 100
+    public var eventsHeartbeat: Duration = .seconds(15)
+    /// Connections open at once (more are closed as they arrive), and how long a connection may
+    /// sit without a complete request (idle between requests, or still sending its headers).
+    public var maxConnections = 4_096
+    public var idleTimeout: Duration = .seconds(30)
     /// Explanations kept for the live view, by (dialogue, turn).
     public var explanationCacheSize = 1_000
     /// The checks every turn passes, as in the stream (`Turn.parse` plus the stream's limits).
@@ -35,6 +44,9 @@ public struct GatewayConfiguration: Sendable {
     /// turns of each.
     public var liveDialogues = 2_000
     public var liveTurnsPerDialogue = 200
+    /// About the memory the live view's turns may take (texts and events); the least recently
+    /// updated dialogues go first beyond it.
+    public var liveBytes = 256 << 20
     /// How long a web view sign-in lasts, and how many sessions are kept at once (the one closest
     /// to expiry goes first).
     public var sessionLifetime: Duration = .seconds(8 * 3600)

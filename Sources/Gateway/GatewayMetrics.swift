@@ -12,6 +12,9 @@ struct GatewayMetrics: Sendable {
     let analyzeLatency = Metrics.Timer(label: "plutchik_http_analyze_duration_seconds")
     /// Live-view clients connected.
     let liveClients = Meter(label: "plutchik_http_live_clients")
+    /// Connections open, and those closed on arrival because the cap was reached.
+    let connections = Meter(label: "plutchik_http_connections")
+    let refusedConnections = Counter(label: "plutchik_http_connections_refused_total")
 
     /// Responses by status code.
     func responses(_ status: Int) -> Counter {

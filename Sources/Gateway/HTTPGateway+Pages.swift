@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Hummingbird
+import NIOCore
 import Pipeline
 
 // The live web view: server-rendered HTML, a little hand-written JS that refreshes a page's live
@@ -49,21 +50,52 @@ extension HTTPGateway {
             return try await self.page(request, context: context) { tenant in ("Try a turn", try await self.tryResult(form, tenant: tenant)) }
         }
         router.get("events") { request, context in
-            guard try self.pageTenant(of: request, context: context) != nil else { return self.errorResponse(GatewayError(.unauthorized, "a valid API key is required")) }
-            let updates = self.live.updates()
-            let metrics = self.metrics
+            guard let tenant = try self.pageTenant(of: request, context: context) else {
+                return self.errorResponse(GatewayError(.unauthorized, "a valid API key is required"))
+            }
+            guard self.eventClients.admit(tenant) else {
+                throw GatewayError(.overloaded, "too many live pages are open; retry later", isRetriable: true)
+            }
+            let channel = context.channel
             return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: .init { writer in
-                metrics.liveClients.increment()
-                defer { metrics.liveClients.decrement() }
-                try await writer.write(ByteBuffer(string: "retry: 2000\n: connected\n\n"))
-                for await version in updates {
-                    try await writer.write(ByteBuffer(string: "event: update\ndata: \(version)\n\n"))
-                    // At most four refreshes a second per page, whatever the stream's rate.
-                    try await Task.sleep(for: .milliseconds(250))
-                }
-                try await writer.finish(nil)
+                defer { self.eventClients.release(tenant) }
+                try await self.streamEvents(to: &writer, closed: channel?.closeFuture)
             })
         }
+    }
+
+    /// Writes an `update` event after each batch the live view records (at most four a second),
+    /// and a comment every ``GatewayConfiguration/eventsHeartbeat``; it ends as soon as the
+    /// connection closes (`closed`), which a heartbeat to a client that went away makes happen
+    /// within one interval even when nothing is recorded (as under `serve`).
+    private func streamEvents(to writer: inout any ResponseBodyWriter, closed: EventLoopFuture<Void>?) async throws {
+        metrics.liveClients.increment()
+        defer { metrics.liveClients.decrement() }
+        let (events, sink) = AsyncStream.makeStream(of: Int?.self, bufferingPolicy: .bufferingNewest(2))
+        let updates = live.updates(), heartbeat = configuration.eventsHeartbeat
+        let pump = Task {
+            for await version in updates { sink.yield(version) }
+            sink.finish()
+        }
+        let beat = Task {
+            while (try? await Task.sleep(for: heartbeat)) != nil { sink.yield(nil) }
+        }
+        closed?.whenComplete { _ in sink.finish() }
+        defer {
+            pump.cancel()
+            beat.cancel()
+        }
+        try await writer.write(ByteBuffer(string: "retry: 2000\n: connected\n\n"))
+        for await event in events {
+            guard let version = event else {
+                try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
+                continue
+            }
+            try await writer.write(ByteBuffer(string: "event: update\ndata: \(version)\n\n"))
+            // At most four refreshes a second per page, whatever the stream's rate.
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        try await writer.finish(nil)
     }
 
     /// A page behind a key: a browser without one is sent to `/login`. With `?fragment=1` only the

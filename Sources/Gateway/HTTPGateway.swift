@@ -1,13 +1,14 @@
 import Contracts
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Pipeline
 import ServiceLifecycle
 import Synchronization
 
 /// The HTTP face of the processor: `POST /v1/analyze` for callers outside Kafka, the OpenAPI
-/// document, and the read-only live web view (`/`, `/dialogues/{id}`, `/try`, `/events`).
+/// document, and the read-only live web view (`/`, `/dialogues/{tenant}/{id}`, `/try`, `/events`).
 ///
 /// Every route but the documents and `/login` needs an API key (``APIKeys``): `Authorization:
 /// Bearer KEY` or `X-API-Key: KEY`; the pages also take the session cookie `POST /login` sets
@@ -29,6 +30,9 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
     /// Each tenant's budget of turns for the model, and the live view's explanations already computed.
     let buckets: TokenBuckets
     let explanations: ExplanationCache
+    /// The live pages' event streams open, and the connections open.
+    let eventClients: EventClients
+    let connections: ConnectionLimiter
     let metrics = GatewayMetrics.shared
 
     /// - Parameters:
@@ -44,7 +48,10 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
                                       maxQueuedTurns: configuration.maxQueuedTurns, share: configuration.analyzerShare)
         self.buckets = TokenBuckets(rate: configuration.turnsPerSecond, burst: configuration.burstTurns)
         self.explanations = ExplanationCache(capacity: configuration.explanationCacheSize)
-        self.live = live ?? LiveDialogues(maxDialogues: configuration.liveDialogues, maxTurnsPerDialogue: configuration.liveTurnsPerDialogue)
+        self.eventClients = EventClients(maxTotal: configuration.maxEventClients, maxPerTenant: configuration.maxEventClientsPerTenant)
+        self.connections = ConnectionLimiter(maxConnections: configuration.maxConnections)
+        self.live = live ?? LiveDialogues(maxDialogues: configuration.liveDialogues, maxTurnsPerDialogue: configuration.liveTurnsPerDialogue,
+                                          maxBytes: configuration.liveBytes)
         var documents: [String: [UInt8]] = [:]
         for name in ["openapi.json", "turn.schema.json", "emotion-event.schema.json", "escalation-alert.schema.json"] {
             let url = schemasDirectory.appendingPathComponent(name)
@@ -79,9 +86,16 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
     public func service(onListening: (@Sendable (Int) async -> Void)? = nil) -> some Service {
         GatewayService(application: Application(
             router: router(),
+            server: serverBuilder,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "plutchik"),
             onServerRunning: { channel in await onListening?(channel.localAddress?.port ?? 0) },
             logger: logger), live: live)
+    }
+
+    /// HTTP/1.1 with the idle (and header-read) timeout and the connection cap.
+    var serverBuilder: HTTPServerBuilder {
+        let limiter = connections
+        return .http1(configuration: .init(additionalChannelHandlers: [limiter.handler()], idleTimeout: .init(configuration.idleTimeout)))
     }
 
     // MARK: POST /v1/analyze
@@ -103,6 +117,16 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
         guard let tenant = try apiTenant(of: request, context: context) else {
             throw GatewayError(.unauthorized, "a valid API key is required (Authorization: Bearer KEY or X-API-Key)", field: "Authorization")
         }
+        let limit = configuration.maxBodyBytes
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            throw GatewayError(.bodyTooLarge, "the body has \(length) bytes; the limit is \(limit)", field: "body")
+        }
+        var request = request
+        let body: ByteBuffer
+        do { body = try await request.collectBody(upTo: limit) } catch {
+            throw GatewayError(.bodyTooLarge, "the body is larger than \(limit) bytes", field: "body")
+        }
+        // The slot is taken once the body is in: slow uploads hold no slot other callers need.
         let hasSlot = inFlight.withLock { n in
             guard n < configuration.maxInFlight else { return false }
             n += 1
@@ -113,15 +137,6 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
             throw GatewayError(.overloaded, "more than \(configuration.maxInFlight) requests in flight; retry after \(configuration.retryAfterSeconds) s", isRetriable: true)
         }
         defer { inFlight.withLock { $0 -= 1 } }
-        let limit = configuration.maxBodyBytes
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
-            throw GatewayError(.bodyTooLarge, "the body has \(length) bytes; the limit is \(limit)", field: "body")
-        }
-        var request = request
-        let body: ByteBuffer
-        do { body = try await request.collectBody(upTo: limit) } catch {
-            throw GatewayError(.bodyTooLarge, "the body is larger than \(limit) bytes", field: "body")
-        }
         let parsed = try AnalyzeRequest.parse(Array(buffer: body), tenant: tenant, configuration: configuration)
         let explain = request.uri.queryParameters.get("explain").map { $0 == "true" || $0 == "1" } ?? false
         let analyses = try await admitted(parsed.turns, caller: tenant, explain: explain)
@@ -139,14 +154,17 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
 
     /// The one way into the model, for every route (analyze, `/try`, explanations): the caller's
     /// token bucket, then the batcher's bounded queue; either answers 429 with `Retry-After`.
+    /// A turn costs one token, and an explained one a token per word more (an encoder pass each).
     func admitted(_ turns: [TimedTurn], caller: String, explain: Bool, onlyLast: Bool = false) async throws -> [TurnAnalysis] {
-        if let wait = buckets.take(turns.count, from: caller) {
+        let explained = explain ? (onlyLast ? Array(turns.suffix(1)) : turns) : []
+        let cost = turns.count + explained.reduce(0) { $0 + $1.turn.text.split(separator: " ").count }
+        if let wait = buckets.take(cost, from: caller) {
             metrics.overloaded.increment()
             var error = GatewayError(.rateLimited, "this tenant's model budget is spent for now; retry after \(wait) s", isRetriable: true)
             error.retryAfterSeconds = wait
             throw error
         }
-        return try await batcher.analyze(turns, explain: explain, onlyLast: onlyLast)
+        return try await batcher.analyze(turns, explain: explain, onlyLast: onlyLast, caller: caller)
     }
 
     /// The events of analyzed turns, as the stream builds them (without `source`: no Kafka record).

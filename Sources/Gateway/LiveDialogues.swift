@@ -3,7 +3,8 @@ import Foundation
 import Synchronization
 
 /// The recent dialogues the live web view shows, fed with each batch's audit rows once their
-/// transaction has committed (``record(_:)``), bounded in dialogues and turns per dialogue.
+/// transaction has committed (``record(_:)``), bounded in dialogues, turns per dialogue and bytes
+/// (the least recently updated dialogues go first).
 public final class LiveDialogues: Sendable {
     /// One audited turn, as the view shows it.
     public struct TurnView: Sendable {
@@ -27,6 +28,12 @@ public final class LiveDialogues: Sendable {
         public var auditedAt: Date
         /// The event as published (its primaries and explanation are read from it when shown).
         public var eventJSON: String
+
+        /// About what the turn holds in memory: its strings and a fixed part for the rest.
+        var bytes: Int {
+            160 + turnID.utf8.count + speaker.utf8.count + (role?.utf8.count ?? 0) + (text?.utf8.count ?? 0) + emotion.utf8.count
+                + sector.utf8.count + eventJSON.utf8.count
+        }
     }
 
     /// A dialogue's identity: its tenant (nil: a turn without one) and its id. Two tenants' dialogues
@@ -52,12 +59,25 @@ public final class LiveDialogues: Sendable {
         public var alerts: Int
         public var updated: Date
 
-        mutating func add(_ turn: TurnView, maxTurns: Int) {
+        /// About what the dialogue holds in memory (see ``TurnView``).
+        var bytes = 0
+
+        /// Adds `turn`, dropping the oldest beyond `maxTurns`; returns the change in ``bytes``.
+        @discardableResult
+        mutating func add(_ turn: TurnView, maxTurns: Int) -> Int {
+            let before = bytes
+            if turns.isEmpty { bytes = 128 + id.utf8.count + (tenant?.utf8.count ?? 0) }
             turns.append(turn)
-            if turns.count > maxTurns { turns.removeFirst(turns.count - maxTurns) }
+            bytes += turn.bytes
+            if turns.count > maxTurns {
+                let dropped = turns.count - maxTurns
+                bytes -= turns.prefix(dropped).reduce(0) { $0 + $1.bytes }
+                turns.removeFirst(dropped)
+            }
             turnCount += 1
             if turn.alert { alerts += 1 }
             updated = turn.auditedAt
+            return bytes - before
         }
 
         /// When it was last updated, in ``LiveDialogues``' own sequence (for its recency order).
@@ -75,6 +95,8 @@ public final class LiveDialogues: Sendable {
         var recencyStart = 0
         var nextStamp = 0
         var version = 0
+        /// The sum of the dialogues' ``DialogueView/bytes``.
+        var bytes = 0
         var subscribers: [Int: AsyncStream<Int>.Continuation] = [:]
         var nextSubscriber = 0
         var closed = false
@@ -97,7 +119,7 @@ public final class LiveDialogues: Sendable {
                 let (key, stamp) = recency[recencyStart]
                 recencyStart += 1
                 if dialogues[key]?.stamp == stamp {
-                    dialogues[key] = nil
+                    bytes -= dialogues.removeValue(forKey: key)?.bytes ?? 0
                     return
                 }
             }
@@ -107,11 +129,18 @@ public final class LiveDialogues: Sendable {
     private let state = Mutex(State())
     let maxDialogues: Int
     let maxTurns: Int
+    let maxBytes: Int
 
-    public init(maxDialogues: Int = 2_000, maxTurnsPerDialogue: Int = 200) {
+    /// - Parameter maxBytes: the memory the kept turns may take, about (texts, events and a fixed
+    ///   part per turn); beyond it the least recently updated dialogues go.
+    public init(maxDialogues: Int = 2_000, maxTurnsPerDialogue: Int = 200, maxBytes: Int = 256 << 20) {
         self.maxDialogues = max(1, maxDialogues)
         self.maxTurns = max(1, maxTurnsPerDialogue)
+        self.maxBytes = max(1, maxBytes)
     }
+
+    /// About the memory the kept dialogues take.
+    public var bytes: Int { state.withLock { $0.bytes } }
 
     /// ``record(_:)`` as a closure, for `StreamProcessor`'s `onAudited`.
     public var recorder: @Sendable ([AuditRow]) -> Void { { self.record($0) } }
@@ -120,7 +149,8 @@ public final class LiveDialogues: Sendable {
     public func record(_ rows: [AuditRow]) {
         guard !rows.isEmpty else { return }
         let now = Date()
-        state.withLock { s in
+        // The pages are woken after the lock is let go: this runs on the stream's commit path.
+        let (version, subscribers) = state.withLock { s in
             for r in rows {
                 let turn = TurnView(turnID: r.turnID, speaker: r.speaker, role: r.role, text: r.hashText == false ? r.text : nil,
                                     emotion: r.emotion, confidence: r.confidence, sector: r.sector, sarcasm: r.sarcasm,
@@ -132,13 +162,18 @@ public final class LiveDialogues: Sendable {
                     s.dialogues[key] = DialogueView(id: r.dialogueID, tenant: r.tenant, turns: [], turnCount: 0, alerts: 0, updated: now)
                 }
                 // In place: a copy of the dialogue would copy its turns.
-                s.dialogues[key]?.add(turn, maxTurns: maxTurns)
+                s.bytes += s.dialogues[key]?.add(turn, maxTurns: maxTurns) ?? 0
                 s.touch(key)
+                while s.bytes > maxBytes, s.dialogues.count > 1 { s.evictLeastRecent() }
             }
             s.version += 1
-            for c in s.subscribers.values { c.yield(s.version) }
+            return (s.version, Array(s.subscribers.values))
         }
+        for c in subscribers { c.yield(version) }
     }
+
+    /// How many event streams are subscribed (the live pages open).
+    var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 
     /// The dialogues `tenant` may see (``APIKeys/allTenants``: every one, or those of `filter`),
     /// highest escalation risk first.

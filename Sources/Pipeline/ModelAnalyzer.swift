@@ -123,10 +123,10 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
             let embeddings = try embed(turns.map(\.turn.text))
             // The heads see the whole batch in one pass; the contexts advance turn by turn.
             var contexts: [String: DialogueContext] = [:]
-            for t in turns where contexts[t.turn.dialogueID] == nil {
-                contexts[t.turn.dialogueID] = states[t.turn.dialogueID]?.context ?? DialogueContext()
+            for t in turns where contexts[t.turn.stateKey] == nil {
+                contexts[t.turn.stateKey] = states[t.turn.stateKey]?.context ?? DialogueContext()
             }
-            let inputs = heads.nextInputs(zip(turns, embeddings).map { (key: $0.turn.dialogueID, vector: $1, text: $0.turn.text, speaker: $0.turn.speaker) },
+            let inputs = heads.nextInputs(zip(turns, embeddings).map { (key: $0.turn.stateKey, vector: $1, text: $0.turn.text, speaker: $0.turn.speaker) },
                                           contexts: &contexts)
             let predictions = heads.predict(inputs)
             var out: [TurnAnalysis] = []
@@ -137,7 +137,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
                 let turn = timed.turn
                 let policy = policies.policy(for: turn.tenant)
                 var prediction = predicted
-                var state = states[turn.dialogueID] ?? initialState()
+                var state = states[turn.stateKey] ?? initialState()
                 let f = try forecaster.update(&state.escalation, prediction: prediction, text: turn.text,
                                               timestamp: timed.timestamp.timeIntervalSince1970,
                                               alarm: policy.alarm(over: forecaster.alarm))
@@ -152,7 +152,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
                 changes.append(Explanation.RiskMove(turnID: turn.turnID, riskChange: f.risk - (state.lastRisk ?? 0)))
                 state.recentRiskChanges = changes.suffix(Self.riskWindow)
                 state.lastRisk = f.risk
-                states[turn.dialogueID] = state
+                states[turn.stateKey] = state
                 var explanation: Explanation?
                 if explainAllTurns || f.alert || (i < explain.count && explain[i]) {
                     explanation = Explanation(words: [], escalationTurns: Array(state.recentRiskChanges!.sorted { abs($0.riskChange) > abs($1.riskChange) }.prefix(3)))

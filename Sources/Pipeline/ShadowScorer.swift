@@ -18,7 +18,7 @@ public final class ShadowScorer: Sendable {
         score = { turns in
             try states.withLock { store in
                 var batch: [String: Analyzer.State] = [:]
-                for t in turns { batch[t.turn.dialogueID] = batch[t.turn.dialogueID] ?? store.take(t.turn.dialogueID) }
+                for t in turns { batch[t.turn.stateKey] = batch[t.turn.stateKey] ?? store.take(t.turn.stateKey) }
                 let out = try analyzer.analyze(turns, states: &batch)
                 store.put(batch)
                 return out

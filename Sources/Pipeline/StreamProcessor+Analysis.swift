@@ -55,7 +55,7 @@ extension StreamProcessor {
         }
         // The batch's dialogues are looked up once, before the reload: putting reloaded dialogues
         // into the store may evict others of this batch.
-        let ids = Set(validated.compactMap { try? $0.get().turn.dialogueID })
+        let ids = Set(validated.compactMap { try? $0.get().turn.stateKey })
         var known: [String: DialogueStore.Entry] = [:]
         for id in ids { known[id] = dialogues.entry(id) }
         known.merge(try await reloadCapEvicted(ids)) { live, _ in live }
@@ -63,7 +63,7 @@ extension StreamProcessor {
         for (r, v) in zip(records, validated) {
             switch v {
             case .success(let turn):
-                if let e = known[turn.turn.dialogueID], e.source == r.topicPartition, e.lastOffset >= r.offset {
+                if let e = known[turn.turn.stateKey], e.source == r.topicPartition, e.lastOffset >= r.offset {
                     items.append(.replay(r, turn))
                 } else {
                     items.append(.fresh(r, turn))
@@ -89,10 +89,10 @@ extension StreamProcessor {
         // 3. Analyze the fresh turns, carrying each dialogue's state, each in a span of its own.
         let spans = startSpans(fresh.map(\.0))
         var states: [String: Analyzer.State] = [:]
-        for (_, t) in fresh where states[t.turn.dialogueID] == nil {
-            if let e = known[t.turn.dialogueID],
+        for (_, t) in fresh where states[t.turn.stateKey] == nil {
+            if let e = known[t.turn.stateKey],
                t.timestamp.timeIntervalSince(e.lastTurnAt) <= configuration.windowIdle {
-                states[t.turn.dialogueID] = liveState(e.state, of: t.turn.dialogueID)
+                states[t.turn.stateKey] = liveState(e.state, of: t.turn.stateKey)
             }
         }
         // One result per fresh turn: its analysis, or why it failed on its own (a poison turn).
@@ -125,13 +125,13 @@ extension StreamProcessor {
         // The state after each dialogue's last analyzed turn in this batch, encoded once for the
         // live store and for `dialogue_state`.
         var lastTurn: [String: Int] = [:]
-        for (i, (_, t, _)) in analyzed.enumerated() { lastTurn[t.turn.dialogueID] = i }
+        for (i, (_, t, _)) in analyzed.enumerated() { lastTurn[t.turn.stateKey] = i }
         var finalStates: [(dialogueID: String, record: KafkaRecord, turnAt: Date, state: [UInt8])] = []
-        for (i, (r, t, _)) in analyzed.enumerated() where lastTurn[t.turn.dialogueID] == i {
-            guard let s = states[t.turn.dialogueID] else { continue }
+        for (i, (r, t, _)) in analyzed.enumerated() where lastTurn[t.turn.stateKey] == i {
+            guard let s = states[t.turn.stateKey] else { continue }
             let bytes = try analyzer.encode(s)
-            dialogues.put(t.turn.dialogueID, state: bytes, source: r.topicPartition, lastOffset: r.offset, lastTurnAt: t.timestamp)
-            finalStates.append((t.turn.dialogueID, r, t.timestamp, bytes))
+            dialogues.put(t.turn.stateKey, state: bytes, source: r.topicPartition, lastOffset: r.offset, lastTurnAt: t.timestamp)
+            finalStates.append((t.turn.stateKey, r, t.timestamp, bytes))
         }
         // Idle windows are judged in event time: the newest turn seen on each partition, not the
         // wall clock, so a backlog of old turns (after an outage, or a historical replay) keeps its

@@ -97,8 +97,8 @@ extension StreamProcessor {
     }
 
     /// The audited events of turns already applied (a replay after a crash), to re-publish unchanged
-    /// without recomputing them. A stored audit counts only when its dialogue and turn id are the
-    /// record's: an audit of another turn at the same offset (the topic was recreated, its offsets
+    /// without recomputing them. A stored audit counts only when its tenant, dialogue and turn id
+    /// are the record's: an audit of another turn at the same offset (the topic was recreated, its offsets
     /// started again) or none at all leaves the turn to be analysed anew (counted and logged).
     /// Returns the re-published messages by record, and the event ids of the records to analyse.
     func republish(_ replays: [(KafkaRecord, TimedTurn)]) async throws
@@ -110,7 +110,7 @@ extension StreamProcessor {
                 try await self.writer.loadEvents(topic: tp.topic, partition: tp.partition, offsets: rs.map(\.0.offset))
             }
             for (r, t) in rs {
-                if let a = stored[r.offset], a.dialogueID == t.turn.dialogueID, a.turnID == String(t.turn.turnID) {
+                if let a = stored[r.offset], a.dialogueID == t.turn.dialogueID, a.tenant == t.turn.tenant, a.turnID == String(t.turn.turnID) {
                     let key = Array(t.turn.dialogueID.utf8)
                     messages.append((r, KafkaProducerMessage(topic: configuration.eventsTopic, key: key, value: Array(a.json.utf8),
                                                              headers: Self.traceHeaders(r))))

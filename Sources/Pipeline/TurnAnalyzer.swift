@@ -21,7 +21,9 @@ public protocol TurnAnalyzer: Sendable {
     /// A new dialogue's state.
     func initialState() -> State
     /// Analyzes `turns` in order. `states` holds the state of each turn's dialogue before the
-    /// batch (missing: new dialogue) and is updated in place; turns of one dialogue apply in order.
+    /// batch (missing: new dialogue), keyed by ``Turn/stateKey`` (tenant and id: two tenants'
+    /// dialogues of one id never share a state), and is updated in place; turns of one dialogue
+    /// apply in order.
     func analyze(_ turns: [TimedTurn], states: inout [String: State]) throws -> [TurnAnalysis]
     /// ``analyze(_:states:)`` with an ``Explanation`` on every turn whose `explain` entry is true
     /// (one entry per turn), besides the turns the analyzer explains anyway.

@@ -44,7 +44,7 @@ struct DemoCommand: AsyncParsableCommand {
         defer { withExtendedLifetime(broker) {} }
         var migrated = pipeline
         migrated.migrate = true
-        let live = httpPort > 0 ? LiveDialogues(maxDialogues: gatewayOptions.liveDialogues) : nil
+        let live = gatewayOptions.liveDialogues(enabled: httpPort > 0)
         let processor = try await makeProcessor(
             pipeline: migrated, heads: heads, inference: inference, bootstrap: broker.bootstrapServers,
             databaseURL: try pipeline.database(), groupID: "plutchik-demo", logger: logger,

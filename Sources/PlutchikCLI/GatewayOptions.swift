@@ -11,6 +11,12 @@ struct GatewayOptions: ParsableArguments {
     @Option(help: "The largest request body, in bytes (413 above).") var httpMaxBody: Int = 1 << 20
     @Option(help: "Analyze requests in flight at once (429 with Retry-After above).") var httpMaxInFlight: Int = 256
     @Option(help: "Dialogues the live web view keeps (least recently updated dropped first).") var liveDialogues: Int = 2_000
+    @Option(help: "MiB the live web view's turns may take, about (least recently updated dialogues dropped first).") var liveMib: Int = 256
+
+    /// The live view `run` and `demo` feed from the stream.
+    func liveDialogues(enabled: Bool) -> LiveDialogues? {
+        enabled ? LiveDialogues(maxDialogues: liveDialogues, maxBytes: max(1, liveMib) << 20) : nil
+    }
     @Option(help: "Turns a tenant may have analyzed per second over HTTP (its token bucket; 429 rate_limited above).")
     var httpTurnsPerSecond: Double = 200
     @Option(help: "Turns a tenant may have analyzed at once over HTTP (its token bucket's size).")
@@ -19,6 +25,12 @@ struct GatewayOptions: ParsableArguments {
     var httpMaxQueuedTurns: Int = 1_024
     @Option(help: "Share of the model's time HTTP work may take, 0...1 (default: 0.25 beside the stream in run and demo, 1 in serve).")
     var httpModelShare: Double?
+    @Option(help: "HTTP connections open at once; more are closed as they arrive.") var httpMaxConnections: Int = 4_096
+    @Option(help: "Seconds an HTTP connection may go without a complete request (idle, or still sending its headers).")
+    var httpIdleTimeoutSeconds: Double = 30
+    @Option(help: "Live pages' event streams (/events) open at once, in all and per tenant (429 above).")
+    var httpMaxEventClients: Int = 1_000
+    @Option(help: "Live pages' event streams open at once per tenant.") var httpMaxEventClientsPerTenant: Int = 100
     @Flag(help: "Start the HTTP gateway without any API key (it then refuses every request); without this flag, no key is an error.")
     var allowNoKeys = false
     @Option(help: "Failed authentications (a wrong key, a failed sign-in) a client address may make per minute; beyond it 429.")
@@ -39,6 +51,7 @@ struct GatewayOptions: ParsableArguments {
         c.maxBodyBytes = httpMaxBody
         c.maxInFlight = httpMaxInFlight
         c.liveDialogues = liveDialogues
+        c.liveBytes = max(1, liveMib) << 20
         guard httpSessionHours > 0, httpSessionHours <= 24 * 30 else { throw ValidationError("--http-session-hours must be within 0...720") }
         c.sessionLifetime = .seconds(httpSessionHours * 3600)
         c.behindTLSProxy = httpBehindTlsProxy
@@ -50,6 +63,13 @@ struct GatewayOptions: ParsableArguments {
         c.turnsPerSecond = httpTurnsPerSecond
         c.burstTurns = httpBurstTurns
         c.maxQueuedTurns = httpMaxQueuedTurns
+        guard httpMaxConnections > 0, httpIdleTimeoutSeconds > 0, httpMaxEventClients > 0, httpMaxEventClientsPerTenant > 0 else {
+            throw ValidationError("--http-max-connections, --http-idle-timeout-seconds and --http-max-event-clients[-per-tenant] must be positive")
+        }
+        c.maxConnections = httpMaxConnections
+        c.idleTimeout = .seconds(httpIdleTimeoutSeconds)
+        c.maxEventClients = httpMaxEventClients
+        c.maxEventClientsPerTenant = httpMaxEventClientsPerTenant
         let share = httpModelShare ?? (sharedWithStream ? 0.25 : 1)
         guard share > 0, share <= 1 else { throw ValidationError("--http-model-share must be within (0, 1]") }
         c.analyzerShare = share

@@ -56,7 +56,7 @@ struct RunCommand: AsyncParsableCommand {
             logger.info("tracing turns over OTLP", metadata: ["otel.endpoint": "\(env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] ?? env["OTEL_EXPORTER_OTLP_ENDPOINT"] ?? "default")"])
         }
         let httpPort = httpPort ?? Settings["PLUTCHIK_HTTP_PORT"].flatMap { Int($0) } ?? 0
-        let live = httpPort > 0 ? LiveDialogues(maxDialogues: gatewayOptions.liveDialogues) : nil
+        let live = gatewayOptions.liveDialogues(enabled: httpPort > 0)
         let processor = try await makeProcessor(
             pipeline: pipeline, heads: heads, inference: inference, bootstrap: try pipeline.bootstrapServers(),
             databaseURL: try pipeline.database(), groupID: pipeline.groupID ?? Settings.environment["PLUTCHIK_GROUP_ID"] ?? "plutchik",

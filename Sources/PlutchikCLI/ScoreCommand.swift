@@ -102,14 +102,14 @@ struct ScoreCommand: ParsableCommand {
             guard !pending.isEmpty else { return }
             let embeddings = try embedder.embed(pending.map(\.text), layers: model.encoderLayers)
             var buffer = Data()
-            let predictions = model.predictNext(zip(pending, embeddings).map { (key: $0.dialogueKey, vector: $1, text: $0.text, speaker: $0.speaker) },
+            let predictions = model.predictNext(zip(pending, embeddings).map { (key: $0.stateKey, vector: $1, text: $0.text, speaker: $0.speaker) },
                                                 contexts: &contexts)
             for (turn, p) in zip(pending, predictions) {
                 var event = EmotionEvent(turn: turn, prediction: p, modelVersion: version)
-                var state = escalation[turn.dialogueKey] ?? forecaster.initialState()
+                var state = escalation[turn.stateKey] ?? forecaster.initialState()
                 event.escalation = try forecaster.update(&state, prediction: p, text: turn.text,
                                                          timestamp: turn.ts?.date?.timeIntervalSince1970 ?? state.lastTimestamp ?? 0)
-                escalation[turn.dialogueKey] = state
+                escalation[turn.stateKey] = state
                 switch outFormat {
                 case .jsonl:
                     buffer.append(contentsOf: try event.jsonBytes(encoder: encoder))

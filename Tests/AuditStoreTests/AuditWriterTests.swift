@@ -21,7 +21,7 @@ struct AuditWriterTests {
         let first = try await writer.migrate(directory: TestDatabase.migrations)
         #expect(first == ["001_init", "002_dialogue_state_turn_time", "003_neutral_gate", "004_state_versions_dead_letters", "005_caller_attributes",
                           "006_bi_comments_reader_indexes", "007_shadow_predictions",
-                          "008_bi_turn_id_flat_rollups", "009_audit_partitions"])
+                          "008_bi_turn_id_flat_rollups", "009_audit_partitions", "010_dialogue_summary_by_tenant"])
         let second = try await writer.migrate(directory: TestDatabase.migrations)
         #expect(second.isEmpty)
         let views = try await writer.query("SELECT count(*) FROM pg_views WHERE viewname IN ('dialogue_summary', 'emotion_mix_hourly')")
@@ -55,7 +55,7 @@ struct AuditWriterTests {
         let events = try await writer.loadEvents(topic: "turns", partition: 0, offsets: [1, 3, 99])
         #expect(events.keys.sorted() == [1, 3])
         #expect(events[1]?.json.contains("turns/0/1") == true)
-        #expect(events[1]?.dialogueID == audit(1).dialogueID && events[1]?.turnID == audit(1).turnID)
+        #expect(events[1]?.dialogueID == audit(1).dialogueID && events[1]?.turnID == audit(1).turnID && events[1]?.tenant == audit(1).tenant)
     }
 
     @Test("an older state never overwrites a newer one")

@@ -20,7 +20,8 @@ struct AdmissionTests {
 
     @Test("a /try flood spends its tenant's token bucket (429 rate_limited with Retry-After); another tenant's analyze is served")
     func tokenBucketPerTenant() async throws {
-        let gateway = try Fixture.gateway { $0.turnsPerSecond = 1; $0.burstTurns = 5 }
+        // Each /try below costs 3 tokens: its turn, and its 2 words explained.
+        let gateway = try Fixture.gateway { $0.turnsPerSecond = 1; $0.burstTurns = 15 }
         try await Self.server(gateway).test(.live) { client in
             var statuses: [Int] = []
             for i in 0..<12 {
@@ -95,6 +96,36 @@ struct AdmissionTests {
         for _ in 0..<3 { _ = try await batcher.analyze(turn, explain: false) }
         let elapsed = ContinuousClock.now - start
         #expect(elapsed >= .milliseconds(850), "3 × 100 ms of work and 2 × 300 ms of rest: \(elapsed)")
+    }
+
+    /// Found measuring (not in the list): with one FIFO queue, a 300-client `/try` flood from
+    /// one key made another tenant's single-turn analyze wait behind the whole backlog (p99 6.8 s).
+    static func turn(_ i: Int) -> [TimedTurn] { [TimedTurn(turn: Turn(dialogueID: "d\(i)", turnID: 1, speaker: "c", text: "hi"), timestamp: Date())] }
+
+    @Test("a batch takes each caller's oldest request in turn: another tenant's request overtakes a backlog; a caller may fill a quarter of the queue")
+    func fairQueue() async throws {
+        // The choice itself, without timing: acme has been served and has a backlog; globex's one
+        // request, the newest, goes next, then acme's oldest.
+        typealias Batcher = AnalyzeBatcher<CountingAnalyzer>
+        let jobs = ["acme", "acme", "acme", "acme", "globex"].map { (caller: $0, turns: 1) }
+        var served = ["acme": 3]
+        #expect(Batcher.fairBatch(jobs, maxTurns: 1, served: &served) == [4])
+        #expect(served == ["acme": 3], "globex has nothing left waiting: its tally goes")
+        #expect(Batcher.fairBatch(Array(jobs.prefix(4)), maxTurns: 2, served: &served) == [0, 1])
+        var fresh: [String: Int] = [:]
+        #expect(Batcher.fairBatch(jobs, maxTurns: 2, served: &fresh) == [0, 4], "one of each caller first")
+        // A quarter of 8 is 2: with acme's 2 waiting, acme's next is refused; globex's is not (the model is held long enough for every request to arrive).
+        let slow = AnalyzeBatcher(analyzer: CountingAnalyzer(delay: .milliseconds(1_500)), maxBatchTurns: 1, maxQueuedTurns: 8)
+        let results = await withTaskGroup(of: (String, Bool).self) { group in
+            for i in 0..<5 { group.addTask { ("acme", (try? await slow.analyze(Self.turn(i), explain: false, caller: "acme")) != nil) } }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(100))
+                return ("globex", (try? await slow.analyze(Self.turn(99), explain: false, caller: "globex")) != nil)
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        // 2 or 3 refused: whether the model took acme's first before the others arrived.
+        #expect((2...3).contains(results.filter { $0.0 == "acme" && !$0.1 }.count) && results.contains { $0.0 == "globex" && $0.1 }, "\(results)")
     }
 
     @Test("a bucket refills at its rate up to its burst; a cost above the burst costs the burst")

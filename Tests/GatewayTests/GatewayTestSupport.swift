@@ -33,9 +33,9 @@ final class CountingAnalyzer: TurnAnalyzer {
         if fault == .throwing { throw ModelFault() }
         if delay > .zero { Thread.sleep(forTimeInterval: Double(delay.components.attoseconds) / 1e18 + Double(delay.components.seconds)) }
         return turns.dropLast(fault == .shortResults ? 1 : 0).enumerated().map { i, timed in
-            var s = states[timed.turn.dialogueID] ?? State()
+            var s = states[timed.turn.stateKey] ?? State()
             s.turns += 1
-            states[timed.turn.dialogueID] = s
+            states[timed.turn.stateKey] = s
             let angry = timed.turn.text.contains("furious")
             var probs = [Float](repeating: 0.01, count: 32)
             probs[(angry ? PlutchikEmotion.rage : .joy).index] = 0.69

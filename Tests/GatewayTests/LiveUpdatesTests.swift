@@ -16,38 +16,36 @@ struct LiveUpdatesTests {
         try await app.test(.live) { client in
             let port = try #require(client.port)
             let events = try EventStreamReader(port: port, path: "/events", header: "Authorization: Bearer \(Fixture.key("*"))")
-            try #require(try events.read(until: ": connected").contains("text/event-stream"))
+            try #require(try await events.read(until: ": connected").contains("text/event-stream"))
             let start = ContinuousClock.now
             gateway.live.record([Fixture.row("late-dialogue", 1, tenant: "acme", risk: 0.4)])
-            _ = try events.read(until: "event: update")
+            _ = try await events.read(until: "event: update")
             let elapsed = ContinuousClock.now - start
             #expect(elapsed < .milliseconds(500), "update after \(elapsed)")
             try await client.execute(uri: "/?fragment=1", method: .get, headers: [.authorization: "Bearer \(Fixture.key("*"))"]) { r in
                 #expect(String(buffer: r.body).contains("late-dialogue"))
             }
             gateway.live.close()  // as the gateway's service does on shutdown: the stream ends, the server can stop
-            _ = try events.read(until: "0\r\n\r\n")
+            _ = try await events.read(until: "0\r\n\r\n")
         }
     }
 }
 
+/// Runs blocking socket work on a thread of its own, never on one of Swift's few cooperative
+/// threads (which the server under test needs to answer).
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { c in
+        Thread { c.resume(with: Result { try body() }) }.start()
+    }
+}
+
 /// Reads a server-sent event stream over a plain socket, as a browser's EventSource would.
-final class EventStreamReader {
+final class EventStreamReader: @unchecked Sendable {
     private let fd: Int32
     private var received = ""
 
     init(port: Int, path: String, header: String) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        try #require(rc == 0, "connect: errno \(errno)")
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        fd = try LoopbackHTTP.connect(port: port, timeoutSeconds: 5)
         let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\(header)\r\n\r\n"
         _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
     }
@@ -55,7 +53,11 @@ final class EventStreamReader {
     deinit { close(fd) }
 
     /// Everything received up to and including `marker` (throws after the 5 s socket timeout).
-    func read(until marker: String) throws -> String {
+    func read(until marker: String) async throws -> String {
+        try await offPool { try self.readBlocking(until: marker) }
+    }
+
+    private func readBlocking(until marker: String) throws -> String {
         var chunk = [UInt8](repeating: 0, count: 4096)
         while !received.contains(marker) {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
@@ -83,26 +85,31 @@ enum LoopbackHTTP {
     }
 
     static func send(port: Int, _ method: String, _ path: String, headers: [String: String] = [:], body: String = "") async throws -> Answer {
-        try await withCheckedThrowingContinuation { c in
-            Thread {
-                c.resume(with: Result { try sendBlocking(port: port, method, path, headers: headers, body: body) })
-            }.start()
-        }
+        try await offPool { try sendBlocking(port: port, method, path, headers: headers, body: body) }
     }
 
-    static func sendBlocking(port: Int, _ method: String, _ path: String, headers: [String: String], body: String) throws -> Answer {
+    /// A socket connected to 127.0.0.1:`port`, whose reads time out after `timeoutSeconds`.
+    static func connect(port: Int, timeoutSeconds: Int = 10) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard rc == 0 else { throw POSIXError(.ECONNREFUSED) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        guard rc == 0 else {
+            close(fd)
+            throw POSIXError(.ECONNREFUSED)
+        }
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
+    static func sendBlocking(port: Int, _ method: String, _ path: String, headers: [String: String], body: String) throws -> Answer {
+        let fd = try connect(port: port)
+        defer { close(fd) }
         var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\(body.isEmpty ? "" : "Content-Length: \(body.utf8.count)\r\n")"
         for (k, v) in headers { request += "\(k): \(v)\r\n" }
         request += "\r\n" + body

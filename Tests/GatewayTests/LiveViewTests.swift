@@ -34,6 +34,22 @@ struct LiveViewTests {
         #expect(live.dialogue(b, caller: "*") == nil)
     }
 
+    /// #40 item 5. Finding: the live view was bounded by count only (2,000 × 200 turns of up to
+    /// 32 KiB each: gigabytes).
+    @Test("the live view is bounded in bytes: past the budget the least recently updated dialogues go, and the count is exact")
+    func byteBudget() {
+        let live = LiveDialogues(maxDialogues: 1_000, maxTurnsPerDialogue: 20, maxBytes: 1 << 20)
+        let text = String(repeating: "x", count: 8 << 10)
+        for d in 0..<60 {
+            live.record((1...25).map { Fixture.row("d\(d)", $0, tenant: "acme", risk: 0, text: text) })
+        }
+        let kept = live.list(tenant: "*")
+        let recount = kept.reduce(0) { $0 + $1.bytes }
+        #expect(live.bytes == recount && live.bytes <= 1 << 20 && live.bytes > (1 << 20) - 200 << 10, "\(live.bytes) bytes")
+        #expect(kept.allSatisfy { $0.turns.count == 20 && $0.bytes == 128 + $0.id.utf8.count + 4 + $0.turns.reduce(0) { $0 + $1.bytes } })
+        #expect(kept.contains { $0.id == "d59" } && !kept.contains { $0.id == "d0" }, "the newest stays, the oldest went")
+    }
+
     @Test("after many updates (and the recency order's compactions) the least recently updated dialogue is the one dropped")
     func recencyAfterManyUpdates() {
         let live = LiveDialogues(maxDialogues: 2, maxTurnsPerDialogue: 5)

@@ -19,11 +19,11 @@ struct KeywordAnalyzer: TurnAnalyzer {
         if secondsPerTurn > 0 { Thread.sleep(forTimeInterval: secondsPerTurn * Double(turns.count)) }
         return turns.map { timed in
             let t = timed.turn
-            var s = states[t.dialogueID] ?? State()
+            var s = states[t.stateKey] ?? State()
             s.turns += 1
             let angry = t.text.lowercased().contains("furious")
             if angry { s.angry += 1 }
-            states[t.dialogueID] = s
+            states[t.stateKey] = s
             var probs = [Float](repeating: 0.01, count: 32)
             probs[(angry ? PlutchikEmotion.rage : .joy).index] = 1 - 0.31
             let risk: Float = angry ? 0.9 : 0.1
