@@ -32,11 +32,12 @@ public struct Redactor: Sendable {
         return RedactedText(text: String(decoding: out, as: UTF8.self), counts: counts)
     }
 
-    /// The findings to replace, in text order: the policy's entities at or above the threshold,
-    /// overlaps resolved for the more confident, then the longer finding.
+    /// The findings to replace, in text order: those at or above the threshold, overlaps resolved
+    /// for the more confident, then the longer finding; then those of the policy's entities (so
+    /// an SSN a tenant keeps does not become a phone number) and the custom patterns.
     func findings(in text: String) -> [Finding] {
         let finder = EntityFinder(text, phoneRegions: policy.phoneRegions)
-        var candidates = finder.findings(of: policy.entities).filter { policy.entities.contains($0.kind) && $0.score >= EntityFinder.threshold }
+        var candidates = finder.findings(of: Set(EntityKind.builtIn)).filter { $0.score >= EntityFinder.threshold }
         for p in policy.customPatterns {
             let ns = text as NSString
             for m in p.regex.regex.matches(in: text, range: NSRange(location: 0, length: ns.length)) where m.range.length > 0 {
@@ -48,7 +49,7 @@ public struct Redactor: Sendable {
         candidates.sort { ($0.score, $0.range.count, -$0.range.lowerBound) > ($1.score, $1.range.count, -$1.range.lowerBound) }
         var kept: [Finding] = []
         for c in candidates where !kept.contains(where: { $0.range.overlaps(c.range) }) { kept.append(c) }
-        return kept.sorted { $0.range.lowerBound < $1.range.lowerBound }
+        return kept.filter { f in policy.entities.contains(f.kind) || policy.customPatterns.contains { $0.kind == f.kind } }.sorted { $0.range.lowerBound < $1.range.lowerBound }
     }
 
     private func replacement(for value: ArraySlice<UInt8>, kind: EntityKind) -> String {
