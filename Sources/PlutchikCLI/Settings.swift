@@ -67,7 +67,7 @@ enum Settings {
             }
             let key = line[..<eq].trimmingCharacters(in: .whitespaces)
             guard knownKeys.contains(key) || key.hasPrefix(kafkaPrefix) || TenantSettings.isTenantKey(key) else {
-                throw ValidationError("\(path):\(n + 1): unknown setting '\(key)' (known: \(knownKeys.sorted().joined(separator: ", ")), \(kafkaPrefix)*, tenant.NAME.{\(TenantSettings.keys.joined(separator: ","))})")
+                throw ValidationError("\(path):\(n + 1): unknown setting '\(key)' (known: \(knownKeys.sorted().joined(separator: ", ")), \(kafkaPrefix)*, tenant.NAME.{\(TenantSettings.keys.joined(separator: ","))}, tenant.NAME.{redact,redact_mode.ENTITY,redact_pattern.NAME})")
             }
             var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
             if value.count >= 2, value.first == "\"", value.last == "\"" { value = String(value.dropFirst().dropLast()) }
