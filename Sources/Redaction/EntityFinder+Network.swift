@@ -77,7 +77,7 @@ extension EntityFinder {
                 if bytes[e - 1] == UInt8(ascii: ".") { dots -= 1 } else { colons -= 1 }
                 e -= 1
             }
-            if e > i, endsWord(e) {
+            if e > i, endsWord(e), dots == 3 || colons >= 2 {
                 let token = String(decoding: bytes[i..<e], as: UTF8.self)
                 let range = i..<e
                 let afterNumber = i >= 2 && bytes[i - 1] == 32 && Self.isDigit(bytes[i - 2])   // "01 90.45.45.47" is a phone

@@ -2,7 +2,7 @@ import CPhoneNumber
 
 extension EntityFinder {
     static let phoneWords = words("phone", "call", "tel", "tel.", "telephone", "mobile", "cell", "whatsapp", "ring", "text me", "fax",
-                                  "reach me", "contact", "landline", "handy", "telefon", "téléphone", "portable", "móvil", "cellulare", "mob")
+                                  "reach me", "my number", "number is", "nummer", "numéro", "número", "numero", "contact", "landline", "handy", "telefon", "téléphone", "portable", "móvil", "cellulare", "mob")
     /// Numbers that are not phones although they may be valid ones: order, reference, account numbers.
     static let notPhoneWords = words("order", "invoice", "ref", "reference", "tracking", "account", "acct", "sku", "item", "product",
                                      "serial", "ticket", "case", "booking", "confirmation", "id", "#", "parcel", "transaction", "customer no",
@@ -38,13 +38,14 @@ extension EntityFinder {
             let candidate = bytes[i..<e]
             let international = candidate.first == UInt8(ascii: "+") || (candidate.starts(with: [48, 48]))
             guard endsWord(e), digits >= (international ? 8 : 9), digits <= (international ? 15 : 12), !Self.looksLikeDate(candidate),
-                  !Self.groupedLikeCard(candidate), !followsCode(i), international || !Self.groupedLikeZIP(candidate) else { continue }
+                  !Self.groupedLikeCard(candidate), !followsCode(i), international || !Self.groupedLikeZIP(candidate),
+                  !Self.looksLikeDecimal(candidate), byte(e) != UInt8(ascii: "%") else { continue }
             let region = String(decoding: candidate, as: UTF8.self).withCString { cphonenumber_valid_region($0, regions) }
             guard region >= 0 else { continue }
             let grouped = candidate.contains { !Self.isDigit($0) }
-            let base = international ? 0.85 : grouped ? 0.7 : 0.6
+            let base = international ? 0.85 : grouped ? 0.7 : 0.45   // ten bare digits need a phone word
             let range = i..<e
-            out.append(Finding(kind: .phone, range: range, score: score(base, at: range, positive: Self.phoneWords, negative: Self.notPhoneWords, window: 30)))
+            out.append(Finding(kind: .phone, range: range, score: score(base, at: range, positive: Self.phoneWords, negative: Self.notPhoneWords, window: 30, negativeFirst: true)))
         }
         return out
     }
@@ -63,6 +64,12 @@ extension EntityFinder {
     static func groupedLikeCard(_ s: ArraySlice<UInt8>) -> Bool {
         let groups = s.split(whereSeparator: { !isDigit($0) }).map(\.count)
         return groups.count >= 3 && groups.prefix(3) == [4, 4, 4] || groups == [4, 6, 5] || groups == [4, 6, 4]
+    }
+
+    /// A decimal number (4.31977192): one dot, no other separator.
+    static func looksLikeDecimal(_ s: ArraySlice<UInt8>) -> Bool {
+        let separators = s.filter { !isDigit($0) }
+        return separators == [UInt8(ascii: ".")]
     }
 
     /// A US ZIP+4 code (12345-6789).

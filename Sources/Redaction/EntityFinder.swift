@@ -124,9 +124,11 @@ struct EntityFinder {
         return false
     }
 
-    /// A base confidence moved by context: `positive` words raise it, `negative` words (with no
-    /// positive one) lower it below the threshold.
-    func score(_ base: Double, at range: Range<Int>, positive: [[UInt8]], negative: [[UInt8]], window: Int = 40) -> Double {
+    /// A base confidence moved by context: `positive` words raise it, `negative` words lower it
+    /// below the threshold; when both occur, `positive` wins unless `negativeFirst`.
+    func score(_ base: Double, at range: Range<Int>, positive: [[UInt8]], negative: [[UInt8]], window: Int = 40,
+               negativeFirst: Bool = false) -> Double {
+        if negativeFirst, context(negative, before: range.lowerBound, window: window) { return base - 0.5 }
         if context(positive, before: range.lowerBound, window: window) { return min(1, base + 0.15) }
         if context(negative, before: range.lowerBound, window: window) { return base - 0.5 }
         return base

@@ -49,9 +49,15 @@ import Testing
         }
     }
 
+    @Test func bareDigitsNeedAPhoneWord() {
+        #expect(redacted("my number is 4155552671") == "my number is [PHONE]")
+        #expect(redacted("it was 4155552671") == "it was 4155552671")
+    }
+
     @Test func numbersThatAreNotPhones() {
         for s in ["order #4155552671 is late", "shipped 2024-03-15 14:22:05", "invoice 4155552671", "it cost $1,299.99", "ref 0201234567",
-                  "on 15/03/2024 at 10:30", "SKU-88213-XL"] {
+                  "on 15/03/2024 at 10:30", "SKU-88213-XL", "LocationBot 4.31977192 | Report", "99.9999999% of them",
+                  "Reason number 1523648856 is", "see 78701-1234", "is FI12 0168 6206 2853 31 right?"] {
             #expect(redacted(s) == s, "\(s)")
         }
     }
