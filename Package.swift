@@ -97,7 +97,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "Kafka", "Contracts", "Tokenizer", "Encoder", "Emotion", "Escalation", "AuditStore",
+                "Kafka", "Contracts", "Tokenizer", "Encoder", "Emotion", "Escalation", "AuditStore", "Redaction",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -152,7 +152,7 @@ let package = Package(
         .testTarget(name: "RedactionTests", dependencies: ["Redaction"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Kafka", "AuditStore", "Contracts", "Emotion",
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Kafka", "AuditStore", "Contracts", "Emotion", "Redaction",
                                                           .product(name: "InMemoryTracing", package: "swift-distributed-tracing")]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Pipeline", "Contracts", "AuditStore",
                                                          .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -8,6 +8,9 @@ public struct Redactor: Sendable {
     public let policy: RedactionPolicy
     private let key: SymmetricKey?
 
+    /// The default policy's redactor: every built-in entity, as type tags.
+    public static let standard = try! Redactor()
+
     /// - Throws: `RedactionError(.invalidPolicy)` when the policy does not validate.
     public init(policy: RedactionPolicy = RedactionPolicy()) throws(RedactionError) {
         try policy.validate()
@@ -16,20 +19,36 @@ public struct Redactor: Sendable {
     }
 
     /// `text` with every finding replaced, and the number of findings per entity.
-    public func redact(_ text: String) -> RedactedText {
+    public func redact(_ text: String) -> RedactedText { redact(text, fragments: []).text }
+
+    /// `text` redacted, and `fragments` of it (words as written, such as an explanation's) with
+    /// the parts inside a finding replaced as in the text: the words of a card number written in
+    /// groups each become `[CARD]`. A fragment not found in `text` is redacted on its own.
+    public func redact(_ text: String, fragments: [String]) -> (text: RedactedText, fragments: [String]) {
         let found = findings(in: text)
-        guard !found.isEmpty else { return RedactedText(text: text, counts: [:]) }
+        guard !found.isEmpty else { return (RedactedText(text: text, counts: [:]), fragments.map { redact($0).text }) }
         let bytes = Array(text.utf8)
-        var out: [UInt8] = [], counts: [String: Int] = [:], at = 0
-        out.reserveCapacity(bytes.count)
-        for f in found {
-            out += bytes[at..<f.range.lowerBound]
-            out += replacement(for: bytes[f.range], kind: f.kind).utf8
-            counts[f.kind.name, default: 0] += 1
-            at = f.range.upperBound
+        let replacements = found.map { Array(replacement(for: bytes[$0.range], kind: $0.kind).utf8) }
+        func rewrite(_ range: Range<Int>) -> [UInt8] {
+            var out: [UInt8] = [], at = range.lowerBound
+            for (f, r) in zip(found, replacements) where f.range.overlaps(range) {
+                if f.range.lowerBound > at { out += bytes[at..<f.range.lowerBound] }
+                out += r
+                at = min(f.range.upperBound, range.upperBound)
+            }
+            return out + bytes[at..<range.upperBound]
         }
-        out += bytes[at...]
-        return RedactedText(text: String(decoding: out, as: UTF8.self), counts: counts)
+        var counts: [String: Int] = [:]
+        for f in found { counts[f.kind.name, default: 0] += 1 }
+        let redacted = RedactedText(text: String(decoding: rewrite(0..<bytes.count), as: UTF8.self), counts: counts)
+        let parts = fragments.map { fragment -> String in
+            let f = Array(fragment.utf8)
+            guard !f.isEmpty, let start = (0...max(0, bytes.count - f.count)).first(where: { bytes[$0..<min(bytes.count, $0 + f.count)].elementsEqual(f) }) else {
+                return redact(fragment).text
+            }
+            return String(decoding: rewrite(start..<(start + f.count)), as: UTF8.self)
+        }
+        return (redacted, parts)
     }
 
     /// The findings to replace, in text order: those at or above the threshold, overlaps resolved

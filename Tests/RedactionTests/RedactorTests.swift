@@ -112,3 +112,13 @@ import Testing
         #expect(redacted("Grüße — Karte 4111 1111 1111 1111 😡") == "Grüße — Karte [CARD] 😡")
     }
 }
+
+@Suite struct RedactorFragmentTests {
+    @Test func fragmentsInsideAFindingBecomeItsTag() throws {
+        let r = try Redactor()
+        let (text, words) = r.redact("furious!! my card 4111 1111 1111 1111 was charged twice", fragments: ["furious!!", "1111", "4111", "twice", "absent"])
+        #expect(text.text == "furious!! my card [CARD] was charged twice")
+        #expect(words == ["furious!!", "[CARD]", "[CARD]", "twice", "absent"])
+        #expect(r.redact("no pii here", fragments: ["john@example.com"]).fragments == ["[EMAIL]"])
+    }
+}
