@@ -181,6 +181,7 @@ extension StreamProcessor {
             redactors[turn.tenant ?? ""] = redactor
             let (redacted, words) = redactor.redact(turn.text, fragments: analysis.explanation?.words.map(\.word) ?? [])
             redactions.merge(redacted.counts, uniquingKeysWith: +)
+            if !redacted.counts.isEmpty { event.redactions = redacted.counts }
             event.explanation = analysis.explanation.map { e in
                 var e = e
                 for i in e.words.indices { e.words[i].word = words[i] }
@@ -222,6 +223,9 @@ extension StreamProcessor {
                 escalationAlert: analysis.escalation?.alert ?? false, modelVersion: version,
                 turnTimestamp: timed.timestamp, processedAt: now, eventJSON: String(decoding: json, as: UTF8.self)))
             batch.audits[batch.audits.count - 1].hashText = policies.policy(for: turn.tenant).hashTexts
+            if !redacted.counts.isEmpty {
+                batch.audits[batch.audits.count - 1].redactionsJSON = "{" + redacted.counts.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
+            }
             if let shadow, let s = b.shadows[event.eventID] {
                 batch.shadows.append(ShadowRow(
                     sourceTopic: r.topic, sourcePartition: r.partition, sourceOffset: r.offset, dialogueID: turn.dialogueID,

@@ -147,6 +147,9 @@ struct PipelineEndToEndTests {
         let cardTexts = try await writer.query("SELECT text FROM emotion_audit WHERE dialogue_id = 'd3' AND turn_id = '2'")
         #expect(cardTexts == [["my card is [CARD]"]])
         #expect(try await writer.query("SELECT count(*) FROM emotion_audit WHERE text LIKE '%4111%' OR event::text LIKE '%4111%'") == [["0"]])
+        // Counts, not contents: the event and the audit say a card was there.
+        #expect(try await writer.query("SELECT dialogue_id, turn_id, redactions->>'card', event->'redactions'->>'card' FROM emotion_audit WHERE redactions IS NOT NULL")
+                == [["d3", "2", "1", "1"]])
 
         // The audits match the events, one row per turn.
         let audits = try await writer.query("SELECT event_id FROM emotion_audit")
