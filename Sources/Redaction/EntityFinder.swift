@@ -133,7 +133,7 @@ struct EntityFinder {
         if context(negative, before: range.lowerBound, window: window) { return base - 0.5 }
         return base
     }
-}
 
-/// Lower-case byte strings for `EntityFinder.context`.
-func words(_ list: String...) -> [[UInt8]] { list.map { Array($0.utf8) } }
+    /// Lower-case byte strings for `context`.
+    static func words(_ list: String...) -> [[UInt8]] { list.map { Array($0.utf8) } }
+}

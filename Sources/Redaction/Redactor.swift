@@ -55,6 +55,7 @@ public struct Redactor: Sendable {
     /// for the more confident, then the longer finding; then those of the policy's entities (so
     /// an SSN a tenant keeps does not become a phone number) and the custom patterns.
     func findings(in text: String) -> [Finding] {
+        guard !policy.entities.isEmpty || !policy.customPatterns.isEmpty else { return [] }
         let finder = EntityFinder(text, phoneRegions: policy.phoneRegions)
         var candidates = finder.findings(of: Set(EntityKind.builtIn)).filter { $0.score >= EntityFinder.threshold }
         for p in policy.customPatterns {

@@ -32,6 +32,7 @@ import Testing
         let out = r.redact("card 4111 1111 1111 1111, mail john@example.com")
         #expect(out.text == "card [CARD], mail john@example.com")
         #expect(out.counts == ["card": 1])
+        #expect(try Redactor(policy: RedactionPolicy(entities: [])).redact("card 4111 1111 1111 1111").text == "card 4111 1111 1111 1111")
         // An entity left out still wins its overlaps: a kept SSN or ZIP+4 does not turn into a phone number.
         let phonesOnly = try Redactor(policy: RedactionPolicy(entities: [.phone]))
         #expect(phonesOnly.redact("SSN 078-05-1120, my IP is 90.45.45.47").text == "SSN 078-05-1120, my IP is 90.45.45.47")
