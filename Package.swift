@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.2.0"),
         // OTLP over HTTP only: the gRPC exporter's dependencies would double the build.
         .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.0.0", traits: ["OTLPHTTP"]),
+        // HMAC-SHA-256 for redaction's keyed hashes; swift-otel's dependencies already bring 3.x or 4.x.
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
     ],
     targets: [
         // C libraries, found through pkg-config. Exactly one Swift module imports each.
@@ -35,6 +37,16 @@ let package = Package(
             name: "CLibPQ",
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
+        ),
+
+        // Google's libphonenumber (Debian's libphonenumber-dev, C++) behind a C function: phone validation.
+        .target(name: "CPhoneNumber", linkerSettings: [.linkedLibrary("phonenumber")]),
+
+        // PII redaction: entity scanners with validators and context words, per-tenant policies
+        // (type tags, partial, keyed hash, custom patterns). No dependency on the model.
+        .target(
+            name: "Redaction",
+            dependencies: ["CPhoneNumber", .product(name: "Crypto", package: "swift-crypto")]
         ),
 
         // Kafka I/O over librdkafka: consumer, producer, embedded mock cluster.
@@ -85,7 +97,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "Kafka", "Contracts", "Tokenizer", "Encoder", "Emotion", "Escalation", "AuditStore",
+                "Kafka", "Contracts", "Tokenizer", "Encoder", "Emotion", "Escalation", "AuditStore", "Redaction",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -124,6 +136,7 @@ let package = Package(
                 "AuditStore",
                 "Pipeline",
                 "Gateway",
+                "Redaction",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -136,9 +149,10 @@ let package = Package(
             ]
         ),
 
+        .testTarget(name: "RedactionTests", dependencies: ["Redaction"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Kafka", "AuditStore", "Contracts", "Emotion",
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Kafka", "AuditStore", "Contracts", "Emotion", "Redaction",
                                                           .product(name: "InMemoryTracing", package: "swift-distributed-tracing")]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Pipeline", "Contracts", "AuditStore",
                                                          .product(name: "HummingbirdTesting", package: "hummingbird"),

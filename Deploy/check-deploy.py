@@ -418,12 +418,12 @@ def check_dockerfile(env_names, env_prefixes):
         check(tools and img and (int(img[1]), int(img[2])) >= (int(tools[1]), int(tools[2])),
               f"Dockerfile: {build['image']} is at least Package.swift's tools version")
         b = "\n".join(build["lines"])
-        for pkg in ["librdkafka-dev", "libopenblas-dev", "libpq-dev", "pkg-config", "python3-pip"]:
+        for pkg in ["librdkafka-dev", "libopenblas-dev", "libpq-dev", "libphonenumber-dev", "pkg-config", "python3-pip"]:
             check(re.search(rf"apt-get install[^\n]*\b{re.escape(pkg)}\b", b), f"Dockerfile: build stage installs {pkg}")
         check(re.search(r"swift build -c release --product plutchik", b), "Dockerfile: swift build -c release --product plutchik")
         check(re.search(r"PLUTCHIK_MODEL_DIR=\S+ Deploy/fetch-model.sh", b), "Dockerfile: model fetched at build time by fetch-model.sh")
     r = "\n".join(runtime["lines"])
-    for pkg in ["librdkafka1", "libopenblas0", "libpq5", "ca-certificates"]:
+    for pkg in ["librdkafka1", "libopenblas0", "libpq5", "libphonenumber8", "ca-certificates"]:
         check(re.search(rf"apt-get install[^\n]*\b{re.escape(pkg)}\b", r), f"Dockerfile: runtime installs {pkg}")
     check(not re.search(r"apt-get install[^\n]*-dev\b", r), "Dockerfile: runtime installs no -dev package")
     for src in ["Models", "Schemas"]:

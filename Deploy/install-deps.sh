@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what plutchik-stream needs on Debian 12, idempotently:
-#   apt: librdkafka-dev libopenblas-dev libpq-dev postgresql kcat pkg-config procps
+#   apt: librdkafka-dev libopenblas-dev libpq-dev libphonenumber-dev postgresql kcat pkg-config procps
 #   python: pyyaml jsonschema (for Deploy/check-deploy.py)
 #   the all-MiniLM-L6-v2 model files into $PLUTCHIK_MODEL_DIR (see fetch-model.sh)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-apt_packages=(librdkafka-dev libopenblas-dev libpq-dev postgresql kcat pkg-config procps)
+apt_packages=(librdkafka-dev libopenblas-dev libpq-dev libphonenumber-dev postgresql kcat pkg-config procps)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -16,6 +16,9 @@ public struct AuditRow: Sendable, Hashable {
     public var channel: String?
     /// The turn's caller attributes as a JSON object (`attributes` jsonb), nil when it has none.
     public var attributesJSON: String?
+    /// What the redactor replaced in `text`, entity → count, as a JSON object (`redactions`
+    /// jsonb), nil when nothing.
+    public var redactionsJSON: String?
     /// The turn's text; the store keeps only its SHA-256 when ``hashText`` (or, without one,
     /// ``AuditWriter/Configuration/hashTexts``) says so.
     public var text: String

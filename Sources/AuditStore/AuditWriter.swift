@@ -73,7 +73,7 @@ public final class AuditWriter: Sendable {
         "event_id", "source_topic", "source_partition", "source_offset", "dialogue_id", "turn_id", "speaker",
         "role", "tenant", "scenario", "topic", "channel", "attributes", "text", "text_sha256", "emotion", "confidence",
         "sector", "ring", "sarcasm", "intensity", "neutral", "is_neutral", "escalation_risk", "escalation_alert", "model_version",
-        "turn_ts", "processed_at", "event",
+        "turn_ts", "processed_at", "event", "redactions",
     ]
     private static let stateColumns = ["dialogue_id", "source_topic", "source_partition", "last_offset", "state", "last_turn_at",
                                        "state_format", "model_version"]
@@ -93,7 +93,7 @@ public final class AuditWriter: Sendable {
                  a.speaker, a.role, a.tenant, a.scenario, a.topic, a.channel, a.attributesJSON, a.text, (a.hashText ?? hashTexts) ? "drop" : "", a.emotion,
                  String(a.confidence), a.sector, a.ring, String(a.sarcasm), String(a.intensity),
                  a.neutral.map { String($0) }, a.isNeutral ? "t" : "f", a.escalationRisk.map { String($0) }, a.escalationAlert ? "t" : "f", a.modelVersion,
-                 timestamp(a.turnTimestamp), timestamp(a.processedAt), a.eventJSON]
+                 timestamp(a.turnTimestamp), timestamp(a.processedAt), a.eventJSON, a.redactionsJSON]
             }
             // The server hashes the text, and drops it from the rows to store hashed: those whose
             // staged text_sha256 says "drop".

@@ -36,6 +36,11 @@ extension EmotionEvent {
         w.key("model"); w.beginObject(); w.key("version"); w.string(model.version); w.endObject()
         w.key("primaries"); try Self.write(primaries, to: &w)
         w.key("processed_at"); w.string(processedAt)
+        if let redactions {
+            w.key("redactions"); w.beginObject()
+            for (k, n) in redactions.sorted(by: { $0.key < $1.key }) { w.key(k); w.number(n) }
+            w.endObject()
+        }
         w.key("role"); w.string(role.rawValue)
         w.key("sarcasm"); w.beginObject(); w.key("probability"); try w.number(sarcasm.probability); w.endObject()
         if let scenario { w.key("scenario"); w.string(scenario) }

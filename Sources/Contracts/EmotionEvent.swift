@@ -32,6 +32,9 @@ public struct EmotionEvent: Sendable, Codable, Equatable {
     /// (alert turns always; every turn with `plutchik run --explain`).
     public var explanation: Explanation?
     public var source: Source?
+    /// What was redacted from the turn's text before it left the process, entity (`card`, or a
+    /// tenant pattern's name) → count; omitted when nothing was.
+    public var redactions: [String: Int]?
 
     /// Where the turn was read from; `event_id` is `topic/partition/offset` in the stream.
     public struct Source: Sendable, Codable, Equatable {
@@ -80,7 +83,7 @@ public struct EmotionEvent: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case eventID = "event_id", dialogueID = "dialogue_id", turnID = "turn_id", speaker, role, emotion, primaries
-        case sarcasm, intensity, model, processedAt = "processed_at", ts, tenant, scenario, topic, channel, attributes, escalation, explanation, source
+        case sarcasm, intensity, model, processedAt = "processed_at", ts, tenant, scenario, topic, channel, attributes, escalation, explanation, source, redactions
     }
 
     /// Builds the event for `turn` from the heads' prediction. The event id is derived from the

@@ -8,8 +8,11 @@ public struct PipelineConfiguration: Sendable {
     public var eventsTopic = "plutchik.emotions"
     /// Escalation alerts, keyed by dialogue id.
     public var escalationsTopic = "plutchik.escalations"
-    /// Invalid records, with their original bytes and headers naming the error.
+    /// Invalid records, redacted (the default policy, as text), with headers naming the error.
     public var deadLetterTopic = "plutchik.dlq"
+    /// Dead letters keep the record's original bytes, unredacted (`dlq.keep_original`): what a
+    /// reprocessing needs, at the cost of sensitive data in the dead-letter topic.
+    public var deadLetterKeepsOriginal = false
     /// The most turns in one micro-batch.
     public var maxBatchSize = 32
     /// The longest a micro-batch's inference should take: the batch is capped at this budget divided

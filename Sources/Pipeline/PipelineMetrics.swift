@@ -40,6 +40,11 @@ struct PipelineMetrics: Sendable {
         Gauge(label: "plutchik_consumer_lag", dimensions: [("topic", tp.topic), ("partition", String(tp.partition))])
     }
 
+    /// Findings redacted from turns' texts, by entity (`card`, or a tenant pattern's name).
+    func redactions(_ entity: String) -> Counter {
+        Counter(label: "plutchik_redactions_total", dimensions: [("entity", entity)])
+    }
+
     /// Dead-lettered records, by error code.
     func deadLettered(_ code: String) -> Counter {
         Counter(label: "plutchik_dlq_total", dimensions: [("code", code)])

@@ -2,6 +2,7 @@ import AuditStore
 import Contracts
 import Foundation
 import Kafka
+import Redaction
 import Tracing
 
 // Finish: a prepared batch's events and alerts published (every delivery report awaited), its
@@ -158,6 +159,8 @@ extension StreamProcessor {
     /// The batch's messages (events, alerts, replays, dead letters), its audit rows and dialogue
     /// states. An event that cannot be encoded, or would exceed the producer's `message.max.bytes`,
     /// dead-letters its record instead. Off the actor, so it overlaps the next batch's analysis.
+    /// What leaves carries the text as its tenant's redaction policy leaves it: the audit's text,
+    /// and the explanation's words of the event and its alert (the analysis ran on the original).
     nonisolated func encode(_ b: PreparedBatch) async throws -> ([Delivery], AuditBatch) {
         let encoder = EmotionEvent.encoder()
         let now = b.processedAt, processedAt = EmotionEvent.timestamp(now)
@@ -166,13 +169,24 @@ extension StreamProcessor {
         var deliveries: [Delivery] = []
         var batch = AuditBatch()
         let policies = tenantPolicies.policies
+        var redactors: [String: Redactor] = [:], redactions: [String: Int] = [:]
+        defer { for (entity, n) in redactions { metrics.redactions(entity).increment(by: Int64(n)) } }
         for (r, timed, analysis) in b.analyzed {
             let turn = timed.turn
             var event = EmotionEvent(turn: turn, prediction: analysis.prediction, modelVersion: version,
                                      eventID: Self.eventID(r), processedAt: processedAt)
             event.ts = EmotionEvent.timestamp(timed.timestamp)
             event.escalation = analysis.escalation
-            event.explanation = analysis.explanation
+            let redactor = redactors[turn.tenant ?? ""] ?? policies.policy(for: turn.tenant).redactor()
+            redactors[turn.tenant ?? ""] = redactor
+            let (redacted, words) = redactor.redact(turn.text, fragments: analysis.explanation?.words.map(\.word) ?? [])
+            redactions.merge(redacted.counts, uniquingKeysWith: +)
+            if !redacted.counts.isEmpty { event.redactions = redacted.counts }
+            event.explanation = analysis.explanation.map { e in
+                var e = e
+                for i in e.words.indices { e.words[i].word = words[i] }
+                return e
+            }
             event.source = EmotionEvent.Source(topic: r.topic, partition: r.partition, offset: r.offset, timestampMs: r.timestampMs)
             let key = Array(turn.dialogueID.utf8)
             let json: [UInt8], alertJSON: Data?, attributesJSON: Data?
@@ -202,13 +216,16 @@ extension StreamProcessor {
                 eventID: event.eventID, sourceTopic: r.topic, sourcePartition: r.partition, sourceOffset: r.offset,
                 dialogueID: turn.dialogueID, turnID: String(turn.turnID), speaker: turn.speaker, role: turn.role?.rawValue,
                 tenant: turn.tenant, scenario: turn.scenario, topic: turn.topic, channel: turn.channel,
-                attributesJSON: attributesJSON.map { String(decoding: $0, as: UTF8.self) }, text: turn.text,
+                attributesJSON: attributesJSON.map { String(decoding: $0, as: UTF8.self) }, text: redacted.text,
                 emotion: p.label.rawValue, confidence: p.confidence, sector: p.label.sector.name, ring: p.label.ring.rawValue,
                 sarcasm: p.sarcasm, intensity: p.intensity, neutral: p.neutral, isNeutral: p.isNeutral,
                 escalationRisk: analysis.escalation?.risk,
                 escalationAlert: analysis.escalation?.alert ?? false, modelVersion: version,
                 turnTimestamp: timed.timestamp, processedAt: now, eventJSON: String(decoding: json, as: UTF8.self)))
             batch.audits[batch.audits.count - 1].hashText = policies.hashesTexts(of: turn.tenant, always: writer.configuration.hashTexts)
+            if !redacted.counts.isEmpty {
+                batch.audits[batch.audits.count - 1].redactionsJSON = "{" + redacted.counts.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
+            }
             if let shadow, let s = b.shadows[event.eventID] {
                 batch.shadows.append(ShadowRow(
                     sourceTopic: r.topic, sourcePartition: r.partition, sourceOffset: r.offset, dialogueID: turn.dialogueID,

@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import Redaction
 
 // Publishing: every message of a batch sent, the retriable failures retried alone, and what a
 // non-retriable error refuses sent to the dead-letter topic instead (truncated to fit), or, if even
@@ -59,12 +60,14 @@ extension StreamProcessor {
     }
 
     /// The dead-letter message for `record`: its key, value and headers (but any named `plutchik.*`),
-    /// plus headers naming the error and the source. Cut to fit the producer's `message.max.bytes`
+    /// plus headers naming the error and the source. The value is redacted as text by the default
+    /// tenant policy (`tenant.*`), unless `deadLetterKeepsOriginal`; `plutchik.redacted` then
+    /// holds the counts (`card=1,phone=2`). Cut to fit the producer's `message.max.bytes`
     /// (and to `valueLimit` bytes of value when given): the original headers go first, then the key
     /// is cut to 1 KiB and the value to what is left; `plutchik.error.truncated` then holds the
     /// value's original size.
     nonisolated func deadLetter(_ r: KafkaRecord, _ reason: DeadLetterReason, valueLimit: Int? = nil) -> KafkaProducerMessage {
-        let ours = [
+        var ours = [
             KafkaHeader(key: "plutchik.error.code", string: reason.code),
             KafkaHeader(key: "plutchik.error.reason", string: String(decoding: reason.reason.utf8.prefix(1024), as: UTF8.self)),
             KafkaHeader(key: "plutchik.source.topic", string: r.topic),
@@ -73,7 +76,15 @@ extension StreamProcessor {
         ]
         // The record's own `plutchik.*` headers are dropped: they must not pass for ours.
         let theirs = r.headers.filter { !$0.key.hasPrefix("plutchik.") }
-        var m = KafkaProducerMessage(topic: configuration.deadLetterTopic, key: r.key, value: r.value, headers: theirs + ours)
+        var value = r.value
+        if !configuration.deadLetterKeepsOriginal, let original = r.value {
+            let redacted = tenantPolicies.policies.defaults.redactor().redact(String(decoding: original, as: UTF8.self))
+            if !redacted.counts.isEmpty {
+                value = Array(redacted.text.utf8)
+                ours.append(KafkaHeader(key: "plutchik.redacted", string: redacted.counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")))
+            }
+        }
+        var m = KafkaProducerMessage(topic: configuration.deadLetterTopic, key: r.key, value: value, headers: theirs + ours)
         let limit = configuration.validator.maxMessageBytes
         if let valueLimit, (m.value?.count ?? 0) > valueLimit {
             m.value = m.value.map { Array($0.prefix(valueLimit)) }
@@ -84,8 +95,8 @@ extension StreamProcessor {
             // Room for the truncation header, too.
             m.value = Array(value.prefix(max(0, limit - (m.approximateSize - value.count) - 64)))
         }
-        if m.value?.count != r.value?.count {
-            m.headers.append(KafkaHeader(key: "plutchik.error.truncated", string: String(r.value?.count ?? 0)))
+        if m.value?.count != value?.count {
+            m.headers.append(KafkaHeader(key: "plutchik.error.truncated", string: String(value?.count ?? 0)))
         }
         return m
     }

@@ -1,4 +1,5 @@
 import Escalation
+import Redaction
 import Synchronization
 
 /// What a tenant may set differently from the model's defaults. Nil fields fall back to the
@@ -16,21 +17,32 @@ public struct TenantPolicy: Sendable, Equatable {
     public var neutralBaseRate: Float?
     /// Store only a SHA-256 of the tenant's texts in the audit.
     public var hashTexts: Bool?
+    /// What is redacted from the tenant's texts before they leave the process (nil: the default
+    /// policy, every entity as a type tag).
+    public var redaction: RedactionPolicy?
 
     public init(alertUpper: Float? = nil, alertLower: Float? = nil, neutralThreshold: Float? = nil, neutralBaseRate: Float? = nil,
-                hashTexts: Bool? = nil) {
+                hashTexts: Bool? = nil, redaction: RedactionPolicy? = nil) {
         self.alertUpper = alertUpper
         self.alertLower = alertLower
         self.neutralThreshold = neutralThreshold
         self.neutralBaseRate = neutralBaseRate
         self.hashTexts = hashTexts
+        self.redaction = redaction
     }
 
     /// This policy's fields, with `fallback`'s where this one has none.
     func over(_ fallback: TenantPolicy) -> TenantPolicy {
         TenantPolicy(alertUpper: alertUpper ?? fallback.alertUpper, alertLower: alertLower ?? fallback.alertLower,
                      neutralThreshold: neutralThreshold ?? fallback.neutralThreshold, neutralBaseRate: neutralBaseRate ?? fallback.neutralBaseRate,
-                     hashTexts: hashTexts ?? fallback.hashTexts)
+                     hashTexts: hashTexts ?? fallback.hashTexts, redaction: redaction ?? fallback.redaction)
+    }
+
+    /// The redactor of this policy (the default one when it has none or, never after the CLI's
+    /// validation, an invalid one).
+    func redactor() -> Redactor {
+        guard let redaction, let r = try? Redactor(policy: redaction) else { return Redactor.standard }
+        return r
     }
 
     /// The alarm with these thresholds over `model`'s.

@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks.",
-        subcommands: [BenchEncoderCommand.self, BenchForecasterCommand.self, BenchPipelineCommand.self, BenchHTTPCommand.self]
+        subcommands: [BenchEncoderCommand.self, BenchForecasterCommand.self, BenchPipelineCommand.self, BenchHTTPCommand.self, BenchRedactCommand.self]
     )
 }
 

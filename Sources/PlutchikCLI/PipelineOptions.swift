@@ -37,6 +37,8 @@ struct PipelineOptions: ParsableArguments {
     @Option(help: "Longest wait for PostgreSQL to answer a write or read, in seconds; past it the connection is dropped and the call retried (0 waits for ever).")
     var databaseTimeoutSeconds: Double = 60
     @Flag(help: "Store a SHA-256 of each text instead of the text. Env: PLUTCHIK_HASH_TEXTS=1.") var hashTexts = false
+    @Flag(help: "Dead letters keep the record's original bytes instead of its redacted text (sensitive data then reaches the dead-letter topic). Env: PLUTCHIK_DLQ_KEEP_ORIGINAL=1.")
+    var dlqKeepOriginal = false
     @Flag(help: "Apply the SQL migrations at start-up.") var migrate = false
     @Flag(help: "Add an explanation (the words behind the emotion, the turns that moved the risk) to every event, not only to alerts and their events. Env: PLUTCHIK_EXPLAIN=1.")
     var explain = false
@@ -93,6 +95,7 @@ struct PipelineOptions: ParsableArguments {
         c.maxBatchSize = batchSize
         c.maxBatchWait = .milliseconds(batchWaitMs)
         c.maxLiveDialogues = maxDialogues
+        c.deadLetterKeepsOriginal = dlqKeepOriginal || env["PLUTCHIK_DLQ_KEEP_ORIGINAL"] == "1"
         c.validator.maxTextLength = maxTextLength
         guard stateRetentionHours >= 0 else { throw ValidationError("--state-retention-hours must be 0 or more, got \(stateRetentionHours)") }
         c.stateRetention = stateRetentionHours > 0 ? stateRetentionHours * 3600 : nil

@@ -16,6 +16,7 @@ struct Plutchik: AsyncParsableCommand {
             TrainEmbeddingHeadCommand.self,
             TrainEscalationCommand.self,
             EvalEscalationCommand.self,
+            EvalRedactionCommand.self,
             RunCommand.self,
             ServeCommand.self,
             MigrateCommand.self,

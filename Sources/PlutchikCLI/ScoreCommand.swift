@@ -4,6 +4,7 @@ import Emotion
 import Encoder
 import Escalation
 import Foundation
+import Redaction
 
 /// `plutchik score`: turns as JSONL or CSV in, one emotion event per turn out, as JSONL or CSV.
 struct ScoreCommand: ParsableCommand {
@@ -26,7 +27,8 @@ struct ScoreCommand: ParsableCommand {
             Each event carries the same `escalation` object as the stream's, each dialogue's forecast advancing \
             turn by turn in input order from the turns' own `ts` (a turn without one, or with a `ts` that is not \
             a date-time, counts as no time elapsed since the dialogue's previous turn). CSV output adds the \
-            escalation_risk and escalation_alert columns.
+            escalation_risk and escalation_alert columns. Its text column is redacted (every entity of the \
+            README's "Sensitive data" as a type tag, [CARD]); the analysis reads the original.
             """)
 
     /// The format of the input or the output.
@@ -115,7 +117,9 @@ struct ScoreCommand: ParsableCommand {
                     buffer.append(contentsOf: try event.jsonBytes(encoder: encoder))
                     buffer.append(UInt8(ascii: "\n"))
                 case .csv:
-                    buffer.append(contentsOf: CSVWriter.record(Self.csvRow(turn: turn, event: event)).utf8)
+                    var shown = turn
+                    shown.text = Redactor.standard.redact(turn.text).text   // scored on the original
+                    buffer.append(contentsOf: CSVWriter.record(Self.csvRow(turn: shown, event: event)).utf8)
                 }
             }
             out.write(buffer)

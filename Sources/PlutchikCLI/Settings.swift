@@ -14,6 +14,7 @@ enum Settings {
         "KAFKA_BROKERS", "DATABASE_URL", "PLUTCHIK_GROUP_ID", "PLUTCHIK_MODEL_DIR", "PLUTCHIK_HEADS_DIR",
         "PLUTCHIK_ESCALATION_DIR", "PLUTCHIK_MIGRATIONS_DIR", "PLUTCHIK_HASH_TEXTS", "PLUTCHIK_METRICS_PORT",
         "PLUTCHIK_LOG_LEVEL", "PLUTCHIK_LOG_FORMAT", "PLUTCHIK_EXPLAIN", "PLUTCHIK_API_KEYS", "PLUTCHIK_HTTP_PORT", "PLUTCHIK_SCHEMAS_DIR",
+        "PLUTCHIK_DLQ_KEEP_ORIGINAL",
     ]
     /// Keys with this prefix pass a librdkafka property through (`PLUTCHIK_KAFKA_SASL_MECHANISM`).
     static let kafkaPrefix = "PLUTCHIK_KAFKA_"
@@ -67,7 +68,7 @@ enum Settings {
             }
             let key = line[..<eq].trimmingCharacters(in: .whitespaces)
             guard knownKeys.contains(key) || key.hasPrefix(kafkaPrefix) || TenantSettings.isTenantKey(key) || key == "admin.api_key_sha256" else {
-                throw ValidationError("\(path):\(n + 1): unknown setting '\(key)' (known: \(knownKeys.sorted().joined(separator: ", ")), \(kafkaPrefix)*, tenant.NAME.{\(TenantSettings.keys.joined(separator: ","))}, admin.api_key_sha256)")
+                throw ValidationError("\(path):\(n + 1): unknown setting '\(key)' (known: \(knownKeys.sorted().joined(separator: ", ")), \(kafkaPrefix)*, tenant.NAME.{\(TenantSettings.keys.joined(separator: ","))}, tenant.NAME.{redact,redact_mode.ENTITY,redact_pattern.NAME}, admin.api_key_sha256)")
             }
             var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
             if value.count >= 2, value.first == "\"", value.last == "\"" { value = String(value.dropFirst().dropLast()) }

@@ -9,7 +9,8 @@ import UnixSignals
 /// every tenant without its own (and turns without a tenant). Keys: `alert_upper`, `alert_lower`,
 /// `neutral_threshold` (0...1), `neutral_base_rate` (0 < rate < 1: the share of the tenant's turns
 /// expected to be neutral) and `hash_texts` (true/false), reloaded on SIGHUP; and
-/// `api_key_sha256` (the SHA-256 hex digests of the tenant's API keys, comma-separated; read at start).
+/// `api_key_sha256` (the SHA-256 hex digests of the tenant's API keys, comma-separated; read at start);
+/// and the redaction keys (`TenantSettings+Redaction.swift`), each tenant's policy complete over `tenant.*`'s.
 enum TenantSettings {
     static let prefix = "tenant."
     static let keys = ["alert_upper", "alert_lower", "neutral_threshold", "neutral_base_rate", "hash_texts", "api_key_sha256"]
@@ -18,14 +19,18 @@ enum TenantSettings {
     static func isTenantKey(_ key: String) -> Bool {
         guard key.hasPrefix(prefix), let dot = key.lastIndex(of: ".") else { return false }
         let name = key[key.index(key.startIndex, offsetBy: prefix.count)..<dot]
-        return !name.isEmpty && keys.contains(String(key[key.index(after: dot)...]))
+        return (!name.isEmpty && keys.contains(String(key[key.index(after: dot)...]))) || isRedactionKey(key)
     }
 
     /// The policies in `values` (a parsed config file).
     /// - Throws: `ValidationError` naming the setting whose value is not a number or a boolean.
     static func policies(from values: [String: String]) throws -> TenantPolicies {
+        let redaction = try redactionPolicies(from: values, environment: ProcessInfo.processInfo.environment)
         var out = TenantPolicies()
-        for (key, value) in values.sorted(by: { $0.key < $1.key }) where isTenantKey(key) {
+        for (name, policy) in redaction {
+            if name == "*" { out.defaults.redaction = policy } else { out.tenants[name, default: TenantPolicy()].redaction = policy }
+        }
+        for (key, value) in values.sorted(by: { $0.key < $1.key }) where isTenantKey(key) && !isRedactionKey(key) {
             let dot = key.lastIndex(of: ".")!
             let name = String(key[key.index(key.startIndex, offsetBy: prefix.count)..<dot]), field = String(key[key.index(after: dot)...])
             var p = name == "*" ? out.defaults : out.tenants[name, default: TenantPolicy()]

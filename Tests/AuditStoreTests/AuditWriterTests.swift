@@ -21,7 +21,7 @@ struct AuditWriterTests {
         let first = try await writer.migrate(directory: TestDatabase.migrations)
         #expect(first == ["001_init", "002_dialogue_state_turn_time", "003_neutral_gate", "004_state_versions_dead_letters", "005_caller_attributes",
                           "006_bi_comments_reader_indexes", "007_shadow_predictions",
-                          "008_bi_turn_id_flat_rollups", "009_audit_partitions", "010_dialogue_summary_by_tenant"])
+                          "008_bi_turn_id_flat_rollups", "009_audit_partitions", "010_dialogue_summary_by_tenant", "011_redactions"])
         let second = try await writer.migrate(directory: TestDatabase.migrations)
         #expect(second.isEmpty)
         let views = try await writer.query("SELECT count(*) FROM pg_views WHERE viewname IN ('dialogue_summary', 'emotion_mix_hourly')")

@@ -15,6 +15,7 @@ import Testing
             event.explanation = Explanation(words: [.init(word: "refund\"now", contribution: -0.5)],
                                             escalationTurns: [.init(turnID: 3, riskChange: 0.25)])
             event.source = .init(topic: "plutchik.turns", partition: 5, offset: 9_007_199_254_740_993, timestampMs: 1_764_000_000_123)
+            event.redactions = ["phone": 2, "card": 1, "member_id": 12]
         } else {
             event.escalation = EscalationForecast(risk: 0, riskHorizon: 0.5, horizonSeconds: 60.5, trend: .steady,
                                                   timeToEscalationSeconds: nil, alert: false)

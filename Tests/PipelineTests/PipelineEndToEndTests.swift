@@ -97,6 +97,7 @@ struct PipelineEndToEndTests {
             ("{not json", "invalid_json"),
             (#"{"dialogue_id":"x","turn_id":1,"speaker":"c"}"#, "missing_field"),
             (#"{"dialogue_id":"x","turn_id":1,"speaker":"c","text":"hi","role":"boss"}"#, "invalid_field"),
+            (#"{"dialogue_id":"x","turn_id":1,"speaker":"c","text":"card 4111-1111-1111-1111","role":"clerk"}"#, "invalid_field"),
             (#"{"dialogue_id":"x","turn_id":1,"speaker":"c","text":"\#(String(repeating: "a", count: 5001))"}"#, "text_too_long"),
             (#"{"dialogue_id":"x","turn_id":1,"speaker":"c","text":"hi","ts":"1990-01-01T00:00:00Z"}"#, "timestamp_out_of_range"),
             (#"{"dialogue_id":"x","turn_id":1,"speaker":"c","text":"hi","notes":"\#(String(repeating: "n", count: 5000))"}"#, "attributes_too_large"),
@@ -112,7 +113,8 @@ struct PipelineEndToEndTests {
             var messages: [KafkaProducerMessage] = []
             for turn in 1...4 {
                 for d in 0..<20 {
-                    let text = d == 0 && turn > 1 ? "I am furious about this" : "thanks, that helps"
+                    // Dialogue 3's second turn holds a card number: redacted from everything that leaves.
+                    let text = d == 0 && turn > 1 ? "I am furious about this" : d == 3 && turn == 2 ? "my card is 4111 1111 1111 1111" : "thanks, that helps"
                     // Dialogue 1 carries caller fields beyond the schema: they become its attributes.
                     let extra = d == 1 ? #","queue":"vip","interaction_id":4200000000001"# : ""
                     let json = #"{"dialogue_id":"d\#(d)","turn_id":\#(turn),"speaker":"c","role":"customer","text":"\#(text)"\#(extra)}"#
@@ -145,6 +147,11 @@ struct PipelineEndToEndTests {
         #expect(Set(codes) == Set(bad.map(\.1) + ["invalid_utf8"]))
         #expect(dlq.allSatisfy { $0.header("plutchik.source.topic") == config.inputTopic && $0.header("plutchik.error.reason") != nil })
         #expect(dlq.contains { $0.value == [0xff, 0xfe, 0x7b] })
+        // No card digits in any output; the dead letter holding one is redacted and says so.
+        let card = Array("4111".utf8)
+        func holdsCard(_ r: KafkaRecord) -> Bool { r.value.map { v in v.indices.contains { v[$0...].starts(with: card) } } ?? false }
+        #expect(!events.contains(where: holdsCard) && !dlq.contains(where: holdsCard))
+        #expect(dlq.filter { $0.header("plutchik.redacted") == "card=1" }.count == 1)
         let alerts = try await readAll(cluster, topic: config.escalationsTopic, count: 1, logger: logger)
         #expect(alerts.count == 1)
 
@@ -159,6 +166,14 @@ struct PipelineEndToEndTests {
         #expect(d1.count == 4 && d1.allSatisfy { ($0["attributes"] as? [String: Any])?["queue"] as? String == "vip" })
         let attributes = try await writer.query("SELECT DISTINCT dialogue_id, attributes->>'queue', (attributes->>'interaction_id')::bigint FROM emotion_audit WHERE attributes IS NOT NULL")
         #expect(attributes == [["d1", "vip", "4200000000001"]])
+
+        // The audit holds the redacted text, never the digits.
+        let cardTexts = try await writer.query("SELECT text FROM emotion_audit WHERE dialogue_id = 'd3' AND turn_id = '2'")
+        #expect(cardTexts == [["my card is [CARD]"]])
+        #expect(try await writer.query("SELECT count(*) FROM emotion_audit WHERE text LIKE '%4111%' OR event::text LIKE '%4111%'") == [["0"]])
+        // Counts, not contents: the event and the audit say a card was there.
+        #expect(try await writer.query("SELECT dialogue_id, turn_id, redactions->>'card', event->'redactions'->>'card' FROM emotion_audit WHERE redactions IS NOT NULL")
+                == [["d3", "2", "1", "1"]])
 
         // The audits match the events, one row per turn.
         let audits = try await writer.query("SELECT event_id FROM emotion_audit")
