@@ -91,7 +91,7 @@ let package = Package(
         .target(name: "Training", dependencies: ["Contracts", "Kernels", "Tokenizer", "Encoder", "Emotion", "Escalation"]),
 
         // The PostgreSQL audit sink over libpq: migrations, idempotent batched writes, state loads.
-        .target(name: "AuditStore", dependencies: ["CLibPQ"]),
+        .target(name: "AuditStore", dependencies: ["CLibPQ", .product(name: "Crypto", package: "swift-crypto")]),
 
         // The stream processor: validation, windows, micro-batches, publish, audit, commit.
         .target(
@@ -151,7 +151,7 @@ let package = Package(
 
         .testTarget(name: "RedactionTests", dependencies: ["Redaction"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
-        .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore"]),
+        .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Kafka", "AuditStore", "Contracts", "Emotion", "Redaction",
                                                           .product(name: "InMemoryTracing", package: "swift-distributed-tracing")]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Pipeline", "Contracts", "AuditStore",

@@ -1,4 +1,6 @@
+import Crypto
 import Foundation
+import Synchronization
 
 /// Writes audits, escalation alerts and dialogue state to PostgreSQL, one transaction per batch.
 ///
@@ -11,27 +13,58 @@ public final class AuditWriter: Sendable {
     public struct Configuration: Sendable {
         /// A `postgresql://` URL; TLS follows its `sslmode`.
         public var url: String
-        /// Store the SHA-256 of each text instead of the text (PII option), for rows without their
+        /// Store only the keyed hash of each text, not the text (PII option), for rows without their
         /// own ``AuditRow/hashText``.
         public var hashTexts: Bool = false
+        /// The key of `text_sha256` (HMAC-SHA-256 of each text; at least 16 bytes); nil: the
+        /// database's own, made by migration 012 and read at the first write.
+        public var textHashKey: [UInt8]?
         /// Longest wait for the server on any call but ``AuditWriter/migrate(directory:)``; past it
         /// the connection is dropped and the call fails as retriable. `nil` waits for ever.
         public var operationTimeout: Duration? = .seconds(60)
 
-        public init(url: String, hashTexts: Bool = false, operationTimeout: Duration? = .seconds(60)) {
+        public init(url: String, hashTexts: Bool = false, textHashKey: [UInt8]? = nil, operationTimeout: Duration? = .seconds(60)) {
             self.url = url
             self.hashTexts = hashTexts
+            self.textHashKey = textHashKey
             self.operationTimeout = operationTimeout
         }
     }
 
     public let configuration: Configuration
     private let connection: PostgresConnection
+    /// The text hash's key once known (the configured one, or the database's).
+    private let textHashKey: Mutex<SymmetricKey?>
 
     /// Connects; throws a retriable ``PostgresError`` if the server cannot be reached.
     public init(configuration: Configuration) throws {
         self.configuration = configuration
         connection = try PostgresConnection(url: configuration.url)
+        textHashKey = Mutex(configuration.textHashKey.map { SymmetricKey(data: $0) })
+    }
+
+    /// Hex HMAC-SHA-256 of `text`'s UTF-8 bytes under `key`: what `text_sha256` holds.
+    public static func textHash(_ text: String, key: SymmetricKey) -> String {
+        HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: key).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The text hash's key: the configured one, else the database's (read once).
+    private func hashKey(on c: PostgresConnection) throws -> SymmetricKey {
+        if let key = textHashKey.withLock({ $0 }) { return key }
+        guard let hex = try c.query("SELECT encode(key, 'hex') FROM plutchik_text_hash_key").first?[0] ?? nil, hex.count % 2 == 0 else {
+            throw PostgresError(.migration, "the database has no text hash key (plutchik_text_hash_key): apply the migrations (plutchik migrate)")
+        }
+        var bytes: [UInt8] = []
+        var i = hex.startIndex
+        while i < hex.endIndex {
+            let j = hex.index(i, offsetBy: 2)
+            guard let b = UInt8(hex[i..<j], radix: 16) else { break }
+            bytes.append(b)
+            i = j
+        }
+        let key = SymmetricKey(data: bytes)
+        textHashKey.withLock { $0 = key }
+        return key
     }
 
     /// The URL with its password hidden.
@@ -60,7 +93,7 @@ public final class AuditWriter: Sendable {
         try await run { c in
             try c.execute("BEGIN")
             do {
-                try Self.write(batch, hashTexts: hash, on: c)
+                try Self.write(batch, hashTexts: hash, key: try self.hashKey(on: c), on: c)
                 try c.execute("COMMIT")
             } catch {
                 try? c.execute("ROLLBACK")
@@ -86,21 +119,20 @@ public final class AuditWriter: Sendable {
         "event_id", "dialogue_id", "turn_id", "tenant", "risk", "horizon_seconds", "trend", "alert", "raised_at",
     ]
 
-    private static func write(_ batch: AuditBatch, hashTexts: Bool, on c: PostgresConnection) throws {
+    private static func write(_ batch: AuditBatch, hashTexts: Bool, key: SymmetricKey, on c: PostgresConnection) throws {
         if !batch.audits.isEmpty {
             let rows = batch.audits.map { a -> [String?] in
                 [a.eventID, a.sourceTopic, String(a.sourcePartition), String(a.sourceOffset), a.dialogueID, a.turnID,
-                 a.speaker, a.role, a.tenant, a.scenario, a.topic, a.channel, a.attributesJSON, a.text, (a.hashText ?? hashTexts) ? "drop" : "", a.emotion,
+                 a.speaker, a.role, a.tenant, a.scenario, a.topic, a.channel, a.attributesJSON, a.text, ((a.hashText ?? hashTexts) ? "drop:" : "") + textHash(a.text, key: key), a.emotion,
                  String(a.confidence), a.sector, a.ring, String(a.sarcasm), String(a.intensity),
                  a.neutral.map { String($0) }, a.isNeutral ? "t" : "f", a.escalationRisk.map { String($0) }, a.escalationAlert ? "t" : "f", a.modelVersion,
                  timestamp(a.turnTimestamp), timestamp(a.processedAt), a.eventJSON, a.redactionsJSON]
             }
-            // The server hashes the text, and drops it from the rows to store hashed: those whose
-            // staged text_sha256 says "drop".
+            // The text is dropped from the rows to store hashed: those whose staged hash starts "drop:".
             let select = auditColumns.map { col -> String in
                 switch col {
-                case "text_sha256": return "encode(sha256(convert_to(text, 'UTF8')), 'hex')"
-                case "text": return "CASE WHEN text_sha256 = 'drop' THEN NULL ELSE text END"
+                case "text_sha256": return "CASE WHEN text_sha256 LIKE 'drop:%' THEN substr(text_sha256, 6) ELSE text_sha256 END"
+                case "text": return "CASE WHEN text_sha256 LIKE 'drop:%' THEN NULL ELSE text END"
                 default: return col
                 }
             }

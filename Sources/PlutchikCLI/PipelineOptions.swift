@@ -111,7 +111,11 @@ struct PipelineOptions: ParsableArguments {
         guard databaseTimeoutSeconds >= 0 else {
             throw ValidationError("--database-timeout-seconds must be 0 or more, got \(databaseTimeoutSeconds)")
         }
-        return .init(url: url, hashTexts: storesHashedTexts,
+        let secret = env["PLUTCHIK_TEXT_HASH_SECRET"].map { Array($0.utf8) }
+        if let secret, secret.count < 16 {
+            throw ValidationError("PLUTCHIK_TEXT_HASH_SECRET must be at least 16 bytes (the key of emotion_audit.text_sha256), got \(secret.count)")
+        }
+        return .init(url: url, hashTexts: storesHashedTexts, textHashKey: secret,
                      operationTimeout: databaseTimeoutSeconds > 0 ? .milliseconds(Int64(databaseTimeoutSeconds * 1000)) : nil)
     }
 

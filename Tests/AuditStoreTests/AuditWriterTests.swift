@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 @testable import AuditStore
@@ -21,7 +22,7 @@ struct AuditWriterTests {
         let first = try await writer.migrate(directory: TestDatabase.migrations)
         #expect(first == ["001_init", "002_dialogue_state_turn_time", "003_neutral_gate", "004_state_versions_dead_letters", "005_caller_attributes",
                           "006_bi_comments_reader_indexes", "007_shadow_predictions",
-                          "008_bi_turn_id_flat_rollups", "009_audit_partitions", "010_dialogue_summary_by_tenant", "011_redactions"])
+                          "008_bi_turn_id_flat_rollups", "009_audit_partitions", "010_dialogue_summary_by_tenant", "011_redactions", "012_keyed_text_hash"])
         let second = try await writer.migrate(directory: TestDatabase.migrations)
         #expect(second.isEmpty)
         let views = try await writer.query("SELECT count(*) FROM pg_views WHERE viewname IN ('dialogue_summary', 'emotion_mix_hourly')")
@@ -138,13 +139,23 @@ struct AuditWriterTests {
         #expect(try await writer.pruneStates(olderThan: 7 * 24 * 3600) == 0)
     }
 
-    @Test("with hashTexts on, only the hash is stored")
+    @Test("with hashTexts on, only the keyed hash is stored: HMAC-SHA-256 under the database's key, or the configured one")
     func hashedTexts() async throws {
         let writer = try await TestDatabase.migratedWriter(hashTexts: true)
         try await writer.write(AuditBatch(audits: [audit(0, text: "abc")]))
-        let row = try await writer.query("SELECT text, text_sha256 FROM emotion_audit")
-        #expect(row[0][0] == nil)
-        #expect(row[0][1] == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let row = try await writer.query("SELECT text, text_sha256, text_hash_keyed FROM emotion_audit")
+        let key = try #require(try await writer.query("SELECT encode(key, 'hex') FROM plutchik_text_hash_key").first?[0])
+        #expect(key.count == 64)
+        let keyBytes = stride(from: 0, to: 64, by: 2).map { UInt8(key.dropFirst($0).prefix(2), radix: 16)! }
+        #expect(row == [[nil, AuditWriter.textHash("abc", key: SymmetricKey(data: keyBytes)), "t"]])
+        // Not the unkeyed SHA-256 a short text could be found from.
+        #expect(row[0][1] != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        // A configured key is used instead; the BI role may not read the database's.
+        let configured = try AuditWriter(configuration: .init(url: writer.configuration.url, hashTexts: true, textHashKey: Array("sixteen byte key".utf8)))
+        try await configured.write(AuditBatch(audits: [audit(1, text: "abc")]))
+        let second = try await writer.query("SELECT text_sha256 FROM emotion_audit WHERE source_offset = 1")
+        #expect(second == [[AuditWriter.textHash("abc", key: SymmetricKey(data: Array("sixteen byte key".utf8)))]])
+        #expect(try await writer.query("SELECT has_table_privilege('plutchik_reader', 'plutchik_text_hash_key', 'SELECT')") == [["f"]])
     }
 
     @Test("a row's own hashText (its tenant's policy) wins over the writer's setting either way")
@@ -154,8 +165,8 @@ struct AuditWriterTests {
         hashed.hashText = true
         try await writer.write(AuditBatch(audits: [audit(0, text: "abc"), hashed]))
         let rows = try await writer.query("SELECT text, text_sha256 FROM emotion_audit ORDER BY source_offset")
-        #expect(rows == [["abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"],
-                         [nil, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"]])
+        #expect(rows[0][0] == "abc" && rows[1][0] == nil && rows[0][1] == rows[1][1] && rows[0][1]?.count == 64,
+                "kept or dropped, a text has one hash")
         // A row's own false wins over a writer that hashes by default.
         let hashing = try await TestDatabase.migratedWriter(hashTexts: true)
         var kept = audit(0, text: "abc")

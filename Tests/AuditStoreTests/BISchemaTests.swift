@@ -142,7 +142,7 @@ import Testing
                    timestamptz '2026-01-01 10:00:00+00' + i * interval '1 minute', now(), '{}'
             FROM generate_series(1, 12) AS i RETURNING 1
             """)
-        #expect(try await writer.migrate(directory: TestDatabase.migrations) == ["008_bi_turn_id_flat_rollups", "009_audit_partitions", "010_dialogue_summary_by_tenant", "011_redactions"])
+        #expect(try await writer.migrate(directory: TestDatabase.migrations) == ["008_bi_turn_id_flat_rollups", "009_audit_partitions", "010_dialogue_summary_by_tenant", "011_redactions", "012_keyed_text_hash"])
         #expect(try await writer.query("SELECT min(turn_id), max(turn_id), count(*) FROM emotion_audit") == [["1", "12", "12"]])
         #expect(try await writer.query("SELECT DISTINCT tableoid::regclass::text FROM emotion_audit") == [["emotion_audit_202601"]])
         #expect(try await writer.query("SELECT sum(turns) FROM emotion_hourly") == [["12"]])
