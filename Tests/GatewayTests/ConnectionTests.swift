@@ -154,4 +154,21 @@ struct ConnectionTests {
             #expect(try await LoopbackHTTP.send(port: port, "GET", "/healthz").status == 200)
         }
     }
+
+    @Test("a request whose body does not arrive in full within the request-read timeout has its connection closed")
+    func slowBody() async throws {
+        let gateway = try Fixture.gateway { $0.requestReadTimeout = .milliseconds(300) }
+        try await Self.server(gateway).test(.live) { client in
+            let port = try #require(client.port)
+            let slow = try LoopbackHTTP.connect(port: port, timeoutSeconds: 3)
+            defer { close(slow) }
+            let head = "POST /v1/analyze HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(Fixture.key("acme"))\r\nContent-Length: 1000\r\n\r\n{\"dial"
+            _ = head.withCString { Glibc.send(slow, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+            let start = ContinuousClock.now
+            #expect(try await Self.closedByServer(slow) && ContinuousClock.now - start < .seconds(2))
+            let normal = try await LoopbackHTTP.send(port: port, "POST", "/v1/analyze", headers: ["Authorization": "Bearer \(Fixture.key("acme"))"],
+                                                     body: Fixture.turn("d", 1, "hello"))
+            #expect(normal.status == 200)
+        }
+    }
 }
