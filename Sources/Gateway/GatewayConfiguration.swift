@@ -36,6 +36,9 @@ public struct GatewayConfiguration: Sendable {
     /// sit without a complete request (idle between requests, or still sending its headers).
     public var maxConnections = 4_096
     public var idleTimeout: Duration = .seconds(30)
+    /// How long a request may take to arrive in full, head to end of body (the connection is
+    /// closed past it).
+    public var requestReadTimeout: Duration = .seconds(30)
     /// Explanations kept for the live view, by (dialogue, turn).
     public var explanationCacheSize = 1_000
     /// The checks every turn passes, as in the stream (`Turn.parse` plus the stream's limits).

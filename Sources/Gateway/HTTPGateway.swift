@@ -2,6 +2,7 @@ import Contracts
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import NIOCore
 import Logging
 import Pipeline
 import ServiceLifecycle
@@ -92,10 +93,11 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
             logger: logger), live: live)
     }
 
-    /// HTTP/1.1 with the idle (and header-read) timeout and the connection cap.
+    /// HTTP/1.1 with the idle (and header-read) timeout, the request-read timeout and the connection cap.
     var serverBuilder: HTTPServerBuilder {
-        let limiter = connections
-        return .http1(configuration: .init(additionalChannelHandlers: [limiter.handler()], idleTimeout: .init(configuration.idleTimeout)))
+        let limiter = connections, readTimeout = TimeAmount(configuration.requestReadTimeout)
+        return .http1(configuration: .init(additionalChannelHandlers: [limiter.handler(), RequestReadTimeout(timeout: readTimeout)],
+                                           idleTimeout: .init(configuration.idleTimeout)))
     }
 
     // MARK: POST /v1/analyze

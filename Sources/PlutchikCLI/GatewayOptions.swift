@@ -28,6 +28,8 @@ struct GatewayOptions: ParsableArguments {
     @Option(help: "HTTP connections open at once; more are closed as they arrive.") var httpMaxConnections: Int = 4_096
     @Option(help: "Seconds an HTTP connection may go without a complete request (idle, or still sending its headers).")
     var httpIdleTimeoutSeconds: Double = 30
+    @Option(help: "Seconds a request may take to arrive in full, head to end of body; past it the connection is closed.")
+    var httpRequestReadTimeoutSeconds: Double = 30
     @Option(help: "Live pages' event streams (/events) open at once, in all and per tenant (429 above).")
     var httpMaxEventClients: Int = 1_000
     @Option(help: "Live pages' event streams open at once per tenant.") var httpMaxEventClientsPerTenant: Int = 100
@@ -63,9 +65,11 @@ struct GatewayOptions: ParsableArguments {
         c.turnsPerSecond = httpTurnsPerSecond
         c.burstTurns = httpBurstTurns
         c.maxQueuedTurns = httpMaxQueuedTurns
-        guard httpMaxConnections > 0, httpIdleTimeoutSeconds > 0, httpMaxEventClients > 0, httpMaxEventClientsPerTenant > 0 else {
-            throw ValidationError("--http-max-connections, --http-idle-timeout-seconds and --http-max-event-clients[-per-tenant] must be positive")
+        guard httpMaxConnections > 0, httpIdleTimeoutSeconds > 0, httpRequestReadTimeoutSeconds > 0, httpMaxEventClients > 0,
+              httpMaxEventClientsPerTenant > 0 else {
+            throw ValidationError("--http-max-connections, --http-idle-timeout-seconds, --http-request-read-timeout-seconds and --http-max-event-clients[-per-tenant] must be positive")
         }
+        c.requestReadTimeout = .seconds(httpRequestReadTimeoutSeconds)
         c.maxConnections = httpMaxConnections
         c.idleTimeout = .seconds(httpIdleTimeoutSeconds)
         c.maxEventClients = httpMaxEventClients

@@ -132,4 +132,43 @@ struct ConnectionTests {
             #expect(other.status == 200, "\(other.status) \(other.body)")
         }
     }
+
+    /// Finding: 413 was never tried with a chunked body (no Content-Length to check up front).
+    @Test("a chunked body over the limit gets 413 while it streams, and the server goes on")
+    func chunkedBodyTooLarge() async throws {
+        let gateway = try Fixture.gateway { $0.maxBodyBytes = 1_024 }
+        try await Self.server(gateway).test(.live) { client in
+            let port = try #require(client.port)
+            let chunk = String(repeating: "a", count: 512)
+            let body = (0..<4).map { _ in "200\r\n\(chunk)\r\n" }.joined() + "0\r\n\r\n"
+            let answer = try await offPool { () throws -> String in
+                let fd = try LoopbackHTTP.connect(port: port, timeoutSeconds: 5)
+                defer { close(fd) }
+                let request = "POST /v1/analyze HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(Fixture.key("acme"))\r\nTransfer-Encoding: chunked\r\n\r\n" + body
+                _ = request.withCString { Glibc.send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                return n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : ""
+            }
+            #expect(answer.hasPrefix("HTTP/1.1 413") && answer.contains("body_too_large"), "\(answer.prefix(200))")
+            #expect(try await LoopbackHTTP.send(port: port, "GET", "/healthz").status == 200)
+        }
+    }
+
+    @Test("a request whose body does not arrive in full within the request-read timeout has its connection closed")
+    func slowBody() async throws {
+        let gateway = try Fixture.gateway { $0.requestReadTimeout = .milliseconds(300) }
+        try await Self.server(gateway).test(.live) { client in
+            let port = try #require(client.port)
+            let slow = try LoopbackHTTP.connect(port: port, timeoutSeconds: 3)
+            defer { close(slow) }
+            let head = "POST /v1/analyze HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(Fixture.key("acme"))\r\nContent-Length: 1000\r\n\r\n{\"dial"
+            _ = head.withCString { Glibc.send(slow, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+            let start = ContinuousClock.now
+            #expect(try await Self.closedByServer(slow) && ContinuousClock.now - start < .seconds(2))
+            let normal = try await LoopbackHTTP.send(port: port, "POST", "/v1/analyze", headers: ["Authorization": "Bearer \(Fixture.key("acme"))"],
+                                                     body: Fixture.turn("d", 1, "hello"))
+            #expect(normal.status == 200)
+        }
+    }
 }
