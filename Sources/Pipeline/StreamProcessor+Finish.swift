@@ -160,7 +160,8 @@ extension StreamProcessor {
     /// states. An event that cannot be encoded, or would exceed the producer's `message.max.bytes`,
     /// dead-letters its record instead. Off the actor, so it overlaps the next batch's analysis.
     /// What leaves carries the text as its tenant's redaction policy leaves it: the audit's text,
-    /// and the explanation's words of the event and its alert (the analysis ran on the original).
+    /// and the explanation's words of the event and its alert (the analysis ran on the original);
+    /// a tenant whose texts are hashed gets no explanation words at all.
     nonisolated func encode(_ b: PreparedBatch) async throws -> ([Delivery], AuditBatch) {
         let encoder = EmotionEvent.encoder()
         let now = b.processedAt, processedAt = EmotionEvent.timestamp(now)
@@ -182,9 +183,13 @@ extension StreamProcessor {
             let (redacted, words) = redactor.redact(turn.text, fragments: analysis.explanation?.words.map(\.word) ?? [])
             redactions.merge(redacted.counts, uniquingKeysWith: +)
             if !redacted.counts.isEmpty { event.redactions = redacted.counts }
+            // A tenant whose texts are kept only as hashes gets no words of them anywhere, its
+            // explanations' included (the turns that moved the risk stay).
+            let hashed = policies.hashesTexts(of: turn.tenant, always: writer.configuration.hashTexts)
             event.explanation = analysis.explanation.map { e in
                 var e = e
                 for i in e.words.indices { e.words[i].word = words[i] }
+                if hashed { e.words = [] }
                 return e
             }
             event.source = EmotionEvent.Source(topic: r.topic, partition: r.partition, offset: r.offset, timestampMs: r.timestampMs)
@@ -222,7 +227,7 @@ extension StreamProcessor {
                 escalationRisk: analysis.escalation?.risk,
                 escalationAlert: analysis.escalation?.alert ?? false, modelVersion: version,
                 turnTimestamp: timed.timestamp, processedAt: now, eventJSON: String(decoding: json, as: UTF8.self)))
-            batch.audits[batch.audits.count - 1].hashText = policies.hashesTexts(of: turn.tenant, always: writer.configuration.hashTexts)
+            batch.audits[batch.audits.count - 1].hashText = hashed
             if !redacted.counts.isEmpty {
                 batch.audits[batch.audits.count - 1].redactionsJSON = "{" + redacted.counts.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
             }

@@ -30,7 +30,9 @@ struct KeywordAnalyzer: TurnAnalyzer {
             return TurnAnalysis(
                 prediction: EmotionPrediction(probabilities: probs, sarcasm: 0.1, intensity: angry ? 1 : 0.5),
                 escalation: EscalationForecast(risk: risk, riskHorizon: risk, horizonSeconds: 120, trend: .steady,
-                                               timeToEscalationSeconds: nil, alert: angry && s.angry == 2))
+                                               timeToEscalationSeconds: nil, alert: angry && s.angry == 2),
+                // An alert is explained by its angry word, as the model explains alerts.
+                explanation: angry && s.angry == 2 ? Explanation(words: [.init(word: "furious", contribution: 0.5)], escalationTurns: []) : nil)
         }
     }
     func encode(_ state: State) throws -> [UInt8] { [UInt8(state.turns), UInt8(state.angry)] }
@@ -50,7 +52,7 @@ struct EndToEndRun {
     let sent: [KafkaProducerMessage]
     let groupID: String
 
-    init(partitions: Int, prepare: (AuditWriter, PipelineConfiguration) async throws -> Void = { _, _ in },
+    init(partitions: Int, policies: TenantPolicies = .init(), prepare: (AuditWriter, PipelineConfiguration) async throws -> Void = { _, _ in },
          messages: (PipelineConfiguration) -> [KafkaProducerMessage]) async throws {
         var logger = Logger(label: "pipeline-test")
         logger.logLevel = .critical
@@ -73,7 +75,7 @@ struct EndToEndRun {
         consumerConfig.sessionTimeout = .seconds(6)
         let consumer = try KafkaConsumer(configuration: consumerConfig, logger: logger)
         let processor = StreamProcessor(configuration: config, analyzer: KeywordAnalyzer(), consumer: consumer,
-                                        producer: producer, writer: writer, logger: logger)
+                                        producer: producer, writer: writer, logger: logger, tenantPolicies: TenantPolicyStore(policies))
         let group = ServiceGroup(configuration: .init(services: [.init(service: processor)], logger: logger))
         let running = Task { try await group.run() }
         let deadline = ContinuousClock.now + .seconds(60)
@@ -182,6 +184,28 @@ struct PipelineEndToEndTests {
         #expect(states[0] == ["20", "0"])
         let committed = try await readCommitted(cluster, group: run.groupID, topic: config.inputTopic, logger: logger)
         #expect(committed == messages.count)
+    }
+
+    @Test("a tenant whose texts are hashed gets no explanation words in its events, alerts or audits; another tenant does")
+    func hashedTenantsGetNoExplanationWords() async throws {
+        let run = try await EndToEndRun(partitions: 1, policies: TenantPolicies(tenants: ["acme": TenantPolicy(hashTexts: true)])) { config in
+            ["acme", "globex"].flatMap { tenant in
+                (1...2).map { turn in
+                    KafkaProducerMessage(topic: config.inputTopic, key: "chat-1001",
+                                         value: #"{"dialogue_id":"chat-1001","tenant":"\#(tenant)","turn_id":\#(turn),"speaker":"c","text":"I am furious about this"}"#)
+                }
+            }
+        }
+        #expect(run.stats.alerts == 2)
+        let alerts = try await readAll(run.cluster, topic: run.config.escalationsTopic, count: 2, logger: run.logger)
+        let words = Dictionary(uniqueKeysWithValues: alerts.compactMap { r -> (String, [String])? in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(r.value!)) as? [String: Any], let tenant = o["tenant"] as? String else { return nil }
+            return (tenant, ((o["explanation"] as? [String: Any])?["words"] as? [[String: Any]] ?? []).compactMap { $0["word"] as? String })
+        })
+        #expect(words == ["acme": [], "globex": ["furious"]])
+        let stored = try await run.writer.query("SELECT tenant, text IS NULL, event->'explanation'->'words' FROM emotion_audit WHERE escalation_alert ORDER BY tenant")
+        #expect(stored.map { Array($0.prefix(2)) } == [["acme", "t"], ["globex", "f"]])
+        #expect(stored.first?[2] == "[]" && stored.last?[2]?.contains("furious") == true)
     }
 }
 
