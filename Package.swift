@@ -110,7 +110,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Pipeline", "Contracts", "AuditStore",
+                "Pipeline", "Contracts", "AuditStore", "Redaction",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

@@ -273,8 +273,8 @@ extension HTTPGateway {
         }
         do {
             let analyses = try await admitted(timed, caller: tenant, explain: true, onlyLast: true)
-            let events = Self.events(timed, analyses, modelVersion: batcher.analyzer.modelVersion)
-            out += "<div id=\"result\">" + PageRender.result(events.last!, text: text, earlier: events.dropLast()) + "</div>"
+            let (events, texts) = self.events(timed, analyses, modelVersion: batcher.analyzer.modelVersion)
+            out += "<div id=\"result\">" + PageRender.result(events.last!, text: texts.last!, earlier: events.dropLast()) + "</div>"
         } catch let error as GatewayError where error.status == .tooManyRequests {
             throw error
         } catch {

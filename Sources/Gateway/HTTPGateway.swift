@@ -31,6 +31,8 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
     /// Each tenant's budget of turns for the model, and the live view's explanations already computed.
     let buckets: TokenBuckets
     let explanations: ExplanationCache
+    /// The tenants' settings (redaction policies), read per request.
+    let policies: TenantPolicyStore
     /// The live pages' event streams open, and the connections open.
     let eventClients: EventClients
     let connections: ConnectionLimiter
@@ -39,9 +41,12 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
     /// - Parameters:
     ///   - schemasDirectory: where `openapi.json`, `turn.schema.json` and
     ///     `emotion-event.schema.json` are read from (served at `/openapi.json` and beside it).
+    ///   - policies: the tenants' settings; their redaction policies apply to what responses and
+    ///     pages show of a text (explanation words, `/try`'s text).
     public init(configuration: GatewayConfiguration = .init(), keys: APIKeys, analyzer: Analyzer, live: LiveDialogues? = nil,
-                schemasDirectory: URL, logger: Logger) throws {
+                policies: TenantPolicyStore = TenantPolicyStore(), schemasDirectory: URL, logger: Logger) throws {
         self.configuration = configuration
+        self.policies = policies
         self.keys = keys
         self.sessions = SessionStore(lifetime: configuration.sessionLifetime, maxSessions: configuration.maxSessions)
         self.throttle = AuthThrottle(limit: configuration.authFailuresPerMinute)
@@ -142,7 +147,7 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
         let parsed = try AnalyzeRequest.parse(Array(buffer: body), tenant: tenant, configuration: configuration)
         let explain = request.uri.queryParameters.get("explain").map { $0 == "true" || $0 == "1" } ?? false
         let analyses = try await admitted(parsed.turns, caller: tenant, explain: explain)
-        let events = Self.events(parsed.turns, analyses, modelVersion: batcher.analyzer.modelVersion)
+        let events = self.events(parsed.turns, analyses, modelVersion: batcher.analyzer.modelVersion).events
         let encoder = EmotionEvent.encoder()
         var out: [UInt8] = []
         if parsed.isDialogue { out += Array("{\"events\":[".utf8) }
@@ -169,16 +174,28 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
         return try await batcher.analyze(turns, explain: explain, onlyLast: onlyLast, caller: caller)
     }
 
-    /// The events of analyzed turns, as the stream builds them (without `source`: no Kafka record).
-    static func events(_ turns: [TimedTurn], _ analyses: [TurnAnalysis], modelVersion: String) -> [EmotionEvent] {
-        let now = Date()
-        return zip(turns, analyses).map { timed, a in
+    /// The events of analyzed turns, as the stream builds them (without `source`: no Kafka record):
+    /// explanation words and `redactions` as the turn's tenant's redaction policy leaves them, and
+    /// the turns' texts so redacted (the analysis ran on the originals).
+    func events(_ turns: [TimedTurn], _ analyses: [TurnAnalysis], modelVersion: String) -> (events: [EmotionEvent], texts: [String]) {
+        let now = Date(), policies = self.policies.policies
+        var events: [EmotionEvent] = [], texts: [String] = []
+        for (timed, a) in zip(turns, analyses) {
             var event = EmotionEvent(turn: timed.turn, prediction: a.prediction, modelVersion: modelVersion, processedAt: now)
             event.ts = EmotionEvent.timestamp(timed.timestamp)
             event.escalation = a.escalation
-            event.explanation = a.explanation
-            return event
+            let (redacted, words) = policies.policy(for: timed.turn.tenant).redactor()
+                .redact(timed.turn.text, fragments: a.explanation?.words.map(\.word) ?? [])
+            if !redacted.counts.isEmpty { event.redactions = redacted.counts }
+            event.explanation = a.explanation.map { e in
+                var e = e
+                for i in e.words.indices { e.words[i].word = words[i] }
+                return e
+            }
+            events.append(event)
+            texts.append(redacted.text)
         }
+        return (events, texts)
     }
 
     /// The response to `error`: its code and message (never its cause, which is logged).

@@ -40,7 +40,7 @@ public struct TenantPolicy: Sendable, Equatable {
 
     /// The redactor of this policy (the default one when it has none or, never after the CLI's
     /// validation, an invalid one).
-    func redactor() -> Redactor {
+    package func redactor() -> Redactor {
         guard let redaction, let r = try? Redactor(policy: redaction) else { return Redactor.standard }
         return r
     }

@@ -63,7 +63,8 @@ struct DemoCommand: AsyncParsableCommand {
                 try keys.add(tenant: APIKeys.allTenants, key: key)
                 FileHandle.standardError.write(Data("web view: http://127.0.0.1:\(httpPort)/login, sign in with the key \(key) (a key for every tenant, made for this demo; set PLUTCHIK_API_KEYS to choose your own)\n".utf8))
             }
-            let gateway = try gatewayOptions.gateway(port: httpPort, analyzer: processor.analyzer, keys: keys, live: live, sharedWithStream: true, logger: logger)
+            let gateway = try gatewayOptions.gateway(port: httpPort, analyzer: processor.analyzer, keys: keys, live: live, sharedWithStream: true,
+                                                     policies: processor.tenantPolicies, logger: logger)
             let webGroup = ServiceGroup(configuration: .init(
                 services: [.init(service: gateway.service())], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             web = (webGroup, Task { try await webGroup.run() })

@@ -120,11 +120,11 @@ struct GatewayOptions: ParsableArguments {
     /// The gateway over `analyzer`, logging which tenants have keys (never the keys).
     /// - Throws: `ValidationError` when no key is configured, unless `--allow-no-keys`.
     func gateway<A: TurnAnalyzer>(port: Int, analyzer: A, keys: APIKeys, live: LiveDialogues? = nil, sharedWithStream: Bool = false,
-                                  logger: Logger) throws -> HTTPGateway<A> {
+                                  policies: TenantPolicyStore = TenantPolicyStore(), logger: Logger) throws -> HTTPGateway<A> {
         try check(keys)
         if keys.isEmpty { logger.warning("no API keys configured (--allow-no-keys): every request gets 401") }
         let gateway = try HTTPGateway(configuration: try configuration(port: port, sharedWithStream: sharedWithStream), keys: keys, analyzer: analyzer, live: live,
-                                      schemasDirectory: try schemasDirectory(), logger: logger)
+                                      policies: policies, schemasDirectory: try schemasDirectory(), logger: logger)
         logger.info("http gateway configured", metadata: [
             "http.host": "\(httpHost)", "http.port": "\(port)", "http.tenants": "\(keys.tenants.joined(separator: ","))",
         ])

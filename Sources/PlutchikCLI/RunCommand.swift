@@ -71,7 +71,7 @@ struct RunCommand: AsyncParsableCommand {
         if let live {
             // The gateway shares the processor's model; it stops after the processor.
             let gateway = try gatewayOptions.gateway(port: httpPort, analyzer: analyzer, keys: try GatewayOptions.keys(), live: live,
-                                                     sharedWithStream: true, logger: logger)
+                                                     sharedWithStream: true, policies: processor.tenantPolicies, logger: logger)
             services.append(.init(service: gateway.service()))
         }
         let tenantSettings = Settings.configPath.map { path in

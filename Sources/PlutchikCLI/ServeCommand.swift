@@ -37,7 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
         let analyzer = try makeAnalyzer(heads: heads, pipeline: pipeline, encoder: encoder, policies: policies)
         do { try analyzer.validate(policies.policies) } catch { throw ValidationError("config file: \(error.message)") }
         let port = port ?? Settings["PLUTCHIK_HTTP_PORT"].flatMap { Int($0) } ?? 8080
-        let gateway = try gatewayOptions.gateway(port: port, analyzer: analyzer, keys: keys, logger: logger)
+        let gateway = try gatewayOptions.gateway(port: port, analyzer: analyzer, keys: keys, policies: policies, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: gateway.service())]
         let metrics = metricsPort ?? Settings["PLUTCHIK_METRICS_PORT"].flatMap { Int($0) } ?? 9464
         if metrics > 0 { services.append(.init(service: makeMetricsServer(host: gatewayOptions.httpHost, port: metrics, logger: logger))) }

@@ -41,6 +41,28 @@ struct AnalyzeAPITests {
         }
     }
 
+    @Test("a response shows no card number: explanation words redacted, redactions counted; /try shows the redacted text")
+    func responsesAreRedacted() async throws {
+        let app = Application(router: try Fixture.gateway().router())
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/analyze?explain=true", method: .post, headers: [.authorization: "Bearer acme-key-0123456789abcdefghij"],
+                                     body: ByteBuffer(string: Fixture.turn("d1", 1, "furious: my card is 4111 1111 1111 1111"))) { r in
+                #expect(r.status == .ok)
+                #expect(!String(buffer: r.body).contains("4111"), "\(String(buffer: r.body))")
+                let event = try Self.json(r.body)
+                #expect((event["redactions"] as? [String: Any])?["card"] as? Int == 1)
+                let words = ((event["explanation"] as? [String: Any])?["words"] as? [[String: Any]])?.compactMap { $0["word"] as? String }
+                #expect(words?.first == "furious" && words?.dropFirst().allSatisfy { $0 == "[CARD]" } == true, "\(words ?? [])")
+            }
+            try await client.execute(uri: "/try?text=furious+my+card+is+4111+1111+1111+1111", method: .get,
+                                     headers: [.authorization: "Bearer acme-key-0123456789abcdefghij"]) { r in
+                #expect(r.status == .ok)
+                let page = String(buffer: r.body), result = page.components(separatedBy: "id=\"result\"").last ?? ""
+                #expect(page.contains("id=\"result\"") && result.contains("[CARD]") && !result.contains("4111"))
+            }
+        }
+    }
+
     @Test("requests are refused with their status and a JSON error naming the field", arguments: [
         ("", Fixture.turn("d", 1, "x"), 401, "unauthorized", "Authorization"),
         ("wrong-key", Fixture.turn("d", 1, "x"), 401, "unauthorized", "Authorization"),

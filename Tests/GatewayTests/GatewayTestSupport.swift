@@ -42,7 +42,9 @@ final class CountingAnalyzer: TurnAnalyzer {
             // The risk carries the dialogue's turn count, so a test can see the state each request had.
             let forecast = EscalationForecast(risk: Float(s.turns) / 100, riskHorizon: 0, horizonSeconds: 60, trend: .steady,
                                               timeToEscalationSeconds: nil, alert: angry)
-            let words = angry || (i < explain.count && explain[i]) ? [Explanation.Word(word: "furious", contribution: 0.5)] : nil
+            // The turn's digit groups are explained too, so a test can see explanations redacted.
+            let digits = timed.turn.text.split(separator: " ").filter { $0.allSatisfy(\.isNumber) }.map { Explanation.Word(word: String($0), contribution: 0.1) }
+            let words = angry || (i < explain.count && explain[i]) ? [Explanation.Word(word: "furious", contribution: 0.5)] + digits : nil
             return TurnAnalysis(prediction: EmotionPrediction(probabilities: probs, sarcasm: 0.1, intensity: angry ? 0.9 : 0.3),
                                 escalation: forecast, explanation: words.map { Explanation(words: $0, escalationTurns: []) })
         }
