@@ -5,7 +5,8 @@ import Pipeline
 import Synchronization
 
 /// Micro-batches analyze requests: requests that arrive while a batch is being analyzed wait and
-/// go through together in the next one (up to `maxBatchTurns` turns), so concurrent callers share
+/// go through together in the next one (up to `maxBatchTurns` encoder passes: a turn is one, an
+/// explained turn about three more per word), so concurrent callers share
 /// forward passes and a lone caller waits for nobody. Analysis runs on a queue of its own, off
 /// Swift's cooperative threads.
 ///
@@ -23,6 +24,9 @@ public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
         var explain: [Bool]
         /// Who asked (the tenant), for fairness.
         var caller: String
+        /// Encoder passes the job costs: a pass per turn, and about three per word of an explained
+        /// turn (greedy deletion), so a batch of explanations stays as short as a batch of turns.
+        var cost: Int
         var continuation: CheckedContinuation<[TurnAnalysis], any Error>
     }
 
@@ -69,7 +73,8 @@ public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
         return try await withCheckedThrowingContinuation { c in
             let start: Bool? = queue.withLock { q in
                 guard q.queuedTurns + turns.count <= maxQueuedTurns, q.queuedByCaller[caller, default: 0] + turns.count <= perCaller else { return nil }
-                q.jobs.append(Job(turns: turns, explain: marks, caller: caller, continuation: c))
+                let words = zip(turns, marks).reduce(0) { $0 + ($1.1 ? $1.0.turn.text.split(separator: " ").count : 0) }
+                q.jobs.append(Job(turns: turns, explain: marks, caller: caller, cost: turns.count + 3 * words, continuation: c))
                 q.queuedTurns += turns.count
                 q.queuedByCaller[caller, default: 0] += turns.count
                 defer { q.running = true }
@@ -91,7 +96,7 @@ public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
                 Thread.sleep(forTimeInterval: Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
             }
             let jobs: [Job] = queue.withLock { q in
-                let picked = Self.fairBatch(q.jobs.map { ($0.caller, $0.turns.count) }, maxTurns: maxBatchTurns, served: &q.served)
+                let picked = Self.fairBatch(q.jobs.map { ($0.caller, $0.cost) }, maxTurns: maxBatchTurns, served: &q.served)
                 let out = picked.map { q.jobs[$0] }
                 for i in picked.sorted(by: >) { q.jobs.remove(at: i) }
                 for job in out {
@@ -126,7 +131,8 @@ public final class AnalyzeBatcher<Analyzer: TurnAnalyzer>: Sendable {
     }
 
     /// The indices of the jobs the next batch takes, while it has room (its first job always
-    /// fits): each time the oldest job of the caller served least so far (`served`, in turns, kept
+    /// fits; `turns` are the jobs' costs in encoder passes): each time the oldest job of the caller
+    /// served least so far (`served`, in the same units, kept
     /// while the caller has jobs waiting), so a caller's backlog cannot hold another's request back.
     static func fairBatch(_ jobs: [(caller: String, turns: Int)], maxTurns: Int, served: inout [String: Int]) -> [Int] {
         var picked: [Int] = [], turns = 0
