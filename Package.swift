@@ -46,7 +46,7 @@ let package = Package(
         // (type tags, partial, keyed hash, custom patterns). No dependency on the model.
         .target(
             name: "Redaction",
-            dependencies: ["CPhoneNumber", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Contracts", "CPhoneNumber", .product(name: "Crypto", package: "swift-crypto")]
         ),
 
         // Kafka I/O over librdkafka: consumer, producer, embedded mock cluster.

@@ -51,18 +51,10 @@ public final class AuditWriter: Sendable {
     /// The text hash's key: the configured one, else the database's (read once).
     private func hashKey(on c: PostgresConnection) throws -> SymmetricKey {
         if let key = textHashKey.withLock({ $0 }) { return key }
-        guard let hex = try c.query("SELECT encode(key, 'hex') FROM plutchik_text_hash_key").first?[0] ?? nil, hex.count % 2 == 0 else {
+        guard let hex = try c.query("SELECT encode(key, 'hex') FROM plutchik_text_hash_key").first?[0] ?? nil else {
             throw PostgresError(.migration, "the database has no text hash key (plutchik_text_hash_key): apply the migrations (plutchik migrate)")
         }
-        var bytes: [UInt8] = []
-        var i = hex.startIndex
-        while i < hex.endIndex {
-            let j = hex.index(i, offsetBy: 2)
-            guard let b = UInt8(hex[i..<j], radix: 16) else { break }
-            bytes.append(b)
-            i = j
-        }
-        let key = SymmetricKey(data: bytes)
+        let key = SymmetricKey(data: bytes(fromHex: hex))
         textHashKey.withLock { $0 = key }
         return key
     }

@@ -184,14 +184,9 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
             var event = EmotionEvent(turn: timed.turn, prediction: a.prediction, modelVersion: modelVersion, processedAt: now)
             event.ts = EmotionEvent.timestamp(timed.timestamp)
             event.escalation = a.escalation
-            let (redacted, words) = policies.policy(for: timed.turn.tenant).redactor()
-                .redact(timed.turn.text, fragments: a.explanation?.words.map(\.word) ?? [])
+            let (redacted, explanation) = policies.policy(for: timed.turn.tenant).redactor().redact(timed.turn.text, explanation: a.explanation)
             if !redacted.counts.isEmpty { event.redactions = redacted.counts }
-            event.explanation = a.explanation.map { e in
-                var e = e
-                for i in e.words.indices { e.words[i].word = words[i] }
-                return e
-            }
+            event.explanation = explanation
             events.append(event)
             texts.append(redacted.text)
         }

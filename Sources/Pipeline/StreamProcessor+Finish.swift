@@ -180,15 +180,14 @@ extension StreamProcessor {
             event.escalation = analysis.escalation
             let redactor = redactors[turn.tenant ?? ""] ?? policies.policy(for: turn.tenant).redactor()
             redactors[turn.tenant ?? ""] = redactor
-            let (redacted, words) = redactor.redact(turn.text, fragments: analysis.explanation?.words.map(\.word) ?? [])
+            let (redacted, explanation) = redactor.redact(turn.text, explanation: analysis.explanation)
             redactions.merge(redacted.counts, uniquingKeysWith: +)
             if !redacted.counts.isEmpty { event.redactions = redacted.counts }
             // A tenant whose texts are kept only as hashes gets no words of them anywhere, its
             // explanations' included (the turns that moved the risk stay).
             let hashed = policies.hashesTexts(of: turn.tenant, always: writer.configuration.hashTexts)
-            event.explanation = analysis.explanation.map { e in
+            event.explanation = explanation.map { e in
                 var e = e
-                for i in e.words.indices { e.words[i].word = words[i] }
                 if hashed { e.words = [] }
                 return e
             }

@@ -1,3 +1,5 @@
+import Contracts
+
 /// A seeded generator of chat turns labelled with the sensitive data they hold, for tests,
 /// `plutchik eval-redaction` and `plutchik bench redact`: valid cards of several schemes, IBANs
 /// of many countries, phones in the national formats of the default regions and E.164, e-mail,
@@ -5,9 +7,9 @@
 /// without any, built to look like them: Luhn-invalid cards, IBANs with a wrong check, order and
 /// tracking numbers, prices, timestamps, product codes, versions.
 package struct LabelledTextGenerator {
-    private var rng: SplitMix64
+    private var rng: SeededGenerator
 
-    package init(seed: UInt64) { rng = SplitMix64(seed: seed) }
+    package init(seed: UInt64) { rng = SeededGenerator(seed: seed) }
 
     /// `count` turns, `piiFreeShare` of them without sensitive data.
     package mutating func make(count: Int, piiFreeShare: Double = 0.5) -> [LabelledText] {
@@ -78,7 +80,7 @@ package struct LabelledTextGenerator {
     package mutating func piiFree() -> LabelledText {
         var t = LabelledText()
         t.add(pick(Self.openers))
-        let d = { (n: Int, r: inout SplitMix64) in String((0..<n).map { _ in Character(String(Int.random(in: 0...9, using: &r))) }) }
+        let d = { (n: Int, r: inout SeededGenerator) in String((0..<n).map { _ in Character(String(Int.random(in: 0...9, using: &r))) }) }
         switch Int.random(in: 0..<16, using: &rng) {
         case 0: t.add("my order number is \(d(4, &rng))-\(d(4, &rng))-\(d(2, &rng))")
         case 1: t.add("order #\(d(8 + Int.random(in: 0...4, using: &rng), &rng)) still hasn't arrived")

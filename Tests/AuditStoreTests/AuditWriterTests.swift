@@ -146,8 +146,7 @@ struct AuditWriterTests {
         let row = try await writer.query("SELECT text, text_sha256, text_hash_keyed FROM emotion_audit")
         let key = try #require(try await writer.query("SELECT encode(key, 'hex') FROM plutchik_text_hash_key").first?[0])
         #expect(key.count == 64)
-        let keyBytes = stride(from: 0, to: 64, by: 2).map { UInt8(key.dropFirst($0).prefix(2), radix: 16)! }
-        #expect(row == [[nil, AuditWriter.textHash("abc", key: SymmetricKey(data: keyBytes)), "t"]])
+        #expect(row == [[nil, AuditWriter.textHash("abc", key: SymmetricKey(data: bytes(fromHex: key))), "t"]])
         // Not the unkeyed SHA-256 a short text could be found from.
         #expect(row[0][1] != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         // A configured key is used instead; the BI role may not read the database's.

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 @testable import Gateway
 import Hummingbird
@@ -24,7 +25,7 @@ struct HostileRequestTests {
                               configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
             let port = try #require(client.port)
-            var rng = SeededRandom(seed: 40)
+            var rng = SeededGenerator(seed: 40)
             for _ in 0..<200 {
                 // As a browser would send them: what the request line cannot carry raw is percent-encoded
                 // (a raw space or quote gets NIO's own 400 before any route).
@@ -59,18 +60,5 @@ struct HostileRequestTests {
             let still = try await LoopbackHTTP.send(port: port, "GET", "/healthz")
             #expect(still.status == 200)
         }
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so a failure can be replayed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
