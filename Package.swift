@@ -149,7 +149,7 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "RedactionTests", dependencies: ["Redaction"]),
+        .testTarget(name: "RedactionTests", dependencies: ["Redaction", "Contracts"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Kafka", "AuditStore", "Contracts", "Emotion", "Redaction",

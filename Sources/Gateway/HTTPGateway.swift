@@ -175,7 +175,7 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
     }
 
     /// The events of analyzed turns, as the stream builds them (without `source`: no Kafka record):
-    /// explanation words and `redactions` as the turn's tenant's redaction policy leaves them, and
+    /// explanation words, caller attributes and `redactions` as the turn's tenant's redaction policy leaves them, and
     /// the turns' texts so redacted (the analysis ran on the originals).
     func events(_ turns: [TimedTurn], _ analyses: [TurnAnalysis], modelVersion: String) -> (events: [EmotionEvent], texts: [String]) {
         let now = Date(), policies = self.policies.policies
@@ -184,11 +184,8 @@ public final class HTTPGateway<Analyzer: TurnAnalyzer>: Sendable {
             var event = EmotionEvent(turn: timed.turn, prediction: a.prediction, modelVersion: modelVersion, processedAt: now)
             event.ts = EmotionEvent.timestamp(timed.timestamp)
             event.escalation = a.escalation
-            let (redacted, explanation) = policies.policy(for: timed.turn.tenant).redactor().redact(timed.turn.text, explanation: a.explanation)
-            if !redacted.counts.isEmpty { event.redactions = redacted.counts }
-            event.explanation = explanation
+            texts.append(policies.policy(for: timed.turn.tenant).redactor().redact(timed.turn.text, explanation: a.explanation, into: &event))
             events.append(event)
-            texts.append(redacted.text)
         }
         return (events, texts)
     }

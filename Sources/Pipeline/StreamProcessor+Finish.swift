@@ -160,7 +160,8 @@ extension StreamProcessor {
     /// states. An event that cannot be encoded, or would exceed the producer's `message.max.bytes`,
     /// dead-letters its record instead. Off the actor, so it overlaps the next batch's analysis.
     /// What leaves carries the text as its tenant's redaction policy leaves it: the audit's text,
-    /// and the explanation's words of the event and its alert (the analysis ran on the original);
+    /// the explanation's words and the caller attributes of the event, its alert and its audit
+    /// (the analysis ran on the original);
     /// a tenant whose texts are hashed gets no explanation words at all.
     nonisolated func encode(_ b: PreparedBatch) async throws -> ([Delivery], AuditBatch) {
         let encoder = EmotionEvent.encoder()
@@ -180,17 +181,12 @@ extension StreamProcessor {
             event.escalation = analysis.escalation
             let redactor = redactors[turn.tenant ?? ""] ?? policies.policy(for: turn.tenant).redactor()
             redactors[turn.tenant ?? ""] = redactor
-            let (redacted, explanation) = redactor.redact(turn.text, explanation: analysis.explanation)
-            redactions.merge(redacted.counts, uniquingKeysWith: +)
-            if !redacted.counts.isEmpty { event.redactions = redacted.counts }
+            let text = redactor.redact(turn.text, explanation: analysis.explanation, into: &event)
+            redactions.merge(event.redactions ?? [:], uniquingKeysWith: +)
             // A tenant whose texts are kept only as hashes gets no words of them anywhere, its
             // explanations' included (the turns that moved the risk stay).
             let hashed = policies.hashesTexts(of: turn.tenant, always: writer.configuration.hashTexts)
-            event.explanation = explanation.map { e in
-                var e = e
-                if hashed { e.words = [] }
-                return e
-            }
+            if hashed { event.explanation?.words = [] }
             event.source = EmotionEvent.Source(topic: r.topic, partition: r.partition, offset: r.offset, timestampMs: r.timestampMs)
             let key = Array(turn.dialogueID.utf8)
             let json: [UInt8], alertJSON: Data?, attributesJSON: Data?
@@ -220,15 +216,15 @@ extension StreamProcessor {
                 eventID: event.eventID, sourceTopic: r.topic, sourcePartition: r.partition, sourceOffset: r.offset,
                 dialogueID: turn.dialogueID, turnID: String(turn.turnID), speaker: turn.speaker, role: turn.role?.rawValue,
                 tenant: turn.tenant, scenario: turn.scenario, topic: turn.topic, channel: turn.channel,
-                attributesJSON: attributesJSON.map { String(decoding: $0, as: UTF8.self) }, text: redacted.text,
+                attributesJSON: attributesJSON.map { String(decoding: $0, as: UTF8.self) }, text: text,
                 emotion: p.label.rawValue, confidence: p.confidence, sector: p.label.sector.name, ring: p.label.ring.rawValue,
                 sarcasm: p.sarcasm, intensity: p.intensity, neutral: p.neutral, isNeutral: p.isNeutral,
                 escalationRisk: analysis.escalation?.risk,
                 escalationAlert: analysis.escalation?.alert ?? false, modelVersion: version,
                 turnTimestamp: timed.timestamp, processedAt: now, eventJSON: String(decoding: json, as: UTF8.self)))
             batch.audits[batch.audits.count - 1].hashText = hashed
-            if !redacted.counts.isEmpty {
-                batch.audits[batch.audits.count - 1].redactionsJSON = "{" + redacted.counts.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
+            if let counts = event.redactions {
+                batch.audits[batch.audits.count - 1].redactionsJSON = "{" + counts.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
             }
             if let shadow, let s = b.shadows[event.eventID] {
                 batch.shadows.append(ShadowRow(

@@ -1,4 +1,5 @@
 import Testing
+import Contracts
 @testable import Redaction
 
 @Suite struct RedactorTests {
@@ -120,5 +121,27 @@ import Testing
         #expect(text.text == "furious!! my card [CARD] was charged twice")
         #expect(words == ["furious!!", "[CARD]", "[CARD]", "twice", "absent"])
         #expect(r.redact("no pii here", fragments: ["john@example.com"]).fragments == ["[EMAIL]"])
+    }
+}
+
+@Suite struct RedactorJSONTests {
+    @Test("caller attributes: strings redacted through arrays and objects, a card sent as a number too, the rest kept")
+    func attributes() throws {
+        let value = AnyJSON.object([
+            "queue": .string("vip"), "vip": .bool(true), "score": .number(0.5), "none": .null,
+            "interaction_id": .integer(4_200_000_000_001),  // not Luhn-valid: kept as a number
+            "card": .integer(4_111_111_111_111_111),
+            "crm": .object(["notes": .array([.string("paid with 4111-1111-1111-1111"), .integer(7), .string("mail x.y@example.org")])]),
+        ])
+        var counts = ["phone": 1]
+        let out = try Redactor().redact(value, counts: &counts)
+        #expect(out == .object([
+            "queue": .string("vip"), "vip": .bool(true), "score": .number(0.5), "none": .null,
+            "interaction_id": .integer(4_200_000_000_001), "card": .string("[CARD]"),
+            "crm": .object(["notes": .array([.string("paid with [CARD]"), .integer(7), .string("mail [EMAIL]")])]),
+        ]))
+        #expect(counts == ["phone": 1, "card": 2, "email": 1])
+        var none: [String: Int] = [:]
+        #expect(try Redactor(policy: RedactionPolicy(entities: [])).redact(value, counts: &none) == value && none.isEmpty)
     }
 }
