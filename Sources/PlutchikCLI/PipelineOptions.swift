@@ -52,8 +52,7 @@ struct PipelineOptions: ParsableArguments {
     private var env: [String: String] { Settings.environment }
 
     func validate() throws {
-        if let config { try Settings.load(config) }
-        else if let path = ProcessInfo.processInfo.environment["PLUTCHIK_CONFIG"], !path.isEmpty { try Settings.load(path) }
+        try Settings.load(flag: config)
     }
 
     func bootstrapServers() throws -> String {

@@ -4,6 +4,7 @@ import Emotion
 import Encoder
 import Escalation
 import Foundation
+import Pipeline
 import Redaction
 
 /// `plutchik score`: turns as JSONL or CSV in, one emotion event per turn out, as JSONL or CSV.
@@ -27,8 +28,10 @@ struct ScoreCommand: ParsableCommand {
             Each event carries the same `escalation` object as the stream's, each dialogue's forecast advancing \
             turn by turn in input order from the turns' own `ts` (a turn without one, or with a `ts` that is not \
             a date-time, counts as no time elapsed since the dialogue's previous turn). CSV output adds the \
-            escalation_risk and escalation_alert columns. Its text column is redacted (every entity of the \
-            README's "Sensitive data" as a type tag, [CARD]); the analysis reads the original.
+            escalation_risk and escalation_alert columns. Its text column, and the events' attributes, are redacted \
+            by the turn's tenant's policy (the config file's tenant.NAME.redact* keys, as for run; by default every \
+            entity of the README's "Sensitive data" as a type tag, [CARD]), and each event counts its findings in \
+            `redactions`; the analysis reads the original.
             """)
 
     /// The format of the input or the output.
@@ -47,6 +50,8 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "CSV input: the speaker of rows without one (default: customer).") var speaker: String?
     @Option(help: "CSV input: the topic of rows without one.") var topic: String?
     @Option(help: "CSV input: the scenario of rows without one.") var scenario: String?
+    @Option(help: "A config file whose tenant.NAME.redact* keys set each tenant's redaction policy (as for run). Env: PLUTCHIK_CONFIG.")
+    var config: String?
     @Option(name: .long, help: "Turns encoded per batch.") var batchSize: Int = 32
     @Option(help: "Escalation model directory (default: Models/escalation next to the heads).") var escalationDir: String?
     @OptionGroup var heads: HeadsOptions
@@ -65,6 +70,7 @@ struct ScoreCommand: ParsableCommand {
         if resolvedInputFormat == .jsonl && [dialogueID, speaker, topic, scenario].contains(where: { $0 != nil }) {
             throw ValidationError("--dialogue-id, --speaker, --topic and --scenario apply to CSV input only")
         }
+        try Settings.load(flag: config)
     }
 
     func run() throws {
@@ -81,6 +87,8 @@ struct ScoreCommand: ParsableCommand {
         if let scenario { defaults["scenario"] = .string(scenario) }
         let csvRows = inFormat == .csv ? try CSVTurns(handle: inHandle, defaults: defaults) : nil
 
+        let policies = try Settings.tenantPolicies()
+        var redactors: [String: Redactor] = [:]
         let model = try heads.loadHeads()
         let forecaster = try EscalationForecaster(directory: EscalationSupport.modelDirectory(escalationDir, heads: heads))
         var escalation: [String: EscalationState] = [:]
@@ -112,13 +120,15 @@ struct ScoreCommand: ParsableCommand {
                 event.escalation = try forecaster.update(&state, prediction: p, text: turn.text,
                                                          timestamp: turn.ts?.date?.timeIntervalSince1970 ?? state.lastTimestamp ?? 0)
                 escalation[turn.stateKey] = state
+                let redactor = redactors[turn.tenant ?? ""] ?? policies.policy(for: turn.tenant).redactor()
+                redactors[turn.tenant ?? ""] = redactor
+                var shown = turn
+                shown.text = redactor.redact(turn.text, explanation: nil, into: &event)   // scored on the original
                 switch outFormat {
                 case .jsonl:
                     buffer.append(contentsOf: try event.jsonBytes(encoder: encoder))
                     buffer.append(UInt8(ascii: "\n"))
                 case .csv:
-                    var shown = turn
-                    shown.text = Redactor.standard.redact(turn.text).text   // scored on the original
                     buffer.append(contentsOf: CSVWriter.record(Self.csvRow(turn: shown, event: event)).utf8)
                 }
             }

@@ -43,6 +43,12 @@ enum Settings {
         loadedPath.withLock { $0 = path }
     }
 
+    /// Loads `path` (a `--config` flag), else the file `PLUTCHIK_CONFIG` names, if either is set.
+    static func load(flag path: String?) throws {
+        if let path { try load(path) }
+        else if let path = ProcessInfo.processInfo.environment["PLUTCHIK_CONFIG"], !path.isEmpty { try load(path) }
+    }
+
     /// The config file loaded, if any (reloaded on SIGHUP for the tenant settings).
     static var configPath: String? {
         loadedPath.withLock { $0 } ?? ProcessInfo.processInfo.environment["PLUTCHIK_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }

@@ -8,17 +8,7 @@ import Testing
 struct GatewayStartupTests {
     /// Runs `plutchik serve` with only `environment` (and PATH), returns its exit status and stderr.
     static func serve(_ environment: [String: String], _ arguments: [String] = []) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = try plutchikBinary()
-        process.arguments = ["serve", "--port", "0", "--metrics-port", "0", "--http-host", "127.0.0.1"] + arguments
-        process.environment = environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"]) { a, _ in a }
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        try runPlutchik(["serve", "--port", "0", "--metrics-port", "0", "--http-host", "127.0.0.1"] + arguments, environment: environment)
     }
 
     @Test("refused: no key (without --allow-no-keys), a short key, a key twice, tenant.* as the all-tenant key", arguments: [

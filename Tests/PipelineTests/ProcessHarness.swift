@@ -176,9 +176,26 @@ final class BrokerChild: @unchecked Sendable {
     }
 }
 
-/// `plutchik run` as a child process.
+/// Runs `plutchik` with `arguments` to its end in the repository root, with only `environment` and
+/// PATH in its environment; returns its exit status and stderr.
+func runPlutchik(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, stderr: String) {
+    let process = Process()
+    process.executableURL = try plutchikBinary()
+    process.arguments = arguments
+    process.currentDirectoryURL = repositoryRoot
+    process.environment = environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"]) { a, _ in a }
+    let errors = Pipe()
+    process.standardError = errors
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, text)
+}
+
+/// `plutchik run` as a child process (`environment` beside the model directory's).
 func startProcessor(name: String, bootstrap: String, databaseURL: String, group: String, topics: PipelineTopics,
-                    directory: URL, extra: [String] = []) throws -> ChildProcess {
+                    directory: URL, extra: [String] = [], environment: [String: String] = [:]) throws -> ChildProcess {
     try ChildProcess(
         name: name, executable: try plutchikBinary(),
         arguments: [
@@ -188,7 +205,7 @@ func startProcessor(name: String, bootstrap: String, databaseURL: String, group:
             // A killed member leaves the group after its session times out: keep that short.
             "--kafka", "session.timeout.ms=4000", "--kafka", "heartbeat.interval.ms=500",
         ] + extra,
-        environment: ["PLUTCHIK_MODEL_DIR": try requireModelFiles().path],
+        environment: ["PLUTCHIK_MODEL_DIR": try requireModelFiles().path].merging(environment) { _, given in given },
         logDirectory: directory)
 }
 
