@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import Pipeline
+import Redaction
 
 // The live web view: server-rendered HTML, a little hand-written JS that refreshes a page's live
 // region when the server-sent events say something changed, and SVG charts. Read-only.
@@ -248,7 +249,9 @@ extension HTTPGateway {
     func tryResult(_ form: [String: String], tenant: String) async throws -> String {
         let text = form["text"] ?? "", contextText = form["context"] ?? ""
         let speaker = form["speaker"] == "agent" ? "agent" : "customer"
-        var out = PageRender.tryForm(text: text, context: contextText, speaker: speaker)
+        // The form comes back as the tenant's policy leaves it, like the result.
+        let shown = policies.policies.policy(for: tenant == APIKeys.allTenants ? nil : tenant).redactor()
+        var out = PageRender.tryForm(text: shown.redact(text).text, context: shown.redact(contextText).text, speaker: speaker)
         var turns: [Turn] = []
         for line in contextText.split(whereSeparator: \.isNewline) where !line.trimmingCharacters(in: .whitespaces).isEmpty {
             var who = "customer", said = String(line)
