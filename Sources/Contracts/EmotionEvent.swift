@@ -25,14 +25,15 @@ public struct EmotionEvent: Sendable, Codable, Equatable {
     /// The turn's own `topic` (what the conversation is about; the Kafka topic is in `source`).
     public var topic: String?
     public var channel: String?
-    /// The input turn's fields beyond the turn schema, carried unchanged (omitted when none).
+    /// The input turn's fields beyond the turn schema (omitted when none); the stream, the gateway and
+    /// `score` redact the strings in them before they leave the process.
     public var attributes: [String: AnyJSON]?
     public var escalation: EscalationForecast?
     /// Why the turn got its emotion and what moved its dialogue's risk, when computed
     /// (alert turns always; every turn with `plutchik run --explain`).
     public var explanation: Explanation?
     public var source: Source?
-    /// What was redacted from the turn's text before it left the process, entity (`card`, or a
+    /// What was redacted from the turn's text and attributes before they left the process, entity (`card`, or a
     /// tenant pattern's name) → count; omitted when nothing was.
     public var redactions: [String: Int]?
 
