@@ -33,8 +33,8 @@ public struct EmotionEvent: Sendable, Codable, Equatable {
     /// (alert turns always; every turn with `plutchik run --explain`).
     public var explanation: Explanation?
     public var source: Source?
-    /// What was redacted from the turn's text and attributes before they left the process, entity (`card`, or a
-    /// tenant pattern's name) → count; omitted when nothing was.
+    /// What was redacted from the turn's text and attributes before they left the process, entity
+    /// (`card`, or a tenant pattern's name) → count; omitted when nothing was.
     public var redactions: [String: Int]?
 
     /// Where the turn was read from; `event_id` is `topic/partition/offset` in the stream.
