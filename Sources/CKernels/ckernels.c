@@ -153,8 +153,13 @@ static void f32_gemm_portable(float *out, const float *a, const float *wpacked, 
 #define AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
 #define AVX2FMA __attribute__((target("avx2,fma")))
 
+static int isa_limit = CK_ISA_AUTO;
+
+void ck_limit_isa(int isa) { isa_limit = isa; }
+
 int ck_has_avx512(void) {
     __builtin_cpu_init();
+    if (isa_limit != CK_ISA_AUTO && isa_limit < CK_ISA_AVX512) return 0;
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
         && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
 }
@@ -165,6 +170,7 @@ int ck_has_avx512bf16(void) {
 
 int ck_has_avx2fma(void) {
     __builtin_cpu_init();
+    if (isa_limit == CK_ISA_PORTABLE) return 0;
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
@@ -528,6 +534,7 @@ AVX512 void ck_gelu_avx512(float *out, const float *x, long count) {
 }
 
 #else
+void ck_limit_isa(int isa) { (void)isa; }
 int ck_has_avx512(void) { return 0; }
 int ck_has_avx512bf16(void) { return 0; }
 int ck_has_avx2fma(void) { return 0; }

@@ -3,6 +3,18 @@ import Foundation
 
 /// What this CPU can run, detected once at start-up.
 public enum CPUFeatures {
+    /// The instruction sets the kernels may use, at most.
+    public enum Limit: String, Sendable, CaseIterable {
+        case none, avx2, portable
+    }
+
+    /// Runs the kernels as on a CPU without the instruction sets above `limit` (to measure the
+    /// AVX2 and plain-C paths on a machine that has more). Call before any kernel runs: the
+    /// features below are read once.
+    public static func limit(_ limit: Limit) {
+        ck_limit_isa((limit == .avx2 ? GemmISA.avx2 : limit == .portable ? .portable : .auto).rawValue)
+    }
+
     /// AVX-512 F/BW/VL/DQ: GELU, attention and the packed fp32 GEMM use 512-bit code.
     public static let avx512: Bool = ck_has_avx512() != 0
     /// AVX512-BF16: the bf16 GEMM runs on `vdpbf16ps` (elsewhere emulated, no faster than fp32).

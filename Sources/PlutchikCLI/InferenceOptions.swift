@@ -6,6 +6,7 @@ import Logging
 import Metrics
 
 extension EncoderPrecision: ExpressibleByArgument {}
+extension CPUFeatures.Limit: ExpressibleByArgument {}
 
 /// `--inference-threads` and `--precision`: how the encoder runs, shared by the commands that run it.
 struct InferenceOptions: ParsableArguments {
@@ -16,7 +17,11 @@ struct InferenceOptions: ParsableArguments {
     @Option(help: "Encoder arithmetic: fp32, bf16 (native on AVX512-BF16; elsewhere emulated with the same numbers at fp32 speed, to check its quality), int8 (dense layers in 8 bits: vpdpbusd on AVX512-VNNI, AVX2 or plain C elsewhere with the same numbers) or auto (bf16 where the CPU has AVX512-BF16, else fp32).")
     var precision: EncoderPrecision = .auto
 
+    @Option(help: "Use no instruction set above this: none (no limit), avx2 or portable, to measure the AVX2 or plain-C kernels on a CPU that has more.")
+    var isaLimit: CPUFeatures.Limit = .none
+
     func validate() throws {
+        CPUFeatures.limit(isaLimit)
         if let t = inferenceThreads, !(1...64).contains(t) { throw ValidationError("--inference-threads must be 1...64, got \(t)") }
     }
 

@@ -11,6 +11,7 @@ struct Plutchik: AsyncParsableCommand {
             SmokeCommand.self,
             TrainCommand.self,
             FineTuneCommand.self,
+            FineTuneDerailmentCommand.self,
             EvalCommand.self,
             ScoreCommand.self,
             TrainEmbeddingHeadCommand.self,

@@ -13,6 +13,9 @@ extension EscalationAlertReport {
         self.init()
         var leadTurns: [Double] = [], leadSeconds: [Double] = []
         for ((series, d), alarm) in zip(zip(risks, dialogues), alarms) {
+            // A lone utterance (one turn, nothing known to follow) is no conversation: an alert on it
+            // can be neither early nor false, as its turn has no label.
+            guard d.turns.count > 1 || d.outcome != nil else { loneTurns = (loneTurns ?? 0) + 1; continue }
             self.dialogues += 1
             var armed = true
             let alerts = series.indices.filter { alarm.update(armed: &armed, risk: series[$0]) }

@@ -218,10 +218,12 @@ import Testing
         let d = try Self.dialogues()   // A escalates first at turn 2 (anger); B and C are calm
         let alarm = EscalationAlarm(upper: 0.6, lower: 0.4)
         // A: alert at turn 0 (lead 2 turns), re-armed at 1, again at 3 (after the escalation: not counted).
-        // B: one false alert at turn 1. C: none.
+        // B: one false alert at turn 1. C, a lone utterance, is not judged.
         let r = EscalationAlertReport(risks: [[0.7, 0.3, 0.2, 0.9, 0.1], [0.1, 0.65], [0.59]], dialogues: d, alarm: alarm)
-        #expect(r.dialogues == 3 && r.escalatingDialogues == 1 && r.caught == 1)
-        #expect(r.falseAlerts == 1 && r.falselyAlertedDialogues == 1 && r.falseAlertsPer100Calm == 50)
+        #expect(r.dialogues == 2 && r.loneTurns == 1 && r.escalatingDialogues == 1 && r.caught == 1)
+        #expect(r.falseAlerts == 1 && r.falselyAlertedDialogues == 1 && r.falseAlertsPer100Calm == 100)
+        let lone = EscalationAlertReport(risks: [[0.1, 0.1, 0.1, 0.1, 0.1], [0.1, 0.1], [0.9]], dialogues: d, alarm: alarm)
+        #expect(lone.falseAlerts == 0 && lone.falseAlertsPer100Calm == 0)
         #expect(r.precision == 0.5 && r.recall == 1 && r.medianLeadTurns == 2)
         #expect(r.medianLeadSeconds == d[0].turns[2].timestamp - d[0].turns[0].timestamp)
         // An alert at or after the first escalation does not catch it.

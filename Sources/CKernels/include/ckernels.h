@@ -17,6 +17,9 @@ int ck_has_avx512(void);
 int ck_has_avx512bf16(void);
 /// 1 when the CPU has AVX2 and FMA (for the fp32 GEMM).
 int ck_has_avx2fma(void);
+/// Runs no kernel above `isa` (CK_ISA_AVX2: none of AVX-512; CK_ISA_PORTABLE: plain C only;
+/// CK_ISA_AUTO: no limit), as on a CPU without the rest. Call before any kernel runs.
+void ck_limit_isa(int isa);
 /// CPUs in this process's affinity mask (sched_getaffinity), or 0 when unknown.
 int ck_affinity_cpus(void);
 /// Fixes glibc's mmap threshold (mallopt M_MMAP_THRESHOLD); returns 1 on success, 0 elsewhere.
