@@ -122,7 +122,7 @@ public struct DerailmentFineTuner {
             let model = MiniLMTrainingModel(base: base, rank: cf.rank, alpha: cf.alpha, trainedLayers: cf.layers,
                                             headOutputs: 1, seed: cf.seed &+ UInt64(k))
             self.train(model, train, epochs: cf.epochs) { epoch, loss in
-                let p = probabilities(model, held.map(\.ids))
+                let p = model.headLogits(held.map(\.ids)).map { 1 / (1 + exp(-$0)) }
                 for (j, e) in held.enumerated() {
                     if e.judged { scores[epoch - 1][e.conversation] = p[j] }
                     sums[epoch - 1][e.conversation] += p[j]
@@ -194,45 +194,11 @@ public struct DerailmentFineTuner {
             after(epoch, lossSum / max(weightSum, 1e-9))
         }
     }
-
-    /// σ(logit) for `ids`, in batches of similar length.
-    func probabilities(_ model: MiniLMTrainingModel, _ ids: [[Int32]], batchSize: Int = 32) -> [Float] {
-        let c = model.cf.hidden
-        var out = [Float](repeating: 0, count: ids.count)
-        var pooled = [Float](repeating: 0, count: batchSize * c), z = [Float](repeating: 0, count: batchSize)
-        model.mergeAdapters()
-        let order = ids.indices.sorted { (ids[$0].count, $0) < (ids[$1].count, $1) }
-        var start = 0
-        while start < order.count {
-            let part = Array(order[start..<min(order.count, start + batchSize)])
-            pooled.withUnsafeMutableBufferPointer { pp in
-                z.withUnsafeMutableBufferPointer { zp in
-                    model.forward(part.map { ids[$0] }, pooled: pp.baseAddress!, merge: false)
-                    headsForward(zp.baseAddress!, pp.baseAddress!, model, batch: part.count)
-                }
-            }
-            for (r, i) in part.enumerated() { out[i] = 1 / (1 + exp(-z[r])) }
-            start += batchSize
-        }
-        return out
-    }
 }
 
-/// Batches of indices into rows of the given lengths: shuffled, sorted by length within chunks
-/// of 50 batches, the batches shuffled.
+/// Batches of indices into rows of the given lengths: shuffled, then `bucketBatches`.
 func lengthBuckets(_ lengths: [Int], batchSize: Int, rng: inout SeededGenerator) -> [[Int]] {
     var order = Array(lengths.indices)
     seededShuffle(&order, &rng)
-    var batches: [[Int]] = []
-    let chunk = batchSize * 50
-    var start = 0
-    while start < order.count {
-        let part = order[start..<min(order.count, start + chunk)].sorted { lengths[$0] < lengths[$1] }
-        var s = 0
-        while s < part.count { batches.append(Array(part[s..<min(part.count, s + batchSize)])); s += batchSize }
-        start += chunk
-    }
-    var bo = Array(batches.indices)
-    seededShuffle(&bo, &rng)
-    return bo.map { batches[$0] }
+    return bucketBatches(order.map { lengths[$0] }, batchSize: batchSize, rng: &rng).map { $0.map { order[$0] } }
 }

@@ -240,7 +240,7 @@ public struct EncoderFineTuner {
 
     func evaluate(_ model: MiniLMTrainingModel, dev: [FineTuneExample], seedVal: [[Int32]], seedLabels: [Int]) -> Figures {
         let k = FineTuneHeads.outputs
-        let z = headLogits(model, dev.map(\.ids))
+        let z = model.headLogits(dev.map(\.ids))
         func argmax(_ row: Int, _ range: Range<Int>) -> Int {
             var best = range.lowerBound
             for j in range where z[row * k + j] > z[row * k + best] { best = j }
@@ -263,7 +263,7 @@ public struct EncoderFineTuner {
         let counts = classCounts(predicted: predicted, actual: actual, classes: PlutchikEmotion.count)
         let scored = GoEmotionsComment.mappedClasses.map(\.index).filter { counts.seen[$0] }
         let classF1 = scored.isEmpty ? 0 : scored.map { Double(f1Score(tp: counts.tp[$0], fp: counts.fp[$0], fn: counts.fn[$0])) }.reduce(0, +) / Double(scored.count)
-        let sz = headLogits(model, seedVal)
+        let sz = model.headLogits(seedVal)
         let seedPredicted = seedVal.indices.map { i in
             var best = 0
             for j in FineTuneHeads.emotion where sz[i * k + j] > sz[i * k + best] { best = j }
@@ -275,28 +275,6 @@ public struct EncoderFineTuner {
             sectorFromClass: sectorRows == 0 ? 0 : Double(sectorFromClassHits) / Double(sectorRows),
             neutralAUROC: Double(auroc(scores: neutralScores, labels: neutralLabels)),
             seedF1: seedVal.isEmpty ? 0 : Double(macroF1(predicted: seedPredicted, actual: seedLabels, classes: PlutchikEmotion.count)))
-    }
-
-    /// Head logits (rows, 69) for `ids`, run in batches of similar length.
-    func headLogits(_ model: MiniLMTrainingModel, _ ids: [[Int32]], batchSize: Int = 64) -> [Float] {
-        let c = model.cf.hidden, k = FineTuneHeads.outputs
-        var out = [Float](repeating: 0, count: ids.count * k)
-        let order = ids.indices.sorted { (ids[$0].count, $0) < (ids[$1].count, $1) }
-        var pooled = [Float](repeating: 0, count: batchSize * c), z = [Float](repeating: 0, count: batchSize * k)
-        model.mergeAdapters()
-        var start = 0
-        while start < order.count {
-            let part = Array(order[start..<min(order.count, start + batchSize)])
-            pooled.withUnsafeMutableBufferPointer { pp in
-                z.withUnsafeMutableBufferPointer { zp in
-                    model.forward(part.map { ids[$0] }, pooled: pp.baseAddress!, merge: false)
-                    headsForward(zp.baseAddress!, pp.baseAddress!, model, batch: part.count)
-                }
-            }
-            for (r, i) in part.enumerated() { for j in 0..<k { out[i * k + j] = z[r * k + j] } }
-            start += batchSize
-        }
-        return out
     }
 
     /// Writes the adapter, the heads and the manifest of the model as it stands.
@@ -405,11 +383,17 @@ func lengthBucketedBatches(_ examples: [FineTuneExample], batchSize: Int, stripP
         if let s = e.strippedIDs, rng.nextUnit() < stripProbability { return (s, e) }
         return (e.ids, e)
     }
-    var batches: [[(ids: [Int32], example: FineTuneExample)]] = []
+    return bucketBatches(shown.map(\.ids.count), batchSize: batchSize, rng: &rng).map { $0.map { shown[$0] } }
+}
+
+/// Batches of positions into rows of the given lengths, in their order: sorted by length within
+/// chunks of 50 batches, the batches shuffled.
+func bucketBatches(_ lengths: [Int], batchSize: Int, rng: inout SeededGenerator) -> [[Int]] {
+    var batches: [[Int]] = []
     let chunk = batchSize * 50
     var start = 0
-    while start < shown.count {
-        let part = shown[start..<min(shown.count, start + chunk)].sorted { $0.ids.count < $1.ids.count }
+    while start < lengths.count {
+        let part = (start..<min(lengths.count, start + chunk)).sorted { lengths[$0] < lengths[$1] }
         var s = 0
         while s < part.count { batches.append(Array(part[s..<min(part.count, s + batchSize)])); s += batchSize }
         start += chunk
