@@ -108,7 +108,7 @@ public struct DerailmentFineTuner {
         let cf = configuration
         setBLASThreads(cf.threads)
         let (all, ids) = examples(turns)
-        let fold = ids.map { Int(EscalationRandom.fnv1a("escalation-cv:" + $0) % UInt64(cf.folds)) }
+        let fold = ids.map { EscalationTrainer.crossValidationFold($0, folds: cf.folds) }
         var scores = [[Float]](repeating: [Float](repeating: .nan, count: ids.count), count: cf.epochs)
         var labels = [Bool](repeating: false, count: ids.count)
         var losses = [Double](repeating: 0, count: cf.epochs)
@@ -150,13 +150,10 @@ public struct DerailmentFineTuner {
         let cf = configuration
         let layout = model.layout
         var optimizer = AdamW(count: layout.count)
-        let groups: [(Range<Int>, lr: Float, decay: Float)] =
-            layout.loraRanges.map { ($0, cf.adapterLearningRate, cf.weightDecay) }
-            + layout.vectorRanges.map { ($0, cf.adapterLearningRate, 0) }
-            + [(layout.headW..<layout.headB, cf.headLearningRate, cf.weightDecay), (layout.headB..<layout.count, cf.headLearningRate, 0)]
+        let groups = AdamW.groups(layout, adapterRate: cf.adapterLearningRate, headRate: cf.headLearningRate,
+                                  decay: cf.weightDecay, biasesAndNorms: true)
         var rng = SeededGenerator(seed: cf.seed &+ 7)
-        let steps = epochs * ((examples.count + cf.batchSize - 1) / cf.batchSize)
-        let warmup = max(1, Int((cf.warmupFraction * Float(steps)).rounded(.up)))
+        let schedule = WarmupDecay(totalSteps: epochs * ((examples.count + cf.batchSize - 1) / cf.batchSize), warmupFraction: cf.warmupFraction)
         var step = 0
         let c = model.cf.hidden
         var pooled = [Float](repeating: 0, count: cf.batchSize * c), dpooled = pooled
@@ -185,8 +182,7 @@ public struct DerailmentFineTuner {
                     }
                 }
                 if cf.gradientClip > 0 { clipGradients(model.grads, count: layout.count, maxNorm: cf.gradientClip) }
-                let factor = step < warmup ? Float(step + 1) / Float(warmup) : max(0, Float(steps - step) / Float(max(1, steps - warmup)))
-                optimizer.step(model.params, model.grads, groups: groups, factor: factor)
+                optimizer.step(model.params, model.grads, groups: groups, factor: schedule.factor(step))
                 step += 1
                 lossSum += loss * Double(b)
                 weightSum += Double(batch.reduce(Float(0)) { $0 + examples[$1].weight })

@@ -135,19 +135,13 @@ public struct EncoderFineTuner {
                                         headOutputs: FineTuneHeads.outputs, seed: cf.seed)
         let layout = model.layout
         var optimizer = AdamW(count: layout.count)
-        var groups: [(Range<Int>, lr: Float, decay: Float)] = layout.loraRanges.map { ($0, cf.adapterLearningRate, cf.weightDecay) }
-        if cf.trainBiasesAndNorms { groups += layout.vectorRanges.map { ($0, cf.adapterLearningRate, 0) } }
-        groups.append((layout.headW..<layout.headB, cf.headLearningRate, cf.weightDecay))
-        groups.append((layout.headB..<layout.count, cf.headLearningRate, 0))
+        let groups = AdamW.groups(layout, adapterRate: cf.adapterLearningRate, headRate: cf.headLearningRate,
+                                  decay: cf.weightDecay, biasesAndNorms: cf.trainBiasesAndNorms)
 
         var rng = SeededGenerator(seed: cf.seed &+ 1)
         let stepsPerEpoch = (train.count + cf.batchSize - 1) / cf.batchSize
         let totalSteps = stepsPerEpoch * cf.epochs
-        let warmup = max(1, Int((cf.warmupFraction * Float(totalSteps)).rounded(.up)))
-        func lrFactor(_ step: Int) -> Float {
-            step < warmup ? Float(step + 1) / Float(warmup)
-                : max(0, Float(totalSteps - step) / Float(max(1, totalSteps - warmup)))
-        }
+        let schedule = WarmupDecay(totalSteps: totalSteps, warmupFraction: cf.warmupFraction)
 
         let c = base.config.hidden, k = FineTuneHeads.outputs
         var pooled = [Float](repeating: 0, count: cf.batchSize * c)
@@ -187,7 +181,7 @@ public struct EncoderFineTuner {
                     throw ModelError(.invalidInput, "fine-tuning diverged: loss \(loss) at epoch \(epoch) step \(bi + 1)")
                 }
                 if cf.gradientClip > 0 { clipGradients(model.grads, count: layout.count, maxNorm: cf.gradientClip) }
-                optimizer.step(model.params, model.grads, groups: groups, factor: lrFactor(step))
+                optimizer.step(model.params, model.grads, groups: groups, factor: schedule.factor(step))
                 step += 1
                 lossSum += loss * Double(b)
                 seen += b
@@ -413,9 +407,35 @@ func clipGradients(_ g: UnsafeMutablePointer<Float>, count: Int, maxNorm: Float)
     for i in 0..<count { g[i] *= s }
 }
 
+/// The learning-rate schedule: linear warm-up over the first `warmupFraction` of the steps
+/// (at least one), then linear decay to 0 at the last.
+struct WarmupDecay {
+    let totalSteps: Int, warmup: Int
+
+    init(totalSteps: Int, warmupFraction: Float) {
+        self.totalSteps = totalSteps
+        warmup = max(1, Int((warmupFraction * Float(totalSteps)).rounded(.up)))
+    }
+
+    /// The factor on the learning rates at `step` (from 0).
+    func factor(_ step: Int) -> Float {
+        step < warmup ? Float(step + 1) / Float(warmup) : max(0, Float(totalSteps - step) / Float(max(1, totalSteps - warmup)))
+    }
+}
+
 /// AdamW (decoupled weight decay, bias-corrected moments) over a flat parameter block,
 /// updated by ranges, each with its own learning rate and decay.
 struct AdamW {
+    /// The parameter groups of a training model: the LoRA matrices and the heads' weights with
+    /// weight decay; the trained biases and layernorms (with `biasesAndNorms`) and the heads'
+    /// biases without.
+    static func groups(_ layout: TrainableLayout, adapterRate: Float, headRate: Float, decay: Float,
+                       biasesAndNorms: Bool) -> [(Range<Int>, lr: Float, decay: Float)] {
+        layout.loraRanges.map { ($0, adapterRate, decay) }
+            + (biasesAndNorms ? layout.vectorRanges.map { ($0, adapterRate, 0) } : [])
+            + [(layout.headW..<layout.headB, headRate, decay), (layout.headB..<layout.count, headRate, 0)]
+    }
+
     var m: [Float], v: [Float], t = 0
     let beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8
 

@@ -11,6 +11,11 @@ extension EscalationTrainer {
         public var series: EscalationSeries
     }
 
+    /// The cross-validation fold of a dialogue: FNV-1a of "escalation-cv:" + its id, mod `folds`.
+    static func crossValidationFold(_ id: String, folds: Int) -> Int {
+        Int(EscalationRandom.fnv1a("escalation-cv:" + id) % UInt64(folds))
+    }
+
     /// Trains the GRU and the ODE-RNN (from the GRU when `odeFromGRU`) `folds` times, each time
     /// without one fold (and with every dialogue of `alsoTrainOn`, which is never scored), and runs
     /// them on that fold.
@@ -18,7 +23,7 @@ extension EscalationTrainer {
                                      options o: Options, gaps: EscalationGaps, odeFromGRU: Bool = true,
                                      log: (String) -> Void = { _ in }) throws -> CrossValidation {
         precondition(folds >= 2)
-        let fold = dialogues.map { Int(EscalationRandom.fnv1a("escalation-cv:" + $0.id) % UInt64(folds)) }
+        let fold = dialogues.map { crossValidationFold($0.id, folds: folds) }
         var risk = [[Float]](repeating: [], count: dialogues.count), horizon = risk, gruRisk = risk
         var horizonSeconds = o.horizonSeconds
         for k in 0..<folds {
