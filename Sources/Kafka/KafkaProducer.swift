@@ -48,7 +48,7 @@ public struct KafkaDeliveryReport: Sendable, Hashable {
 /// ``send(_:)`` returns once the broker has acknowledged the message (its delivery report).
 /// A dedicated thread serves librdkafka's delivery callbacks.
 public final class KafkaProducer: Sendable {
-    private let client: RdKafkaClient
+    let client: RdKafkaClient
     private let configuration: KafkaProducerConfiguration
     private let stopped = Atomic<Bool>(false)
     private let pollThreadDone = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
