@@ -4,6 +4,7 @@
 // fused), so the results are bit-identical across ISAs and independent of the other rows.
 #include "ckernels.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { I8_MR = 8 };
@@ -229,65 +230,84 @@ AVX512VNNI static void i8_gemm_vnni(float *out, const uint8_t *aq, const float *
 }
 
 // AVX2: u8 and s8 widened to int16, then vpmaddwd (pairs of exact products into int32), which
-// cannot saturate as vpmaddubsw's int16 pair sums of u8 x s8 can.
-AVX2 __attribute__((always_inline)) static inline void tile_avx2(
-    float *out, const uint8_t *aq, const float *ascales, const int32_t *azps, const int8_t *bp, const float *wscales,
-    const int32_t *wcolsums, const float *bias, const float *residual, const int rows, int n, int k, int n0) {
-    // 32 columns as four groups of 8 int32 lanes; each step takes 2 k values (one int16 pair).
-    __m256i acc[4][4];
-    for (int i = 0; i < rows; i++) for (int g = 0; g < 4; g++) acc[i][g] = _mm256_setzero_si256();
-    for (int q = 0; q < k / 4; q++) {
-        // Packed 32 columns x 4 k: 128 bytes. Widen to int16 and regroup as pairs per column.
-        const int8_t *b = bp + (size_t)q * 128;
-        __m256i w16[4][2];   // [column group of 8][k pair 0/1]: 8 columns x (k0,k1) or (k2,k3) int16 pairs
-        for (int g = 0; g < 4; g++) {
-            __m256i v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + g * 32)));       // 8 cols x 4 k
-            __m256i v2 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + g * 32 + 16)));
-            // v holds columns g·8..g·8+3 (4 k each), v2 columns g·8+4..g·8+7; split into the
-            // (k0, k1) and (k2, k3) pairs of all 8 columns.
-            __m256i lo = _mm256_unpacklo_epi32(v, v2), hi = _mm256_unpackhi_epi32(v, v2);
-            w16[g][0] = _mm256_unpacklo_epi64(lo, hi);
-            w16[g][1] = _mm256_unpackhi_epi64(lo, hi);
+// cannot saturate as vpmaddubsw's int16 pair sums of u8 x s8 can. Widening costs shuffles, so
+// it is done once per panel for the weights (into `w16`) and once per row tile for the
+// activations, not in the inner loop, which is two loads, vpmaddwd and vpaddd.
+
+// A panel's 32 columns x K int8 as int16: for each k pair, four groups of 8 columns, each lane
+// one column's (k, k+1) pair. (K / 2, 4, 8, 2)
+static void widen_panel(int16_t *w16, const int8_t *bp, int k) {
+    for (int j = 0; j < k; j += 2)
+        for (int col = 0; col < 32; col++) {
+            int16_t *o = w16 + ((size_t)(j / 2) * 32 + col) * 2;
+            o[0] = bp[((size_t)(j / 4) * 32 + col) * 4 + j % 4];
+            o[1] = bp[((size_t)(j / 4) * 32 + col) * 4 + j % 4 + 1];
         }
-        for (int i = 0; i < rows; i++) {
-            const uint8_t *ar = aq + (size_t)i * k + 4 * q;
-            int32_t p01 = (int32_t)ar[0] | ((int32_t)ar[1] << 16), p23 = (int32_t)ar[2] | ((int32_t)ar[3] << 16);
-            __m256i a01 = _mm256_set1_epi32(p01), a23 = _mm256_set1_epi32(p23);
-            for (int g = 0; g < 4; g++) {
-                acc[i][g] = _mm256_add_epi32(acc[i][g], _mm256_madd_epi16(a01, w16[g][0]));
-                acc[i][g] = _mm256_add_epi32(acc[i][g], _mm256_madd_epi16(a23, w16[g][1]));
+}
+
+// One rows x 32 tile over the full K: 16 columns at a time, so the 8 accumulators, 2 weight
+// vectors and a broadcast fit in AVX2's 16 registers. `a16` holds the rows as uint16. (rows, K)
+AVX2 __attribute__((always_inline)) static inline void tile_avx2(
+    float *out, const uint16_t *a16, const float *ascales, const int32_t *azps, const int16_t *w16, const float *wscales,
+    const int32_t *wcolsums, const float *bias, const float *residual, const int rows, int n, int k, int n0) {
+    for (int h = 0; h < 2; h++) {
+        __m256i acc[4][2];
+        for (int i = 0; i < rows; i++) { acc[i][0] = _mm256_setzero_si256(); acc[i][1] = _mm256_setzero_si256(); }
+        for (int kp = 0; kp < k / 2; kp++) {
+            const int16_t *w = w16 + ((size_t)kp * 4 + 2 * h) * 16;
+            __m256i w0 = _mm256_loadu_si256((const __m256i *)w), w1 = _mm256_loadu_si256((const __m256i *)(w + 16));
+            for (int i = 0; i < rows; i++) {
+                int32_t pair;
+                memcpy(&pair, a16 + (size_t)i * k + 2 * kp, 4);
+                __m256i a = _mm256_set1_epi32(pair);
+                acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_madd_epi16(a, w0));
+                acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(a, w1));
             }
         }
-    }
-    // After the unpacks, lane l of group g holds column g·8 + (l mod 2)·4 + l / 2.
-    for (int i = 0; i < rows; i++) {
-        for (int g = 0; g < 4; g++) {
-            int32_t lanes[8];
-            _mm256_storeu_si256((__m256i *)lanes, acc[i][g]);
-            for (int l = 0; l < 8; l++) {
-                int c = n0 + g * 8 + (l % 2) * 4 + l / 2;
-                float t = dequantise(lanes[l], azps[i], wcolsums[c], ascales[i], wscales[c], bias[c]);
-                if (residual) t = t + residual[(size_t)i * n + c];
-                out[(size_t)i * n + c] = t;
+        // The epilogue as dequantise() computes it, 8 columns at a time.
+        for (int g = 0; g < 2; g++) {
+            int c0 = n0 + h * 16 + g * 8;
+            __m256i cs = _mm256_loadu_si256((const __m256i *)(wcolsums + c0));
+            __m256 ws = _mm256_loadu_ps(wscales + c0), b = _mm256_loadu_ps(bias + c0);
+            for (int i = 0; i < rows; i++) {
+                __m256i zp = _mm256_set1_epi32(azps[i]);
+                __m256 t = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[i][g], _mm256_mullo_epi32(zp, cs)));
+                t = _mm256_mul_ps(t, _mm256_mul_ps(_mm256_set1_ps(ascales[i]), ws));
+                t = _mm256_add_ps(t, b);
+                if (residual) t = _mm256_add_ps(t, _mm256_loadu_ps(residual + (size_t)i * n + c0));
+                _mm256_storeu_ps(out + (size_t)i * n + c0, t);
             }
         }
     }
 }
 
-#define TILE_AVX2_CASE(R) case R: tile_avx2(o, a, ascales + i0, azps + i0, bp, wscales, wcolsums, bias, res, R, n, k, p * 32); break;
+#define TILE_AVX2_CASE(R) case R: tile_avx2(o, a16, ascales + i0, azps + i0, w16, wscales, wcolsums, bias, res, R, n, k, p * 32); break;
 AVX2 static void i8_gemm_avx2(float *out, const uint8_t *aq, const float *ascales, const int32_t *azps,
                               const int8_t *wpacked, const float *wscales, const int32_t *wcolsums, const float *bias,
                               const float *residual, int m, int n, int k, int p0, int p1) {
+    int16_t *w16 = malloc((size_t)k * 32 * sizeof(int16_t));
+    uint16_t *a16 = malloc((size_t)4 * k * sizeof(uint16_t));
+    if (!w16 || !a16) {   // out of memory: the same numbers without the scratch
+        free(w16); free(a16);
+        i8_gemm_portable(out, aq, ascales, azps, wpacked, wscales, wcolsums, bias, residual, m, n, k, p0, p1);
+        return;
+    }
     for (int p = p0; p < p1; p++) {
-        const int8_t *bp = wpacked + (size_t)p * k * 32;
+        widen_panel(w16, wpacked + (size_t)p * k * 32, k);
         for (int i0 = 0; i0 < m; i0 += 4) {
             int rows = m - i0 < 4 ? m - i0 : 4;
-            float *o = out + (size_t)i0 * n;
             const uint8_t *a = aq + (size_t)i0 * k;
+            int j = 0;
+            for (; j + 16 <= rows * k; j += 16)
+                _mm256_storeu_si256((__m256i *)(a16 + j), _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(a + j))));
+            for (; j < rows * k; j++) a16[j] = a[j];
+            float *o = out + (size_t)i0 * n;
             const float *res = residual ? residual + (size_t)i0 * n : NULL;
             switch (rows) { TILE_AVX2_CASE(1) TILE_AVX2_CASE(2) TILE_AVX2_CASE(3) TILE_AVX2_CASE(4) }
         }
     }
+    free(w16);
+    free(a16);
 }
 #else
 int ck_has_avx512vnni(void) { return 0; }
