@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Tokenizer
 import Contracts
 
 /// How an encoder runs.
@@ -15,12 +16,23 @@ public struct EncoderConfiguration: Sendable {
     /// The dense layers' arithmetic (`.auto`: bf16 on AVX512-BF16, about 1.7× the fp32 speed
     /// here with cosine to fp32 ≥ 0.9995; fp32 elsewhere).
     public var precision: EncoderPrecision
+    /// For int8: token-id sequences the fp32 encoder runs at load to find each dense layer's
+    /// input channel ranges, from which `smoothed` matrices get SmoothQuant factors. Empty: none.
+    public var int8Calibration: [[Int32]]
+    /// The matrices smoothed when there is a calibration set.
+    public var smoothed: Set<ActivationRanges.Matrix>
+    /// SmoothQuant's migration strength α.
+    public var smoothingAlpha: Float
 
-    public init(threads: Int = 1, maxLength: Int = 128, batchSize: Int = 32, precision: EncoderPrecision = .fp32) {
+    public init(threads: Int = 1, maxLength: Int = 128, batchSize: Int = 32, precision: EncoderPrecision = .fp32,
+                int8Calibration: [[Int32]] = [], smoothed: Set<ActivationRanges.Matrix> = [.qkv, .ffnIn], smoothingAlpha: Float = 0.5) {
         self.threads = threads
         self.maxLength = maxLength
         self.batchSize = batchSize
         self.precision = precision
+        self.int8Calibration = int8Calibration
+        self.smoothed = smoothed
+        self.smoothingAlpha = smoothingAlpha
     }
 }
 
@@ -39,7 +51,9 @@ public final class MiniLMEncoder {
     let cf: MiniLMConfig
     /// The dense weights in bf16 (or int8), one entry per layer, when running that path.
     let packed: [PackedLayer<PackedBF16Matrix>]?
-    let quantized: [PackedLayer<PackedInt8Matrix>]?
+    private(set) var quantized: [PackedLayer<PackedInt8Matrix>]?
+    /// Set while calibrating: each dense layer's input ranges, taken in by `forward`.
+    var ranges: ActivationRanges?
 
     struct PackedLayer<Matrix> {
         var qkv: Matrix       // (3C, C)
@@ -50,6 +64,8 @@ public final class MiniLMEncoder {
 
     /// The arithmetic the dense layers run in (`configuration.precision` resolved on this CPU).
     public var precision: EncoderPrecision { quantized != nil ? .int8 : packed != nil ? .bf16 : .fp32 }
+    /// The precision and, for smoothed int8, the smoothing: what an embedding cache is keyed by.
+    public private(set) var numericsTag = ""
     // Scratch, sized for `capacity` packed tokens; grown on demand, never shrunk.
     var capacity = 0
     var x: UnsafeMutablePointer<Float>      // (N, C) hidden state
@@ -63,7 +79,9 @@ public final class MiniLMEncoder {
 
     /// Loads the weights from `model.safetensors` (or the directory holding it), with an optional
     /// fine-tuned adapter (`plutchik finetune`'s output directory or its `adapter.safetensors`)
-    /// merged in at load time; the adapter's SHA-256 must match its manifest.
+    /// merged in at load time; the adapter's SHA-256 must match its manifest. int8 without a
+    /// calibration set of its own calibrates on `Int8CalibrationSet`, tokenised with the
+    /// `vocab.txt` beside the model file.
     public convenience init(modelFile: URL, adapter: URL? = nil, configuration: EncoderConfiguration = .init()) throws {
         var url = modelFile
         var isDir: ObjCBool = false
@@ -72,6 +90,12 @@ public final class MiniLMEncoder {
         }
         let st = try SafeTensors(url: url)
         let lora = try adapter.map { try EncoderAdapter(url: $0) }
+        var configuration = configuration
+        if configuration.precision.resolved == .int8 && configuration.int8Calibration.isEmpty {
+            // int8 calibrates on the bundled set, tokenised with the model's own vocabulary.
+            let tokenizer = try WordPieceTokenizer(vocabulary: url.deletingLastPathComponent().appendingPathComponent("vocab.txt"))
+            configuration.int8Calibration = Int8CalibrationSet.texts.map { tokenizer.encode($0, maxLength: configuration.maxLength) }
+        }
         try self.init(weights: MiniLMWeights(file: st, panels32: CPUFeatures.packedGemm, adapter: lora), configuration: configuration)
     }
 
@@ -94,9 +118,40 @@ public final class MiniLMEncoder {
         let precision = configuration.precision.resolved
         packed = precision == .bf16
             ? layers { weights.panels32 ? PackedBF16Matrix(panels32: $0, n: $1, k: $2) : PackedBF16Matrix($0, n: $1, k: $2) } : nil
-        quantized = precision == .int8 ? layers { PackedInt8Matrix($0, n: $1, k: $2, panels32: weights.panels32) } : nil
+        quantized = nil
         int8Scratch = Int8Scratch(m: 0, k: 0)
         attnScratch = .allocate(capacity: attentionScratchCount(tokens: configuration.maxLength, headDim: cf.headDim))
+        numericsTag = precision.rawValue
+        guard precision == .int8 else { return }
+        var ranges: ActivationRanges?
+        if !configuration.int8Calibration.isEmpty {
+            // The fp32 forward (nothing packed yet) over the calibration set, recording.
+            try check(configuration.int8Calibration)
+            self.ranges = ActivationRanges(layers: cf.layers, hidden: c, ffn: f)
+            var start = 0
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: configuration.batchSize * c)
+            defer { scratch.deallocate() }
+            while start < configuration.int8Calibration.count {
+                let end = min(configuration.int8Calibration.count, start + configuration.batchSize)
+                forward(configuration.int8Calibration[start..<end], scratch)
+                start = end
+            }
+            ranges = self.ranges
+            self.ranges = nil
+        }
+        let (alpha, smoothed, panels32) = (configuration.smoothingAlpha, configuration.smoothed, weights.panels32)
+        if ranges != nil && !smoothed.isEmpty {
+            numericsTag += "-sq\(alpha)-" + ActivationRanges.Matrix.allCases.filter(smoothed.contains).map { "\($0)" }.joined(separator: "-")
+        }
+        quantized = weights.layers.enumerated().map { li, l in
+            func pack(_ w: UnsafePointer<Float>, _ n: Int, _ k: Int, _ m: ActivationRanges.Matrix) -> PackedInt8Matrix {
+                let s = smoothed.contains(m) ? ranges?.smoothing(li, m, weights: w, n: n, panels32: panels32, alpha: alpha) : nil
+                return PackedInt8Matrix(w, n: n, k: k, panels32: panels32, smoothing: s)
+            }
+            return PackedLayer(qkv: pack(l.qkvW, 3 * c, c, .qkv), attnOut: pack(l.attnOutW, c, c, .attnOut),
+                               ffnIn: pack(l.ffnInW, f, c, .ffnIn), ffnOut: pack(l.ffnOutW, c, f, .ffnOut))
+        }
+        if capacity > 0 { int8Scratch = Int8Scratch(m: capacity, k: max(c, f)) }   // calibration reserved without it
     }
 
     deinit {
@@ -262,12 +317,16 @@ public final class MiniLMEncoder {
 
         for (li, l) in w.layers.enumerated() {
             let p = packed?[li], q = quantized?[li]
+            ranges?.record(li, .qkv, x, rows: n)
             linear(qkv, x, l.qkvW, p?.qkv, q?.qkv, l.qkvB, residual: nil, m: n, n: 3 * c, k: c)        // (N, 3C)
             attentionAll(batch)                                                                        // (N, C)
+            ranges?.record(li, .attnOut, ctx, rows: n)
             linear(y, ctx, l.attnOutW, p?.attnOut, q?.attnOut, l.attnOutB, residual: x, m: n, n: c, k: c)
             layerNorm(x, y, l.ln1G, l.ln1B, rows: n, cols: c, eps: cf.layerNormEps)
+            ranges?.record(li, .ffnIn, x, rows: n)
             linear(ffn, x, l.ffnInW, p?.ffnIn, q?.ffnIn, l.ffnInB, residual: nil, m: n, n: f, k: c)     // (N, F)
             gelu(ffn, ffn, count: n * f)
+            ranges?.record(li, .ffnOut, ffn, rows: n)
             linear(y, ffn, l.ffnOutW, p?.ffnOut, q?.ffnOut, l.ffnOutB, residual: x, m: n, n: c, k: f)
             layerNorm(x, y, l.ln2G, l.ln2B, rows: n, cols: c, eps: cf.layerNormEps)
             poolLayer(li + 1)

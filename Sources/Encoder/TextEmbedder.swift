@@ -27,7 +27,7 @@ public final class TextEmbedder {
             let sha = EncoderAdapter.encoderSHA256(model: try SHA256.hex(fileAt: modelFile), adapter: adapterSHA256)
             modelSHA256 = sha
             // bf16 embeddings differ from fp32 ones: their own files.
-            cacheStem = "embeddings-\(sha.prefix(16))" + (encoder.precision == .fp32 ? "" : "-\(encoder.precision.rawValue)")
+            cacheStem = "embeddings-\(sha.prefix(16))" + (encoder.precision == .fp32 ? "" : "-\(encoder.numericsTag)")
             cache = EmbeddingStore(url: cacheDirectory.appendingPathComponent("\(cacheStem).bin"), dimension: encoder.dimension)
         }
     }

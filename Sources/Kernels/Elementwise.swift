@@ -13,6 +13,16 @@ public func addBias(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float
     }
 }
 
+/// out = x · y, elementwise, in place allowed.
+///
+/// - out, x, y: (N)
+public func mul(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+    let vec = count & ~15
+    var i = 0
+    while i < vec { store16(out + i, load16(x + i) * load16(y + i)); i += 16 }
+    while i < count { out[i] = x[i] * y[i]; i += 1 }
+}
+
 /// out = x + y, elementwise, in place allowed.
 ///
 /// - out, x, y: (N)

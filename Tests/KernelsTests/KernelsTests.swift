@@ -337,6 +337,35 @@ func maxAbsDiff(_ a: [Float], _ b: [Double]) -> Double {
         #expect(out2 == out)
     }
 
+    /// SmoothQuant: a channel ten times larger than the rest in every row (as LayerNorm's outlier
+    /// channels are) stretches each row's 8-bit step; smoothing moves it into the weights, the
+    /// product stays the same in exact arithmetic, the error falls, and every ISA still gives the
+    /// portable C's bits, from either weight layout.
+    @Test func int8SmoothingTakesInAnOutlierChannel() {
+        let (m, n, k) = (13, 64, 384)
+        var a = randomFloats(m * k, -1...1, seed: 40)
+        for i in 0..<m { a[i * k + 7] = 10 + Float(i % 3) }
+        let w = randomFloats(n * k, -1...1, seed: 41), b = randomFloats(n, seed: 42)
+        var ref = [Float](repeating: 0, count: m * n)
+        matmulTransposedResidual(&ref, a, w, b, residual: [Float](repeating: 0, count: m * n), m: m, n: n, k: k)
+        // s_j = √(max|X_j| / max|W_j|), as ActivationRanges makes them with α = 0.5.
+        let s = (0..<k).map { j in ((0..<m).map { abs(a[$0 * k + j]) }.max()! / (0..<n).map { abs(w[$0 * k + j]) }.max()!).squareRoot() }
+        let scratch = Int8Scratch(m: m, k: k)
+        func gemm(_ packed: PackedInt8Matrix, _ isa: GemmISA = .auto) -> [Float] {
+            var out = [Float](repeating: .nan, count: m * n)
+            matmulInt8(&out, a, packed, b, residual: nil, m: m, scratch: scratch, isa: isa)
+            return out
+        }
+        let plain = gemm(PackedInt8Matrix(w, n: n, k: k)), smoothedPacked = PackedInt8Matrix(w, n: n, k: k, smoothing: s)
+        let smoothed = gemm(smoothedPacked)
+        let (e0, e1) = (maxAbsDiff(plain, ref.map(Double.init)), maxAbsDiff(smoothed, ref.map(Double.init)))
+        #expect(e1 < 0.5 * e0, "max error \(e1) smoothed against \(e0)")
+        var panels = [Float](repeating: 0, count: n * k)
+        packPanels32(&panels, w, n: n, k: k)
+        #expect(gemm(PackedInt8Matrix(panels, n: n, k: k, panels32: true, smoothing: s)) == smoothed)
+        for isa in Self.isas { #expect(gemm(smoothedPacked, isa) == gemm(smoothedPacked, .portable), "\(isa)") }
+    }
+
     /// Integer sums are exact and the epilogue is the same multiply and adds everywhere: every
     /// ISA gives the portable C's bits, with and without a residual, across partial tiles, and a
     /// row's result does not depend on the rows beside it. K 384 takes the AVX2 quantiser (K a
