@@ -11,7 +11,8 @@ public enum EncoderPrecision: String, Sendable, CaseIterable {
     /// Dense layers in int8: weights symmetric per output channel (scales fp32), quantised at
     /// load; activations unsigned 8-bit per token with a zero point, quantised per GEMM; int32
     /// accumulation, dequantised with bias and residual in fp32. Attention, softmax, LayerNorm and
-    /// GELU stay fp32. `vpdpbusd` on AVX512-VNNI; AVX2 and plain C give the same numbers.
+    /// GELU stay fp32. QKV's and FFN-in's inputs are smoothed (SmoothQuant, factors from a
+    /// calibration set at load). `vpdpbusd` on AVX512-VNNI; AVX2 and plain C give the same numbers.
     case int8
     /// bf16 where the CPU has AVX512-BF16, fp32 elsewhere.
     case auto
