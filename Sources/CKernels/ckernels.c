@@ -533,12 +533,65 @@ AVX512 void ck_gelu_avx512(float *out, const float *x, long count) {
     }
 }
 
+// The same GELU 8 lanes at a time on AVX2 + FMA. 2^n is built in the exponent bits (n ≥ −126
+// after the clamp), where AVX-512 has vscalefps.
+AVX2FMA static inline __m256 exp256(__m256 x) {
+    __m256 under = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ);
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));
+    x = _mm256_min_ps(x, _mm256_set1_ps(88.0f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.69314575f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.4286068e-6f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 5040);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    __m256 y = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+    return _mm256_andnot_ps(under, y);
+}
+
+AVX2FMA static inline __m256 gelu256(__m256 x) {
+    __m256 a = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_mul_ps(x, _mm256_set1_ps(0.70710677f)));
+    a = _mm256_min_ps(a, _mm256_set1_ps(10.0f));
+    __m256 t = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(a, _mm256_set1_ps(0.5f), _mm256_set1_ps(1.0f)));
+    __m256 p = _mm256_set1_ps(-0.051091600f);
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.34036958f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.87855190f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.97611260f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.34981775f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.43216145f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.24562173f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.28519592f));
+    __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(a, a)));
+    __m256 half_erfc = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), t), _mm256_mul_ps(p, e));
+    __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+    __m256 phi = _mm256_blendv_ps(_mm256_sub_ps(_mm256_set1_ps(1.0f), half_erfc), half_erfc, neg);
+    return _mm256_mul_ps(x, phi);
+}
+
+AVX2FMA void ck_gelu_avx2(float *out, const float *x, long count) {
+    long i = 0;
+    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(out + i, gelu256(_mm256_loadu_ps(x + i)));
+    if (i < count) {
+        float in[8] = {0}, res[8];
+        memcpy(in, x + i, (size_t)(count - i) * sizeof(float));
+        _mm256_storeu_ps(res, gelu256(_mm256_loadu_ps(in)));
+        memcpy(out + i, res, (size_t)(count - i) * sizeof(float));
+    }
+}
+
 #else
 void ck_limit_isa(int isa) { (void)isa; }
 int ck_has_avx512(void) { return 0; }
 int ck_has_avx512bf16(void) { return 0; }
 int ck_has_avx2fma(void) { return 0; }
 void ck_gelu_avx512(float *out, const float *x, long count) { (void)out; (void)x; (void)count; }
+void ck_gelu_avx2(float *out, const float *x, long count) { (void)out; (void)x; (void)count; }
 void ck_attention_avx512(float *out, int out_stride, const float *qkv, int qkv_stride,
                          int t, int heads, int d, float *scratch) {
     (void)out; (void)out_stride; (void)qkv; (void)qkv_stride; (void)t; (void)heads; (void)d; (void)scratch;

@@ -11,12 +11,14 @@ import CKernels
 public func gelu(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
     if CPUFeatures.avx512 {
         ck_gelu_avx512(out, x, count)   // the same formula in 512-bit code with FMA
+    } else if CPUFeatures.avx2fma {
+        ck_gelu_avx2(out, x, count)     // and in 256-bit code with FMA
     } else {
         geluPortable(out, x, count: count)
     }
 }
 
-/// `gelu` in SIMD16<Float> Swift, for CPUs without AVX-512.
+/// `gelu` in SIMD16<Float> Swift, for CPUs with neither AVX-512 nor AVX2 + FMA.
 func geluPortable(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
     let vec = count & ~15
     var i = 0

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Kernels
+import CKernels
 
 /// Deterministic xorshift generator so failures reproduce.
 struct XorShift: RandomNumberGenerator {
@@ -294,11 +295,13 @@ func maxAbsDiff(_ a: [Float], _ b: [Double]) -> Double {
 }
 
 @Suite struct PortableKernelsTests {
-    /// The SIMD16 Swift GELU used on CPUs without AVX-512.
-    @Test func portableGeluMatchesErf() {
-        let x = stride(from: Float(-12), through: 12, by: 0.0013).map { $0 }
+    /// The SIMD16 Swift GELU (CPUs with neither AVX-512 nor AVX2 + FMA) and the AVX2 one, where
+    /// this CPU has it (an odd count: the AVX2 tail too).
+    @Test(arguments: ["portable", "avx2"]) func geluImplementationsMatchErf(_ kernel: String) {
+        guard kernel == "portable" || CPUFeatures.avx2fma else { return }
+        let x = stride(from: Float(-12), through: 12, by: 0.0013).map { $0 } + [30, -30, 87, -87, 0, -0]
         var out = [Float](repeating: .nan, count: x.count)
-        geluPortable(&out, x, count: x.count)
+        if kernel == "portable" { geluPortable(&out, x, count: x.count) } else { ck_gelu_avx2(&out, x, x.count) }
         var worst = 0.0
         for (xi, yi) in zip(x, out) {
             let xd = Double(xi), ref = 0.5 * xd * (1 + erf(xd / 2.0.squareRoot()))
