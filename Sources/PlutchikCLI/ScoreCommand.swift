@@ -27,8 +27,10 @@ struct ScoreCommand: ParsableCommand {
 
             Each event carries the same `escalation` object as the stream's, each dialogue's forecast advancing \
             turn by turn in input order from the turns' own `ts` (a turn without one, or with a `ts` that is not \
-            a date-time, counts as no time elapsed since the dialogue's previous turn). CSV output adds the \
-            escalation_risk and escalation_alert columns. Its text column, and the events' attributes, are redacted \
+            a date-time, counts as no time elapsed since the dialogue's previous turn), through the stream's own \
+            analyzer: a tenant's alert_upper/alert_lower, neutral_base_rate and neutral_threshold apply as in run, \
+            and an alert's event carries the stream's explanation (no words for a tenant with hash_texts). CSV \
+            output adds the escalation_risk and escalation_alert columns. Its text column, and the events' attributes, are redacted \
             by the turn's tenant's policy (the config file's tenant.NAME.redact* keys, as for run; by default every \
             entity of the README's "Sensitive data" as a type tag, [CARD]), and each event counts its findings in \
             `redactions`; the analysis reads the original.
@@ -50,7 +52,7 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "CSV input: the speaker of rows without one (default: customer).") var speaker: String?
     @Option(help: "CSV input: the topic of rows without one.") var topic: String?
     @Option(help: "CSV input: the scenario of rows without one.") var scenario: String?
-    @Option(help: "A config file whose tenant.NAME.redact* keys set each tenant's redaction policy (as for run). Env: PLUTCHIK_CONFIG.")
+    @Option(help: "A config file whose tenant.NAME.* keys set each tenant's redaction, alarm, neutral gate and hashed texts (as for run). Env: PLUTCHIK_CONFIG.")
     var config: String?
     @Option(name: .long, help: "Turns encoded per batch.") var batchSize: Int = 32
     @Option(help: "Escalation model directory (default: Models/escalation next to the heads).") var escalationDir: String?
@@ -87,13 +89,15 @@ struct ScoreCommand: ParsableCommand {
         if let scenario { defaults["scenario"] = .string(scenario) }
         let csvRows = inFormat == .csv ? try CSVTurns(handle: inHandle, defaults: defaults) : nil
 
-        let policies = try Settings.tenantPolicies()
+        // The stream's own analyzer: the same heads, forecaster and tenant settings (alarm,
+        // neutral base rate and threshold, hashed texts), so a backfill equals the stream.
+        let policies = TenantPolicyStore(try Settings.tenantPolicies())
+        let analyzer = try ModelAnalyzer(modelDirectory: heads.modelDirectory, headsDirectory: try heads.headsDirectory(),
+                                         escalationDirectory: try EscalationSupport.modelDirectory(escalationDir, heads: heads),
+                                         encoder: inference.configuration(batchSize: 32), policies: policies)
+        do { try analyzer.validate(policies.policies) } catch { throw ValidationError("config file: \(error.message)") }
         var redactors: [String: Redactor] = [:]
-        let model = try heads.loadHeads()
-        let forecaster = try EscalationForecaster(directory: EscalationSupport.modelDirectory(escalationDir, heads: heads))
-        var escalation: [String: EscalationState] = [:]
-        let embedder = try TextEmbedder(modelDirectory: heads.modelDirectory, adapter: model.encoderAdapterDirectory,
-                                        configuration: inference.configuration(batchSize: 32))
+        var states: [String: ModelAnalyzer.State] = [:]
         let out: FileHandle
         if output == "-" { out = .standardOutput } else {
             _ = FileManager.default.createFile(atPath: output, contents: nil)
@@ -101,29 +105,33 @@ struct ScoreCommand: ParsableCommand {
             out = h
         }
         if outFormat == .csv { out.write(Data(CSVWriter.record(Self.csvColumns).utf8)) }
-        let version = "minilm-l6-v2+\(model.manifest.version)"
+        let version = analyzer.modelVersion
         let encoder = EmotionEvent.encoder()
-        var contexts: [String: DialogueContext] = [:]
         var failed = 0, scored = 0, rows = 0
         var pending: [Turn] = []
         var progress = Progress(total: Self.fileSize(inHandle))
 
         func flush() throws {
             guard !pending.isEmpty else { return }
-            let embeddings = try embedder.embed(pending.map(\.text), layers: model.encoderLayers)
+            // A turn without a date-time counts as no time since its dialogue's previous turn;
+            // turns of one dialogue in the same batch see their predecessors' times.
+            var last: [String: Double] = [:]
+            let timed = pending.map { turn in
+                let t = turn.ts?.date?.timeIntervalSince1970 ?? last[turn.stateKey] ?? states[turn.stateKey]?.escalation.lastTimestamp ?? 0
+                last[turn.stateKey] = t
+                return TimedTurn(turn: turn, timestamp: Date(timeIntervalSince1970: t))
+            }
+            let analyses = try analyzer.analyze(timed, states: &states)
             var buffer = Data()
-            let predictions = model.predictNext(zip(pending, embeddings).map { (key: $0.stateKey, vector: $1, text: $0.text, speaker: $0.speaker) },
-                                                contexts: &contexts)
-            for (turn, p) in zip(pending, predictions) {
-                var event = EmotionEvent(turn: turn, prediction: p, modelVersion: version)
-                var state = escalation[turn.stateKey] ?? forecaster.initialState()
-                event.escalation = try forecaster.update(&state, prediction: p, text: turn.text,
-                                                         timestamp: turn.ts?.date?.timeIntervalSince1970 ?? state.lastTimestamp ?? 0)
-                escalation[turn.stateKey] = state
-                let redactor = redactors[turn.tenant ?? ""] ?? policies.policy(for: turn.tenant).redactor()
+            for (turn, analysis) in zip(pending, analyses) {
+                var event = EmotionEvent(turn: turn, prediction: analysis.prediction, modelVersion: version)
+                event.escalation = analysis.escalation
+                let redactor = redactors[turn.tenant ?? ""] ?? policies.policies.policy(for: turn.tenant).redactor()
                 redactors[turn.tenant ?? ""] = redactor
                 var shown = turn
-                shown.text = redactor.redact(turn.text, explanation: nil, into: &event)   // scored on the original
+                shown.text = redactor.redact(turn.text, explanation: analysis.explanation, into: &event)   // scored on the original
+                // As in the stream: a tenant whose texts are kept only as hashes gets no words of them.
+                if policies.policies.hashesTexts(of: turn.tenant, always: false) { event.explanation?.words = [] }
                 switch outFormat {
                 case .jsonl:
                     buffer.append(contentsOf: try event.jsonBytes(encoder: encoder))
