@@ -1,8 +1,5 @@
 import ArgumentParser
 import Contracts
-import Emotion
-import Encoder
-import Escalation
 import Foundation
 import Pipeline
 import Redaction
