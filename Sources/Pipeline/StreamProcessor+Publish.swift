@@ -60,8 +60,10 @@ extension StreamProcessor {
     }
 
     /// The dead-letter message for `record`: its key, value and headers (but any named `plutchik.*`),
-    /// plus headers naming the error and the source. The value is redacted as text by the default
-    /// tenant policy (`tenant.*`), unless `deadLetterKeepsOriginal`; `plutchik.redacted` then
+    /// plus headers naming the error and the source. The value is redacted as text by its tenant's
+    /// policy when the record is a JSON object with a string `tenant` (so that tenant's own
+    /// entities and patterns apply), else by the default one (`tenant.*`), unless
+    /// `deadLetterKeepsOriginal`; `plutchik.redacted` then
     /// holds the counts (`card=1,phone=2`). Cut to fit the producer's `message.max.bytes`
     /// (and to `valueLimit` bytes of value when given): the original headers go first, then the key
     /// is cut to 1 KiB and the value to what is left; `plutchik.error.truncated` then holds the
@@ -78,7 +80,8 @@ extension StreamProcessor {
         let theirs = r.headers.filter { !$0.key.hasPrefix("plutchik.") }
         var value = r.value
         if !configuration.deadLetterKeepsOriginal, let original = r.value {
-            let redacted = tenantPolicies.policies.defaults.redactor().redact(String(decoding: original, as: UTF8.self))
+            let policies = tenantPolicies.policies
+            let redacted = policies.policy(for: Self.readableTenant(original)).redactor().redact(String(decoding: original, as: UTF8.self))
             if !redacted.counts.isEmpty {
                 value = Array(redacted.text.utf8)
                 ours.append(KafkaHeader(key: "plutchik.redacted", string: redacted.counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")))
@@ -99,5 +102,11 @@ extension StreamProcessor {
             m.headers.append(KafkaHeader(key: "plutchik.error.truncated", string: String(value?.count ?? 0)))
         }
         return m
+    }
+
+    /// The `tenant` of a record that parses as a JSON object and names one as a string; nil otherwise.
+    nonisolated static func readableTenant(_ value: [UInt8]) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any] else { return nil }
+        return object["tenant"] as? String
     }
 }

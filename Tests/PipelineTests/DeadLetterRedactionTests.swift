@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Testing
 @testable import Pipeline
+import Redaction
 
 /// A dead letter carries the record redacted, with the counts in a header; `dlq.keep_original`
 /// (`deadLetterKeepsOriginal`) keeps the original bytes.
@@ -19,5 +20,21 @@ struct DeadLetterRedactionTests {
         #expect(value.contains("[EMAIL]") == !keepOriginal)
         #expect(dlq[0].header("plutchik.redacted") == (keepOriginal ? nil : "email=1"))
         #expect(dlq[0].header("plutchik.error.code") == "invalid_field")
+    }
+
+    /// A dead letter whose record names its tenant is redacted by that tenant's policy: acme's own
+    /// pattern applies to acme's record; a record without a readable tenant gets the default.
+    @Test(.timeLimit(.minutes(1)))
+    func tenantPolicyOfTheRecord() async throws {
+        let pipeline = try await InProcessPipeline<KeywordAnalyzer>(partitions: 1)
+        let account = try CustomPattern(name: "account", pattern: "ACC-[0-9]{6}")
+        pipeline.tenantPolicies.policies = TenantPolicies(tenants: ["acme": TenantPolicy(redaction: RedactionPolicy(customPatterns: [account]))])
+        let acme = #"{"dialogue_id":"x","turn_id":1,"speaker":"c","tenant":"acme","text":"account ACC-123456","role":"boss"}"#
+        let other = #"{"dialogue_id":"y","turn_id":1,"speaker":"c","text":"account ACC-654321","role":"boss"}"#
+        let (_, _, dlq) = try await CrashLoopTests.run(pipeline, [acme, other])
+        try #require(dlq.count == 2)
+        let values = dlq.map { String(decoding: $0.value ?? [], as: UTF8.self) }
+        #expect(values.contains { $0.contains("account [ACCOUNT]") } && !values.contains { $0.contains("ACC-123456") }, "\(values)")
+        #expect(values.contains { $0.contains("ACC-654321") }, "the default policy has no such pattern: \(values)")
     }
 }

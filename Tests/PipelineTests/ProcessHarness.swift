@@ -529,6 +529,8 @@ final class InProcessPipeline<Analyzer: TurnAnalyzerForTests>: @unchecked Sendab
     let writer: AuditWriter
     let producer: KafkaProducer
     let group: String
+    /// The tenant policies the processor is started with (set before ``start``).
+    let tenantPolicies = TenantPolicyStore()
     private(set) var processor: StreamProcessor<Analyzer>!
     private var serviceGroup: ServiceGroup?
     private(set) var running: Task<Void, any Error>?
@@ -569,7 +571,7 @@ final class InProcessPipeline<Analyzer: TurnAnalyzerForTests>: @unchecked Sendab
         cc.heartbeatInterval = .milliseconds(500)
         let consumer = try KafkaConsumer(configuration: cc, logger: harnessLogger)
         let p = StreamProcessor(configuration: config, analyzer: analyzer, consumer: consumer, producer: processorProducer ?? producer,
-                                writer: writer, logger: harnessLogger, shadow: shadow, tracer: tracer)
+                                writer: writer, logger: harnessLogger, tenantPolicies: tenantPolicies, shadow: shadow, tracer: tracer)
         let g = ServiceGroup(configuration: .init(services: [.init(service: p)], logger: harnessLogger))
         processor = p
         serviceGroup = g
