@@ -159,7 +159,7 @@ void ck_limit_isa(int isa) { isa_limit = isa; }
 
 int ck_has_avx512(void) {
     __builtin_cpu_init();
-    if (isa_limit != CK_ISA_AUTO && isa_limit < CK_ISA_AVX512) return 0;
+    if (isa_limit != CK_ISA_AUTO && (isa_limit < CK_ISA_AVX512 || isa_limit == CK_ISA_AVXVNNI)) return 0;
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
         && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
 }
@@ -172,6 +172,11 @@ int ck_has_avx2fma(void) {
     __builtin_cpu_init();
     if (isa_limit == CK_ISA_PORTABLE) return 0;
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+int ck_has_avxvnni(void) {
+    if (isa_limit == CK_ISA_AVX2) return 0;
+    return ck_has_avx2fma() && __builtin_cpu_supports("avxvnni");
 }
 
 // A (M, K) fp32 -> bf16 rows, padded with zero rows to a multiple of MR.
@@ -590,6 +595,7 @@ void ck_limit_isa(int isa) { (void)isa; }
 int ck_has_avx512(void) { return 0; }
 int ck_has_avx512bf16(void) { return 0; }
 int ck_has_avx2fma(void) { return 0; }
+int ck_has_avxvnni(void) { return 0; }
 void ck_gelu_avx512(float *out, const float *x, long count) { (void)out; (void)x; (void)count; }
 void ck_gelu_avx2(float *out, const float *x, long count) { (void)out; (void)x; (void)count; }
 void ck_attention_avx512(float *out, int out_stride, const float *qkv, int qkv_stride,
@@ -609,6 +615,7 @@ int ck_isa_supported(int isa) {
     case CK_ISA_AVX512: return ck_has_avx512();
     case CK_ISA_AVX512BF16: return ck_has_avx512bf16();
     case CK_ISA_AVX512VNNI: return ck_has_avx512vnni();
+    case CK_ISA_AVXVNNI: return ck_has_avxvnni();
     default: return 0;
     }
 }

@@ -126,7 +126,7 @@ __attribute__((target("avx2"))) static void u8_quantize_rows_avx2(
 void ck_u8_quantize_with(uint8_t *aq, float *scales, int32_t *zero_points, const float *a, int m, int k, int isa) {
 #if defined(__x86_64__)
     // CK_ISA_AVX2 asks for the AVX2 quantiser even where AVX-512 exists (tests compare them).
-    if ((isa == CK_ISA_AUTO || isa >= CK_ISA_AVX512) && k % 16 == 0 && ck_has_avx512())
+    if ((isa == CK_ISA_AUTO || (isa >= CK_ISA_AVX512 && isa != CK_ISA_AVXVNNI)) && k % 16 == 0 && ck_has_avx512())
         u8_quantize_rows_avx512(aq, scales, zero_points, a, m, k);
     else if (isa != CK_ISA_PORTABLE && k % 32 == 0 && ck_has_avx2fma()) u8_quantize_rows_avx2(aq, scales, zero_points, a, m, k);
     else
@@ -309,12 +309,65 @@ AVX2 static void i8_gemm_avx2(float *out, const uint8_t *aq, const float *ascale
     free(w16);
     free(a16);
 }
+// AVX-VNNI (AVX2 CPUs with 256-bit vpdpbusd): the packed int8 weights and u8 activations as they
+// are, 4 products per lane per instruction, the AVX2 kernel's tile shape and epilogue.
+#define AVXVNNI __attribute__((target("avx2,avxvnni")))
+AVXVNNI __attribute__((always_inline)) static inline void tile_avxvnni(
+    float *out, const uint8_t *aq, const float *ascales, const int32_t *azps, const int8_t *bp, const float *wscales,
+    const int32_t *wcolsums, const float *bias, const float *residual, const int rows, int n, int k, int n0) {
+    for (int h = 0; h < 2; h++) {
+        __m256i acc[4][2];
+        for (int i = 0; i < rows; i++) { acc[i][0] = _mm256_setzero_si256(); acc[i][1] = _mm256_setzero_si256(); }
+        for (int q = 0; q < k / 4; q++) {
+            // 32 columns x 4 k per q: each 32 bytes are 8 columns' 4 k values, as vpdpbusd reads them.
+            const int8_t *b = bp + (size_t)q * 128 + h * 64;
+            __m256i b0 = _mm256_loadu_si256((const __m256i *)b), b1 = _mm256_loadu_si256((const __m256i *)(b + 32));
+            for (int i = 0; i < rows; i++) {
+                int32_t four;
+                memcpy(&four, aq + (size_t)i * k + 4 * q, 4);
+                __m256i a = _mm256_set1_epi32(four);
+                acc[i][0] = _mm256_dpbusd_avx_epi32(acc[i][0], a, b0);
+                acc[i][1] = _mm256_dpbusd_avx_epi32(acc[i][1], a, b1);
+            }
+        }
+        for (int g = 0; g < 2; g++) {
+            int c0 = n0 + h * 16 + g * 8;
+            __m256i cs = _mm256_loadu_si256((const __m256i *)(wcolsums + c0));
+            __m256 ws = _mm256_loadu_ps(wscales + c0), bv = _mm256_loadu_ps(bias + c0);
+            for (int i = 0; i < rows; i++) {
+                __m256i zp = _mm256_set1_epi32(azps[i]);
+                __m256 t = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[i][g], _mm256_mullo_epi32(zp, cs)));
+                t = _mm256_mul_ps(t, _mm256_mul_ps(_mm256_set1_ps(ascales[i]), ws));
+                t = _mm256_add_ps(t, bv);
+                if (residual) t = _mm256_add_ps(t, _mm256_loadu_ps(residual + (size_t)i * n + c0));
+                _mm256_storeu_ps(out + (size_t)i * n + c0, t);
+            }
+        }
+    }
+}
+
+#define TILE_AVXVNNI_CASE(R) case R: tile_avxvnni(o, a, ascales + i0, azps + i0, bp, wscales, wcolsums, bias, res, R, n, k, p * 32); break;
+AVXVNNI static void i8_gemm_avxvnni(float *out, const uint8_t *aq, const float *ascales, const int32_t *azps,
+                                   const int8_t *wpacked, const float *wscales, const int32_t *wcolsums, const float *bias,
+                                   const float *residual, int m, int n, int k, int p0, int p1) {
+    for (int p = p0; p < p1; p++) {
+        const int8_t *bp = wpacked + (size_t)p * k * 32;
+        for (int i0 = 0; i0 < m; i0 += 4) {
+            int rows = m - i0 < 4 ? m - i0 : 4;
+            float *o = out + (size_t)i0 * n;
+            const uint8_t *a = aq + (size_t)i0 * k;
+            const float *res = residual ? residual + (size_t)i0 * n : NULL;
+            switch (rows) { TILE_AVXVNNI_CASE(1) TILE_AVXVNNI_CASE(2) TILE_AVXVNNI_CASE(3) TILE_AVXVNNI_CASE(4) }
+        }
+    }
+}
 #else
 int ck_has_avx512vnni(void) { return 0; }
 #endif
 
 int ck_i8_gemm_isa(void) {
-    return ck_has_avx512vnni() ? CK_ISA_AVX512VNNI : ck_has_avx2fma() ? CK_ISA_AVX2 : CK_ISA_PORTABLE;
+    return ck_has_avx512vnni() ? CK_ISA_AVX512VNNI : ck_has_avxvnni() ? CK_ISA_AVXVNNI
+         : ck_has_avx2fma() ? CK_ISA_AVX2 : CK_ISA_PORTABLE;
 }
 
 void ck_i8_gemm_with(float *out, const uint8_t *aq, const float *ascales, const int32_t *azps,
@@ -323,6 +376,7 @@ void ck_i8_gemm_with(float *out, const uint8_t *aq, const float *ascales, const 
     if (isa == CK_ISA_AUTO) isa = ck_i8_gemm_isa();
 #if defined(__x86_64__)
     if (isa == CK_ISA_AVX512VNNI) { i8_gemm_vnni(out, aq, ascales, azps, wpacked, wscales, wcolsums, bias, residual, m, n, k, p0, p1); return; }
+    if (isa == CK_ISA_AVXVNNI) { i8_gemm_avxvnni(out, aq, ascales, azps, wpacked, wscales, wcolsums, bias, residual, m, n, k, p0, p1); return; }
     if (isa == CK_ISA_AVX2) { i8_gemm_avx2(out, aq, ascales, azps, wpacked, wscales, wcolsums, bias, residual, m, n, k, p0, p1); return; }
 #endif
     i8_gemm_portable(out, aq, ascales, azps, wpacked, wscales, wcolsums, bias, residual, m, n, k, p0, p1);

@@ -6,21 +6,26 @@ public enum CPUFeatures {
     /// The instruction sets the kernels may use, at most.
     public enum Limit: String, Sendable, CaseIterable {
         case none, avx2, portable
+        /// AVX2 with AVX-VNNI, without AVX-512 (as on Intel's Alder Lake and Sierra Forest).
+        case avxVNNI = "avx-vnni"
     }
 
     /// Runs the kernels as on a CPU without the instruction sets above `limit` (to measure the
     /// AVX2 and plain-C paths on a machine that has more). Call before any kernel runs: the
     /// features below are read once.
     public static func limit(_ limit: Limit) {
-        ck_limit_isa((limit == .avx2 ? GemmISA.avx2 : limit == .portable ? .portable : .auto).rawValue)
+        let isa: GemmISA = switch limit { case .none: .auto; case .avx2: .avx2; case .portable: .portable; case .avxVNNI: .avxvnni }
+        ck_limit_isa(isa.rawValue)
     }
 
     /// AVX-512 F/BW/VL/DQ: GELU, attention and the packed fp32 GEMM use 512-bit code.
     public static let avx512: Bool = ck_has_avx512() != 0
     /// AVX512-BF16: the bf16 GEMM runs on `vdpbf16ps` (elsewhere emulated, no faster than fp32).
     public static let avx512bf16: Bool = ck_has_avx512bf16() != 0
-    /// AVX512-VNNI: the int8 GEMM runs on `vpdpbusd` (elsewhere on AVX2 or plain C, same results).
+    /// AVX512-VNNI: the int8 GEMM runs on `vpdpbusd` (elsewhere on AVX-VNNI, AVX2 or plain C, same results).
     public static let avx512vnni: Bool = ck_has_avx512vnni() != 0
+    /// AVX-VNNI: without AVX512-VNNI, the int8 GEMM runs on 256-bit `vpdpbusd`.
+    public static let avxvnni: Bool = ck_has_avxvnni() != 0
     /// AVX2 and FMA: the packed fp32 GEMM's 256-bit kernel.
     public static let avx2fma: Bool = ck_has_avx2fma() != 0
     /// `matmulPacked` has a vector kernel here (AVX-512 or AVX2+FMA): pack weights with

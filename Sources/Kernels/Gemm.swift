@@ -81,6 +81,7 @@ enum GemmISA: Int32 {
     case avx512 = 3      // CK_ISA_AVX512 (fp32)
     case avx512bf16 = 4  // CK_ISA_AVX512BF16 (bf16)
     case avx512vnni = 5  // CK_ISA_AVX512VNNI (int8)
+    case avxvnni = 6     // CK_ISA_AVXVNNI (int8, 256-bit)
 
     /// Whether this CPU can run it.
     var isSupported: Bool { ck_isa_supported(rawValue) != 0 }

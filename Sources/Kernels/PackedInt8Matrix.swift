@@ -64,7 +64,7 @@ public final class Int8Scratch {
 
 /// out = dequantised(quantised a · quantised wᵀ) + bias [+ residual]: each row of a quantised to
 /// unsigned 8 bits with its own scale and zero point, int32 accumulation (`vpdpbusd` on
-/// AVX512-VNNI; AVX2 and plain C give the same bits), split over `threads` threads by output columns.
+/// AVX512-VNNI and AVX-VNNI; AVX2 and plain C give the same bits), split over `threads` threads by output columns.
 ///
 /// - a:        (M, K)
 /// - w:        packed (N, K)
@@ -80,13 +80,13 @@ public func matmulInt8(
     matmulInt8(out, a, w, bias, residual: residual, m: m, scratch: scratch, threads: threads, isa: .auto)
 }
 
-/// `matmulInt8` on the given kernel (`.auto`, `.portable`, `.avx2` or `.avx512vnni`, supported here).
+/// `matmulInt8` on the given kernel (`.auto`, `.portable`, `.avx2`, `.avxvnni` or `.avx512vnni`, supported here).
 func matmulInt8(
     _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ w: PackedInt8Matrix,
     _ bias: UnsafePointer<Float>, residual: UnsafePointer<Float>?, m: Int,
     scratch: Int8Scratch, threads: Int = 1, isa: GemmISA
 ) {
-    precondition(isa.isSupported && [.auto, .portable, .avx2, .avx512vnni].contains(isa), "this CPU cannot run the \(isa) int8 GEMM")
+    precondition(isa.isSupported && [.auto, .portable, .avx2, .avxvnni, .avx512vnni].contains(isa), "this CPU cannot run the \(isa) int8 GEMM")
     precondition(m <= scratch.rows && w.k <= scratch.k, "int8 scratch too small")
     var input = a
     if let inverse = w.inverseSmoothing {

@@ -14,10 +14,10 @@ struct InferenceOptions: ParsableArguments {
             help: "Encoder threads; each GEMM's output columns are split over them (default: the cores this process may use, by CPU affinity and cgroup quota, at most the batch size). --threads is the old name.")
     var inferenceThreads: Int?
 
-    @Option(help: "Encoder arithmetic: fp32, bf16 (native on AVX512-BF16; elsewhere emulated with the same numbers at fp32 speed, to check its quality), int8 (dense layers in 8 bits: vpdpbusd on AVX512-VNNI, AVX2 or plain C elsewhere with the same numbers) or auto (bf16 where the CPU has AVX512-BF16, else fp32).")
+    @Option(help: "Encoder arithmetic: fp32, bf16 (native on AVX512-BF16; elsewhere emulated with the same numbers at fp32 speed, to check its quality), int8 (dense layers in 8 bits: vpdpbusd on AVX512-VNNI or AVX-VNNI, AVX2 or plain C elsewhere with the same numbers) or auto (bf16 where the CPU has AVX512-BF16, else fp32).")
     var precision: EncoderPrecision = .auto
 
-    @Option(help: "Use no instruction set above this: none (no limit), avx2 or portable, to measure the AVX2 or plain-C kernels on a CPU that has more.")
+    @Option(help: "Use no instruction set above this: none (no limit), avx-vnni (AVX2 with AVX-VNNI, no AVX-512), avx2 or portable, to measure those kernels on a CPU that has more.")
     var isaLimit: CPUFeatures.Limit = .none
 
     func validate() throws {

@@ -313,7 +313,7 @@ func maxAbsDiff(_ a: [Float], _ b: [Double]) -> Double {
 
 @Suite struct Int8KernelsTests {
     /// The ISAs the int8 GEMM can run on here; each must give the portable C's bits.
-    static var isas: [GemmISA] { [.portable, .avx2, .avx512vnni].filter(\.isSupported) }
+    static var isas: [GemmISA] { [.portable, .avx2, .avxvnni, .avx512vnni].filter(\.isSupported) }
 
     /// Close to fp32: per row, the 8-bit activations' step is (max − min) / 255 and the weights'
     /// max |w| / 127, so the error grows like √K times those steps.

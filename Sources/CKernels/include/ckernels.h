@@ -33,9 +33,12 @@ enum {
     CK_ISA_AVX512 = 3,      // AVX-512 F/BW/VL/DQ (fp32 GEMM)
     CK_ISA_AVX512BF16 = 4,  // AVX512-BF16 (bf16 GEMM)
     CK_ISA_AVX512VNNI = 5,  // AVX512-VNNI (int8 GEMM)
+    CK_ISA_AVXVNNI = 6,     // AVX2 + AVX-VNNI, no AVX-512 (int8 GEMM on 256-bit vpdpbusd)
 };
 /// 1 when the CPU has AVX512-VNNI besides AVX-512 F/BW/VL/DQ (for the int8 GEMM).
 int ck_has_avx512vnni(void);
+/// 1 when the CPU has AVX-VNNI (256-bit vpdpbusd) besides AVX2 + FMA, and no limit below it.
+int ck_has_avxvnni(void);
 /// 1 when this CPU can run `isa`.
 int ck_isa_supported(int isa);
 /// The ISA ck_f32_gemm runs on this CPU: CK_ISA_AVX512, CK_ISA_AVX2 or CK_ISA_PORTABLE.
