@@ -229,26 +229,6 @@ AVX512VNNI static void i8_gemm_vnni(float *out, const uint8_t *aq, const float *
     }
 }
 
-// The epilogue of a rows x 16 tile's int32 sums (acc[i][g]: row i, columns c0 + 8g ...), 8
-// columns at a time, as dequantise() computes it; shared by the AVX2 and AVX-VNNI kernels.
-AVX2 __attribute__((always_inline)) static inline void epilogue_256(
-    float *out, __m256i acc[4][2], const float *ascales, const int32_t *azps, const float *wscales,
-    const int32_t *wcolsums, const float *bias, const float *residual, const int rows, int n, int c) {
-    for (int g = 0; g < 2; g++) {
-        int c0 = c + g * 8;
-        __m256i cs = _mm256_loadu_si256((const __m256i *)(wcolsums + c0));
-        __m256 ws = _mm256_loadu_ps(wscales + c0), b = _mm256_loadu_ps(bias + c0);
-        for (int i = 0; i < rows; i++) {
-            __m256i zp = _mm256_set1_epi32(azps[i]);
-            __m256 t = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[i][g], _mm256_mullo_epi32(zp, cs)));
-            t = _mm256_mul_ps(t, _mm256_mul_ps(_mm256_set1_ps(ascales[i]), ws));
-            t = _mm256_add_ps(t, b);
-            if (residual) t = _mm256_add_ps(t, _mm256_loadu_ps(residual + (size_t)i * n + c0));
-            _mm256_storeu_ps(out + (size_t)i * n + c0, t);
-        }
-    }
-}
-
 // AVX2: u8 and s8 widened to int16, then vpmaddwd (pairs of exact products into int32), which
 // cannot saturate as vpmaddubsw's int16 pair sums of u8 x s8 can. Widening costs shuffles, so
 // it is done once per panel for the weights (into `w16`) and once per row tile for the
@@ -284,7 +264,20 @@ AVX2 __attribute__((always_inline)) static inline void tile_avx2(
                 acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(a, w1));
             }
         }
-        epilogue_256(out, acc, ascales, azps, wscales, wcolsums, bias, residual, rows, n, n0 + h * 16);
+        // The epilogue as dequantise() computes it, 8 columns at a time.
+        for (int g = 0; g < 2; g++) {
+            int c0 = n0 + h * 16 + g * 8;
+            __m256i cs = _mm256_loadu_si256((const __m256i *)(wcolsums + c0));
+            __m256 ws = _mm256_loadu_ps(wscales + c0), b = _mm256_loadu_ps(bias + c0);
+            for (int i = 0; i < rows; i++) {
+                __m256i zp = _mm256_set1_epi32(azps[i]);
+                __m256 t = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[i][g], _mm256_mullo_epi32(zp, cs)));
+                t = _mm256_mul_ps(t, _mm256_mul_ps(_mm256_set1_ps(ascales[i]), ws));
+                t = _mm256_add_ps(t, b);
+                if (residual) t = _mm256_add_ps(t, _mm256_loadu_ps(residual + (size_t)i * n + c0));
+                _mm256_storeu_ps(out + (size_t)i * n + c0, t);
+            }
+        }
     }
 }
 
@@ -337,7 +330,19 @@ AVXVNNI __attribute__((always_inline)) static inline void tile_avxvnni(
                 acc[i][1] = _mm256_dpbusd_avx_epi32(acc[i][1], a, b1);
             }
         }
-        epilogue_256(out, acc, ascales, azps, wscales, wcolsums, bias, residual, rows, n, n0 + h * 16);
+        for (int g = 0; g < 2; g++) {
+            int c0 = n0 + h * 16 + g * 8;
+            __m256i cs = _mm256_loadu_si256((const __m256i *)(wcolsums + c0));
+            __m256 ws = _mm256_loadu_ps(wscales + c0), bv = _mm256_loadu_ps(bias + c0);
+            for (int i = 0; i < rows; i++) {
+                __m256i zp = _mm256_set1_epi32(azps[i]);
+                __m256 t = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[i][g], _mm256_mullo_epi32(zp, cs)));
+                t = _mm256_mul_ps(t, _mm256_mul_ps(_mm256_set1_ps(ascales[i]), ws));
+                t = _mm256_add_ps(t, bv);
+                if (residual) t = _mm256_add_ps(t, _mm256_loadu_ps(residual + (size_t)i * n + c0));
+                _mm256_storeu_ps(out + (size_t)i * n + c0, t);
+            }
+        }
     }
 }
 
