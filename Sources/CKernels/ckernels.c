@@ -579,6 +579,90 @@ AVX2FMA static inline __m256 gelu256(__m256 x) {
     return _mm256_mul_ps(x, phi);
 }
 
+AVX2FMA static inline float hmax256(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+}
+
+AVX2FMA static inline float hsum256(__m256 v) {
+    __m128 m = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_add_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_add_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+}
+
+// ck_attention_avx512's scheme on AVX2 + FMA: 8 keys per vector, four queries at a time; P·V
+// in two halves of the head so that the accumulators fit AVX2's 16 registers.
+AVX2FMA void ck_attention_avx2(float *out, int out_stride, const float *qkv, int qkv_stride,
+                               int t, int heads, int d, float *scratch) {
+    enum { Q = 4, D = 32 };
+    if (d != D) return;
+    int c = heads * D, tp = (t + 15) & ~15, chunks = tp / 8;
+    float *kt = scratch, *s = scratch + (size_t)D * tp;   // kt (D, Tp), s (Q, Tp)
+    float scale = 1.0f / sqrtf((float)D);
+    const __m256 lanes = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7), minf = _mm256_set1_ps(-INFINITY);
+    for (int h = 0; h < heads; h++) {
+        const float *q0 = qkv + h * D, *k0 = qkv + c + h * D, *v0 = qkv + 2 * c + h * D;
+        for (int j = 0; j < t; j++)
+            for (int e = 0; e < D; e++) kt[(size_t)e * tp + j] = k0[(size_t)j * qkv_stride + e] * scale;
+        for (int e = 0; e < D; e++)
+            for (int j = t; j < tp; j++) kt[(size_t)e * tp + j] = 0;
+        for (int i0 = 0; i0 < t; i0 += Q) {
+            int nq = t - i0 < Q ? t - i0 : Q;
+            const float *qr[Q];
+            for (int qi = 0; qi < Q; qi++) qr[qi] = q0 + (size_t)(i0 + (qi < nq ? qi : 0)) * qkv_stride;
+            __m256 mx[Q];
+            for (int qi = 0; qi < Q; qi++) mx[qi] = minf;
+            for (int ch = 0; ch < chunks; ch++) {
+                __m256 acc[Q];
+                for (int qi = 0; qi < Q; qi++) acc[qi] = _mm256_setzero_ps();
+                for (int e = 0; e < D; e++) {
+                    __m256 kv = _mm256_loadu_ps(kt + (size_t)e * tp + ch * 8);
+                    for (int qi = 0; qi < Q; qi++) acc[qi] = _mm256_fmadd_ps(_mm256_set1_ps(qr[qi][e]), kv, acc[qi]);
+                }
+                // Keys past T (the zero padding) score −∞.
+                __m256 pad = _mm256_cmp_ps(_mm256_add_ps(lanes, _mm256_set1_ps((float)(ch * 8))), _mm256_set1_ps((float)t), _CMP_GE_OQ);
+                for (int qi = 0; qi < Q; qi++) {
+                    acc[qi] = _mm256_blendv_ps(acc[qi], minf, pad);
+                    mx[qi] = _mm256_max_ps(mx[qi], acc[qi]);
+                    _mm256_storeu_ps(s + qi * tp + ch * 8, acc[qi]);
+                }
+            }
+            __m256 inv[Q];
+            for (int qi = 0; qi < Q; qi++) {
+                __m256 mv = _mm256_set1_ps(hmax256(mx[qi]));
+                __m256 sum = _mm256_setzero_ps();
+                for (int ch = 0; ch < chunks; ch++) {
+                    __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(s + qi * tp + ch * 8), mv));
+                    sum = _mm256_add_ps(sum, e);
+                    _mm256_storeu_ps(s + qi * tp + ch * 8, e);
+                }
+                inv[qi] = _mm256_set1_ps(1.0f / hsum256(sum));
+            }
+            for (int half = 0; half < 2; half++) {
+                __m256 a0[Q], a1[Q];
+                for (int qi = 0; qi < Q; qi++) { a0[qi] = _mm256_setzero_ps(); a1[qi] = _mm256_setzero_ps(); }
+                const float *vr = v0 + half * 16;
+                for (int j = 0; j < t; j++, vr += qkv_stride) {
+                    __m256 va = _mm256_loadu_ps(vr), vb = _mm256_loadu_ps(vr + 8);
+                    for (int qi = 0; qi < Q; qi++) {
+                        __m256 p = _mm256_set1_ps(s[qi * tp + j]);
+                        a0[qi] = _mm256_fmadd_ps(p, va, a0[qi]);
+                        a1[qi] = _mm256_fmadd_ps(p, vb, a1[qi]);
+                    }
+                }
+                for (int qi = 0; qi < nq; qi++) {
+                    float *o = out + (size_t)(i0 + qi) * out_stride + h * D + half * 16;
+                    _mm256_storeu_ps(o, _mm256_mul_ps(a0[qi], inv[qi]));
+                    _mm256_storeu_ps(o + 8, _mm256_mul_ps(a1[qi], inv[qi]));
+                }
+            }
+        }
+    }
+}
+
 AVX2FMA void ck_gelu_avx2(float *out, const float *x, long count) {
     long i = 0;
     for (; i + 8 <= count; i += 8) _mm256_storeu_ps(out + i, gelu256(_mm256_loadu_ps(x + i)));
@@ -598,6 +682,10 @@ int ck_has_avx2fma(void) { return 0; }
 int ck_has_avxvnni(void) { return 0; }
 void ck_gelu_avx512(float *out, const float *x, long count) { (void)out; (void)x; (void)count; }
 void ck_gelu_avx2(float *out, const float *x, long count) { (void)out; (void)x; (void)count; }
+void ck_attention_avx2(float *out, int out_stride, const float *qkv, int qkv_stride,
+                       int t, int heads, int d, float *scratch) {
+    (void)out; (void)out_stride; (void)qkv; (void)qkv_stride; (void)t; (void)heads; (void)d; (void)scratch;
+}
 void ck_attention_avx512(float *out, int out_stride, const float *qkv, int qkv_stride,
                          int t, int heads, int d, float *scratch) {
     (void)out; (void)out_stride; (void)qkv; (void)qkv_stride; (void)t; (void)heads; (void)d; (void)scratch;

@@ -25,12 +25,14 @@ public func attention(
     precondition(d % 16 == 0 && d <= 64, "headDim must be a multiple of 16, at most 64")
     if CPUFeatures.avx512 && d == 32 {
         ck_attention_avx512(out, Int32(outStride), qkv, Int32(qkvStride), Int32(t), Int32(heads), Int32(d), scratch)
+    } else if CPUFeatures.avx2fma && d == 32 {
+        ck_attention_avx2(out, Int32(outStride), qkv, Int32(qkvStride), Int32(t), Int32(heads), Int32(d), scratch)
     } else {
         attentionPortable(out, outStride: outStride, qkv, qkvStride: qkvStride, tokens: t, heads: heads, headDim: d, scratch: scratch)
     }
 }
 
-/// `attention` in SIMD16<Float> Swift, for CPUs without AVX-512.
+/// `attention` in SIMD16<Float> Swift, for CPUs with neither AVX-512 nor AVX2 + FMA, and head sizes other than 32.
 func attentionPortable(
     _ out: UnsafeMutablePointer<Float>, outStride: Int,
     _ qkv: UnsafePointer<Float>, qkvStride: Int,

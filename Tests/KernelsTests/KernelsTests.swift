@@ -108,17 +108,19 @@ func maxAbsDiff(_ a: [Float], _ b: [Double]) -> Double {
         #expect(maxAbsDiff(out, zip(ref, r).map { $0 + Double($1) }) < 1e-4)
     }
 
-    @Test(arguments: [1, 5, 16, 17, 40], [false, true])
-    func attentionMatchesScalar(tokens t: Int, portable: Bool) {
+    /// The kernel this CPU dispatches to, the portable one, and the AVX2 one where the CPU has it.
+    @Test(arguments: [1, 5, 8, 9, 16, 17, 40], ["dispatched", "portable", "avx2"])
+    func attentionMatchesScalar(tokens t: Int, kernel: String) {
+        guard kernel != "avx2" || CPUFeatures.avx2fma else { return }
         let (h, d) = (3, 32)
         let c = h * d, stride = 3 * c + 8   // padded stride checks stride handling
         let qkv = randomFloats(t * stride, -2...2, seed: UInt64(12 + t))
         var out = [Float](repeating: .nan, count: t * c)
         var scratch = [Float](repeating: .nan, count: attentionScratchCount(tokens: t, headDim: d))
-        if portable {
-            attentionPortable(&out, outStride: c, qkv, qkvStride: stride, tokens: t, heads: h, headDim: d, scratch: &scratch)
-        } else {
-            attention(&out, outStride: c, qkv, qkvStride: stride, tokens: t, heads: h, headDim: d, scratch: &scratch)
+        switch kernel {
+        case "portable": attentionPortable(&out, outStride: c, qkv, qkvStride: stride, tokens: t, heads: h, headDim: d, scratch: &scratch)
+        case "avx2": ck_attention_avx2(&out, Int32(c), qkv, Int32(stride), Int32(t), Int32(h), Int32(d), &scratch)
+        default: attention(&out, outStride: c, qkv, qkvStride: stride, tokens: t, heads: h, headDim: d, scratch: &scratch)
         }
         var ref = [Double](repeating: 0, count: t * c)
         for hh in 0..<h { for i in 0..<t {

@@ -118,6 +118,9 @@ void ck_attention_avx512(float *out, int out_stride, const float *qkv, int qkv_s
 
 /// Exact GELU (erf form, error < 1e-6) over count floats; out may equal x.
 void ck_gelu_avx512(float *out, const float *x, long count);
+/// ck_attention_avx512 on AVX2 + FMA (the same scratch); callers check ck_has_avx2fma().
+void ck_attention_avx2(float *out, int out_stride, const float *qkv, int qkv_stride,
+                       int t, int heads, int d, float *scratch);
 /// The same GELU on AVX2 + FMA (8 lanes); callers check ck_has_avx2fma().
 void ck_gelu_avx2(float *out, const float *x, long count);
 
