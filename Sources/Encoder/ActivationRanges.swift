@@ -7,7 +7,7 @@ public struct ActivationRanges: Sendable {
     public enum Matrix: Int, CaseIterable, Sendable { case qkv, attnOut, ffnIn, ffnOut }
 
     /// [layer][matrix] (K) channel maxima.
-    public var maxima: [[[Float]]]
+    var maxima: [[[Float]]]
 
     init(layers: Int, hidden: Int, ffn: Int) {
         maxima = (0..<layers).map { _ in Matrix.allCases.map { [Float](repeating: 0, count: $0 == .ffnOut ? ffn : hidden) } }

@@ -123,22 +123,8 @@ public final class MiniLMEncoder {
         attnScratch = .allocate(capacity: attentionScratchCount(tokens: configuration.maxLength, headDim: cf.headDim))
         numericsTag = precision.rawValue
         guard precision == .int8 else { return }
-        var ranges: ActivationRanges?
-        if !configuration.int8Calibration.isEmpty {
-            // The fp32 forward (nothing packed yet) over the calibration set, recording.
-            try check(configuration.int8Calibration)
-            self.ranges = ActivationRanges(layers: cf.layers, hidden: c, ffn: f)
-            var start = 0
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: configuration.batchSize * c)
-            defer { scratch.deallocate() }
-            while start < configuration.int8Calibration.count {
-                let end = min(configuration.int8Calibration.count, start + configuration.batchSize)
-                forward(configuration.int8Calibration[start..<end], scratch)
-                start = end
-            }
-            ranges = self.ranges
-            self.ranges = nil
-        }
+        // The fp32 forward (nothing packed yet) over the calibration set.
+        let ranges = configuration.int8Calibration.isEmpty ? nil : try activationRanges(configuration.int8Calibration)
         let (alpha, smoothed, panels32) = (configuration.smoothingAlpha, configuration.smoothed, weights.panels32)
         if ranges != nil && !smoothed.isEmpty {
             numericsTag += "-sq\(alpha)-" + ActivationRanges.Matrix.allCases.filter(smoothed.contains).map { "\($0)" }.joined(separator: "-")
