@@ -231,7 +231,7 @@ AVX512VNNI static void i8_gemm_vnni(float *out, const uint8_t *aq, const float *
 
 // AVX2: u8 and s8 widened to int16, then vpmaddwd (pairs of exact products into int32), which
 // cannot saturate as vpmaddubsw's int16 pair sums of u8 x s8 can. Widening costs shuffles, so
-// it is done once per panel for the weights (into `w16`) and once per row tile for the
+// it is done once per panel for the weights (into `w16`) and once per call for the
 // activations, not in the inner loop, which is two loads, vpmaddwd and vpaddd.
 
 // A panel's 32 columns x K int8 as int16: for each k pair, four groups of 8 columns, each lane
@@ -243,6 +243,19 @@ static void widen_panel(int16_t *w16, const int8_t *bp, int k) {
             o[0] = bp[((size_t)(j / 4) * 32 + col) * 4 + j % 4];
             o[1] = bp[((size_t)(j / 4) * 32 + col) * 4 + j % 4 + 1];
         }
+}
+
+// Eight columns c0... of one row: dequantise() on int32 sums, in 256-bit code (the AVX2 and
+// AVX-VNNI kernels' epilogue). `out` and `residual` point at the row.
+AVX2 __attribute__((always_inline)) static inline void dequantise8(
+    float *out, __m256i acc, int32_t zp, float ascale, const float *wscales, const int32_t *wcolsums,
+    const float *bias, const float *residual, int c0) {
+    __m256i cs = _mm256_loadu_si256((const __m256i *)(wcolsums + c0));
+    __m256 t = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc, _mm256_mullo_epi32(_mm256_set1_epi32(zp), cs)));
+    t = _mm256_mul_ps(t, _mm256_mul_ps(_mm256_set1_ps(ascale), _mm256_loadu_ps(wscales + c0)));
+    t = _mm256_add_ps(t, _mm256_loadu_ps(bias + c0));
+    if (residual) t = _mm256_add_ps(t, _mm256_loadu_ps(residual + c0));
+    _mm256_storeu_ps(out + c0, t);
 }
 
 // One rows x 32 tile over the full K: 16 columns at a time, so the 8 accumulators, 2 weight
@@ -264,20 +277,10 @@ AVX2 __attribute__((always_inline)) static inline void tile_avx2(
                 acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(a, w1));
             }
         }
-        // The epilogue as dequantise() computes it, 8 columns at a time.
-        for (int g = 0; g < 2; g++) {
-            int c0 = n0 + h * 16 + g * 8;
-            __m256i cs = _mm256_loadu_si256((const __m256i *)(wcolsums + c0));
-            __m256 ws = _mm256_loadu_ps(wscales + c0), b = _mm256_loadu_ps(bias + c0);
-            for (int i = 0; i < rows; i++) {
-                __m256i zp = _mm256_set1_epi32(azps[i]);
-                __m256 t = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[i][g], _mm256_mullo_epi32(zp, cs)));
-                t = _mm256_mul_ps(t, _mm256_mul_ps(_mm256_set1_ps(ascales[i]), ws));
-                t = _mm256_add_ps(t, b);
-                if (residual) t = _mm256_add_ps(t, _mm256_loadu_ps(residual + (size_t)i * n + c0));
-                _mm256_storeu_ps(out + (size_t)i * n + c0, t);
-            }
-        }
+        for (int g = 0; g < 2; g++)
+            for (int i = 0; i < rows; i++)
+                dequantise8(out + (size_t)i * n, acc[i][g], azps[i], ascales[i], wscales, wcolsums, bias,
+                            residual ? residual + (size_t)i * n : NULL, n0 + h * 16 + g * 8);
     }
 }
 
@@ -286,29 +289,31 @@ AVX2 static void i8_gemm_avx2(float *out, const uint8_t *aq, const float *ascale
                               const int8_t *wpacked, const float *wscales, const int32_t *wcolsums, const float *bias,
                               const float *residual, int m, int n, int k, int p0, int p1) {
     int16_t *w16 = malloc((size_t)k * 32 * sizeof(int16_t));
-    uint16_t *a16 = malloc((size_t)4 * k * sizeof(uint16_t));
-    if (!w16 || !a16) {   // out of memory: the same numbers without the scratch
-        free(w16); free(a16);
+    uint16_t *a16all = malloc((size_t)m * k * sizeof(uint16_t));
+    if (!w16 || !a16all) {   // out of memory: the same numbers without the scratch
+        free(w16); free(a16all);
         i8_gemm_portable(out, aq, ascales, azps, wpacked, wscales, wcolsums, bias, residual, m, n, k, p0, p1);
         return;
     }
+    // The activations widened once for every panel.   (M, K)
+    size_t j = 0, mk = (size_t)m * k;
+    for (; j + 16 <= mk; j += 16)
+        _mm256_storeu_si256((__m256i *)(a16all + j), _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(aq + j))));
+    for (; j < mk; j++) a16all[j] = aq[j];
     for (int p = p0; p < p1; p++) {
         widen_panel(w16, wpacked + (size_t)p * k * 32, k);
         for (int i0 = 0; i0 < m; i0 += 4) {
             int rows = m - i0 < 4 ? m - i0 : 4;
-            const uint8_t *a = aq + (size_t)i0 * k;
-            int j = 0;
-            for (; j + 16 <= rows * k; j += 16)
-                _mm256_storeu_si256((__m256i *)(a16 + j), _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(a + j))));
-            for (; j < rows * k; j++) a16[j] = a[j];
+            const uint16_t *a16 = a16all + (size_t)i0 * k;
             float *o = out + (size_t)i0 * n;
             const float *res = residual ? residual + (size_t)i0 * n : NULL;
             switch (rows) { TILE_AVX2_CASE(1) TILE_AVX2_CASE(2) TILE_AVX2_CASE(3) TILE_AVX2_CASE(4) }
         }
     }
     free(w16);
-    free(a16);
+    free(a16all);
 }
+
 // AVX-VNNI (AVX2 CPUs with 256-bit vpdpbusd): the packed int8 weights and u8 activations as they
 // are, 4 products per lane per instruction, the AVX2 kernel's tile shape and epilogue.
 #define AVXVNNI __attribute__((target("avx2,avxvnni")))
@@ -330,19 +335,10 @@ AVXVNNI __attribute__((always_inline)) static inline void tile_avxvnni(
                 acc[i][1] = _mm256_dpbusd_avx_epi32(acc[i][1], a, b1);
             }
         }
-        for (int g = 0; g < 2; g++) {
-            int c0 = n0 + h * 16 + g * 8;
-            __m256i cs = _mm256_loadu_si256((const __m256i *)(wcolsums + c0));
-            __m256 ws = _mm256_loadu_ps(wscales + c0), bv = _mm256_loadu_ps(bias + c0);
-            for (int i = 0; i < rows; i++) {
-                __m256i zp = _mm256_set1_epi32(azps[i]);
-                __m256 t = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[i][g], _mm256_mullo_epi32(zp, cs)));
-                t = _mm256_mul_ps(t, _mm256_mul_ps(_mm256_set1_ps(ascales[i]), ws));
-                t = _mm256_add_ps(t, bv);
-                if (residual) t = _mm256_add_ps(t, _mm256_loadu_ps(residual + (size_t)i * n + c0));
-                _mm256_storeu_ps(out + (size_t)i * n + c0, t);
-            }
-        }
+        for (int g = 0; g < 2; g++)
+            for (int i = 0; i < rows; i++)
+                dequantise8(out + (size_t)i * n, acc[i][g], azps[i], ascales[i], wscales, wcolsums, bias,
+                            residual ? residual + (size_t)i * n : NULL, n0 + h * 16 + g * 8);
     }
 }
 
