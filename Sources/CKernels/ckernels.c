@@ -422,6 +422,20 @@ AVX2FMA static void bf16_gemm_avx2(float *out, const uint16_t *abf, const uint16
     }
 }
 
+// Horner coefficients, highest degree first, shared by the 512- and 256-bit kernels: e^r for
+// |r| ≤ ln2/2 (Taylor, degree 7) and P(t) of the erfc fit (the same as Kernels.gelu16's).
+static const float exp_poly[8] = {1.0f / 5040, 1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f};
+static const float erfc_poly[8] = {-0.051091600f, 0.34036958f, -0.87855190f, 0.97611260f,
+                                   -0.34981775f, 0.43216145f, 0.24562173f, 0.28519592f};
+
+// kt[e, j] = k[j, e] · scale for the T keys of one head, zero for the padding up to Tp. (D, Tp)
+static void transpose_keys(float *kt, const float *k0, int qkv_stride, int t, int tp, int d, float scale) {
+    for (int j = 0; j < t; j++)
+        for (int e = 0; e < d; e++) kt[(size_t)e * tp + j] = k0[(size_t)j * qkv_stride + e] * scale;
+    for (int e = 0; e < d; e++)
+        for (int j = t; j < tp; j++) kt[(size_t)e * tp + j] = 0;
+}
+
 // e^x for x <= 0 region and beyond; same scheme as the Swift exp16 (0 below -87.3).
 AVX512 static inline __m512 exp512(__m512 x) {
     __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
@@ -430,14 +444,8 @@ AVX512 static inline __m512 exp512(__m512 x) {
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.69314575f), x);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.4286068e-6f), r);
-    __m512 p = _mm512_set1_ps(1.0f / 5040);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    __m512 p = _mm512_set1_ps(exp_poly[0]);
+    for (int i = 1; i < 8; i++) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(exp_poly[i]));
     __m512 y = _mm512_scalef_ps(p, n);
     return _mm512_maskz_mov_ps((__mmask16)~under, y);
 }
@@ -447,14 +455,8 @@ AVX512 static inline __m512 gelu512(__m512 x) {
     __m512 a = _mm512_abs_ps(_mm512_mul_ps(x, _mm512_set1_ps(0.70710677f)));
     a = _mm512_min_ps(a, _mm512_set1_ps(10.0f));
     __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(a, _mm512_set1_ps(0.5f), _mm512_set1_ps(1.0f)));
-    __m512 p = _mm512_set1_ps(-0.051091600f);
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.34036958f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.87855190f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.97611260f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.34981775f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.43216145f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.24562173f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.28519592f));
+    __m512 p = _mm512_set1_ps(erfc_poly[0]);
+    for (int i = 1; i < 8; i++) p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(erfc_poly[i]));
     __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(a, a)));
     __m512 half_erfc = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), t), _mm512_mul_ps(p, e));
     __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
@@ -475,10 +477,7 @@ AVX512 void ck_attention_avx512(float *out, int out_stride, const float *qkv, in
     __mmask16 tail = (__mmask16)(rem == 16 ? 0xFFFF : (1u << rem) - 1);
     for (int h = 0; h < heads; h++) {
         const float *q0 = qkv + h * D, *k0 = qkv + c + h * D, *v0 = qkv + 2 * c + h * D;
-        for (int j = 0; j < t; j++)
-            for (int e = 0; e < D; e++) kt[(size_t)e * tp + j] = k0[(size_t)j * qkv_stride + e] * scale;
-        for (int e = 0; e < D; e++)
-            for (int j = t; j < tp; j++) kt[(size_t)e * tp + j] = 0;
+        transpose_keys(kt, k0, qkv_stride, t, tp, D, scale);
         for (int i0 = 0; i0 < t; i0 += Q) {
             int nq = t - i0 < Q ? t - i0 : Q;
             const float *qr[Q];
@@ -547,14 +546,8 @@ AVX2FMA static inline __m256 exp256(__m256 x) {
     __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.69314575f), x);
     r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.4286068e-6f), r);
-    __m256 p = _mm256_set1_ps(1.0f / 5040);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256 p = _mm256_set1_ps(exp_poly[0]);
+    for (int i = 1; i < 8; i++) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(exp_poly[i]));
     __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
     __m256 y = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
     return _mm256_andnot_ps(under, y);
@@ -564,14 +557,8 @@ AVX2FMA static inline __m256 gelu256(__m256 x) {
     __m256 a = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_mul_ps(x, _mm256_set1_ps(0.70710677f)));
     a = _mm256_min_ps(a, _mm256_set1_ps(10.0f));
     __m256 t = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(a, _mm256_set1_ps(0.5f), _mm256_set1_ps(1.0f)));
-    __m256 p = _mm256_set1_ps(-0.051091600f);
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.34036958f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.87855190f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.97611260f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.34981775f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.43216145f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.24562173f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.28519592f));
+    __m256 p = _mm256_set1_ps(erfc_poly[0]);
+    for (int i = 1; i < 8; i++) p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(erfc_poly[i]));
     __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(a, a)));
     __m256 half_erfc = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), t), _mm256_mul_ps(p, e));
     __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
@@ -605,10 +592,7 @@ AVX2FMA void ck_attention_avx2(float *out, int out_stride, const float *qkv, int
     const __m256 lanes = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7), minf = _mm256_set1_ps(-INFINITY);
     for (int h = 0; h < heads; h++) {
         const float *q0 = qkv + h * D, *k0 = qkv + c + h * D, *v0 = qkv + 2 * c + h * D;
-        for (int j = 0; j < t; j++)
-            for (int e = 0; e < D; e++) kt[(size_t)e * tp + j] = k0[(size_t)j * qkv_stride + e] * scale;
-        for (int e = 0; e < D; e++)
-            for (int j = t; j < tp; j++) kt[(size_t)e * tp + j] = 0;
+        transpose_keys(kt, k0, qkv_stride, t, tp, D, scale);
         for (int i0 = 0; i0 < t; i0 += Q) {
             int nq = t - i0 < Q ? t - i0 : Q;
             const float *qr[Q];
