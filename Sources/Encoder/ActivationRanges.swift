@@ -24,16 +24,11 @@ public struct ActivationRanges: Sendable {
         }
     }
 
-    /// SmoothQuant's factors for one matrix, s_j = max|X_j|^α / max|W_·j|^(1−α), 1 where either is 0.
-    /// `w` is (N, K) row-major, or in `packPanels32` layout when `panels32`.
-    func smoothing(_ layer: Int, _ matrix: Matrix, weights w: UnsafePointer<Float>, n: Int, panels32: Bool, alpha: Float) -> [Float] {
-        let x = maxima[layer][matrix.rawValue], k = x.count
-        var wmax = [Float](repeating: 0, count: k)
-        for i in 0..<(n * k) {
-            let j = panels32 ? (i / 32) % k : i % k
-            wmax[j] = max(wmax[j], abs(w[i]))
-        }
-        return (0..<k).map { j in
+    /// SmoothQuant's factors for one matrix, s_j = max|X_j|^α / max|W_·j|^(1−α), 1 where either is
+    /// 0; `weightMaxima` from `PackedInt8Matrix.inputChannelMaxima`.
+    func smoothing(_ layer: Int, _ matrix: Matrix, weightMaxima wmax: [Float], alpha: Float) -> [Float] {
+        let x = maxima[layer][matrix.rawValue]
+        return x.indices.map { j in
             x[j] > 0 && wmax[j] > 0 ? powf(x[j], alpha) / powf(wmax[j], 1 - alpha) : 1
         }
     }

@@ -131,7 +131,9 @@ public final class MiniLMEncoder {
         }
         quantized = weights.layers.enumerated().map { li, l in
             func pack(_ w: UnsafePointer<Float>, _ n: Int, _ k: Int, _ m: ActivationRanges.Matrix) -> PackedInt8Matrix {
-                let s = smoothed.contains(m) ? ranges?.smoothing(li, m, weights: w, n: n, panels32: panels32, alpha: alpha) : nil
+                let s = smoothed.contains(m)
+                    ? ranges?.smoothing(li, m, weightMaxima: PackedInt8Matrix.inputChannelMaxima(w, n: n, k: k, panels32: panels32), alpha: alpha)
+                    : nil
                 return PackedInt8Matrix(w, n: n, k: k, panels32: panels32, smoothing: s)
             }
             return PackedLayer(qkv: pack(l.qkvW, 3 * c, c, .qkv), attnOut: pack(l.attnOutW, c, c, .attnOut),

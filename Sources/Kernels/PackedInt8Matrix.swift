@@ -29,10 +29,9 @@ public final class PackedInt8Matrix: @unchecked Sendable {
         colsums = .allocate(capacity: n)
         inverseSmoothing = smoothing?.map { 1 / $0 }
         if let smoothing {
-            // Element i is W[c][j] with j = i mod K row-major, (i / 32) mod K in panels.
             let scaled = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
             defer { scaled.deallocate() }
-            for i in 0..<(n * k) { scaled[i] = w[i] * smoothing[panels32 ? (i / 32) % k : i % k] }
+            for i in 0..<(n * k) { scaled[i] = w[i] * smoothing[Self.inputChannel(i, k: k, panels32: panels32)] }
             ck_i8_pack_weights(data, scales, colsums, scaled, Int32(n), Int32(k), panels32 ? 1 : 0)
         } else {
             ck_i8_pack_weights(data, scales, colsums, w, Int32(n), Int32(k), panels32 ? 1 : 0)
@@ -40,6 +39,20 @@ public final class PackedInt8Matrix: @unchecked Sendable {
     }
 
     deinit { data.deallocate(); scales.deallocate(); colsums.deallocate() }
+
+    /// max |W[·, j]| for each input channel j of `w` (N, K), row-major or in `packPanels32`
+    /// layout: the weights' side of SmoothQuant's factors.
+    public static func inputChannelMaxima(_ w: UnsafePointer<Float>, n: Int, k: Int, panels32: Bool) -> [Float] {
+        var maxima = [Float](repeating: 0, count: k)
+        for i in 0..<(n * k) {
+            let j = inputChannel(i, k: k, panels32: panels32)
+            maxima[j] = max(maxima[j], abs(w[i]))
+        }
+        return maxima
+    }
+
+    /// The input channel of element `i`: W[c][j] with j = i mod K row-major, (i / 32) mod K in panels.
+    static func inputChannel(_ i: Int, k: Int, panels32: Bool) -> Int { panels32 ? (i / 32) % k : i % k }
 }
 
 /// Scratch for `matmulInt8` on inputs of up to (M, K): the smoothed input, the quantised rows,

@@ -80,8 +80,8 @@ extension StreamProcessor {
         let theirs = r.headers.filter { !$0.key.hasPrefix("plutchik.") }
         var value = r.value
         if !configuration.deadLetterKeepsOriginal, let original = r.value {
-            let policies = tenantPolicies.policies
-            let redacted = policies.policy(for: Self.readableTenant(original)).redactor().redact(String(decoding: original, as: UTF8.self))
+            let redacted = tenantPolicies.policies.policy(for: Self.readableTenant(original)).redactor()
+                .redact(String(decoding: original, as: UTF8.self))
             if !redacted.counts.isEmpty {
                 value = Array(redacted.text.utf8)
                 ours.append(KafkaHeader(key: "plutchik.redacted", string: redacted.counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")))
