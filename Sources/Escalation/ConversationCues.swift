@@ -30,21 +30,29 @@ public enum ConversationCues {
                                           "dishonest", "sick", "hate", "terrible", "awful", "worst"]
     static let apology: Set<Substring> = ["sorry", "apologize", "apologise", "apologies", "apology", "oops", "mistake"]
 
+    /// What is trimmed from each end of a word before it is looked up.
+    static let trimmed = CharacterSet.punctuationCharacters.union(.symbols)
+
+    /// Whether a scalar stays at a word's end: not punctuation or a symbol, or outside the Basic
+    /// Multilingual Plane (emoji stay words, as Foundation's trimming by UTF-16 units left them).
+    static func kept(_ s: Unicode.Scalar) -> Bool { s.value > 0xFFFF || !trimmed.contains(s) }
+
     /// The cues of one turn's text (`count` values).
     public static func values(_ text: String) -> [Float] {
         var words: [Substring] = []
         var shouted = 0, questions = 0, exclamations = 0
         let lower = text.lowercased()
         for (raw, low) in zip(text.split(whereSeparator: \.isWhitespace), lower.split(whereSeparator: \.isWhitespace)) {
-            questions += low.filter { $0 == "?" }.count
-            exclamations += low.filter { $0 == "!" }.count
-            let letters = raw.filter(\.isLetter)
-            if letters.count >= 3 && letters.allSatisfy(\.isUppercase) { shouted += 1 }
-            let w = low.trimmingCharacters(in: .punctuationCharacters.union(.symbols))
-            if !w.isEmpty { words.append(Substring(w)) }
+            for ch in low where ch == "?" || ch == "!" { if ch == "?" { questions += 1 } else { exclamations += 1 } }
+            var letters = 0, upper = true
+            for ch in raw where ch.isLetter { letters += 1; upper = upper && ch.isUppercase }
+            if letters >= 3 && upper { shouted += 1 }
+            let scalars = low.unicodeScalars
+            guard let first = scalars.firstIndex(where: kept), let last = scalars.lastIndex(where: kept) else { continue }
+            words.append(low[first...last])
         }
         let n = Float(max(words.count, 1))
-        func rate(_ set: Set<Substring>) -> Float { Float(words.filter { set.contains($0) }.count) / n }
+        func rate(_ set: Set<Substring>) -> Float { Float(words.reduce(0) { $0 + (set.contains($1) ? 1 : 0) }) / n }
         func scaled(_ x: Float, _ k: Float) -> Float { min(x * k, 1) }
         return [
             scaled(rate(secondPerson), 8),
@@ -55,7 +63,7 @@ public enum ConversationCues {
             scaled(rate(hedges), 10),
             scaled(rate(firstPerson), 8),
             // Tokenised text splits contractions ("don ' t"): a lone "t" is a negation too.
-            scaled(rate(negation) + Float(words.filter { $0 == "t" }.count) / n, 10),
+            scaled(rate(negation) + Float(words.reduce(0) { $0 + ($1 == "t" ? 1 : 0) }) / n, 10),
             scaled(rate(insults), 20),
             scaled(rate(apology), 20),
             scaled(Float(shouted) / n, 5),
