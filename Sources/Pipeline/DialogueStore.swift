@@ -10,16 +10,20 @@ import Kafka
 ///
 /// When it holds more than `maxDialogues`, it evicts the least recently used 1% at once
 /// (amortising the cost); ``evictIdle(now:)`` and ``evictIdle(watermarks:)`` drop dialogues idle
-/// longer than `idleTTL`. A dialogue evicted by the cap is remembered (``takeCapEvicted(_:)``)
-/// until its window would have idled anyway, so the processor can reload its state from PostgreSQL
-/// when it comes back; one evicted as idle starts a fresh window.
+/// longer than `idleTTL`. Every evicted dialogue is remembered (its id, partition and last turn's
+/// time; at most `maxDialogues` of them, the earliest evicted forgotten first) so that when it
+/// comes back within its own window (its next turn at most `idleTTL` after its last, in its own
+/// turns' times) the processor reloads its state from PostgreSQL (``takeEvicted(_:)``). A
+/// partition's watermark says when the partition's dialogues went quiet, not when one of them did:
+/// in a backfill whose dialogues are not in time order, a dialogue still under way may lie
+/// further back than the partition's newest turn, and its next turn keeps its context.
 ///
 /// Each operation costs time in proportion to what it touches and what expires, not to the live
-/// dialogues: the slab keeps the live dialogues in order of use (the cap), and min-heaps with lazy
-/// deletion order them by last turn time per partition (idle expiry) and the remembered ones by
-/// last turn time (their bound). A heap element is live while the slab or `capEvicted` still holds
-/// the same partition and time for it; stale ones are dropped when they surface, and a heap is
-/// rebuilt when stale elements outnumber live ones.
+/// dialogues: the slab keeps the live dialogues in order of use (the cap), a min-heap per partition
+/// with lazy deletion orders them by last turn time (idle expiry), and a queue orders the remembered
+/// ones by eviction (their bound). A heap element is live while the slab or `remembered` still
+/// holds the same partition and time (or eviction) for it; stale ones are dropped when they
+/// surface, and a heap is rebuilt when stale elements outnumber live ones.
 public struct DialogueStore: Sendable {
     /// One dialogue's entry.
     public struct Entry: Sendable {
@@ -32,7 +36,7 @@ public struct DialogueStore: Sendable {
         public var lastTurnAt: Date
     }
 
-    /// A dialogue the cap evicted: where its state came from and its last turn's time.
+    /// An evicted dialogue: where its state came from and its last turn's time.
     public struct Evicted: Sendable, Equatable {
         public var source: KafkaTopicPartition
         public var lastTurnAt: Date
@@ -44,19 +48,21 @@ public struct DialogueStore: Sendable {
     /// Partitions by number, as the slab stores them.
     private var partitions: [KafkaTopicPartition] = []
     private var partitionNumbers: [KafkaTopicPartition: Int32] = [:]
-    /// Dialogues the cap evicted whose window has not idled yet; at most 10 × `maxDialogues` (an
-    /// id and a time each, far smaller than a live dialogue's state).
-    public private(set) var capEvicted: [String: Evicted] = [:]
+    /// Evicted dialogues not live again, with the operation that evicted them; at most
+    /// `maxDialogues` (an id and a time each, far smaller than a live dialogue's state).
+    private var remembered: [String: (evicted: Evicted, operation: Int)] = [:]
+    /// Counts the operations that evict.
+    private var operation = 0
+    /// Remembered dialogues in the order they are forgotten: earliest operation, then oldest last turn, then id.
+    private var forgetting = KeyedMinHeap<EvictionKey, String>()
     /// Dialogues evicted so far, for metrics.
     public private(set) var evictions = 0
     /// Live dialogues by last turn time, per partition number (idle expiry).
     private var liveByTurn: [Int32: KeyedMinHeap<Date, Int32>] = [:]
     private var liveByTurnCount = 0
-    /// Remembered dialogues by last turn time, per partition (idle expiry), and over all partitions
-    /// (their bound forgets the longest idle first).
-    private var rememberedByTurn: [KafkaTopicPartition: KeyedMinHeap<Date, String>] = [:]
-    private var rememberedByTurnCount = 0
-    private var forgetting = KeyedMinHeap<Date, String>()
+
+    /// The evicted dialogues remembered (not live again).
+    public var evicted: [String: Evicted] { remembered.mapValues(\.evicted) }
 
     /// - Parameter slotBytes: bytes of a dialogue's slot: its id and state record (larger ones are
     ///   kept aside, at the cost of a heap allocation each).
@@ -91,80 +97,84 @@ public struct DialogueStore: Sendable {
         } else {
             pushLive(slab.insert(dialogueID, record: state, source: p, lastOffset: lastOffset, lastTurnAt: lastTurnAt))
         }
-        if capEvicted.removeValue(forKey: dialogueID) != nil { compactIfStale() }
+        remembered[dialogueID] = nil
         if slab.count > maxDialogues {
+            operation += 1
             var n = max(1, maxDialogues / 100, slab.count - maxDialogues)
             while n > 0, slab.leastRecent >= 0 {
-                let s = slab.leastRecent
-                let id = slab.id(s), evicted = Evicted(source: partitions[Int(slab.source(s))], lastTurnAt: slab.lastTurnAt(s))
-                slab.remove(s)
-                capEvicted[id] = evicted
-                forgetting.push(evicted.lastTurnAt, id)
-                rememberedByTurn[evicted.source, default: KeyedMinHeap()].push(evicted.lastTurnAt, id)
-                rememberedByTurnCount += 1
-                evictions += 1
+                evict(slab.leastRecent)
                 n -= 1
             }
-            if capEvicted.count > 10 * maxDialogues {
-                // Forget the longest idle first, down to 99 % (amortising the work).
-                var forget = capEvicted.count - 10 * maxDialogues + maxDialogues / 10
-                while forget > 0, let (t, id) = forgetting.pop() {
-                    guard capEvicted[id]?.lastTurnAt == t else { continue }
-                    capEvicted[id] = nil
-                    forget -= 1
-                }
-            }
+            forgetBeyondBound()
         }
         compactIfStale()
     }
 
-    /// Which of `dialogueIDs` the cap evicted (and are not live again), forgetting them: the caller
-    /// reloads their state.
-    public mutating func takeCapEvicted(_ dialogueIDs: some Sequence<String>) -> [String] {
+    /// Which of the dialogues in `firstTurnAt` (each with the time of its first turn in hand) are
+    /// remembered and come back within their window, forgetting every one asked about that is not
+    /// live: the caller reloads the state of those returned. One that comes back later starts a
+    /// fresh window anyway.
+    public mutating func takeEvicted(_ firstTurnAt: [String: Date]) -> [String] {
         var out: [String] = []
-        for id in Set(dialogueIDs) where slab.slot(of: id) == nil && capEvicted.removeValue(forKey: id) != nil { out.append(id) }
+        for (id, at) in firstTurnAt where slab.slot(of: id) == nil {
+            guard let r = remembered.removeValue(forKey: id) else { continue }
+            if at.timeIntervalSince(r.evicted.lastTurnAt) <= idleTTL { out.append(id) }
+        }
+        compactIfStale()
         return out.sorted()
     }
 
-    /// Drops dialogues whose last turn is older than `idleTTL` before `now`; returns how many.
+    /// Removes live slot `s`, remembering its dialogue.
+    private mutating func evict(_ s: Int32) {
+        let id = slab.id(s), evicted = Evicted(source: partitions[Int(slab.source(s))], lastTurnAt: slab.lastTurnAt(s))
+        remembered[id] = (evicted, operation)
+        forgetting.push(EvictionKey(operation: operation, lastTurnAt: evicted.lastTurnAt, id: id), id)
+        slab.remove(s)
+        evictions += 1
+    }
+
+    /// Forgets remembered dialogues beyond `maxDialogues`, down to 99 % of it (amortising the work):
+    /// those evicted earliest first.
+    private mutating func forgetBeyondBound() {
+        guard remembered.count > maxDialogues else { return }
+        var forget = remembered.count - maxDialogues + maxDialogues / 100
+        while forget > 0, let (key, id) = forgetting.pop() {
+            guard remembered[id]?.operation == key.operation, remembered[id]?.evicted.lastTurnAt == key.lastTurnAt else { continue }
+            remembered[id] = nil
+            forget -= 1
+        }
+    }
+
+    /// Evicts dialogues whose last turn is older than `idleTTL` before `now`; returns how many.
     @discardableResult
     public mutating func evictIdle(now: Date) -> Int {
         expire(partitions.map { ($0, now) })
     }
 
-    /// Drops dialogues whose last turn is more than `idleTTL` older than the newest turn seen on
+    /// Evicts dialogues whose last turn is more than `idleTTL` older than the newest turn seen on
     /// their partition (event time: a backlog of old turns keeps its windows); returns how many.
+    /// They are remembered like those the cap evicts.
     @discardableResult
     public mutating func evictIdle(watermarks: [KafkaTopicPartition: Date]) -> Int {
         expire(watermarks.map { ($0.key, $0.value) })
     }
 
-    /// Pops each partition's heaps while their oldest turn lies more than `idleTTL` before the mark.
+    /// Pops each partition's heap while its oldest turn lies more than `idleTTL` before the mark.
     private mutating func expire(_ marks: [(KafkaTopicPartition, Date)]) -> Int {
-        var evicted = 0
+        let before = evictions
+        operation += 1
         for (p, mark) in marks {
-            if let n = partitionNumbers[p], var heap = liveByTurn.removeValue(forKey: n) {
-                while let (t, s) = heap.peek(), mark.timeIntervalSince(t) > idleTTL {
-                    heap.removeFirst()
-                    liveByTurnCount -= 1
-                    if slab.occupied(s), slab.source(s) == n, slab.lastTurnAt(s) == t {
-                        slab.remove(s)
-                        evicted += 1
-                    }
-                }
-                if !heap.isEmpty { liveByTurn[n] = heap }
+            guard let n = partitionNumbers[p], var heap = liveByTurn.removeValue(forKey: n) else { continue }
+            while let (t, s) = heap.peek(), mark.timeIntervalSince(t) > idleTTL {
+                heap.removeFirst()
+                liveByTurnCount -= 1
+                if slab.occupied(s), slab.source(s) == n, slab.lastTurnAt(s) == t { evict(s) }
             }
-            if var heap = rememberedByTurn.removeValue(forKey: p) {
-                while let (t, id) = heap.peek(), mark.timeIntervalSince(t) > idleTTL {
-                    heap.removeFirst()
-                    rememberedByTurnCount -= 1
-                    if let r = capEvicted[id], r.source == p, r.lastTurnAt == t { capEvicted[id] = nil }
-                }
-                if !heap.isEmpty { rememberedByTurn[p] = heap }
-            }
+            if !heap.isEmpty { liveByTurn[n] = heap }
         }
-        evictions += evicted
-        return evicted
+        forgetBeyondBound()
+        compactIfStale()
+        return evictions - before
     }
 
     /// Gives every live dialogue the state `record`, keeping its source, offset and times (after a
@@ -178,9 +188,8 @@ public struct DialogueStore: Sendable {
     public mutating func remove(partitions removed: Set<KafkaTopicPartition>) {
         let numbers = Set(removed.compactMap { partitionNumbers[$0] })
         for s in slab.occupiedSlots where numbers.contains(slab.source(s)) { slab.remove(s) }
-        capEvicted = capEvicted.filter { !removed.contains($0.value.source) }
+        remembered = remembered.filter { !removed.contains($0.value.evicted.source) }
         for n in numbers { liveByTurnCount -= liveByTurn.removeValue(forKey: n)?.count ?? 0 }
-        for p in removed { rememberedByTurnCount -= rememberedByTurn.removeValue(forKey: p)?.count ?? 0 }
         compactIfStale()
     }
 
@@ -205,16 +214,21 @@ public struct DialogueStore: Sendable {
             liveByTurn = heaps.mapValues { KeyedMinHeap($0) }
             liveByTurnCount = slab.count
         }
-        if rememberedByTurnCount > 2 * capEvicted.count + 1_024 {
-            var heaps: [KafkaTopicPartition: [(Date, String)]] = [:]
-            for (id, r) in capEvicted { heaps[r.source, default: []].append((r.lastTurnAt, id)) }
-            rememberedByTurn = heaps.mapValues { KeyedMinHeap($0) }
-            rememberedByTurnCount = capEvicted.count
-        }
-        if forgetting.count > 2 * capEvicted.count + 1_024 {
-            forgetting = KeyedMinHeap(capEvicted.map { ($0.value.lastTurnAt, $0.key) })
+        if forgetting.count > 2 * remembered.count + 1_024 {
+            forgetting = KeyedMinHeap(remembered.map { (EvictionKey(operation: $0.value.operation, lastTurnAt: $0.value.evicted.lastTurnAt, id: $0.key), $0.key) })
         }
     }
+}
+
+/// The order remembered dialogues are forgotten in: by the operation that evicted them, then by
+/// their last turn's time, then by id (so it does not depend on the order of evictions within one
+/// operation).
+struct EvictionKey: Comparable, Sendable {
+    var operation: Int
+    var lastTurnAt: Date
+    var id: String
+
+    static func < (a: Self, b: Self) -> Bool { (a.operation, a.lastTurnAt, a.id) < (b.operation, b.lastTurnAt, b.id) }
 }
 
 /// A binary min-heap of (key, dialogue): its id, or its slot.

@@ -27,6 +27,9 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
     public let explainAllTurns: Bool
     /// Per-tenant alarm and neutral thresholds, read once per batch.
     public let policies: TenantPolicyStore
+    /// A turn more than this after its dialogue's last one (in the turns' own times) starts a fresh
+    /// window: context and escalation state, wherever the batches fall.
+    public let windowIdle: TimeInterval
 
     /// Where the model is loaded from, and how, for reloads.
     private let source: Source
@@ -43,8 +46,9 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
     /// Loads the encoder from `modelDirectory`, the heads and the forecaster from theirs.
     public init(modelDirectory: URL, headsDirectory: URL, escalationDirectory: URL,
                 encoder configuration: EncoderConfiguration = .init(), cacheCapacity: Int = 2_000, explainAllTurns: Bool = false,
-                policies: TenantPolicyStore = TenantPolicyStore()) throws {
+                policies: TenantPolicyStore = TenantPolicyStore(), windowIdle: TimeInterval = PipelineConfiguration.defaultWindowIdle) throws {
         self.explainAllTurns = explainAllTurns
+        self.windowIdle = windowIdle
         self.policies = policies
         source = Source(modelDirectory: modelDirectory, headsDirectory: headsDirectory, escalationDirectory: escalationDirectory,
                         encoder: configuration, cacheCapacity: cacheCapacity)
@@ -121,12 +125,25 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
         try lock.withLock {
             let heads = model.heads, forecaster = model.forecaster
             let embeddings = try embed(turns.map(\.turn.text))
+            // A turn more than `windowIdle` after its dialogue's latest starts a fresh window: its
+            // context goes by a key of its own (the dialogue's, then its window's number).
+            var latest: [String: Double] = [:], windows: [String: Int] = [:]
+            var freshWindow: [Bool] = [], contextKeys: [String] = []
+            for t in turns {
+                let k = t.turn.stateKey, at = t.timestamp.timeIntervalSince1970
+                let before = latest[k] ?? states[k]?.escalation.lastTimestamp
+                let fresh = before.map { at - $0 > windowIdle } ?? false
+                if fresh { windows[k, default: 0] += 1 }
+                latest[k] = max(at, before ?? at)
+                freshWindow.append(fresh)
+                contextKeys.append(windows[k].map { "\(k)\u{0}\($0)" } ?? k)
+            }
             // The heads see the whole batch in one pass; the contexts advance turn by turn.
             var contexts: [String: DialogueContext] = [:]
-            for t in turns where contexts[t.turn.stateKey] == nil {
-                contexts[t.turn.stateKey] = states[t.turn.stateKey]?.context ?? DialogueContext()
+            for (t, key) in zip(turns, contextKeys) where contexts[key] == nil {
+                contexts[key] = key == t.turn.stateKey ? states[key]?.context ?? DialogueContext() : DialogueContext()
             }
-            let inputs = heads.nextInputs(zip(turns, embeddings).map { (key: $0.turn.stateKey, vector: $1, text: $0.turn.text, speaker: $0.turn.speaker) },
+            let inputs = heads.nextInputs(zip(contextKeys, zip(turns, embeddings)).map { (key: $0, vector: $1.1, text: $1.0.turn.text, speaker: $1.0.turn.speaker) },
                                           contexts: &contexts)
             let predictions = heads.predict(inputs)
             var out: [TurnAnalysis] = []
@@ -137,7 +154,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
                 let turn = timed.turn
                 let policy = policies.policy(for: turn.tenant)
                 var prediction = predicted
-                var state = states[turn.stateKey] ?? initialState()
+                var state = freshWindow[i] ? initialState() : states[turn.stateKey] ?? initialState()
                 let f = try forecaster.update(&state.escalation, prediction: prediction, text: turn.text,
                                               timestamp: timed.timestamp.timeIntervalSince1970,
                                               alarm: policy.alarm(over: forecaster.alarm))
@@ -160,7 +177,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
                 }
                 out.append(TurnAnalysis(prediction: prediction, escalation: f, explanation: explanation))
             }
-            for (id, context) in contexts { states[id, default: initialState()].context = context }
+            for (t, key) in zip(turns, contextKeys) { states[t.turn.stateKey, default: initialState()].context = contexts[key]! }
             if !explained.isEmpty {
                 // Leave-one-word-out through the encoder and the heads: every explained turn's
                 // deletions in one packed batch, kept out of the embedding cache.

@@ -30,8 +30,10 @@ public struct PipelineConfiguration: Sendable {
     public var maxBatchWait: Duration = .milliseconds(10)
     /// Turns in a dialogue's context window.
     public var windowTurns = 8
-    /// A dialogue idle longer than this starts a new window and may be evicted.
-    public var windowIdle: TimeInterval = 30 * 60
+    /// A dialogue idle longer than this (between its own turns' times) starts a new window and may
+    /// be evicted. Give the ``ModelAnalyzer`` the same (`windowIdle:`).
+    public var windowIdle: TimeInterval = Self.defaultWindowIdle
+    public static let defaultWindowIdle: TimeInterval = 30 * 60
     /// How far ahead of the processing clock a turn's time may lie and still move its partition's
     /// event-time watermark (turns further ahead are processed, counted in
     /// `plutchik_turns_skewed_total`, and ignored by the watermark).

@@ -48,17 +48,18 @@ extension StreamProcessor {
         // 0. A model loaded since the last batch takes over here, between batches.
         if let next = analyzer.adoptStagedModel() { modelSwapped(to: next) }
         let modelVersion = analyzer.modelVersion
-        // 1. Validate; bring back dialogues the live-dialogue cap evicted; spot replays of turns
+        // 1. Validate; bring back evicted dialogues that return within their window; spot replays of turns
         // already applied.
         let validated = records.map { r in
             Result { () throws(DeadLetterReason) in try configuration.validator.validate(r.value, recordTimestampMs: r.timestampMs, now: now) }
         }
         // The batch's dialogues are looked up once, before the reload: putting reloaded dialogues
         // into the store may evict others of this batch.
-        let ids = Set(validated.compactMap { try? $0.get().turn.stateKey })
+        var firstTurnAt: [String: Date] = [:]
+        for case .success(let t) in validated { firstTurnAt[t.turn.stateKey] = min(firstTurnAt[t.turn.stateKey] ?? t.timestamp, t.timestamp) }
         var known: [String: DialogueStore.Entry] = [:]
-        for id in ids { known[id] = dialogues.entry(id) }
-        known.merge(try await reloadCapEvicted(ids)) { live, _ in live }
+        for id in firstTurnAt.keys { known[id] = dialogues.entry(id) }
+        known.merge(try await reloadEvicted(firstTurnAt)) { live, _ in live }
         var items: [Item] = []
         for (r, v) in zip(records, validated) {
             switch v {

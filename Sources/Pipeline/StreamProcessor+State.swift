@@ -74,11 +74,13 @@ extension StreamProcessor {
         }
     }
 
-    /// Reloads from `dialogue_state` the dialogues among `dialogueIDs` that the live-dialogue cap
-    /// evicted, so a returning dialogue keeps its window. Their last state may belong to the batch
-    /// in flight, so that is audited first (only when a reload is due). Returns the reloaded entries.
-    func reloadCapEvicted(_ dialogueIDs: Set<String>) async throws -> [String: DialogueStore.Entry] {
-        let ids = dialogues.takeCapEvicted(dialogueIDs)
+    /// Reloads from `dialogue_state` the dialogues among `firstTurnAt` (each with its first turn's
+    /// time in the batch) that were evicted (by the live-dialogue cap, or idle on their partition's
+    /// watermark) and come back within their window, so they keep it. Their last state may belong
+    /// to the batch in flight, so that is audited first (only when a reload is due). Returns the
+    /// reloaded entries.
+    func reloadEvicted(_ firstTurnAt: [String: Date]) async throws -> [String: DialogueStore.Entry] {
+        let ids = dialogues.takeEvicted(firstTurnAt)
         guard !ids.isEmpty else { return [:] }
         try await drainInFlight()
         let rows = try await retrying("reload evicted dialogue state") {

@@ -95,7 +95,7 @@ func makeAnalyzer(heads: HeadsOptions, pipeline: PipelineOptions, encoder: Encod
         modelDirectory: heads.modelDirectory, headsDirectory: try heads.headsDirectory(),
         escalationDirectory: try pipeline.escalationDirectory(),
         encoder: encoder, cacheCapacity: cacheCapacity,
-        explainAllTurns: pipeline.explainAllTurns, policies: policies)
+        explainAllTurns: pipeline.explainAllTurns, policies: policies, windowIdle: try pipeline.pipelineConfiguration().windowIdle)
 }
 
 /// Builds a processor: model, Kafka clients, audit writer (migrated when asked).

@@ -3,7 +3,7 @@ import Kafka
 import Testing
 @testable import Pipeline
 
-/// The live-dialogue store's eviction rules, and what it remembers of dialogues the cap evicted.
+/// The live-dialogue store's eviction rules, and what it remembers of the dialogues it evicts.
 @Suite struct DialogueStoreTests {
     let p0 = KafkaTopicPartition(topic: "t", partition: 0), p1 = KafkaTopicPartition(topic: "t", partition: 1)
     let t0 = Date(timeIntervalSince1970: 1_800_000_000)
@@ -15,45 +15,49 @@ import Testing
         _ = store.entry("a")
         store.put("c", state: [3], source: p0, lastOffset: 2, lastTurnAt: t0)
         #expect(store.count == 2 && store.entry("b") == nil && store.entry("a")?.state == [1])
-        #expect(store.capEvicted == ["b": .init(source: p1, lastTurnAt: t0)])
+        #expect(store.evicted == ["b": .init(source: p1, lastTurnAt: t0)])
         #expect(store.evictions == 1)
         // Taken once, and only for dialogues not live: the caller reloads them.
-        #expect(store.takeCapEvicted(["a", "b", "b", "z"]) == ["b"])
-        #expect(store.takeCapEvicted(["b"]).isEmpty && store.capEvicted.isEmpty)
+        #expect(store.takeEvicted(["a": t0, "b": t0.addingTimeInterval(5), "z": t0]) == ["b"])
+        #expect(store.takeEvicted(["b": t0]).isEmpty && store.evicted.isEmpty)
     }
 
     @Test func aDialogueLiveAgainIsForgotten() {
         var store = DialogueStore(maxDialogues: 1, idleTTL: 60, slotBytes: 16)
         store.put("a", state: [1], source: p0, lastOffset: 0, lastTurnAt: t0)
         store.put("b", state: [2], source: p0, lastOffset: 1, lastTurnAt: t0)
-        #expect(Set(store.capEvicted.keys) == ["a"])
+        #expect(Set(store.evicted.keys) == ["a"])
         store.put("a", state: [5], source: p0, lastOffset: 2, lastTurnAt: t0)
-        #expect(Set(store.capEvicted.keys) == ["b"])
+        #expect(Set(store.evicted.keys) == ["b"])
     }
 
-    @Test func rememberedDialoguesIdleAndMoveAwayLikeLiveOnes() {
-        var store = DialogueStore(maxDialogues: 2, idleTTL: 60, slotBytes: 16)
-        let later = t0.addingTimeInterval(100)
-        store.put("a", state: [1], source: p0, lastOffset: 0, lastTurnAt: t0)
-        store.put("b", state: [2], source: p1, lastOffset: 0, lastTurnAt: t0)
-        store.put("c", state: [3], source: p0, lastOffset: 1, lastTurnAt: later)
-        store.put("d", state: [4], source: p0, lastOffset: 2, lastTurnAt: later)
-        #expect(Set(store.capEvicted.keys) == ["a", "b"])
-        // Partition 0's newest turn is 100 s after a's last, so a's window has idled; b's partition has no mark.
-        store.evictIdle(watermarks: [p0: later])
-        #expect(Set(store.capEvicted.keys) == ["b"] && store.count == 2)
+    /// A partition's newest turn idles the dialogues far behind it, but a dialogue that comes back
+    /// within its own window (a backfill whose dialogues are not in time order) is reloaded; one
+    /// that comes back later is not (it starts a fresh window anyway), and is forgotten either way.
+    @Test func idleDialoguesAreRememberedAndJudgedByTheirOwnTurns() {
+        var store = DialogueStore(maxDialogues: 10, idleTTL: 60, slotBytes: 16)
+        let monthLater = t0.addingTimeInterval(30 * 86_400)
+        store.put("april", state: [1], source: p0, lastOffset: 0, lastTurnAt: t0)
+        store.put("may", state: [2], source: p0, lastOffset: 1, lastTurnAt: monthLater)
+        store.put("other", state: [3], source: p1, lastOffset: 0, lastTurnAt: t0)
+        #expect(store.evictIdle(watermarks: [p0: monthLater]) == 1)
+        #expect(store.count == 2 && store.entry("april") == nil && store.evicted == ["april": .init(source: p0, lastTurnAt: t0)])
+        // Its next turn, 20 s after its last: reload.
+        #expect(store.takeEvicted(["april": t0.addingTimeInterval(20), "may": monthLater]) == ["april"])
+        store.evictIdle(now: monthLater.addingTimeInterval(61))
+        #expect(store.count == 0 && Set(store.evicted.keys) == ["may", "other"])
+        // A turn beyond the window: no reload, and forgotten.
+        #expect(store.takeEvicted(["may": monthLater.addingTimeInterval(61)]).isEmpty)
         store.remove(partitions: [p1])
-        #expect(store.capEvicted.isEmpty)
-        store.evictIdle(now: later.addingTimeInterval(61))
-        #expect(store.count == 0)
+        #expect(store.evicted.isEmpty)
     }
 
     @Test func rememberedDialoguesAreBoundedByTheCap() {
         var store = DialogueStore(maxDialogues: 3, idleTTL: 3600, slotBytes: 16)
         for i in 0..<50 { store.put("d\(i)", state: [UInt8(i)], source: p0, lastOffset: Int64(i), lastTurnAt: t0.addingTimeInterval(Double(i))) }
-        #expect(store.count == 3 && store.capEvicted.count == 30)
+        #expect(store.count == 3 && store.evicted.count == 3)
         // The most recently evicted are kept.
-        #expect(Set(store.capEvicted.keys) == Set((17..<47).map { "d\($0)" }))
+        #expect(Set(store.evicted.keys) == Set((44..<47).map { "d\($0)" }))
     }
 }
 
@@ -169,8 +173,9 @@ import Testing
                 let a = store.entry(id), b = reference.entry(id)
                 #expect(a?.state == b?.state && a?.lastTurnAt == b?.lastTurnAt && a?.source == b?.source, "step \(step)")
             case 75..<85:
-                let ids = (0..<3).map { _ in "d\(next(3 * maxDialogues + 5))" }
-                #expect(store.takeCapEvicted(ids) == reference.takeCapEvicted(ids), "step \(step)")
+                var turns: [String: Date] = [:]
+                for _ in 0..<3 { turns["d\(next(3 * maxDialogues + 5))"] = base.addingTimeInterval(clock - Double(next(200))) }
+                #expect(store.takeEvicted(turns) == reference.takeEvicted(turns), "step \(step)")
             case 85..<95:
                 var marks: [KafkaTopicPartition: Date] = [:]
                 for p in partitions where next(3) > 0 { marks[p] = base.addingTimeInterval(clock - Double(next(120))) }
@@ -184,15 +189,15 @@ import Testing
                 reference.remove(partitions: [p])
             }
             #expect(store.count == reference.count && store.evictions == reference.evictions, "step \(step)")
-            let remembered = store.capEvicted.mapValues { "\($0.source) \($0.lastTurnAt.timeIntervalSince1970)" }
-            let expected = reference.capEvicted.mapValues { "\($0.source) \($0.lastTurnAt.timeIntervalSince1970)" }
+            let remembered = store.evicted.mapValues { "\($0.source) \($0.lastTurnAt.timeIntervalSince1970)" }
+            let expected = reference.evicted.mapValues { "\($0.source) \($0.lastTurnAt.timeIntervalSince1970)" }
             #expect(remembered == expected, "step \(step)")
             if store.count != reference.count || remembered != expected { return }
         }
     }
 }
 
-/// The store before it kept heaps: every eviction a whole-map filter or sort. The reference for
+/// The store in its plainest form: every eviction a whole-map filter or sort. The reference for
 /// `DialogueStorePropertyTests`.
 struct ReferenceDialogueStore<State: Sendable>: Sendable {
     /// One dialogue's entry.
@@ -206,7 +211,7 @@ struct ReferenceDialogueStore<State: Sendable>: Sendable {
         var lastUsed: UInt64
     }
 
-    /// A dialogue the cap evicted: where its state came from and its last turn's time.
+    /// An evicted dialogue: where its state came from and its last turn's time.
     struct Evicted: Sendable, Equatable {
         var source: KafkaTopicPartition
         var lastTurnAt: Date
@@ -215,9 +220,9 @@ struct ReferenceDialogueStore<State: Sendable>: Sendable {
     let maxDialogues: Int
     let idleTTL: TimeInterval
     private var entries: [String: Entry] = [:]
-    /// Dialogues the cap evicted whose window has not idled yet; at most 10 × `maxDialogues` (an
-    /// id and a time each, far smaller than a live dialogue's state).
-    private(set) var capEvicted: [String: Evicted] = [:]
+    /// Evicted dialogues not live again, each with the operation that evicted it; at most `maxDialogues`.
+    private var remembered: [String: (evicted: Evicted, operation: Int)] = [:]
+    private var operation = 0
     private var tick: UInt64 = 0
     /// Dialogues evicted so far, for metrics.
     private(set) var evictions = 0
@@ -228,6 +233,7 @@ struct ReferenceDialogueStore<State: Sendable>: Sendable {
     }
 
     var count: Int { entries.count }
+    var evicted: [String: Evicted] { remembered.mapValues(\.evicted) }
 
     /// The entry of a dialogue, marking it used.
     mutating func entry(_ dialogueID: String) -> Entry? {
@@ -238,63 +244,62 @@ struct ReferenceDialogueStore<State: Sendable>: Sendable {
         return e
     }
 
+    /// Removes the dialogues `ids` (one operation), remembering them; then forgets those evicted
+    /// earliest (by operation, last turn time, id) beyond `maxDialogues`, down to 99 %.
+    private mutating func evict(_ ids: [String]) {
+        operation += 1
+        for id in ids {
+            let e = entries.removeValue(forKey: id)!
+            remembered[id] = (Evicted(source: e.source, lastTurnAt: e.lastTurnAt), operation)
+            evictions += 1
+        }
+        if remembered.count > maxDialogues {
+            let forget = remembered.count - maxDialogues + maxDialogues / 100
+            let order = remembered.sorted { ($0.value.operation, $0.value.evicted.lastTurnAt, $0.key) < ($1.value.operation, $1.value.evicted.lastTurnAt, $1.key) }
+            for (id, _) in order.prefix(forget) { remembered[id] = nil }
+        }
+    }
+
     /// Stores a dialogue's state after a turn; evicts the least recently used if over capacity.
     mutating func put(_ dialogueID: String, state: State, source: KafkaTopicPartition, lastOffset: Int64, lastTurnAt: Date) {
         tick += 1
         entries[dialogueID] = Entry(state: state, source: source, lastOffset: lastOffset, lastTurnAt: lastTurnAt, lastUsed: tick)
-        capEvicted[dialogueID] = nil
+        remembered[dialogueID] = nil
         if entries.count > maxDialogues {
             let n = max(1, maxDialogues / 100, entries.count - maxDialogues)
-            let oldest = entries.sorted { $0.value.lastUsed < $1.value.lastUsed }.prefix(n)
-            for (id, e) in oldest {
-                entries[id] = nil
-                capEvicted[id] = Evicted(source: e.source, lastTurnAt: e.lastTurnAt)
-            }
-            evictions += oldest.count
-            if capEvicted.count > 10 * maxDialogues {
-                // Forget the longest idle first, down to 99 % (amortising the sort).
-                let forget = capEvicted.count - 10 * maxDialogues + maxDialogues / 10
-                for (id, _) in capEvicted.sorted(by: { $0.value.lastTurnAt < $1.value.lastTurnAt }).prefix(forget) { capEvicted[id] = nil }
-            }
+            evict(entries.sorted { $0.value.lastUsed < $1.value.lastUsed }.prefix(n).map(\.key))
         }
     }
 
-    /// Which of `dialogueIDs` the cap evicted (and are not live again), forgetting them: the caller
-    /// reloads their state.
-    mutating func takeCapEvicted(_ dialogueIDs: some Sequence<String>) -> [String] {
+    /// The remembered dialogues among `firstTurnAt` (not live) whose turn comes within their window,
+    /// forgetting every remembered one asked about.
+    mutating func takeEvicted(_ firstTurnAt: [String: Date]) -> [String] {
         var out: [String] = []
-        for id in Set(dialogueIDs) where entries[id] == nil && capEvicted.removeValue(forKey: id) != nil { out.append(id) }
+        for (id, at) in firstTurnAt where entries[id] == nil {
+            guard let r = remembered.removeValue(forKey: id) else { continue }
+            if at.timeIntervalSince(r.evicted.lastTurnAt) <= idleTTL { out.append(id) }
+        }
         return out.sorted()
     }
 
-    /// Drops dialogues whose last turn is older than `idleTTL` before `now`; returns how many.
+    /// Evicts dialogues whose last turn is older than `idleTTL` before `now`; returns how many.
     @discardableResult
     mutating func evictIdle(now: Date) -> Int {
-        let before = entries.count
-        entries = entries.filter { now.timeIntervalSince($0.value.lastTurnAt) <= idleTTL }
-        capEvicted = capEvicted.filter { now.timeIntervalSince($0.value.lastTurnAt) <= idleTTL }
-        evictions += before - entries.count
-        return before - entries.count
+        evictIdle(watermarks: Dictionary(uniqueKeysWithValues: Set(entries.values.map(\.source)).map { ($0, now) }))
     }
 
-    /// Drops dialogues whose last turn is more than `idleTTL` older than the newest turn seen on
-    /// their partition (event time: a backlog of old turns keeps its windows); returns how many.
+    /// Evicts dialogues whose last turn is more than `idleTTL` older than the newest turn seen on
+    /// their partition; returns how many.
     @discardableResult
     mutating func evictIdle(watermarks: [KafkaTopicPartition: Date]) -> Int {
-        let before = entries.count
-        func live(_ source: KafkaTopicPartition, _ lastTurnAt: Date) -> Bool {
-            guard let mark = watermarks[source] else { return true }
-            return mark.timeIntervalSince(lastTurnAt) <= idleTTL
-        }
-        entries = entries.filter { live($0.value.source, $0.value.lastTurnAt) }
-        capEvicted = capEvicted.filter { live($0.value.source, $0.value.lastTurnAt) }
-        evictions += before - entries.count
-        return before - entries.count
+        let ids = entries.filter { e in watermarks[e.value.source].map { $0.timeIntervalSince(e.value.lastTurnAt) > idleTTL } ?? false }.map(\.key)
+        evict(ids)
+        return ids.count
     }
 
     /// Drops the dialogues last seen on these partitions (on revocation).
     mutating func remove(partitions: Set<KafkaTopicPartition>) {
         entries = entries.filter { !partitions.contains($0.value.source) }
-        capEvicted = capEvicted.filter { !partitions.contains($0.value.source) }
+        remembered = remembered.filter { !partitions.contains($0.value.evicted.source) }
     }
 }

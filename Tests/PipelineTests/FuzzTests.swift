@@ -128,6 +128,27 @@ struct FuzzTests {
         #expect(short.isEmpty, "dialogues that lost context (state = turns, angry): \(short)")
     }
 
+    @Test("A backfill whose dialogues are not in time order keeps each dialogue's context across batches", .timeLimit(.minutes(1)))
+    func unorderedBackfillKeepsContext() async throws {
+        // Ten dialogues a day apart, the newest first, interleaved turn by turn: each batch's newest
+        // turn lies days past most dialogues' last, yet each dialogue's own turns are 10 s apart.
+        let pipeline = try await InProcessPipeline<KeywordAnalyzer>(partitions: 2) { $0.maxBatchSize = 4 }
+        let topic = pipeline.config.inputTopic
+        let base = Date().addingTimeInterval(-30 * 86_400)
+        var msgs: [KafkaProducerMessage] = []
+        for turn in 1...6 {
+            for d in 0..<10 {
+                let ts = EmotionEvent.timestamp(base.addingTimeInterval(Double((9 - d) * 86_400 + turn * 10)))
+                msgs.append(KafkaProducerMessage(topic: topic, key: "d\(d)",
+                                                 value: #"{"dialogue_id":"d\#(d)","turn_id":\#(turn),"speaker":"c","text":"thanks","ts":"\#(ts)"}"#))
+            }
+        }
+        let rows = try await Self.statesAfterRunning(pipeline, msgs)
+        #expect(rows.count == 10)
+        let short = rows.filter { $0[1] != "0600" }
+        #expect(short.isEmpty, "dialogues that lost context (state = turns, angry): \(short)")
+    }
+
     /// Sends `msgs`, runs the pipeline with a KeywordAnalyzer until it has consumed them all, and
     /// returns `dialogue_state` as (dialogue_id, state hex) rows.
     static func statesAfterRunning(_ pipeline: InProcessPipeline<KeywordAnalyzer>, _ msgs: [KafkaProducerMessage]) async throws -> [[String?]] {

@@ -55,6 +55,31 @@ struct TenantPolicyTests {
         #expect(out[0].escalation?.risk == out[2].escalation?.risk && out[1].escalation?.risk == out[2].escalation?.risk)
     }
 
+    @Test("a turn more than the idle window after its dialogue's last starts a fresh window, however the batches fall")
+    func idleGapStartsAFreshWindow() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let analyzer = try ModelAnalyzer(modelDirectory: try requireModelFiles(), headsDirectory: repo.appendingPathComponent("Models/heads"),
+                                         escalationDirectory: repo.appendingPathComponent("Models/escalation"))
+        let t0 = Date(timeIntervalSince1970: 1_764_000_000)
+        func turn(_ id: Int, _ text: String, after seconds: Double, dialogue: String = "d") -> TimedTurn {
+            TimedTurn(turn: Turn(dialogueID: dialogue, turnID: id, speaker: id % 2 == 0 ? "agent" : "customer", text: text), timestamp: t0.addingTimeInterval(seconds))
+        }
+        let turns = [turn(1, "This is the third time my order is late.", after: 0), turn(2, "I am sorry, let me check that for you.", after: 20),
+                     turn(3, "Still nothing. I want a refund now!", after: 20 + analyzer.windowIdle + 1)]
+        var oneBatch: [String: ModelAnalyzer.State] = [:], split: [String: ModelAnalyzer.State] = [:], alone: [String: ModelAnalyzer.State] = [:]
+        let together = try analyzer.analyze(turns, states: &oneBatch)
+        let apart = try analyzer.analyze(Array(turns[..<2]), states: &split) + analyzer.analyze([turns[2]], states: &split)
+        #expect(together.map(\.escalation) == apart.map(\.escalation) && together.map(\.prediction) == apart.map(\.prediction))
+        #expect(oneBatch == split)
+        // The third turn reads as a dialogue's first.
+        let first = try analyzer.analyze([turn(3, turns[2].turn.text, after: turns[2].timestamp.timeIntervalSince(t0), dialogue: "new")], states: &alone)[0]
+        #expect(together[2].prediction == first.prediction && together[2].escalation == first.escalation)
+        // Within the window the context carries: the same turn 10 s later reads differently.
+        var near: [String: ModelAnalyzer.State] = [:]
+        let carried = try analyzer.analyze(Array(turns[..<2]) + [turn(3, turns[2].turn.text, after: 30)], states: &near)[2]
+        #expect(carried.prediction != first.prediction)
+    }
+
     @Test("the model applies a tenant's alarm and neutral thresholds; other tenants keep the model's")
     func appliedByTheModel() throws {
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
