@@ -44,6 +44,9 @@ public struct DialogueStore: Sendable {
 
     public let maxDialogues: Int
     public let idleTTL: TimeInterval
+    /// A dialogue whose last turn lies fewer records than this behind its partition's newest is
+    /// not evicted as idle: in a backfill it is still under way, whatever the times say.
+    public let recentRecords: Int64
     private var slab: DialogueSlab
     /// Partitions by number, as the slab stores them.
     private var partitions: [KafkaTopicPartition] = []
@@ -66,9 +69,10 @@ public struct DialogueStore: Sendable {
 
     /// - Parameter slotBytes: bytes of a dialogue's slot: its id and state record (larger ones are
     ///   kept aside, at the cost of a heap allocation each).
-    public init(maxDialogues: Int = 100_000, idleTTL: TimeInterval = 30 * 60, slotBytes: Int = 64) {
+    public init(maxDialogues: Int = 100_000, idleTTL: TimeInterval = 30 * 60, recentRecords: Int64 = 1_000, slotBytes: Int = 64) {
         self.maxDialogues = max(1, maxDialogues)
         self.idleTTL = idleTTL
+        self.recentRecords = recentRecords
         slab = DialogueSlab(payloadBytes: slotBytes)
     }
 
@@ -148,28 +152,32 @@ public struct DialogueStore: Sendable {
     /// Evicts dialogues whose last turn is older than `idleTTL` before `now`; returns how many.
     @discardableResult
     public mutating func evictIdle(now: Date) -> Int {
-        expire(partitions.map { ($0, now) })
+        expire(partitions.map { ($0, now, nil) })
     }
 
     /// Evicts dialogues whose last turn is more than `idleTTL` older than the newest turn seen on
-    /// their partition (event time: a backlog of old turns keeps its windows); returns how many.
-    /// They are remembered like those the cap evicts.
+    /// their partition (event time: a backlog of old turns keeps its windows), except those whose
+    /// last turn lies fewer than `recentRecords` behind the partition's newest offset
+    /// (`newestOffsets`); returns how many. They are remembered like those the cap evicts.
     @discardableResult
-    public mutating func evictIdle(watermarks: [KafkaTopicPartition: Date]) -> Int {
-        expire(watermarks.map { ($0.key, $0.value) })
+    public mutating func evictIdle(watermarks: [KafkaTopicPartition: Date], newestOffsets: [KafkaTopicPartition: Int64] = [:]) -> Int {
+        expire(watermarks.map { ($0.key, $0.value, newestOffsets[$0.key]) })
     }
 
-    /// Pops each partition's heap while its oldest turn lies more than `idleTTL` before the mark.
-    private mutating func expire(_ marks: [(KafkaTopicPartition, Date)]) -> Int {
+    /// Pops each partition's heap while its oldest turn lies more than `idleTTL` before the mark,
+    /// putting back those still recent by offset.
+    private mutating func expire(_ marks: [(KafkaTopicPartition, Date, Int64?)]) -> Int {
         let before = evictions
         operation += 1
-        for (p, mark) in marks {
+        for (p, mark, newest) in marks {
             guard let n = partitionNumbers[p], var heap = liveByTurn.removeValue(forKey: n) else { continue }
+            var recent: [(Date, Int32)] = []
             while let (t, s) = heap.peek(), mark.timeIntervalSince(t) > idleTTL {
                 heap.removeFirst()
-                liveByTurnCount -= 1
-                if slab.occupied(s), slab.source(s) == n, slab.lastTurnAt(s) == t { evict(s) }
+                guard slab.occupied(s), slab.source(s) == n, slab.lastTurnAt(s) == t else { liveByTurnCount -= 1; continue }
+                if let newest, newest - slab.lastOffset(s) < recentRecords { recent.append((t, s)) } else { liveByTurnCount -= 1; evict(s) }
             }
+            for (t, s) in recent { heap.push(t, s) }
             if !heap.isEmpty { liveByTurn[n] = heap }
         }
         forgetBeyondBound()

@@ -34,6 +34,9 @@ public struct PipelineConfiguration: Sendable {
     /// be evicted. Give the ``ModelAnalyzer`` the same (`windowIdle:`).
     public var windowIdle: TimeInterval = Self.defaultWindowIdle
     public static let defaultWindowIdle: TimeInterval = 30 * 60
+    /// A dialogue whose last turn lies fewer records than this behind its partition's newest is
+    /// not evicted as idle, whatever the turns' times (a backfill need not be in time order).
+    public var recentRecords: Int64 = 1_000
     /// How far ahead of the processing clock a turn's time may lie and still move its partition's
     /// event-time watermark (turns further ahead are processed, counted in
     /// `plutchik_turns_skewed_total`, and ignored by the watermark).

@@ -136,10 +136,12 @@ extension StreamProcessor {
         }
         // Idle windows are judged in event time: the newest turn seen on each partition, not the
         // wall clock, so a backlog of old turns (after an outage, or a historical replay) keeps its
-        // dialogues' context between batches. A turn stamped ahead of the processing clock (beyond
+        // dialogues' context between batches; a dialogue among the partition's last records stays
+        // (a backfill need not be in time order), and one evicted comes back within its window. A turn stamped ahead of the processing clock (beyond
         // the tolerated skew) does not move it: one outlier must not idle every other dialogue.
         let horizon = now.addingTimeInterval(configuration.watermarkSkew)
         var skewed = 0
+        for r in records { newestOffsets[r.topicPartition] = max(newestOffsets[r.topicPartition] ?? r.offset, r.offset) }
         for (r, t) in fresh {
             guard t.timestamp <= horizon else { skewed += 1; continue }
             watermarks[r.topicPartition] = max(watermarks[r.topicPartition] ?? t.timestamp, t.timestamp)
@@ -150,7 +152,7 @@ extension StreamProcessor {
             logger.debug("turns stamped ahead of the processing clock; the watermark ignores them", metadata: ["turn.count": "\(skewed)"])
         }
         let evictedBefore = dialogues.evictions
-        dialogues.evictIdle(watermarks: watermarks)
+        dialogues.evictIdle(watermarks: watermarks, newestOffsets: newestOffsets)
         metrics.evictions.increment(by: Int64(dialogues.evictions - evictedBefore))
         metrics.liveDialogues.record(dialogues.count)
         return PreparedBatch(records: records, deadLetters: deadLetters, replays: replayMessages, analyzed: analyzed, states: finalStates,

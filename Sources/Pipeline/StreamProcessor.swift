@@ -49,6 +49,8 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
     var paused: [KafkaTopicPartition] = []
     /// The newest turn time seen per partition: the event-time clock for idle windows.
     var watermarks: [KafkaTopicPartition: Date] = [:]
+    /// The newest offset analyzed on each partition (dialogues among its last records are not idle).
+    var newestOffsets: [KafkaTopicPartition: Int64] = [:]
     /// When each record of the batch being collected arrived (for latency figures).
     var receivedAt: [ContinuousClock.Instant] = []
     /// Seconds of inference per turn, smoothed over recent batches; sizes the next batch.
@@ -111,7 +113,7 @@ public actor StreamProcessor<Analyzer: TurnAnalyzer>: Service {
         // A slot holds a typical state and an id of up to 16 bytes, or a UUID packed into 16 (larger
         // ones fit while the state is smaller, else are kept aside, at the cost of two allocations).
         dialogues = DialogueStore(maxDialogues: configuration.maxLiveDialogues, idleTTL: configuration.windowIdle,
-                                  slotBytes: analyzer.stateBytes + 16 + 3)
+                                  recentRecords: configuration.recentRecords, slotBytes: analyzer.stateBytes + 16 + 3)
         progress = ProgressWatch(limit: configuration.stallTimeout)
     }
 

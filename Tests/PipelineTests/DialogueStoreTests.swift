@@ -52,6 +52,18 @@ import Testing
         #expect(store.evicted.isEmpty)
     }
 
+    /// A dialogue among its partition's last `recentRecords` records is still under way, whatever
+    /// its turns' times: it stays live until the partition has moved on.
+    @Test func recentDialoguesAreNotIdle() {
+        var store = DialogueStore(maxDialogues: 10, idleTTL: 60, recentRecords: 5, slotBytes: 16)
+        let monthLater = t0.addingTimeInterval(30 * 86_400)
+        store.put("april", state: [1], source: p0, lastOffset: 10, lastTurnAt: t0)
+        store.put("may", state: [2], source: p0, lastOffset: 11, lastTurnAt: monthLater)
+        #expect(store.evictIdle(watermarks: [p0: monthLater], newestOffsets: [p0: 14]) == 0 && store.count == 2)
+        #expect(store.evictIdle(watermarks: [p0: monthLater], newestOffsets: [p0: 15]) == 1 && store.entry("april") == nil)
+        #expect(store.evicted == ["april": .init(source: p0, lastTurnAt: t0)])
+    }
+
     @Test func rememberedDialoguesAreBoundedByTheCap() {
         var store = DialogueStore(maxDialogues: 3, idleTTL: 3600, slotBytes: 16)
         for i in 0..<50 { store.put("d\(i)", state: [UInt8(i)], source: p0, lastOffset: Int64(i), lastTurnAt: t0.addingTimeInterval(Double(i))) }
@@ -152,8 +164,8 @@ import Testing
         }
         let partitions = (0..<3).map { KafkaTopicPartition(topic: "t", partition: Int32($0)) }
         let base = Date(timeIntervalSince1970: 1_800_000_000)
-        var store = DialogueStore(maxDialogues: maxDialogues, idleTTL: 60, slotBytes: 16)
-        var reference = ReferenceDialogueStore<[UInt8]>(maxDialogues: maxDialogues, idleTTL: 60)
+        var store = DialogueStore(maxDialogues: maxDialogues, idleTTL: 60, recentRecords: 50, slotBytes: 16)
+        var reference = ReferenceDialogueStore<[UInt8]>(maxDialogues: maxDialogues, idleTTL: 60, recentRecords: 50)
         var clock = 0.0
         for step in 0..<20_000 {
             // Every seventh id is too long for a 16-byte slot, like the longer records.
@@ -179,7 +191,11 @@ import Testing
             case 85..<95:
                 var marks: [KafkaTopicPartition: Date] = [:]
                 for p in partitions where next(3) > 0 { marks[p] = base.addingTimeInterval(clock - Double(next(120))) }
-                #expect(store.evictIdle(watermarks: marks) == reference.evictIdle(watermarks: marks), "step \(step)")
+                // Sometimes with the partitions' newest offsets: dialogues among their last 50 records stay.
+                var newest: [KafkaTopicPartition: Int64] = [:]
+                for p in partitions where next(2) == 0 { newest[p] = Int64(step) }
+                #expect(store.evictIdle(watermarks: marks, newestOffsets: newest) == reference.evictIdle(watermarks: marks, newestOffsets: newest),
+                        "step \(step)")
             case 95..<98:
                 let now = base.addingTimeInterval(clock + Double(next(60)))
                 #expect(store.evictIdle(now: now) == reference.evictIdle(now: now), "step \(step)")
@@ -219,6 +235,7 @@ struct ReferenceDialogueStore<State: Sendable>: Sendable {
 
     let maxDialogues: Int
     let idleTTL: TimeInterval
+    let recentRecords: Int64
     private var entries: [String: Entry] = [:]
     /// Evicted dialogues not live again, each with the operation that evicted it; at most `maxDialogues`.
     private var remembered: [String: (evicted: Evicted, operation: Int)] = [:]
@@ -227,9 +244,10 @@ struct ReferenceDialogueStore<State: Sendable>: Sendable {
     /// Dialogues evicted so far, for metrics.
     private(set) var evictions = 0
 
-    init(maxDialogues: Int = 100_000, idleTTL: TimeInterval = 30 * 60) {
+    init(maxDialogues: Int = 100_000, idleTTL: TimeInterval = 30 * 60, recentRecords: Int64 = 1_000) {
         self.maxDialogues = max(1, maxDialogues)
         self.idleTTL = idleTTL
+        self.recentRecords = recentRecords
     }
 
     var count: Int { entries.count }
@@ -289,10 +307,13 @@ struct ReferenceDialogueStore<State: Sendable>: Sendable {
     }
 
     /// Evicts dialogues whose last turn is more than `idleTTL` older than the newest turn seen on
-    /// their partition; returns how many.
+    /// their partition, but for those fewer than `recentRecords` behind its newest offset; returns how many.
     @discardableResult
-    mutating func evictIdle(watermarks: [KafkaTopicPartition: Date]) -> Int {
-        let ids = entries.filter { e in watermarks[e.value.source].map { $0.timeIntervalSince(e.value.lastTurnAt) > idleTTL } ?? false }.map(\.key)
+    mutating func evictIdle(watermarks: [KafkaTopicPartition: Date], newestOffsets: [KafkaTopicPartition: Int64] = [:]) -> Int {
+        let ids = entries.filter { e in
+            guard let mark = watermarks[e.value.source], mark.timeIntervalSince(e.value.lastTurnAt) > idleTTL else { return false }
+            return newestOffsets[e.value.source].map { $0 - e.value.lastOffset >= recentRecords } ?? true
+        }.map(\.key)
         evict(ids)
         return ids.count
     }

@@ -128,11 +128,14 @@ struct FuzzTests {
         #expect(short.isEmpty, "dialogues that lost context (state = turns, angry): \(short)")
     }
 
-    @Test("A backfill whose dialogues are not in time order keeps each dialogue's context across batches", .timeLimit(.minutes(1)))
-    func unorderedBackfillKeepsContext() async throws {
+    /// With `recentRecords` 0 every such dialogue is evicted as idle after each batch and reloaded
+    /// from `dialogue_state` when its next turn comes; with the default it stays live.
+    @Test("A backfill whose dialogues are not in time order keeps each dialogue's context across batches", .timeLimit(.minutes(1)),
+          arguments: [Int64(0), 1_000])
+    func unorderedBackfillKeepsContext(recentRecords: Int64) async throws {
         // Ten dialogues a day apart, the newest first, interleaved turn by turn: each batch's newest
         // turn lies days past most dialogues' last, yet each dialogue's own turns are 10 s apart.
-        let pipeline = try await InProcessPipeline<KeywordAnalyzer>(partitions: 2) { $0.maxBatchSize = 4 }
+        let pipeline = try await InProcessPipeline<KeywordAnalyzer>(partitions: 2) { $0.maxBatchSize = 4; $0.recentRecords = recentRecords }
         let topic = pipeline.config.inputTopic
         let base = Date().addingTimeInterval(-30 * 86_400)
         var msgs: [KafkaProducerMessage] = []
@@ -147,6 +150,7 @@ struct FuzzTests {
         #expect(rows.count == 10)
         let short = rows.filter { $0[1] != "0600" }
         #expect(short.isEmpty, "dialogues that lost context (state = turns, angry): \(short)")
+        #expect(await pipeline.processor.stats.turns == 60)
     }
 
     /// Sends `msgs`, runs the pipeline with a KeywordAnalyzer until it has consumed them all, and
