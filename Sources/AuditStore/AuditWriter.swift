@@ -222,9 +222,12 @@ public final class AuditWriter: Sendable {
 
     /// The dialogue states of these partitions worth loading on assignment: those whose last turn
     /// lies within `window` of the partition's newest (event time, so a backlog keeps its
-    /// windows), and those at or past the partition's committed offset (their records may be read
-    /// again and must be recognised as replays). A nil committed offset or window loads them all.
-    public func loadStates(topic: String, partitions: [Int32: Int64?], window: TimeInterval? = nil) async throws -> [DialogueStateRow] {
+    /// windows), those among the partition's last `recentRecords` records by offset (a backfill
+    /// need not be in time order), and those at or past the partition's committed offset (their
+    /// records may be read again and must be recognised as replays). A nil committed offset or
+    /// window loads them all.
+    public func loadStates(topic: String, partitions: [Int32: Int64?], window: TimeInterval? = nil,
+                           recentRecords: Int64 = 0) async throws -> [DialogueStateRow] {
         guard !partitions.isEmpty else { return [] }
         let ps = partitions.keys.sorted()
         let parts = "{" + ps.map(String.init).joined(separator: ",") + "}"
@@ -232,15 +235,15 @@ public final class AuditWriter: Sendable {
         return try await run { c in
             try c.query("""
                 WITH p AS (SELECT * FROM unnest($2::int[], $3::bigint[]) AS t(part, committed)),
-                marks AS (SELECT source_partition AS part, max(last_turn_at) AS mark FROM dialogue_state
+                marks AS (SELECT source_partition AS part, max(last_turn_at) AS mark, max(last_offset) AS newest FROM dialogue_state
                           WHERE source_topic = $1 AND source_partition = ANY($2::int[]) GROUP BY source_partition)
                 SELECT d.dialogue_id, d.source_partition, d.last_offset, encode(d.state, 'hex'), extract(epoch FROM d.last_turn_at)::float8,
                        d.state_format, d.model_version
                 FROM dialogue_state d JOIN p ON p.part = d.source_partition LEFT JOIN marks m ON m.part = d.source_partition
                 WHERE d.source_topic = $1
                   AND ($4::float8 IS NULL OR d.last_turn_at IS NULL OR d.last_turn_at >= m.mark - make_interval(secs => $4::float8)
-                       OR d.last_offset >= p.committed)
-                """, [topic, parts, committed, window.map { String($0) }]).map { Self.stateRow($0, topic: topic) }
+                       OR d.last_offset > m.newest - $5::bigint OR d.last_offset >= p.committed)
+                """, [topic, parts, committed, window.map { String($0) }, String(recentRecords)]).map { Self.stateRow($0, topic: topic) }
         }
     }
 

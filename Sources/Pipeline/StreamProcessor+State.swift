@@ -17,7 +17,7 @@ extension StreamProcessor {
         for (topic, ps) in byTopic {
             let offsets = Dictionary(uniqueKeysWithValues: ps.map { p in (p, committed[KafkaTopicPartition(topic: topic, partition: p)] ?? nil) })
             let rows = try await retrying("load dialogue state") {
-                try await self.writer.loadStates(topic: topic, partitions: offsets, window: window)
+                try await self.writer.loadStates(topic: topic, partitions: offsets, window: window, recentRecords: self.configuration.recentRecords)
             }
             let states = try restore(rows)
             for (row, state) in zip(rows, states) {

@@ -105,7 +105,7 @@ struct AuditWriterTests {
         #expect(try await writer.loadStates(topic: "turns", dialogueIDs: []).isEmpty)
     }
 
-    @Test("an assignment loads the dialogues inside the idle window, and older ones past the committed offset")
+    @Test("an assignment loads the dialogues inside the idle window, among the last records, and older ones past the committed offset")
     func loadsRecentStates() async throws {
         let writer = try await TestDatabase.migratedWriter()
         let newest = Date(timeIntervalSince1970: 1_764_000_000)
@@ -123,6 +123,11 @@ struct AuditWriterTests {
         #expect(try await ids(committed: 42, window: 1800) == ["new", "recent", "old-uncommitted", "unknown-time"])
         #expect(try await ids(committed: nil, window: 1800) == ["new", "recent", "old", "old-uncommitted", "unknown-time"])
         #expect(try await ids(committed: 42, window: nil).count == 5)
+        // Among the partition's last 6 records by offset (45 and 50 of newest 50): loaded whatever their time.
+        #expect(Set(try await writer.loadStates(topic: "turns", partitions: [2: 100], window: 1800, recentRecords: 6).map(\.dialogueID))
+                == ["new", "recent", "old-uncommitted", "unknown-time"])
+        #expect(Set(try await writer.loadStates(topic: "turns", partitions: [2: 100], window: 1800, recentRecords: 5).map(\.dialogueID))
+                == ["new", "recent", "unknown-time"])
         let recent = try await writer.loadStates(topic: "turns", partitions: [2: 42], window: 1800).first { $0.dialogueID == "recent" }
         #expect(recent?.lastTurnAt.map { abs($0.timeIntervalSince(newest.addingTimeInterval(-29 * 60))) < 0.001 } == true)
     }
