@@ -247,8 +247,7 @@ public final class AuditWriter: Sendable {
         }
     }
 
-    /// The stored states of these dialogues of `topic` (dialogues the live-dialogue cap evicted,
-    /// come back).
+    /// The stored states of these dialogues of `topic` (evicted dialogues, come back).
     public func loadStates(topic: String, dialogueIDs: [String]) async throws -> [DialogueStateRow] {
         guard !dialogueIDs.isEmpty else { return [] }
         let ids = String(decoding: try JSONEncoder().encode(dialogueIDs), as: UTF8.self)

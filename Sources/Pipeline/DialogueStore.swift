@@ -9,8 +9,9 @@ import Kafka
 /// objects, about 1 KB a dialogue.
 ///
 /// When it holds more than `maxDialogues`, it evicts the least recently used 1% at once
-/// (amortising the cost); ``evictIdle(now:)`` and ``evictIdle(watermarks:)`` drop dialogues idle
-/// longer than `idleTTL`. Every evicted dialogue is remembered (its id, partition and last turn's
+/// (amortising the cost); ``evictIdle(now:)`` and ``evictIdle(watermarks:newestOffsets:)`` drop
+/// dialogues idle longer than `idleTTL` (but not those among their partition's last
+/// `recentRecords` records). Every evicted dialogue is remembered (its id, partition and last turn's
 /// time; at most `maxDialogues` of them, the earliest evicted forgotten first) so that when it
 /// comes back within its own window (its next turn at most `idleTTL` after its last, in its own
 /// turns' times) the processor reloads its state from PostgreSQL (``takeEvicted(_:)``). A

@@ -179,7 +179,7 @@ public final class ModelAnalyzer: TurnAnalyzer, @unchecked Sendable {
             }
             for (t, key) in zip(turns, contextKeys) { states[t.turn.stateKey, default: initialState()].context = contexts[key]! }
             if !explained.isEmpty {
-                // Leave-one-word-out through the encoder and the heads: every explained turn's
+                // Greedy word deletion through the encoder and the heads: every explained turn's
                 // deletions in one packed batch, kept out of the embedding cache.
                 let words = try heads.wordContributions(explained.map { inputs[$0] }, emotions: explained.map { out[$0].prediction.label },
                                                         embed: { try embed($0, caching: false) })

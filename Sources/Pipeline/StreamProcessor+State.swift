@@ -2,8 +2,8 @@ import AuditStore
 import Foundation
 import Kafka
 
-// State load and replay: dialogue state loaded on assignment and when a dialogue the cap evicted
-// comes back; turns already applied re-published from their audit rows.
+// State load and replay: dialogue state loaded on assignment and when an evicted dialogue comes
+// back within its window; turns already applied re-published from their audit rows.
 
 extension StreamProcessor {
     func loadStates(for partitions: [KafkaTopicPartition]) async throws {
