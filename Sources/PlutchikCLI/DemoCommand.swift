@@ -52,6 +52,15 @@ struct DemoCommand: AsyncParsableCommand {
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: processor)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         let running = Task { try await group.run() }
+        // The summary and --events-out/--alerts-out read the audit store whole: say so when it
+        // already holds another run's turns.
+        let before = try await AuditWriter(configuration: .init(url: try pipeline.database()))
+            .query("SELECT count(*) FROM emotion_audit").first?[0].flatMap { Int($0) } ?? 0
+        if before > 0 {
+            FileHandle.standardError.write(Data(("warning: the database already holds \(before) audited turns; the summary and the "
+                + "--events-out/--alerts-out files include them, and turns at offsets audited before may be replayed rather than analysed "
+                + "again. Use an empty database (Deploy/demo.sh starts one) to see this run alone.\n").utf8))
+        }
         // The web view has a group of its own: it may outlive the replay (--keep-serving).
         var web: (group: ServiceGroup, task: Task<Void, any Error>)?
         if let live {
