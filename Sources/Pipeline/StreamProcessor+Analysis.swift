@@ -137,8 +137,9 @@ extension StreamProcessor {
         // Idle windows are judged in event time: the newest turn seen on each partition, not the
         // wall clock, so a backlog of old turns (after an outage, or a historical replay) keeps its
         // dialogues' context between batches; a dialogue among the partition's last records stays
-        // (a backfill need not be in time order), and one evicted comes back within its window. A turn stamped ahead of the processing clock (beyond
-        // the tolerated skew) does not move it: one outlier must not idle every other dialogue.
+        // (a backfill need not be in time order), and one evicted comes back within its window. A
+        // turn stamped ahead of the processing clock (beyond the tolerated skew) does not move it:
+        // one outlier must not idle every other dialogue.
         let horizon = now.addingTimeInterval(configuration.watermarkSkew)
         var skewed = 0
         for r in records { newestOffsets[r.topicPartition] = max(newestOffsets[r.topicPartition] ?? r.offset, r.offset) }
